@@ -1,0 +1,254 @@
+#include "server/config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "zone/wire/name.h"
+
+namespace server {
+
+namespace fs = std::filesystem;
+
+std::string Endpoint::str() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_port) {
+  std::string host = text, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return false;
+      port = text.substr(close + 2);
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    auto c = text.find(':');
+    host = text.substr(0, c);
+    port = text.substr(c + 1);
+  }
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1)
+    return false;
+  out.host = host;
+  out.port = default_port;
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    unsigned long p = std::stoul(port);
+    if (p == 0 || p > 65535) return false;
+    out.port = static_cast<uint16_t>(p);
+  }
+  return true;
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
+    std::string where = path_;
+    if (n.IsDefined() && n.Mark().line >= 0) where += ":" + std::to_string(n.Mark().line + 1);
+    throw ConfigError(where + ": " + what);
+  }
+
+  void only_keys(const YAML::Node& map, const std::string& ctx, std::set<std::string> allowed) {
+    if (!map.IsMap()) fail(map, ctx + " must be a mapping");
+    for (const auto& kv : map) {
+      auto k = kv.first.as<std::string>();
+      if (!allowed.count(k)) fail(kv.first, "unknown key '" + k + "' in " + ctx);
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, "'" + key + "' must be a string");
+    return n.as<std::string>();
+  }
+
+  unsigned num(const YAML::Node& n, const std::string& key, unsigned lo, unsigned hi) const {
+    if (!n.IsScalar()) fail(n, "'" + key + "' must be a number");
+    try {
+      long long v = n.as<long long>();
+      if (v < lo || v > hi) throw YAML::Exception(n.Mark(), "range");
+      return static_cast<unsigned>(v);
+    } catch (const YAML::Exception&) {
+      fail(n, "'" + key + "' must be a number from " + std::to_string(lo) + " to " +
+                  std::to_string(hi));
+    }
+  }
+
+  std::vector<std::string> list(const YAML::Node& n, const std::string& key) const {
+    std::vector<std::string> v;
+    if (n.IsScalar()) {
+      v.push_back(n.as<std::string>());
+      return v;
+    }
+    if (!n.IsSequence()) fail(n, "'" + key + "' must be a list");
+    for (const auto& e : n) v.push_back(str(e, key));
+    return v;
+  }
+
+  std::string path(const YAML::Node& n, const std::string& key) const {
+    fs::path p = str(n, key);
+    if (p.is_relative()) p = fs::absolute(fs::path(path_)).parent_path() / p;
+    return p.lexically_normal().string();
+  }
+
+ private:
+  std::string path_;
+};
+
+bool is_cidr(const std::string& s) {
+  auto slash = s.find('/');
+  std::string addr = s.substr(0, slash);
+  unsigned char buf[16];
+  int bits;
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) bits = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) bits = 128;
+  else return false;
+  if (slash == std::string::npos) return true;
+  std::string len = s.substr(slash + 1);
+  if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  return std::stoi(len) <= bits;
+}
+
+}  // namespace
+
+Config load_config(const std::string& file) {
+  Config cfg;
+  cfg.path = file;
+  Reader rd(file);
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(file + ": cannot read the configuration file");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(file + ": the configuration must be a YAML mapping");
+  rd.only_keys(root, "the top level", {"server", "keys", "remotes", "zones"});
+
+  if (auto s = root["server"]) {
+    rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
+                               "udp-payload", "tcp-idle-timeout", "tcp-max-clients"});
+    if (s["listen"]) {
+      for (const auto& e : rd.list(s["listen"], "listen")) {
+        Endpoint ep;
+        if (!parse_endpoint(e, ep, 53))
+          rd.fail(s["listen"], "bad listen address '" + e + "' (use 127.0.0.1:53 or [::1]:53)");
+        cfg.server.listen.push_back(ep);
+      }
+    }
+    if (s["workers"]) cfg.server.workers = rd.num(s["workers"], "workers", 0, 256);
+    if (s["control"]) cfg.server.control = rd.path(s["control"], "control");
+    if (s["database"]) cfg.server.database = rd.path(s["database"], "database");
+    if (s["log-level"]) {
+      cfg.server.log_level = rd.str(s["log-level"], "log-level");
+      static const std::set<std::string> levels{"trace", "debug", "info", "warning", "warn",
+                                                "error", "critical", "off"};
+      if (!levels.count(cfg.server.log_level))
+        rd.fail(s["log-level"], "log-level must be one of trace, debug, info, warning, error, "
+                                "critical, off");
+    }
+    if (s["udp-payload"])
+      cfg.server.udp_payload =
+          static_cast<uint16_t>(rd.num(s["udp-payload"], "udp-payload", 512, 4096));
+    if (s["tcp-idle-timeout"])
+      cfg.server.tcp_idle_timeout = rd.num(s["tcp-idle-timeout"], "tcp-idle-timeout", 1, 3600);
+    if (s["tcp-max-clients"])
+      cfg.server.tcp_max_clients = rd.num(s["tcp-max-clients"], "tcp-max-clients", 1, 1000000);
+  }
+  if (cfg.server.listen.empty()) {
+    Endpoint ep;
+    parse_endpoint("127.0.0.1:53", ep);
+    cfg.server.listen.push_back(ep);
+  }
+
+  std::set<std::string> key_names, remote_names;
+  if (auto ks = root["keys"]) {
+    if (!ks.IsSequence()) rd.fail(ks, "'keys' must be a list");
+    for (const auto& k : ks) {
+      rd.only_keys(k, "a key", {"name", "algorithm", "secret"});
+      KeyConfig kc;
+      if (!k["name"] || !k["secret"]) rd.fail(k, "a key needs 'name' and 'secret'");
+      kc.name = rd.str(k["name"], "name");
+      kc.secret = rd.str(k["secret"], "secret");
+      kc.algorithm = k["algorithm"] ? rd.str(k["algorithm"], "algorithm") : "hmac-sha256";
+      static const std::set<std::string> algs{"hmac-sha1", "hmac-sha224", "hmac-sha256",
+                                              "hmac-sha384", "hmac-sha512"};
+      if (!algs.count(kc.algorithm))
+        rd.fail(k["algorithm"], "unsupported TSIG algorithm '" + kc.algorithm + "'");
+      if (!zone::wire::name_from_text(kc.name + (kc.name.ends_with('.') ? "" : ".")))
+        rd.fail(k["name"], "key name '" + kc.name + "' is not a valid domain name");
+      if (!key_names.insert(kc.name).second) rd.fail(k, "duplicate key '" + kc.name + "'");
+      cfg.keys.push_back(kc);
+    }
+  }
+  if (auto rs = root["remotes"]) {
+    if (!rs.IsSequence()) rd.fail(rs, "'remotes' must be a list");
+    for (const auto& r : rs) {
+      rd.only_keys(r, "a remote", {"name", "address", "key"});
+      RemoteConfig rc;
+      if (!r["name"] || !r["address"]) rd.fail(r, "a remote needs 'name' and 'address'");
+      rc.name = rd.str(r["name"], "name");
+      std::string a = rd.str(r["address"], "address");
+      if (!parse_endpoint(a, rc.address, 53))
+        rd.fail(r["address"], "bad address '" + a + "' for remote '" + rc.name + "'");
+      if (r["key"]) {
+        rc.key = rd.str(r["key"], "key");
+        if (!key_names.count(rc.key))
+          rd.fail(r["key"], "remote '" + rc.name + "' uses unknown key '" + rc.key + "'");
+      }
+      if (!remote_names.insert(rc.name).second)
+        rd.fail(r, "duplicate remote '" + rc.name + "'");
+      cfg.remotes.push_back(rc);
+    }
+  }
+  std::set<std::string> origins;
+  if (auto zs = root["zones"]) {
+    if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
+    for (const auto& z : zs) {
+      rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
+                                 "allow-notify"});
+      ZoneConfig zc;
+      if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
+      zc.name = rd.str(z["name"], "name");
+      std::string text = zc.name;
+      if (!text.ends_with('.')) text += '.';
+      auto wire = zone::wire::name_from_text(text);
+      if (!wire) rd.fail(z["name"], "zone name '" + zc.name + "' is not a valid domain name");
+      zc.origin = zone::wire::lowered(*wire);
+      if (!origins.insert(zc.origin).second) rd.fail(z["name"], "duplicate zone '" + zc.name + "'");
+      if (z["file"]) zc.file = rd.path(z["file"], "file");
+      auto remotes = [&](const char* key, bool cidr_ok) {
+        std::vector<std::string> v;
+        if (!z[key]) return v;
+        v = rd.list(z[key], key);
+        for (const auto& e : v)
+          if (!remote_names.count(e) && !(cidr_ok && is_cidr(e)))
+            rd.fail(z[key], std::string("'") + key + "' of zone '" + zc.name +
+                                "' names unknown remote '" + e + "'");
+        return v;
+      };
+      zc.notify = remotes("notify", false);
+      zc.allow_transfer = remotes("allow-transfer", true);
+      zc.primaries = remotes("primaries", false);
+      zc.allow_notify = remotes("allow-notify", true);
+      if (zc.file.empty() && zc.primaries.empty())
+        rd.fail(z, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
+      cfg.zones.push_back(zc);
+    }
+  }
+  return cfg;
+}
+
+}  // namespace server

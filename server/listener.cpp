@@ -1,0 +1,281 @@
+#include <utility>  // before Asio: its awaitable.hpp needs std::exchange
+
+#include "server/listener.h"
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+
+namespace server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using zone::wire::ParsedQuery;
+
+namespace {
+
+constexpr size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
+constexpr size_t kUdpBuf = 4096;        // largest datagram we read or write
+constexpr int kBatchesPerWake = 8;      // fairness between sockets of one worker
+using Clock = std::chrono::steady_clock;
+
+template <class Proto>
+typename Proto::endpoint make_endpoint(const Endpoint& e) {
+  return typename Proto::endpoint(asio::ip::make_address(e.host), e.port);
+}
+
+}  // namespace
+
+// One UDP socket served by batches of recvmmsg/sendmmsg, driven by Asio readiness.
+class UdpServer {
+ public:
+  UdpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
+            zone::ZoneTableReader& zones)
+      : sock_(io), proc_(proc), zones_(zones), name_(ep.str()) {
+    auto endpoint = make_endpoint<udp>(ep);
+    sock_.open(endpoint.protocol());
+    if (endpoint.address().is_v6()) sock_.set_option(asio::ip::v6_only(true));
+    int one = 1;
+    ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    sock_.set_option(udp::socket::reuse_address(true));
+    boost::system::error_code ec;
+    sock_.bind(endpoint, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + name_ + " (UDP): " + ec.message());
+    sock_.non_blocking(true);
+    for (size_t i = 0; i < kBatch; ++i) {
+      in_iov_[i] = {in_[i].data(), kUdpBuf};
+      std::memset(&in_msgs_[i], 0, sizeof(mmsghdr));
+      in_msgs_[i].msg_hdr.msg_iov = &in_iov_[i];
+      in_msgs_[i].msg_hdr.msg_iovlen = 1;
+      in_msgs_[i].msg_hdr.msg_name = &addrs_[i];
+    }
+  }
+
+  void start() { wait(); }
+
+ private:
+  void wait() {
+    sock_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: shutting down
+      for (int b = 0; b < kBatchesPerWake; ++b)
+        if (!serve_batch()) break;
+      wait();
+    });
+  }
+
+  // Returns true if the batch was full (more may be waiting).
+  bool serve_batch() {
+    for (size_t i = 0; i < kBatch; ++i) in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    int n = ::recvmmsg(sock_.native_handle(), in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return false;
+    const zone::ZoneTable& table = zones_.get();
+    unsigned out = 0;
+    for (int i = 0; i < n; ++i) {
+      QueryResult r = proc_.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp, table,
+                                    out_[out].data(), kUdpBuf, parsed_);
+      if (r.disposition != Disposition::respond || r.size == 0) continue;
+      out_iov_[out] = {out_[out].data(), r.size};
+      std::memset(&out_msgs_[out], 0, sizeof(mmsghdr));
+      out_msgs_[out].msg_hdr.msg_iov = &out_iov_[out];
+      out_msgs_[out].msg_hdr.msg_iovlen = 1;
+      out_msgs_[out].msg_hdr.msg_name = &addrs_[i];
+      out_msgs_[out].msg_hdr.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
+      ++out;
+    }
+    unsigned sent = 0;
+    while (sent < out) {
+      int s = ::sendmmsg(sock_.native_handle(), out_msgs_.data() + sent, out - sent, 0);
+      if (s <= 0) {
+        if (s < 0 && errno == EINTR) continue;
+        ++sent;  // skip the datagram the kernel refused (e.g. unreachable peer)
+        continue;
+      }
+      sent += static_cast<unsigned>(s);
+    }
+    return n == static_cast<int>(kBatch);
+  }
+
+  udp::socket sock_;
+  const QueryProcessor& proc_;
+  zone::ZoneTableReader& zones_;
+  std::string name_;
+  ParsedQuery parsed_;
+  std::array<std::array<uint8_t, kUdpBuf>, kBatch> in_, out_;
+  std::array<iovec, kBatch> in_iov_, out_iov_;
+  std::array<mmsghdr, kBatch> in_msgs_, out_msgs_;
+  std::array<sockaddr_storage, kBatch> addrs_;
+};
+
+// TCP per RFC 7766: many queries per connection, answered in order as they arrive; a
+// deadline per message (idle or slow clients are closed) and a cap on open connections.
+class TcpServer {
+ public:
+  TcpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
+            zone::ZoneTableReader& zones, std::atomic<unsigned>& clients,
+            const ListenerOptions& opts)
+      : io_(io), acceptor_(io), proc_(proc), zones_(zones), clients_(clients), opts_(opts),
+        name_(ep.str()) {
+    auto endpoint = make_endpoint<tcp>(ep);
+    acceptor_.open(endpoint.protocol());
+    if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    int one = 1;
+    ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    boost::system::error_code ec;
+    acceptor_.bind(endpoint, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + name_ + " (TCP): " + ec.message());
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + name_ + " (TCP): " + ec.message());
+  }
+
+  void start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) continue;
+      if (clients_.fetch_add(1) >= opts_.tcp_max_clients) {
+        clients_.fetch_sub(1);
+        s.close(ec);  // over the cap: the client retries or falls back elsewhere
+        continue;
+      }
+      asio::co_spawn(io_, session(std::move(s)), asio::detached);
+    }
+  }
+
+  // Idle budget: the configured timeout, or a short one when most slots are taken, so that
+  // idle connections give way to active ones.
+  std::chrono::seconds idle_timeout() const {
+    if (clients_.load(std::memory_order_relaxed) * 4 > opts_.tcp_max_clients * 3)
+      return std::chrono::seconds(1);
+    return std::chrono::seconds(opts_.tcp_idle_timeout);
+  }
+
+  asio::awaitable<void> session(tcp::socket s) {
+    struct Guard {
+      std::atomic<unsigned>& c;
+      ~Guard() { c.fetch_sub(1); }
+    } guard{clients_};
+    boost::system::error_code ec;
+    auto sock = std::make_shared<tcp::socket>(std::move(s));
+    sock->set_option(tcp::no_delay(true), ec);
+    auto deadline = std::make_shared<Clock::time_point>(Clock::now() + idle_timeout());
+    auto timer = std::make_shared<asio::steady_timer>(io_);
+    asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
+
+    std::vector<uint8_t> in(65535), out(65535 + 2);
+    ParsedQuery parsed;
+    for (;;) {
+      uint8_t lenbuf[2];
+      co_await asio::async_read(*sock, asio::buffer(lenbuf),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      size_t len = static_cast<size_t>(lenbuf[0]) << 8 | lenbuf[1];
+      if (len == 0) break;
+      co_await asio::async_read(*sock, asio::buffer(in.data(), len),
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      QueryResult r = proc_.process(in.data(), len, Transport::tcp, zones_.get(),
+                                    out.data() + 2, 65535, parsed);
+      if (r.disposition == Disposition::drop) continue;
+      out[0] = static_cast<uint8_t>(r.size >> 8);
+      out[1] = static_cast<uint8_t>(r.size);
+      co_await asio::async_write(*sock, asio::buffer(out.data(), r.size + 2),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      // The next message has a fresh budget; partial reads never extend it (slowloris).
+      *deadline = Clock::now() + idle_timeout();
+    }
+    timer->cancel();
+    sock->close(ec);
+  }
+
+  // Closes the connection once the deadline for the current message has passed.
+  static asio::awaitable<void> watchdog(std::shared_ptr<tcp::socket> sock,
+                                        std::shared_ptr<asio::steady_timer> timer,
+                                        std::shared_ptr<Clock::time_point> deadline) {
+    boost::system::error_code ec;
+    while (sock->is_open()) {
+      timer->expires_at(*deadline);
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;  // cancelled: the session is over
+      if (Clock::now() >= *deadline) {
+        sock->close(ec);  // the session's pending read fails and it ends
+        co_return;
+      }
+    }
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  const QueryProcessor& proc_;
+  zone::ZoneTableReader& zones_;
+  std::atomic<unsigned>& clients_;
+  const ListenerOptions& opts_;
+  std::string name_;
+};
+
+class Worker {
+ public:
+  Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
+         std::atomic<unsigned>& clients)
+      : opts_(opts), proc_(opts.query), reader_(pub), clients_(clients) {}
+
+  void bind() {
+    for (const auto& ep : opts_.listen) {
+      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_));
+      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, clients_, opts_));
+    }
+  }
+  void run() {
+    for (auto& u : udp_) u->start();
+    for (auto& t : tcp_) t->start();
+    io_.run();
+  }
+  void stop() { io_.stop(); }
+
+ private:
+  const ListenerOptions& opts_;
+  asio::io_context io_{1};
+  QueryProcessor proc_;
+  zone::ZoneTableReader reader_;
+  std::atomic<unsigned>& clients_;
+  std::vector<std::unique_ptr<UdpServer>> udp_;
+  std::vector<std::unique_ptr<TcpServer>> tcp_;
+};
+
+Listener::Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones)
+    : opts_(std::move(opts)), zones_(zones) {
+  if (opts_.workers == 0) opts_.workers = 1;
+}
+
+Listener::~Listener() { stop(); }
+
+void Listener::bind() {
+  for (unsigned i = 0; i < opts_.workers; ++i) {
+    auto w = std::make_unique<Worker>(opts_, zones_, tcp_clients_);
+    w->bind();
+    workers_.push_back(std::move(w));
+  }
+}
+
+void Listener::start() {
+  for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
+}
+
+void Listener::stop() {
+  for (auto& w : workers_) w->stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace server

@@ -1,0 +1,43 @@
+// The network side: N worker threads, each with its own io_context, its own SO_REUSEPORT UDP
+// socket and TCP acceptor per listen address, its own zone-table reader and buffers.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/config.h"
+#include "server/query.h"
+#include "zone/zone_table.h"
+
+namespace server {
+
+struct ListenerOptions {
+  std::vector<Endpoint> listen;
+  unsigned workers = 1;
+  QueryOptions query;
+  unsigned tcp_idle_timeout = 10;
+  unsigned tcp_max_clients = 1000;
+};
+
+class Worker;
+
+class Listener {
+ public:
+  Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones);
+  ~Listener();
+  // Binds every socket (throws std::runtime_error naming the address on failure).
+  void bind();
+  void start();  // starts the worker threads
+  void stop();   // stops and joins them
+
+ private:
+  ListenerOptions opts_;
+  const zone::ZoneTablePublisher& zones_;
+  std::atomic<unsigned> tcp_clients_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace server

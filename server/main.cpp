@@ -1,0 +1,150 @@
+// zoned: the composition root. Parses the command line, loads config and zones, starts the
+// listeners and handles signals (SIGHUP reload, SIGTERM/SIGINT stop).
+#include <utility>  // before Asio
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "server/config.h"
+#include "server/listener.h"
+#include "server/zone_set.h"
+
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  for (const char* name : {"server", "zone", "query"}) {
+    if (spdlog::get(name)) continue;
+    auto l = std::make_shared<spdlog::logger>(name, sink);
+    l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+    spdlog::register_logger(l);
+  }
+  spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
+}
+
+int check_config(const std::string& path) {
+  setup_logging("off");
+  server::Config cfg;
+  try {
+    cfg = server::load_config(path);
+  } catch (const server::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::vector<server::ZoneReport> reports;
+  server::load_zones(cfg, nullptr, reports);
+  bool ok = true;
+  for (const auto& r : reports) {
+    for (const auto& w : r.warnings) std::cerr << "warning: zone " << r.name << ": " << w << "\n";
+    for (const auto& e : r.errors) std::cerr << "error: zone " << r.name << ": " << e << "\n";
+    if (r.loaded)
+      std::cout << "zone " << r.name << ": ok, serial " << r.serial << ", " << r.records
+                << " records\n";
+    else
+      ok = false;
+  }
+  std::cout << path << ": " << (ok ? "ok" : "errors found") << "\n";
+  return ok ? 0 : 1;
+}
+
+int run(const std::string& path) {
+  server::Config cfg;
+  try {
+    cfg = server::load_config(path);
+  } catch (const server::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  setup_logging(cfg.server.log_level);
+  auto log = spdlog::get("server");
+
+  zone::ZoneTablePublisher publisher;
+  std::vector<server::ZoneReport> reports;
+  publisher.publish(server::load_zones(cfg, nullptr, reports));
+
+  server::ListenerOptions lo;
+  lo.listen = cfg.server.listen;
+  lo.workers = cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
+  lo.query.udp_payload = cfg.server.udp_payload;
+  lo.tcp_idle_timeout = cfg.server.tcp_idle_timeout;
+  lo.tcp_max_clients = cfg.server.tcp_max_clients;
+  server::Listener listener(lo, publisher);
+  try {
+    listener.bind();
+  } catch (const std::exception& e) {
+    log->critical("{}", e.what());
+    return 1;
+  }
+  listener.start();
+  std::string where;
+  for (const auto& ep : lo.listen) where += (where.empty() ? "" : ", ") + ep.str();
+  log->info("serving {} zone(s) on {} with {} worker(s)", publisher.current()->zones().size(),
+            where, lo.workers);
+
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          log->info("SIGHUP: reloading {}", path);
+          try {
+            server::Config fresh = server::load_config(path);
+            if (fresh.server.listen.size() != cfg.server.listen.size() ||
+                !std::equal(fresh.server.listen.begin(), fresh.server.listen.end(),
+                            cfg.server.listen.begin(), [](const auto& a, const auto& b) {
+                              return a.str() == b.str();
+                            }))
+              log->warn("listen addresses changed: restart zoned to apply them");
+            cfg.zones = fresh.zones;
+            cfg.keys = fresh.keys;
+            cfg.remotes = fresh.remotes;
+          } catch (const server::ConfigError& e) {
+            log->error("configuration not reloaded: {}", e.what());
+          }
+          std::vector<server::ZoneReport> reps;
+          publisher.publish(server::load_zones(cfg, publisher.current().get(), reps));
+          log->info("reload done: serving {} zone(s)", publisher.current()->zones().size());
+          signals.async_wait(on_signal);
+          return;
+        }
+        log->info("signal {}: stopping", sig);
+        io.stop();
+      };
+  signals.async_wait(on_signal);
+  io.run();
+  listener.stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zoned - authoritative DNS server"};
+  std::string config, check;
+  app.add_option("--config,-c", config, "run in the foreground with this configuration file");
+  app.add_option("--check-config", check, "check the configuration and every zone, then exit");
+  bool version = false;
+  app.add_flag("--version", version, "print the version");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (version) {
+    std::cout << "zoned 0.1.0\n";
+    return 0;
+  }
+  if (!check.empty()) return check_config(check);
+  if (config.empty()) {
+    std::cerr << "zoned: --config FILE or --check-config FILE is required\n" << app.help();
+    return 2;
+  }
+  return run(config);
+}

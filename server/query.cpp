@@ -1,0 +1,228 @@
+#include "server/query.h"
+
+#include <cstring>
+
+#include "zone/lookup.h"
+#include "zone/wire/render.h"
+
+namespace server {
+
+using namespace zone;
+using namespace zone::wire;
+
+namespace {
+
+constexpr int kMaxChain = 16;  // CNAME/DNAME steps followed before we stop (loop-safe)
+
+uint16_t response_flags(const ParsedQuery& q) {
+  // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
+  return static_cast<uint16_t>(flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)));
+}
+
+class Answer {
+ public:
+  Answer(const ParsedQuery& q, const ZoneTable& zones, Renderer& r)
+      : q_(q), zones_(zones), r_(r) {}
+
+  // Fills answer, authority and additional sections; returns the rcode.
+  uint16_t run() {
+    const Zone* z = zones_.find(q_.name_lower());
+    if (!z) return rcode::REFUSED;
+    // DS lives in the parent: at a child apex, ask the parent zone if we serve it.
+    if (q_.qtype == rrtype::DS && z->origin() == q_.name_lower()) {
+      if (const Zone* parent = zones_.find_parent(z->origin())) z = parent;
+    }
+    r_.set_flags(r_.flags() | flag::AA);
+
+    // `name` is the current name in its output case; `lower` for lookups.
+    NameView name = q_.name();
+    uint8_t lower_buf[kMaxNameLen];
+    uint8_t synth_buf[kMaxNameLen];
+    NameView lower = q_.name_lower();
+    for (int step = 0;; ++step) {
+      LookupResult res = lookup(*z, lower, q_.qtype);
+      switch (res.kind) {
+        case Outcome::answer:
+          if (!add(Section::answer, name, *res.rrset)) return rcode::NOERROR;
+          add_target_addresses(*z, *res.rrset);
+          return rcode::NOERROR;
+        case Outcome::nodata:
+          add_negative(*z);
+          return rcode::NOERROR;
+        case Outcome::nxdomain:
+          add_negative(*z);
+          return rcode::NXDOMAIN;
+        case Outcome::delegation:
+          add_referral(*z, *res.node, *res.rrset, step == 0);
+          return rcode::NOERROR;
+        case Outcome::cname: {
+          if (!add(Section::answer, name, *res.rrset)) return rcode::NOERROR;
+          std::string_view rd = first_rdata(*res.rrset);
+          name = rdata_target(rrtype::CNAME, rd);
+          if (name.empty()) return rcode::NOERROR;
+          break;
+        }
+        case Outcome::dname: {
+          if (!add(Section::answer, res.node->name, *res.rrset)) return rcode::NOERROR;
+          // RFC 6672 2.2: replace the DNAME owner suffix with its target.
+          NameView target = rdata_target(rrtype::DNAME, first_rdata(*res.rrset));
+          size_t prefix = lower.size() - res.node->name.size();
+          if (target.empty()) return rcode::NOERROR;
+          if (prefix + target.size() > kMaxNameLen) return rcode::YXDOMAIN;
+          std::memcpy(synth_buf, name.data(), prefix);
+          std::memcpy(synth_buf + prefix, target.data(), target.size());
+          NameView synth(reinterpret_cast<const char*>(synth_buf), prefix + target.size());
+          if (!r_.add_rr(Section::answer, name, rrtype::CNAME, res.rrset->ttl, synth)) {
+            r_.set_tc();
+            return rcode::NOERROR;
+          }
+          name = synth;
+          break;
+        }
+      }
+      // Follow the chain into any zone served here, a bounded number of times.
+      if (step + 1 >= kMaxChain) return rcode::NOERROR;
+      std::memcpy(lower_buf, name.data(), name.size());
+      lower_name(lower_buf, name.size());
+      lower = NameView(reinterpret_cast<const char*>(lower_buf), name.size());
+      z = zones_.find(lower);
+      if (!z) return rcode::NOERROR;
+    }
+  }
+
+ private:
+  static std::string_view first_rdata(const RRset& s) {
+    if (s.data.size() < 2) return {};
+    uint16_t l = get16(reinterpret_cast<const uint8_t*>(s.data.data()));
+    return std::string_view(s.data).substr(2, l);
+  }
+
+  bool add(Section sec, NameView owner, const RRset& set) {
+    if (r_.add_rrset(sec, owner, set)) return true;
+    r_.set_tc();
+    return false;
+  }
+
+  void add_negative(const Zone& z) {
+    // RFC 2308 3: SOA in authority with TTL min(SOA TTL, MINIMUM).
+    if (!r_.add_rrset(Section::authority, z.origin(), rrtype::SOA, z.negative_ttl(),
+                      z.soa().data))
+      r_.set_tc();
+  }
+
+  // Addresses of a name in this zone, glue included. Returns false if it did not fit.
+  bool add_addresses(const Zone& z, NameView target_lower, bool required) {
+    for (size_t i = 0; i < nadded_; ++i)
+      if (added_[i] == target_lower) return true;
+    const Node* n = z.find(target_lower);
+    if (!n) return true;
+    bool ok = true;
+    for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
+      if (const RRset* s = n->find(t)) {
+        if (!r_.add_rrset(Section::additional, n->name, *s)) ok = false;
+      }
+    }
+    if (nadded_ < kMaxAdded) added_[nadded_++] = n->name;
+    if (!ok && required) r_.set_tc();
+    return ok;
+  }
+
+  void add_target_addresses(const Zone& z, const RRset& set) {
+    if (set.type != rrtype::NS && set.type != rrtype::MX && set.type != rrtype::SRV) return;
+    set.for_each([&](std::string_view rd) {
+      NameView t = rdata_target(set.type, rd);
+      if (t.empty()) return;
+      uint8_t buf[kMaxNameLen];
+      std::memcpy(buf, t.data(), t.size());
+      lower_name(buf, t.size());
+      NameView tl(reinterpret_cast<const char*>(buf), t.size());
+      if (!is_subdomain(tl, z.origin())) return;
+      // Only authoritative data; names below a cut are glue, not answers.
+      LookupResult lr = lookup(z, tl, rrtype::A);
+      if (lr.kind == Outcome::delegation || lr.kind == Outcome::dname) return;
+      add_addresses(z, tl, false);
+    });
+  }
+
+  void add_referral(const Zone& z, const Node& cut, const RRset& ns, bool first) {
+    if (first) r_.set_flags(r_.flags() & ~flag::AA);
+    if (!add(Section::authority, cut.name, ns)) return;
+    // Glue: in-domain (below the cut) is required (RFC 9471), other in-zone names optional.
+    for (int pass = 0; pass < 2; ++pass) {
+      ns.for_each([&](std::string_view rd) {
+        NameView t = rdata_target(rrtype::NS, rd);
+        if (t.empty()) return;
+        uint8_t buf[kMaxNameLen];
+        std::memcpy(buf, t.data(), t.size());
+        lower_name(buf, t.size());
+        NameView tl(reinterpret_cast<const char*>(buf), t.size());
+        bool in_domain = is_subdomain(tl, cut.name);
+        if (pass == 0 && in_domain) add_addresses(z, tl, true);
+        if (pass == 1 && !in_domain && is_subdomain(tl, z.origin())) add_addresses(z, tl, false);
+      });
+    }
+  }
+
+  static constexpr size_t kMaxAdded = 16;
+  const ParsedQuery& q_;
+  const ZoneTable& zones_;
+  Renderer& r_;
+  NameView added_[kMaxAdded];
+  size_t nadded_ = 0;
+};
+
+}  // namespace
+
+QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport transport,
+                                    const ZoneTable& zones, uint8_t* out, size_t out_cap,
+                                    ParsedQuery& q) const {
+  QueryResult result;
+  ParseStatus st = parse_query(in, len, q);
+  if (st == ParseStatus::drop) return result;
+  Renderer r(out, out_cap);
+  result.disposition = Disposition::respond;
+  if (st == ParseStatus::formerr) {
+    r.begin_header_only(q.id, response_flags(q));
+    r.set_rcode(rcode::FORMERR);
+    result.size = r.size();
+    return result;
+  }
+
+  size_t limit = kClassicUdpSize;
+  if (transport == Transport::tcp) {
+    limit = kMaxMessage;
+  } else if (q.edns.present) {
+    limit = q.edns.udp_payload < opts_.udp_payload ? q.edns.udp_payload : opts_.udp_payload;
+    if (limit < kClassicUdpSize) limit = kClassicUdpSize;
+  }
+  r.set_limit(limit);
+  if (!r.begin(q.id, response_flags(q), q.name(), q.qtype, q.qclass)) {
+    // A question too big for the limit (cannot happen with a 255-byte name): header only.
+    r.begin_header_only(q.id, response_flags(q) | flag::TC);
+  }
+  if (q.edns.present) r.reserve_opt();
+
+  uint16_t rc;
+  if (q.edns.present && q.edns.version > 0) {
+    rc = rcode::BADVERS;  // RFC 6891 6.1.3: no answer, just the OPT with BADVERS
+  } else if (q.opcode != opcode::QUERY) {
+    rc = rcode::NOTIMP;
+  } else if (q.qtype == rrtype::OPT) {
+    rc = rcode::FORMERR;
+  } else if (q.qclass != rrclass::IN) {
+    rc = rcode::REFUSED;
+  } else if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) {
+    rc = rcode::REFUSED;  // not allowed (and never over UDP)
+  } else if (is_meta_type(q.qtype) && q.qtype != rrtype::ANY) {
+    rc = rcode::NOTIMP;
+  } else {
+    Answer a(q, zones, r);
+    rc = a.run();
+  }
+  r.set_rcode(rc & 0xF);
+  if (q.edns.present) r.add_opt(opts_.udp_payload, rc, q.edns.do_bit);
+  result.size = r.size();
+  return result;
+}
+
+}  // namespace server

@@ -1,0 +1,2 @@
+#include "zone/wire/render.h"
+#include <gtest/gtest.h>

@@ -1,0 +1,51 @@
+// RRsets as stored and rendered: RDATA in uncompressed wire form, packed into one buffer.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "zone/wire/message.h"
+#include "zone/wire/name.h"
+
+namespace zone::wire {
+
+// One RRset: every RDATA as [u16 length][bytes], back to back, in one allocation.
+struct RRset {
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  uint16_t count = 0;
+  std::string data;
+
+  void add(std::string_view rdata) {
+    char len[2] = {static_cast<char>(rdata.size() >> 8), static_cast<char>(rdata.size())};
+    data.append(len, 2);
+    data.append(rdata);
+    ++count;
+  }
+  // Calls f(std::string_view rdata) for each record, in order.
+  template <class F>
+  void for_each(F&& f) const {
+    size_t p = 0;
+    while (p + 2 <= data.size()) {
+      uint16_t l = get16(reinterpret_cast<const uint8_t*>(data.data()) + p);
+      f(std::string_view(data).substr(p + 2, l));
+      p += 2 + l;
+    }
+  }
+  bool contains(std::string_view rdata) const;
+};
+
+// Types whose RDATA names may be compressed on output (RFC 3597 section 4).
+bool rdata_compressible(uint16_t type);
+
+// The single domain name of NS/CNAME/PTR/DNAME (offset 0), MX (2) or SRV (6); empty if the
+// type has no such target or the RDATA is malformed.
+NameView rdata_target(uint16_t type, std::string_view rdata);
+
+// SOA fields.
+struct SoaFields {
+  uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0;
+};
+bool parse_soa(std::string_view rdata, SoaFields& out);
+
+}  // namespace zone::wire
