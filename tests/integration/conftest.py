@@ -1,0 +1,155 @@
+"""Shared fixtures for integration tests: real zoned processes on loopback, real clients."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+
+
+def zoned_bin():
+    return os.environ.get("ZONED_BIN", str(ROOT / "build" / "zoned"))
+
+
+def free_port(host="127.0.0.1"):
+    """A port free for both UDP and TCP on host."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_DGRAM) as u:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            with socket.socket(family, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_for_answer(host, port, name, timeout=10.0):
+    deadline = time.time() + timeout
+    q = dns.message.make_query(name, "SOA")
+    while time.time() < deadline:
+        try:
+            dns.query.udp(q, host, port=port, timeout=0.2)
+            return True
+        except Exception:
+            time.sleep(0.05)
+    return False
+
+
+class Zoned:
+    """A zoned process with its own directory, config and zone files."""
+
+    def __init__(self, zones, extra_server="", extra="", host="127.0.0.1", port=None,
+                 listen=None, probe=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="zoned-test-"))
+        self.host = host
+        self.port = port or free_port(host)
+        (self.dir / "zones").mkdir()
+        zone_entries = []
+        for name, text in zones.items():
+            fname = f"zones/{name}.zone"
+            (self.dir / fname).write_text(text)
+            zone_entries.append(f"  - name: {name}\n    file: {fname}\n")
+        listen = listen or [f"{host}:{self.port}" if ":" not in host else f"[{host}]:{self.port}"]
+        self.config = self.dir / "zoned.yaml"
+        self.config.write_text(
+            "server:\n"
+            f"  listen: [{', '.join(repr(l) for l in listen)}]\n"
+            "  workers: 2\n"
+            "  log-level: debug\n"
+            f"{extra_server}"
+            + (("zones:\n" + "".join(zone_entries)) if zone_entries else "")
+            + extra
+        )
+        self.log_path = self.dir / "zoned.log"
+        self.proc = None
+        self.probe = probe or (next(iter(zones)) if zones else None)
+
+    def start(self, wait=True):
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen([zoned_bin(), "--config", str(self.config)],
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        if wait and self.probe:
+            if not wait_for_answer(self.host, self.port, self.probe):
+                self.stop()
+                raise RuntimeError("zoned did not start:\n" + self.log())
+        return self
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def write_zone(self, name, text):
+        (self.dir / f"zones/{name}.zone").write_text(text)
+
+    def sighup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log_file", None):
+            self.log_file.close()
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_zoned():
+    """Factory: make_zoned({"example.com": text}) -> started Zoned; all stopped at teardown."""
+    started = []
+
+    def factory(zones, **kw):
+        z = Zoned(zones, **kw)
+        started.append(z)
+        return z.start()
+
+    yield factory
+    for z in started:
+        z.cleanup()
+
+
+def dig(server, port, *args, tcp=False):
+    cmd = ["dig", f"@{server}", "-p", str(port), "+norec", "+time=2", "+tries=1"]
+    if tcp:
+        cmd.append("+tcp")
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=20).stdout
+
+
+def kdig(server, port, *args, tcp=False):
+    cmd = ["kdig", f"@{server}", "-p", str(port), "+norec", "+time=2", "+retry=0"]
+    if tcp:
+        cmd.append("+tcp")
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=20).stdout
+
+
+def query(host, port, name, rdtype, tcp=False, **kw):
+    """A dnspython query; returns the parsed response."""
+    q = dns.message.make_query(name, rdtype, **kw)
+    q.flags &= ~dns.flags.RD
+    if tcp:
+        return dns.query.tcp(q, host, port=port, timeout=3)
+    return dns.query.udp(q, host, port=port, timeout=3)
+
+
+EXAMPLE_ZONE = (DATA / "zones" / "example.com.zone").read_text() if (DATA / "zones" / "example.com.zone").exists() else ""

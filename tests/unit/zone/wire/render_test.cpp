@@ -1,2 +1,0 @@
-#include "zone/wire/render.h"
-#include <gtest/gtest.h>
