@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -23,6 +24,23 @@ constexpr size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
 constexpr size_t kUdpBuf = 4096;        // largest datagram we read or write
 constexpr int kBatchesPerWake = 8;      // fairness between sockets of one worker
 using Clock = std::chrono::steady_clock;
+
+std::shared_ptr<spdlog::logger> query_logger() {
+  auto l = spdlog::get("query");
+  return l ? l : spdlog::default_logger();
+}
+
+// Per-query detail, only when the "query" logger is at debug level.
+void log_query(spdlog::logger& log, const char* transport, const ParsedQuery& q,
+               const QueryResult& r, const uint8_t* response) {
+  if (r.disposition == Disposition::drop) {
+    log.debug("{} dropped a message", transport);
+    return;
+  }
+  unsigned rc = r.size >= 4 ? response[3] & 0xF : 0;
+  log.debug("{} {} type {} -> rcode {} ({} bytes)", transport,
+            q.qname_len ? zone::wire::name_to_text(q.name()) : "-", q.qtype, rc, r.size);
+}
 
 template <class Proto>
 typename Proto::endpoint make_endpoint(const Endpoint& e) {
@@ -47,6 +65,14 @@ class UdpServer {
     sock_.bind(endpoint, ec);
     if (ec) throw std::runtime_error("cannot listen on " + name_ + " (UDP): " + ec.message());
     sock_.non_blocking(true);
+    // On a wildcard address, answer from the address the query was sent to (multi-homed
+    // hosts): ask for each datagram's destination and pass it back when sending.
+    pktinfo_ = endpoint.address().is_unspecified();
+    v6_ = endpoint.address().is_v6();
+    if (pktinfo_) {
+      if (v6_) ::setsockopt(sock_.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+      else ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    }
     for (size_t i = 0; i < kBatch; ++i) {
       in_iov_[i] = {in_[i].data(), kUdpBuf};
       std::memset(&in_msgs_[i], 0, sizeof(mmsghdr));
@@ -70,7 +96,13 @@ class UdpServer {
 
   // Returns true if the batch was full (more may be waiting).
   bool serve_batch() {
-    for (size_t i = 0; i < kBatch; ++i) in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    for (size_t i = 0; i < kBatch; ++i) {
+      in_msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      if (pktinfo_) {
+        in_msgs_[i].msg_hdr.msg_control = ctl_[i].data();
+        in_msgs_[i].msg_hdr.msg_controllen = kCtlSize;
+      }
+    }
     int n = ::recvmmsg(sock_.native_handle(), in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return false;
     const zone::ZoneTable& table = zones_.get();
@@ -78,6 +110,8 @@ class UdpServer {
     for (int i = 0; i < n; ++i) {
       QueryResult r = proc_.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp, table,
                                     out_[out].data(), kUdpBuf, parsed_);
+      if (query_log_->should_log(spdlog::level::debug))
+        log_query(*query_log_, "udp", parsed_, r, out_[out].data());
       if (r.disposition != Disposition::respond || r.size == 0) continue;
       out_iov_[out] = {out_[out].data(), r.size};
       std::memset(&out_msgs_[out], 0, sizeof(mmsghdr));
@@ -85,6 +119,7 @@ class UdpServer {
       out_msgs_[out].msg_hdr.msg_iovlen = 1;
       out_msgs_[out].msg_hdr.msg_name = &addrs_[i];
       out_msgs_[out].msg_hdr.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
+      if (pktinfo_) reply_from_destination(in_msgs_[i].msg_hdr, out_msgs_[out].msg_hdr, out);
       ++out;
     }
     unsigned sent = 0;
@@ -100,7 +135,43 @@ class UdpServer {
     return n == static_cast<int>(kBatch);
   }
 
+  // Builds the reply's control message from the query's destination address.
+  void reply_from_destination(const msghdr& in, msghdr& out, unsigned slot) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&in)); c;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+      if (!v6_ && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        info.ipi_spec_dst = info.ipi_addr;
+        info.ipi_ifindex = 0;
+        set_control(out, slot, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
+        return;
+      }
+      if (v6_ && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);  // keeps the interface (link-local)
+        set_control(out, slot, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
+        return;
+      }
+    }
+  }
+  void set_control(msghdr& out, unsigned slot, int level, int type, const void* data, size_t len) {
+    out.msg_control = out_ctl_[slot].data();
+    out.msg_controllen = CMSG_SPACE(len);
+    cmsghdr* c = CMSG_FIRSTHDR(&out);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(len);
+    std::memcpy(CMSG_DATA(c), data, len);
+  }
+
+  static constexpr size_t kCtlSize = 64;
+  struct alignas(cmsghdr) CtlBuf {
+    uint8_t bytes[kCtlSize];
+    uint8_t* data() { return bytes; }
+  };
   udp::socket sock_;
+  std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   const QueryProcessor& proc_;
   zone::ZoneTableReader& zones_;
   std::string name_;
@@ -109,6 +180,8 @@ class UdpServer {
   std::array<iovec, kBatch> in_iov_, out_iov_;
   std::array<mmsghdr, kBatch> in_msgs_, out_msgs_;
   std::array<sockaddr_storage, kBatch> addrs_;
+  bool pktinfo_ = false, v6_ = false;
+  std::array<CtlBuf, kBatch> ctl_, out_ctl_;
 };
 
 // TCP per RFC 7766: many queries per connection, answered in order as they arrive; a
@@ -185,6 +258,8 @@ class TcpServer {
       if (ec) break;
       QueryResult r = proc_.process(in.data(), len, Transport::tcp, zones_.get(),
                                     out.data() + 2, 65535, parsed);
+      if (query_log_->should_log(spdlog::level::debug))
+        log_query(*query_log_, "tcp", parsed, r, out.data() + 2);
       if (r.disposition == Disposition::drop) continue;
       out[0] = static_cast<uint8_t>(r.size >> 8);
       out[1] = static_cast<uint8_t>(r.size);
@@ -216,6 +291,7 @@ class TcpServer {
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
+  std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   const QueryProcessor& proc_;
   zone::ZoneTableReader& zones_;
   std::atomic<unsigned>& clients_;
