@@ -1,6 +1,7 @@
 #include <utility>  // before Asio: its awaitable.hpp needs std::exchange
 
 #include "server/listener.h"
+#include "server/xfr_out.h"
 
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
@@ -189,10 +190,10 @@ class UdpServer {
 class TcpServer {
  public:
   TcpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones, std::atomic<unsigned>& clients,
+            zone::ZoneTableReader& zones, TransferOut& xfr, std::atomic<unsigned>& clients,
             const ListenerOptions& opts)
-      : io_(io), acceptor_(io), proc_(proc), zones_(zones), clients_(clients), opts_(opts),
-        name_(ep.str()) {
+      : io_(io), acceptor_(io), proc_(proc), zones_(zones), xfr_(xfr), clients_(clients),
+        opts_(opts), name_(ep.str()) {
     auto endpoint = make_endpoint<tcp>(ep);
     acceptor_.open(endpoint.protocol());
     if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
@@ -261,6 +262,16 @@ class TcpServer {
       if (query_log_->should_log(spdlog::level::debug))
         log_query(*query_log_, "tcp", parsed, r, out.data() + 2);
       if (r.disposition == Disposition::drop) continue;
+      if (r.disposition == Disposition::transfer) {
+        // The deadline does not cover a transfer: it is bounded by the client reading it.
+        *deadline = Clock::time_point::max();
+        bool keep = co_await xfr_.serve(*sock, in.data(), len, parsed, zones_.hold());
+        if (!keep) break;
+        *deadline = Clock::now() + idle_timeout();
+        timer->cancel();
+        asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
+        continue;
+      }
       out[0] = static_cast<uint8_t>(r.size >> 8);
       out[1] = static_cast<uint8_t>(r.size);
       co_await asio::async_write(*sock, asio::buffer(out.data(), r.size + 2),
@@ -294,6 +305,7 @@ class TcpServer {
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   const QueryProcessor& proc_;
   zone::ZoneTableReader& zones_;
+  TransferOut& xfr_;
   std::atomic<unsigned>& clients_;
   const ListenerOptions& opts_;
   std::string name_;
@@ -302,13 +314,13 @@ class TcpServer {
 class Worker {
  public:
   Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
-         std::atomic<unsigned>& clients)
-      : opts_(opts), proc_(opts.query), reader_(pub), clients_(clients) {}
+         const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients)
+      : opts_(opts), proc_(opts.query), reader_(pub), xfr_(policy), clients_(clients) {}
 
   void bind() {
     for (const auto& ep : opts_.listen) {
       udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_));
-      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, clients_, opts_));
+      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, xfr_, clients_, opts_));
     }
   }
   void run() {
@@ -323,13 +335,15 @@ class Worker {
   asio::io_context io_{1};
   QueryProcessor proc_;
   zone::ZoneTableReader reader_;
+  TransferOut xfr_;
   std::atomic<unsigned>& clients_;
   std::vector<std::unique_ptr<UdpServer>> udp_;
   std::vector<std::unique_ptr<TcpServer>> tcp_;
 };
 
-Listener::Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones)
-    : opts_(std::move(opts)), zones_(zones) {
+Listener::Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones,
+                   const zone::Publisher<Policy>& policy)
+    : opts_(std::move(opts)), zones_(zones), policy_(policy) {
   if (opts_.workers == 0) opts_.workers = 1;
 }
 
@@ -337,7 +351,7 @@ Listener::~Listener() { stop(); }
 
 void Listener::bind() {
   for (unsigned i = 0; i < opts_.workers; ++i) {
-    auto w = std::make_unique<Worker>(opts_, zones_, tcp_clients_);
+    auto w = std::make_unique<Worker>(opts_, zones_, policy_, tcp_clients_);
     w->bind();
     workers_.push_back(std::move(w));
   }

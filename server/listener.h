@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/config.h"
+#include "server/policy.h"
 #include "server/query.h"
 #include "zone/zone_table.h"
 
@@ -25,7 +26,8 @@ class Worker;
 
 class Listener {
  public:
-  Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones);
+  Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones,
+           const zone::Publisher<Policy>& policy);
   ~Listener();
   // Binds every socket (throws std::runtime_error naming the address on failure).
   void bind();
@@ -35,6 +37,7 @@ class Listener {
  private:
   ListenerOptions opts_;
   const zone::ZoneTablePublisher& zones_;
+  const zone::Publisher<Policy>& policy_;
   std::atomic<unsigned> tcp_clients_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

@@ -12,13 +12,14 @@
 
 #include "server/config.h"
 #include "server/listener.h"
+#include "server/policy.h"
 #include "server/zone_set.h"
 
 namespace {
 
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"server", "zone", "query"}) {
+  for (const char* name : {"server", "zone", "query", "xfr"}) {
     if (spdlog::get(name)) continue;
     auto l = std::make_shared<spdlog::logger>(name, sink);
     l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
@@ -32,6 +33,7 @@ int check_config(const std::string& path) {
   server::Config cfg;
   try {
     cfg = server::load_config(path);
+    server::make_policy(cfg);
   } catch (const server::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 1;
@@ -54,8 +56,10 @@ int check_config(const std::string& path) {
 
 int run(const std::string& path) {
   server::Config cfg;
+  zone::Publisher<server::Policy> policy;
   try {
     cfg = server::load_config(path);
+    policy.publish(server::make_policy(cfg));
   } catch (const server::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 1;
@@ -73,7 +77,7 @@ int run(const std::string& path) {
   lo.query.udp_payload = cfg.server.udp_payload;
   lo.tcp_idle_timeout = cfg.server.tcp_idle_timeout;
   lo.tcp_max_clients = cfg.server.tcp_max_clients;
-  server::Listener listener(lo, publisher);
+  server::Listener listener(lo, publisher, policy);
   try {
     listener.bind();
   } catch (const std::exception& e) {
@@ -95,6 +99,7 @@ int run(const std::string& path) {
           log->info("SIGHUP: reloading {}", path);
           try {
             server::Config fresh = server::load_config(path);
+            auto fresh_policy = server::make_policy(fresh);
             if (fresh.server.listen.size() != cfg.server.listen.size() ||
                 !std::equal(fresh.server.listen.begin(), fresh.server.listen.end(),
                             cfg.server.listen.begin(), [](const auto& a, const auto& b) {
@@ -104,6 +109,7 @@ int run(const std::string& path) {
             cfg.zones = fresh.zones;
             cfg.keys = fresh.keys;
             cfg.remotes = fresh.remotes;
+            policy.publish(fresh_policy);
           } catch (const server::ConfigError& e) {
             log->error("configuration not reloaded: {}", e.what());
           }

@@ -212,7 +212,11 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   } else if (q.qclass != rrclass::IN) {
     rc = rcode::REFUSED;
   } else if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) {
-    rc = rcode::REFUSED;  // not allowed (and never over UDP)
+    if (transport == Transport::tcp) {
+      result.disposition = Disposition::transfer;
+      return result;
+    }
+    rc = rcode::REFUSED;  // transfers are TCP only here
   } else if (is_meta_type(q.qtype) && q.qtype != rrtype::ANY) {
     rc = rcode::NOTIMP;
   } else {

@@ -19,6 +19,7 @@ enum class Transport { udp, tcp };
 enum class Disposition {
   respond,   // send out[0, size)
   drop,      // send nothing
+  transfer,  // AXFR/IXFR over TCP: the transport hands it to the transfer code
 };
 
 struct QueryResult {

@@ -1,6 +1,5 @@
 // The set of zones served, and its publication: writers build a complete new table and
-// publish it; each reader thread keeps its own snapshot and only looks at a shared version
-// counter per query (no lock, no shared write on the query path).
+// publish it; readers never wait (no lock, no shared write on the query path).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -32,15 +31,18 @@ class ZoneTable {
   std::unordered_map<std::string, const Zone*, StringHash, std::equal_to<>> index_;
 };
 
-class ZoneTablePublisher {
+// Publishes immutable snapshots of T: writers swap in a complete new version; each reader
+// thread keeps its own shared_ptr and only compares a version counter per use.
+template <class T>
+class Publisher {
  public:
-  ZoneTablePublisher() : current_(std::make_shared<ZoneTable>()) {}
-  void publish(std::shared_ptr<const ZoneTable> table) {
+  Publisher() : current_(std::make_shared<const T>()) {}
+  void publish(std::shared_ptr<const T> v) {
     std::lock_guard<std::mutex> g(mu_);
-    current_ = std::move(table);
+    current_ = std::move(v);
     version_.fetch_add(1, std::memory_order_release);
   }
-  std::shared_ptr<const ZoneTable> current() const {
+  std::shared_ptr<const T> current() const {
     std::lock_guard<std::mutex> g(mu_);
     return current_;
   }
@@ -48,27 +50,35 @@ class ZoneTablePublisher {
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const ZoneTable> current_;
+  std::shared_ptr<const T> current_;
   std::atomic<uint64_t> version_{1};
 };
 
 // One per worker thread: refreshes its snapshot only when the version moved.
-class ZoneTableReader {
+template <class T>
+class Reader {
  public:
-  explicit ZoneTableReader(const ZoneTablePublisher& pub) : pub_(pub) { refresh(); }
-  const ZoneTable& get() {
+  explicit Reader(const Publisher<T>& pub) : pub_(pub) { refresh(); }
+  const T& get() {
     if (pub_.version() != seen_) refresh();
-    return *table_;
+    return *value_;
+  }
+  std::shared_ptr<const T> hold() {
+    get();
+    return value_;
   }
 
  private:
   void refresh() {
     seen_ = pub_.version();
-    table_ = pub_.current();
+    value_ = pub_.current();
   }
-  const ZoneTablePublisher& pub_;
-  std::shared_ptr<const ZoneTable> table_;
+  const Publisher<T>& pub_;
+  std::shared_ptr<const T> value_;
   uint64_t seen_ = 0;
 };
+
+using ZoneTablePublisher = Publisher<ZoneTable>;
+using ZoneTableReader = Reader<ZoneTable>;
 
 }  // namespace zone

@@ -181,7 +181,7 @@ std::optional<std::string> tsig_sign(uint8_t* buf, size_t& len, size_t cap, cons
   put16(p + 2, error);
   put16(p + 4, static_cast<uint16_t>(other_sv.size()));
   p += 6;
-  std::memcpy(p, other_sv.data(), other_sv.size());
+  if (!other_sv.empty()) std::memcpy(p, other_sv.data(), other_sv.size());
   len += need;
   put16(buf + 10, static_cast<uint16_t>(get16(buf + 10) + 1));
   return mac;

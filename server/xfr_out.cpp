@@ -1,0 +1,286 @@
+#include "server/xfr_out.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <vector>
+
+#include "zone/wire/render.h"
+#include "zone/wire/serial.h"
+
+namespace server {
+
+namespace asio = boost::asio;
+using namespace zone::wire;
+
+namespace {
+
+constexpr size_t kTsigRoom = 256;  // room kept for the TSIG record of each message
+
+std::shared_ptr<spdlog::logger> xfr_log() {
+  auto l = spdlog::get("xfr");
+  return l ? l : spdlog::default_logger();
+}
+
+// The serial in the SOA of an IXFR request's authority section (RFC 1995 3).
+bool ixfr_client_serial(const uint8_t* msg, size_t len, const ParsedQuery& q, uint32_t& serial) {
+  if (get16(msg + 8) == 0) return false;
+  size_t pos = q.question_end;
+  for (uint16_t i = 0; i < get16(msg + 6); ++i)
+    if (!skip_rr(msg, len, pos)) return false;
+  uint8_t name[kMaxNameLen];
+  size_t nlen;
+  if (read_name(msg, len, pos, name, nlen) != NameError::ok || pos + 10 > len) return false;
+  if (get16(msg + pos) != rrtype::SOA) return false;
+  uint16_t rdlen = get16(msg + pos + 8);
+  pos += 10;
+  if (pos + rdlen > len) return false;
+  // Two (possibly compressed) names, then the serial.
+  for (int i = 0; i < 2; ++i)
+    if (read_name(msg, len, pos, name, nlen) != NameError::ok) return false;
+  if (pos + 20 > len) return false;
+  serial = get32(msg + pos);
+  return true;
+}
+
+// Builds the messages of one transfer. Only plain functions: the coroutine that owns it
+// does the writing (GCC 12 miscompiles some nested coroutine patterns).
+class Stream {
+ public:
+  Stream(const ParsedQuery& q, const TsigKey* key, std::string request_mac)
+      : q_(q), key_(key), prior_mac_(std::move(request_mac)), buf_(2 + kMaxMessage),
+        r_(buf_.data() + 2, kMaxMessage) {
+    start(true);
+  }
+
+  // Adds one record to the current message; false when it is full (flush, then retry).
+  bool add(NameView owner, uint16_t type, uint32_t ttl, std::string_view rd) {
+    if (!r_.add_rr(Section::answer, owner, type, ttl, rd)) return false;
+    ++records_;
+    return true;
+  }
+  bool empty() const { return r_.count(Section::answer) == 0; }
+
+  // Signs and frames the current message; the bytes to write are data()[0, size()).
+  bool seal() {
+    size_t len = r_.size();
+    if (key_) {
+      auto mac = tsig_sign(buf_.data() + 2, len, kMaxMessage, *key_, now(), prior_mac_,
+                           messages_ > 0);
+      if (!mac) return false;
+      prior_mac_ = *mac;
+    }
+    buf_[0] = static_cast<uint8_t>(len >> 8);
+    buf_[1] = static_cast<uint8_t>(len);
+    sealed_ = len + 2;
+    ++messages_;
+    bytes_ += len;
+    return true;
+  }
+  asio::const_buffer sealed() const { return asio::buffer(buf_.data(), sealed_); }
+  void next() { start(false); }
+
+  size_t messages() const { return messages_; }
+  size_t records() const { return records_; }
+  size_t bytes() const { return bytes_; }
+  static uint64_t now() { return static_cast<uint64_t>(std::time(nullptr)); }
+
+ private:
+  void start(bool first) {
+    uint16_t flags = static_cast<uint16_t>(flag::QR | flag::AA | (q_.flags & 0x7800));
+    // The question goes in the first message only (RFC 5936 2.2.1).
+    if (first)
+      r_.begin(q_.id, flags, q_.name(), q_.qtype, q_.qclass);
+    else
+      r_.begin_header_only(q_.id, flags);
+    r_.set_limit(kMaxMessage - (key_ ? kTsigRoom : 0));
+  }
+
+  const ParsedQuery& q_;
+  const TsigKey* key_;
+  std::string prior_mac_;
+  std::vector<uint8_t> buf_;
+  Renderer r_;
+  size_t sealed_ = 0;
+  size_t messages_ = 0, records_ = 0, bytes_ = 0;
+};
+
+// A single-message error answer, signed as RFC 8945 5.2 says.
+std::vector<uint8_t> error_answer(const ParsedQuery& q, const TsigCheck& tsig, uint16_t rc,
+                                  uint16_t tsig_err) {
+  std::vector<uint8_t> buf(2 + 1024);
+  Renderer r(buf.data() + 2, 1024 - kTsigRoom);
+  r.begin(q.id, static_cast<uint16_t>(flag::QR | (q.flags & 0x7800)), q.name(), q.qtype,
+          q.qclass);
+  r.set_rcode(rc);
+  size_t n = r.size();
+  if (q.has_tsig && tsig.key) {
+    // Known key: signed (BADSIG answers carry no request MAC and an empty MAC).
+    tsig_sign(buf.data() + 2, n, 1024, *tsig.key, Stream::now(),
+              tsig_err == tsig_error::BADSIG ? std::string_view() : std::string_view(tsig.mac),
+              false, tsig_err);
+  } else if (q.has_tsig && tsig_err != 0 && !tsig.key_name.empty()) {
+    // Unknown key: echo key and algorithm with an empty MAC (RFC 8945 5.2.1).
+    TsigKey echo{tsig.key_name, tsig.algorithm, "", ""};
+    tsig_sign(buf.data() + 2, n, 1024, echo, Stream::now(), {}, false, tsig_err);
+  }
+  buf[0] = static_cast<uint8_t>(n >> 8);
+  buf[1] = static_cast<uint8_t>(n);
+  buf.resize(n + 2);
+  return buf;
+}
+
+}  // namespace
+
+asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint8_t* query,
+                                         size_t len, const ParsedQuery& q,
+                                         std::shared_ptr<const zone::ZoneTable> zones) {
+  auto log = xfr_log();
+  auto policy = policy_.hold();
+  boost::system::error_code ec;
+  auto remote = sock.remote_endpoint(ec);
+  if (ec) co_return false;
+  std::string peer = remote.address().to_string() + "#" + std::to_string(remote.port());
+  const char* kind = q.qtype == rrtype::AXFR ? "AXFR" : "IXFR";
+  std::string zname = name_to_text(q.name_lower());
+
+  // TSIG first: a bad signature is answered before anything else (RFC 8945 5.2).
+  TsigCheck tsig;
+  if (q.has_tsig) {
+    tsig = tsig_verify(query, len,
+                       [&](std::string_view n) { return policy->find_key(n); },
+                       Stream::now(), {}, false);
+  }
+  const TsigKey* key = tsig.status == TsigCheck::ok ? tsig.key : nullptr;
+  const zone::Zone* zone = zones->find_exact(q.name_lower());
+
+  uint16_t refuse = 0, refuse_tsig = 0;
+  switch (tsig.status) {
+    case TsigCheck::ok:
+    case TsigCheck::unsigned_message:
+      break;
+    case TsigCheck::formerr:
+      log->warn("{} of {} from {}: malformed TSIG", kind, zname, peer);
+      refuse = rcode::FORMERR;
+      break;
+    case TsigCheck::badkey:
+      log->warn("{} of {} from {}: TSIG key {} unknown (BADKEY)", kind, zname, peer,
+                name_to_text(tsig.key_name));
+      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADKEY;
+      break;
+    case TsigCheck::badsig:
+      log->warn("{} of {} from {}: TSIG signature does not verify (BADSIG)", kind, zname, peer);
+      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADSIG;
+      break;
+    case TsigCheck::badtime:
+      log->warn("{} of {} from {}: TSIG time outside the fudge (BADTIME)", kind, zname, peer);
+      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADTIME;
+      break;
+  }
+  if (!refuse && (!zone || q.qclass != rrclass::IN)) {
+    log->info("{} of {} from {}: not a zone served here (NOTAUTH)", kind, zname, peer);
+    refuse = rcode::NOTAUTH;
+  }
+  if (!refuse) {
+    auto acl = policy->allow_transfer.find(zone->origin());
+    if (acl == policy->allow_transfer.end() ||
+        !acl->second.allows(remote.address(), key ? key->name : std::string())) {
+      log->warn("{} of {} to {} refused: not allowed by allow-transfer{}", kind, zname, peer,
+                key ? "" : " (or not signed with the remote's key)");
+      refuse = rcode::REFUSED;
+    }
+  }
+  if (refuse) {
+    std::vector<uint8_t> answer = error_answer(q, tsig, refuse, refuse_tsig);
+    co_await asio::async_write(sock, asio::buffer(answer),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  auto started = std::chrono::steady_clock::now();
+  Stream out(q, key, key ? tsig.mac : std::string());
+  const zone::wire::RRset& soa = zone->soa();
+  std::string_view soa_rd = std::string_view(soa.data).substr(2);
+
+  // The records to send, in order: SOA, the apex, every other node, SOA again
+  // (RFC 5936 2.2). IXFR without history for the client's serial is answered the same way
+  // (RFC 1995 4); a client already current gets the SOA alone.
+  std::vector<const zone::Node*> nodes;
+  uint32_t client_serial = 0;
+  bool current = q.qtype == rrtype::IXFR && ixfr_client_serial(query, len, q, client_serial) &&
+                 !serial_lt(client_serial, zone->serial());
+  if (!current) {
+    nodes.reserve(zone->node_count());
+    nodes.push_back(&zone->apex());
+    zone->for_each_node([&](const zone::Node& n) {
+      if (&n != &zone->apex() && !n.empty()) nodes.push_back(&n);
+    });
+  }
+  bool ok = true;
+  // One record at a time; a full message is written and the record retried in a new one.
+  auto emit = [&](NameView owner, uint16_t type, uint32_t ttl, std::string_view rd) {
+    return out.add(owner, type, ttl, rd);
+  };
+  struct Cursor {
+    size_t node = 0, set = 0, off = 0;
+    int phase = 0;  // 0: first SOA, 1: nodes, 2: last SOA, 3: done
+  } c;
+  if (current) c.phase = 2;
+  while (ok && c.phase < 3) {
+    bool added;
+    if (c.phase == 0 || c.phase == 2) {
+      added = emit(zone->origin(), rrtype::SOA, soa.ttl, soa_rd);
+      if (added) c.phase = c.phase == 0 ? 1 : 3;
+    } else {
+      if (c.node >= nodes.size()) {
+        c.phase = 2;
+        continue;
+      }
+      const zone::Node& n = *nodes[c.node];
+      if (c.set >= n.rrsets.size()) {
+        ++c.node, c.set = 0, c.off = 0;
+        continue;
+      }
+      const zone::wire::RRset& set = n.rrsets[c.set];
+      if (set.type == rrtype::SOA || c.off + 2 > set.data.size()) {
+        ++c.set, c.off = 0;
+        continue;
+      }
+      uint16_t l = get16(reinterpret_cast<const uint8_t*>(set.data.data()) + c.off);
+      added = emit(n.name, set.type, set.ttl, std::string_view(set.data).substr(c.off + 2, l));
+      if (added) c.off += 2 + l;
+    }
+    if (added) continue;
+    // Full (or a record too big for any message): write what we have, start the next one.
+    if (out.empty() || !out.seal()) {
+      ok = false;
+      break;
+    }
+    co_await asio::async_write(sock, out.sealed(), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) ok = false;
+    out.next();
+  }
+  if (ok && !out.empty()) {
+    ok = out.seal();
+    if (ok) {
+      co_await asio::async_write(sock, out.sealed(), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) ok = false;
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!ok) {
+    log->warn("{} of {} to {}: serial {} aborted after {} messages", kind, zname, peer,
+              zone->serial(), out.messages());
+    co_return false;
+  }
+  if (current)
+    log->info("IXFR of {} to {}: client serial {} is current", zname, peer, client_serial);
+  else
+    log->info("{} of {} to {}: serial {}, {} records in {} messages ({} bytes, {:.3f} s){}",
+              kind, zname, peer, zone->serial(), out.records(), out.messages(), out.bytes(),
+              secs, key ? ", TSIG " + name_to_text(key->name) : "");
+  co_return true;
+}
+
+}  // namespace server

@@ -1,0 +1,31 @@
+// Outgoing zone transfers over TCP: AXFR (RFC 5936) and IXFR (RFC 1995), access-checked
+// against allow-transfer and TSIG-signed across every message when the request was signed.
+#pragma once
+#include <utility>  // before Asio
+
+#include <boost/asio.hpp>
+
+#include <memory>
+
+#include "server/policy.h"
+#include "zone/wire/message.h"
+#include "zone/zone_table.h"
+
+namespace server {
+
+class TransferOut {
+ public:
+  explicit TransferOut(const zone::Publisher<Policy>& policy) : policy_(policy) {}
+
+  // Serves one AXFR/IXFR request (the whole message is query[0, len)) on an established
+  // connection. The zone table is held for the whole transfer. Returns false when the
+  // connection should be closed.
+  boost::asio::awaitable<bool> serve(boost::asio::ip::tcp::socket& sock, const uint8_t* query,
+                                     size_t len, const zone::wire::ParsedQuery& q,
+                                     std::shared_ptr<const zone::ZoneTable> zones);
+
+ private:
+  zone::Reader<Policy> policy_;
+};
+
+}  // namespace server
