@@ -1,6 +1,7 @@
 #include <utility>  // before Asio: its awaitable.hpp needs std::exchange
 
 #include "server/listener.h"
+#include "server/notify_in.h"
 #include "server/xfr_out.h"
 
 #include <boost/asio.hpp>
@@ -43,6 +44,17 @@ void log_query(spdlog::logger& log, const char* transport, const ParsedQuery& q,
             q.qname_len ? zone::wire::name_to_text(q.name()) : "-", q.qtype, rc, r.size);
 }
 
+asio::ip::address address_of(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET6) {
+    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), &s6.sin6_addr, 16);
+    return asio::ip::address_v6(b, s6.sin6_scope_id);
+  }
+  const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
+  return asio::ip::address_v4(ntohl(s4.sin_addr.s_addr));
+}
+
 template <class Proto>
 typename Proto::endpoint make_endpoint(const Endpoint& e) {
   return typename Proto::endpoint(asio::ip::make_address(e.host), e.port);
@@ -54,8 +66,9 @@ typename Proto::endpoint make_endpoint(const Endpoint& e) {
 class UdpServer {
  public:
   UdpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones)
-      : sock_(io), proc_(proc), zones_(zones), name_(ep.str()) {
+            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, NotifyIn& notify)
+      : sock_(io), proc_(proc), zones_(zones), policy_(policy), notify_(notify),
+        name_(ep.str()) {
     auto endpoint = make_endpoint<udp>(ep);
     sock_.open(endpoint.protocol());
     if (endpoint.address().is_v6()) sock_.set_option(asio::ip::v6_only(true));
@@ -110,7 +123,12 @@ class UdpServer {
     unsigned out = 0;
     for (int i = 0; i < n; ++i) {
       QueryResult r = proc_.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp, table,
-                                    out_[out].data(), kUdpBuf, parsed_);
+                                    out_[out].data(), kUdpBuf, parsed_, &policy_.get());
+      if (r.disposition == Disposition::notify) {
+        r.size = notify_.handle(in_[i].data(), in_msgs_[i].msg_len, parsed_,
+                                address_of(addrs_[i]), out_[out].data(), kUdpBuf);
+        r.disposition = Disposition::respond;
+      }
       if (query_log_->should_log(spdlog::level::debug))
         log_query(*query_log_, "udp", parsed_, r, out_[out].data());
       if (r.disposition != Disposition::respond || r.size == 0) continue;
@@ -175,6 +193,8 @@ class UdpServer {
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   const QueryProcessor& proc_;
   zone::ZoneTableReader& zones_;
+  zone::Reader<Policy>& policy_;
+  NotifyIn& notify_;
   std::string name_;
   ParsedQuery parsed_;
   std::array<std::array<uint8_t, kUdpBuf>, kBatch> in_, out_;
@@ -190,10 +210,10 @@ class UdpServer {
 class TcpServer {
  public:
   TcpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones, TransferOut& xfr, std::atomic<unsigned>& clients,
-            const ListenerOptions& opts)
-      : io_(io), acceptor_(io), proc_(proc), zones_(zones), xfr_(xfr), clients_(clients),
-        opts_(opts), name_(ep.str()) {
+            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, TransferOut& xfr,
+            NotifyIn& notify, std::atomic<unsigned>& clients, const ListenerOptions& opts)
+      : io_(io), acceptor_(io), proc_(proc), zones_(zones), policy_(policy), xfr_(xfr),
+        notify_(notify), clients_(clients), opts_(opts), name_(ep.str()) {
     auto endpoint = make_endpoint<tcp>(ep);
     acceptor_.open(endpoint.protocol());
     if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
@@ -258,7 +278,13 @@ class TcpServer {
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       QueryResult r = proc_.process(in.data(), len, Transport::tcp, zones_.get(),
-                                    out.data() + 2, 65535, parsed);
+                                    out.data() + 2, 65535, parsed, &policy_.get());
+      if (r.disposition == Disposition::notify) {
+        auto remote = sock->remote_endpoint(ec);
+        if (ec) break;
+        r.size = notify_.handle(in.data(), len, parsed, remote.address(), out.data() + 2, 65535);
+        r.disposition = Disposition::respond;
+      }
       if (query_log_->should_log(spdlog::level::debug))
         log_query(*query_log_, "tcp", parsed, r, out.data() + 2);
       if (r.disposition == Disposition::drop) continue;
@@ -305,7 +331,9 @@ class TcpServer {
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   const QueryProcessor& proc_;
   zone::ZoneTableReader& zones_;
+  zone::Reader<Policy>& policy_;
   TransferOut& xfr_;
+  NotifyIn& notify_;
   std::atomic<unsigned>& clients_;
   const ListenerOptions& opts_;
   std::string name_;
@@ -315,12 +343,15 @@ class Worker {
  public:
   Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
          const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients)
-      : opts_(opts), proc_(opts.query), reader_(pub), xfr_(policy), clients_(clients) {}
+      : opts_(opts), proc_(opts.query), reader_(pub), policy_reader_(policy),
+        xfr_(policy, opts.history),
+        notify_(policy, opts.on_notify), clients_(clients) {}
 
   void bind() {
     for (const auto& ep : opts_.listen) {
-      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_));
-      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, xfr_, clients_, opts_));
+      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_, policy_reader_, notify_));
+      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, policy_reader_, xfr_, notify_,
+                                                 clients_, opts_));
     }
   }
   void run() {
@@ -335,7 +366,9 @@ class Worker {
   asio::io_context io_{1};
   QueryProcessor proc_;
   zone::ZoneTableReader reader_;
+  zone::Reader<Policy> policy_reader_;
   TransferOut xfr_;
+  NotifyIn notify_;
   std::atomic<unsigned>& clients_;
   std::vector<std::unique_ptr<UdpServer>> udp_;
   std::vector<std::unique_ptr<TcpServer>> tcp_;

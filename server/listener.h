@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "server/config.h"
+#include "server/notify_in.h"
 #include "server/policy.h"
 #include "server/query.h"
+#include "zone/history.h"
 #include "zone/zone_table.h"
 
 namespace server {
@@ -20,6 +22,8 @@ struct ListenerOptions {
   QueryOptions query;
   unsigned tcp_idle_timeout = 10;
   unsigned tcp_max_clients = 1000;
+  const zone::History* history = nullptr;  // IXFR out; null: answer IXFR with the full zone
+  NotifyCallback on_notify = [](const std::string&, const std::string&) {};
 };
 
 class Worker;

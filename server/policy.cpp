@@ -17,9 +17,11 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg) {
       if (k.label == label) return k.name;
     return {};
   };
-  for (const auto& z : cfg.zones) {
+  // Remote names or prefixes -> an ACL (a remote with a key must sign).
+  auto build_acl = [&](const ZoneConfig& z, const std::vector<std::string>& list,
+                       const char* what) {
     Acl acl;
-    for (const auto& entry : z.allow_transfer) {
+    for (const auto& entry : list) {
       AclEntry e;
       const RemoteConfig* remote = nullptr;
       for (const auto& r : cfg.remotes)
@@ -30,12 +32,20 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg) {
         e.key = remote->key.empty() ? std::string() : key_wire(remote->key);
         e.label = remote->name;
       } else if (!Acl::parse_prefix(entry, e)) {
-        throw ConfigError(cfg.path + ": zone '" + z.name + "': bad allow-transfer entry '" +
+        throw ConfigError(cfg.path + ": zone '" + z.name + "': bad " + what + " entry '" +
                           entry + "'");
       }
       acl.add(std::move(e));
     }
-    p->allow_transfer.emplace(z.origin, std::move(acl));
+    return acl;
+  };
+  for (const auto& z : cfg.zones) {
+    p->allow_transfer.emplace(z.origin, build_acl(z, z.allow_transfer, "allow-transfer"));
+    // NOTIFY is accepted from allow-notify, or by default from the primaries.
+    if (z.secondary())
+      p->allow_notify.emplace(
+          z.origin, build_acl(z, z.allow_notify.empty() ? z.primaries : z.allow_notify,
+                              "allow-notify"));
   }
   return p;
 }

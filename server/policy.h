@@ -16,6 +16,7 @@ namespace server {
 struct Policy {
   std::vector<zone::wire::TsigKey> keys;
   std::unordered_map<std::string, Acl> allow_transfer;  // by lowercased wire origin
+  std::unordered_map<std::string, Acl> allow_notify;    // secondary zones only
 
   const zone::wire::TsigKey* find_key(std::string_view name_lower) const {
     for (const auto& k : keys)

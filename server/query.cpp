@@ -1,9 +1,11 @@
 #include "server/query.h"
 
 #include <cstring>
+#include <ctime>
 
 #include "zone/lookup.h"
 #include "zone/wire/render.h"
+#include "zone/wire/tsig.h"
 
 namespace server {
 
@@ -12,7 +14,8 @@ using namespace zone::wire;
 
 namespace {
 
-constexpr int kMaxChain = 16;  // CNAME/DNAME steps followed before we stop (loop-safe)
+constexpr int kMaxChain = 16;
+constexpr size_t kTsigRoom = 200;  // key name, algorithm, a SHA-512 MAC and the fixed fields  // CNAME/DNAME steps followed before we stop (loop-safe)
 
 uint16_t response_flags(const ParsedQuery& q) {
   // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
@@ -28,6 +31,7 @@ class Answer {
   uint16_t run() {
     const Zone* z = zones_.find(q_.name_lower());
     if (!z) return rcode::REFUSED;
+    if (z->expired()) return rcode::SERVFAIL;  // a secondary that lost its primaries
     // DS lives in the parent: at a child apex, ask the parent zone if we serve it.
     if (q_.qtype == rrtype::DS && z->origin() == q_.name_lower()) {
       if (const Zone* parent = zones_.find_parent(z->origin())) z = parent;
@@ -175,7 +179,7 @@ class Answer {
 
 QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport transport,
                                     const ZoneTable& zones, uint8_t* out, size_t out_cap,
-                                    ParsedQuery& q) const {
+                                    ParsedQuery& q, const Policy* policy) const {
   QueryResult result;
   ParseStatus st = parse_query(in, len, q);
   if (st == ParseStatus::drop) return result;
@@ -195,6 +199,17 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
     limit = q.edns.udp_payload < opts_.udp_payload ? q.edns.udp_payload : opts_.udp_payload;
     if (limit < kClassicUdpSize) limit = kClassicUdpSize;
   }
+  // A signed query: check it first; keep room for the answer's TSIG.
+  TsigCheck tsig;
+  uint64_t now = 0;
+  if (q.has_tsig) {
+    now = static_cast<uint64_t>(std::time(nullptr));
+    tsig = tsig_verify(
+        in, len,
+        [&](std::string_view n) { return policy ? policy->find_key(n) : nullptr; }, now, {},
+        false);
+    limit = limit > kTsigRoom + kClassicUdpSize / 2 ? limit - kTsigRoom : limit;
+  }
   r.set_limit(limit);
   if (!r.begin(q.id, response_flags(q), q.name(), q.qtype, q.qclass)) {
     // A question too big for the limit (cannot happen with a 255-byte name): header only.
@@ -203,8 +218,18 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   if (q.edns.present) r.reserve_opt();
 
   uint16_t rc;
-  if (q.edns.present && q.edns.version > 0) {
+  uint16_t tsig_err = 0;
+  if (q.has_tsig && tsig.status != TsigCheck::ok) {
+    rc = tsig.status == TsigCheck::formerr ? rcode::FORMERR : rcode::NOTAUTH;
+    tsig_err = tsig.status == TsigCheck::badkey   ? tsig_error::BADKEY
+               : tsig.status == TsigCheck::badsig ? tsig_error::BADSIG
+               : tsig.status == TsigCheck::badtime ? tsig_error::BADTIME
+                                                   : 0;
+  } else if (q.edns.present && q.edns.version > 0) {
     rc = rcode::BADVERS;  // RFC 6891 6.1.3: no answer, just the OPT with BADVERS
+  } else if (q.opcode == opcode::NOTIFY) {
+    result.disposition = Disposition::notify;
+    return result;
   } else if (q.opcode != opcode::QUERY) {
     rc = rcode::NOTIMP;
   } else if (q.qtype == rrtype::OPT) {
@@ -226,6 +251,17 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   r.set_rcode(rc & 0xF);
   if (q.edns.present) r.add_opt(opts_.udp_payload, rc, q.edns.do_bit);
   result.size = r.size();
+  if (q.has_tsig) {
+    if (tsig.key) {
+      // Signed with the query's MAC; BADSIG answers carry neither MAC (RFC 8945 5.3.2).
+      tsig_sign(out, result.size, out_cap, *tsig.key, now,
+                tsig_err == tsig_error::BADSIG ? std::string_view() : std::string_view(tsig.mac),
+                false, tsig_err);
+    } else if (tsig_err == tsig_error::BADKEY) {
+      TsigKey echo{tsig.key_name, tsig.algorithm, "", ""};
+      tsig_sign(out, result.size, out_cap, echo, now, {}, false, tsig_err);
+    }
+  }
   return result;
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "server/policy.h"
 #include "zone/wire/message.h"
 #include "zone/zone_table.h"
 
@@ -20,6 +21,7 @@ enum class Disposition {
   respond,   // send out[0, size)
   drop,      // send nothing
   transfer,  // AXFR/IXFR over TCP: the transport hands it to the transfer code
+  notify,    // NOTIFY: the transport hands it to the NOTIFY code (it knows the source)
 };
 
 struct QueryResult {
@@ -33,9 +35,11 @@ class QueryProcessor {
 
   // Answers one message. `out` must hold at least 65535 bytes. `parsed` receives the parsed
   // query (useful for logging and for transfers).
+  // `policy` supplies the TSIG keys: a signed query gets a signed answer, or NOTAUTH with
+  // the TSIG error (RFC 8945 5.2) when its signature does not check out.
   QueryResult process(const uint8_t* in, size_t len, Transport transport,
                       const zone::ZoneTable& zones, uint8_t* out, size_t out_cap,
-                      zone::wire::ParsedQuery& parsed) const;
+                      zone::wire::ParsedQuery& parsed, const Policy* policy = nullptr) const;
 
  private:
   QueryOptions opts_;

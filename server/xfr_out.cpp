@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <vector>
 
+#include "zone/changeset.h"
 #include "zone/wire/render.h"
 #include "zone/wire/serial.h"
 
@@ -106,6 +108,112 @@ class Stream {
   size_t messages_ = 0, records_ = 0, bytes_ = 0;
 };
 
+struct RecordView {
+  NameView owner;
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::string_view rdata;
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  virtual bool next(RecordView& r) = 0;
+};
+
+RecordView soa_view(const zone::Zone& z) {
+  return {z.origin(), rrtype::SOA, z.soa().ttl, std::string_view(z.soa().data).substr(2)};
+}
+
+class SoaOnly : public RecordSource {
+ public:
+  explicit SoaOnly(const zone::Zone& z) : z_(z) {}
+  bool next(RecordView& r) override {
+    if (done_) return false;
+    r = soa_view(z_);
+    done_ = true;
+    return true;
+  }
+
+ private:
+  const zone::Zone& z_;
+  bool done_ = false;
+};
+
+// SOA, the apex, every other node, SOA again (RFC 5936 2.2), walking the zone in place.
+class ZoneSource : public RecordSource {
+ public:
+  explicit ZoneSource(const zone::Zone& z) : z_(z) {
+    nodes_.reserve(z.node_count());
+    nodes_.push_back(&z.apex());
+    z.for_each_node([&](const zone::Node& n) {
+      if (&n != &z.apex() && !n.empty()) nodes_.push_back(&n);
+    });
+  }
+  bool next(RecordView& r) override {
+    if (phase_ == 0 || phase_ == 2) {
+      r = soa_view(z_);
+      ++phase_;
+      return true;
+    }
+    if (phase_ > 2) return false;
+    for (;;) {
+      if (node_ >= nodes_.size()) {
+        phase_ = 2;
+        return next(r);
+      }
+      const zone::Node& n = *nodes_[node_];
+      if (set_ >= n.rrsets.size()) {
+        ++node_, set_ = 0, off_ = 0;
+        continue;
+      }
+      const zone::wire::RRset& set = n.rrsets[set_];
+      if (set.type == rrtype::SOA || off_ + 2 > set.data.size()) {
+        ++set_, off_ = 0;
+        continue;
+      }
+      uint16_t l = get16(reinterpret_cast<const uint8_t*>(set.data.data()) + off_);
+      r = {n.name, set.type, set.ttl, std::string_view(set.data).substr(off_ + 2, l)};
+      off_ += 2 + l;
+      return true;
+    }
+  }
+
+ private:
+  const zone::Zone& z_;
+  std::vector<const zone::Node*> nodes_;
+  size_t node_ = 0, set_ = 0, off_ = 0;
+  int phase_ = 0;
+};
+
+// RFC 1995 incremental format: new SOA, old SOA, removed, new SOA, added, new SOA.
+class DiffSource : public RecordSource {
+ public:
+  DiffSource(const zone::Zone& z, const zone::Changeset& c) : z_(z), c_(c) {}
+  bool next(RecordView& r) override {
+    auto view = [](const zone::Record& x) {
+      return RecordView{x.owner, x.type, x.ttl, x.rdata};
+    };
+    switch (phase_) {
+      case 0: r = soa_view(z_); phase_ = 1; return true;
+      case 1: r = view(c_.soa_from); phase_ = 2; return true;
+      case 2:
+        if (i_ < c_.removed.size()) { r = view(c_.removed[i_++]); return true; }
+        r = view(c_.soa_to); phase_ = 3; i_ = 0; return true;
+      case 3:
+        if (i_ < c_.added.size()) { r = view(c_.added[i_++]); return true; }
+        r = soa_view(z_); phase_ = 4; return true;
+      default: return false;
+    }
+  }
+
+ private:
+  const zone::Zone& z_;
+  const zone::Changeset& c_;
+  int phase_ = 0;
+  size_t i_ = 0;
+};
+
 // A single-message error answer, signed as RFC 8945 5.2 says.
 std::vector<uint8_t> error_answer(const ParsedQuery& q, const TsigCheck& tsig, uint16_t rc,
                                   uint16_t tsig_err) {
@@ -200,58 +308,36 @@ asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint
 
   auto started = std::chrono::steady_clock::now();
   Stream out(q, key, key ? tsig.mac : std::string());
-  const zone::wire::RRset& soa = zone->soa();
-  std::string_view soa_rd = std::string_view(soa.data).substr(2);
 
-  // The records to send, in order: SOA, the apex, every other node, SOA again
-  // (RFC 5936 2.2). IXFR without history for the client's serial is answered the same way
-  // (RFC 1995 4); a client already current gets the SOA alone.
-  std::vector<const zone::Node*> nodes;
+  // What to send: a single SOA when the client is current (RFC 1995 2), the condensed
+  // history when it reaches back to the client's serial, otherwise the whole zone (AXFR
+  // format, also for IXFR: RFC 1995 4).
   uint32_t client_serial = 0;
-  bool current = q.qtype == rrtype::IXFR && ixfr_client_serial(query, len, q, client_serial) &&
-                 !serial_lt(client_serial, zone->serial());
-  if (!current) {
-    nodes.reserve(zone->node_count());
-    nodes.push_back(&zone->apex());
-    zone->for_each_node([&](const zone::Node& n) {
-      if (&n != &zone->apex() && !n.empty()) nodes.push_back(&n);
-    });
+  bool have_client = q.qtype == rrtype::IXFR && ixfr_client_serial(query, len, q, client_serial);
+  std::optional<zone::Changeset> diff;
+  bool current = have_client && !serial_lt(client_serial, zone->serial());
+  if (have_client && !current && history_) {
+    diff = history_->since(zone->origin(), client_serial);
+    if (diff && diff->to_serial() != zone->serial()) diff.reset();  // stale history
   }
+  const char* mode = current ? "IXFR (current)" : diff ? "IXFR" : kind;
+  if (diff) kind = "IXFR";
+  std::unique_ptr<RecordSource> src;
+  if (current)
+    src = std::make_unique<SoaOnly>(*zone);
+  else if (diff)
+    src = std::make_unique<DiffSource>(*zone, *diff);
+  else
+    src = std::make_unique<ZoneSource>(*zone);
+
   bool ok = true;
-  // One record at a time; a full message is written and the record retried in a new one.
-  auto emit = [&](NameView owner, uint16_t type, uint32_t ttl, std::string_view rd) {
-    return out.add(owner, type, ttl, rd);
-  };
-  struct Cursor {
-    size_t node = 0, set = 0, off = 0;
-    int phase = 0;  // 0: first SOA, 1: nodes, 2: last SOA, 3: done
-  } c;
-  if (current) c.phase = 2;
-  while (ok && c.phase < 3) {
-    bool added;
-    if (c.phase == 0 || c.phase == 2) {
-      added = emit(zone->origin(), rrtype::SOA, soa.ttl, soa_rd);
-      if (added) c.phase = c.phase == 0 ? 1 : 3;
-    } else {
-      if (c.node >= nodes.size()) {
-        c.phase = 2;
-        continue;
-      }
-      const zone::Node& n = *nodes[c.node];
-      if (c.set >= n.rrsets.size()) {
-        ++c.node, c.set = 0, c.off = 0;
-        continue;
-      }
-      const zone::wire::RRset& set = n.rrsets[c.set];
-      if (set.type == rrtype::SOA || c.off + 2 > set.data.size()) {
-        ++c.set, c.off = 0;
-        continue;
-      }
-      uint16_t l = get16(reinterpret_cast<const uint8_t*>(set.data.data()) + c.off);
-      added = emit(n.name, set.type, set.ttl, std::string_view(set.data).substr(c.off + 2, l));
-      if (added) c.off += 2 + l;
+  RecordView rec;
+  bool have = src->next(rec);
+  while (ok && have) {
+    if (out.add(rec.owner, rec.type, rec.ttl, rec.rdata)) {
+      have = src->next(rec);
+      continue;
     }
-    if (added) continue;
     // Full (or a record too big for any message): write what we have, start the next one.
     if (out.empty() || !out.seal()) {
       ok = false;
@@ -274,12 +360,11 @@ asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint
               zone->serial(), out.messages());
     co_return false;
   }
-  if (current)
-    log->info("IXFR of {} to {}: client serial {} is current", zname, peer, client_serial);
-  else
-    log->info("{} of {} to {}: serial {}, {} records in {} messages ({} bytes, {:.3f} s){}",
-              kind, zname, peer, zone->serial(), out.records(), out.messages(), out.bytes(),
-              secs, key ? ", TSIG " + name_to_text(key->name) : "");
+  log->info("{} out of {} to {}: serial {} -> {}, {} records in {} messages ({} bytes, "
+            "{:.3f} s){}",
+            mode, zname, peer, have_client ? std::to_string(client_serial) : std::string("none"),
+            zone->serial(), out.records(), out.messages(), out.bytes(), secs,
+            key ? ", TSIG " + name_to_text(key->name) : "");
   co_return true;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "server/policy.h"
+#include "zone/history.h"
 #include "zone/wire/message.h"
 #include "zone/zone_table.h"
 
@@ -15,7 +16,8 @@ namespace server {
 
 class TransferOut {
  public:
-  explicit TransferOut(const zone::Publisher<Policy>& policy) : policy_(policy) {}
+  TransferOut(const zone::Publisher<Policy>& policy, const zone::History* history)
+      : policy_(policy), history_(history) {}
 
   // Serves one AXFR/IXFR request (the whole message is query[0, len)) on an established
   // connection. The zone table is held for the whole transfer. Returns false when the
@@ -26,6 +28,7 @@ class TransferOut {
 
  private:
   zone::Reader<Policy> policy_;
+  const zone::History* history_;
 };
 
 }  // namespace server

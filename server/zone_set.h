@@ -1,6 +1,7 @@
-// Loading the configured zones into a ZoneTable, keeping the previous version of any zone
-// whose new file fails to load.
+// Loading the configured primary zones from their files, keeping the previous version of
+// any zone whose new file fails to load or changed without a serial increase.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,19 +11,36 @@
 
 namespace server {
 
+using ZoneMap = std::map<std::string, std::shared_ptr<const zone::Zone>>;
+
 struct ZoneReport {
   std::string name;
-  bool loaded = false;      // a new version was loaded from the file
+  bool loaded = false;      // the file was loaded (a new or the same version)
+  bool changed = false;     // a new version replaces the previous one
   bool kept_old = false;    // load failed, the previous version is still served
   uint32_t serial = 0;
   size_t records = 0;
   std::vector<std::string> errors, warnings;
 };
 
-// Loads every primary zone of cfg. `previous` (may be null) supplies the versions kept when
-// a load fails. Logs every problem with file:line.
-std::shared_ptr<const zone::ZoneTable> load_zones(const Config& cfg,
-                                                  const zone::ZoneTable* previous,
-                                                  std::vector<ZoneReport>& reports);
+// Loads every primary zone of cfg (secondary zones are the replication's). `previous`
+// supplies the versions kept when a load fails. Logs every problem with file:line.
+ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
+                           std::vector<ZoneReport>& reports);
+
+// Primary and secondary zones together, published as one table. Thread-safe.
+class ZoneRegistry {
+ public:
+  explicit ZoneRegistry(zone::ZoneTablePublisher& pub) : pub_(pub) {}
+  void set_primaries(ZoneMap zones);
+  void set_secondary(const std::string& origin, std::shared_ptr<const zone::Zone> z);
+  ZoneMap primaries() const;
+
+ private:
+  void publish_locked();
+  mutable std::mutex mu_;
+  zone::ZoneTablePublisher& pub_;
+  ZoneMap primaries_, secondaries_;
+};
 
 }  // namespace server

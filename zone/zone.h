@@ -1,6 +1,7 @@
 // An immutable, fully indexed zone. Built once by ZoneBuilder, then only read (by any number
 // of threads at once) until the last snapshot holding it goes away.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,11 @@ class Zone {
   uint32_t negative_ttl() const { return negative_ttl_; }
   const std::string& source() const { return source_; }
 
+  // A secondary zone past its SOA expire time is answered with SERVFAIL. The only state of
+  // a Zone that changes after publication; set by the replication thread.
+  bool expired() const { return expired_.load(std::memory_order_relaxed); }
+  void set_expired(bool e) const { expired_.store(e, std::memory_order_relaxed); }
+
   // Exact match on a lowercased wire name; nullptr if absent.
   const Node* find(NameView lower_name) const {
     auto it = nodes_.find(lower_name);
@@ -69,6 +75,7 @@ class Zone {
   uint32_t serial_ = 0;
   uint32_t negative_ttl_ = 0;
   size_t record_count_ = 0;
+  mutable std::atomic<bool> expired_{false};
 };
 
 // Where a record came from, for error messages ("zones/example.com.zone:12").

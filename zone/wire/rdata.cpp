@@ -50,3 +50,84 @@ bool parse_soa(std::string_view rdata, SoaFields& out) {
 }
 
 }  // namespace zone::wire
+
+namespace zone::wire {
+
+namespace {
+
+// Layout of RDATA with embedded domain names: fixed bytes before the names, how many names,
+// and whether character-strings come first (NAPTR).
+struct NameLayout {
+  size_t prefix;
+  int names;
+  int strings;  // character-strings after the prefix, before the name (NAPTR: 3)
+};
+
+bool name_layout(uint16_t type, NameLayout& l) {
+  switch (type) {
+    case rrtype::NS: case rrtype::MD: case rrtype::MF: case rrtype::CNAME: case rrtype::MB:
+    case rrtype::MG: case rrtype::MR: case rrtype::PTR: case rrtype::DNAME:
+      l = {0, 1, 0};
+      return true;
+    case rrtype::SOA: l = {0, 2, 0}; return true;  // + 20 fixed bytes after
+    case rrtype::MINFO: case 17 /* RP */: l = {0, 2, 0}; return true;
+    case rrtype::MX: case 18 /* AFSDB */: case 21 /* RT */: case rrtype::KX:
+      l = {2, 1, 0};
+      return true;
+    case 26 /* PX */: l = {2, 2, 0}; return true;
+    case rrtype::SRV: l = {6, 1, 0}; return true;
+    case rrtype::NAPTR: l = {4, 1, 3}; return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out) {
+  uint8_t name[kMaxNameLen];
+  size_t nlen;
+  if (read_name(msg, len, pos, name, nlen) != NameError::ok) return false;
+  if (pos + 10 > len) return false;
+  out.owner.assign(reinterpret_cast<char*>(name), nlen);
+  out.type = get16(msg + pos);
+  out.rclass = get16(msg + pos + 2);
+  out.ttl = get32(msg + pos + 4);
+  uint16_t rdlen = get16(msg + pos + 8);
+  pos += 10;
+  size_t end = pos + rdlen;
+  if (end > len) return false;
+  NameLayout l;
+  if (!name_layout(out.type, l)) {
+    out.rdata.assign(reinterpret_cast<const char*>(msg + pos), rdlen);
+    pos = end;
+    return true;
+  }
+  out.rdata.clear();
+  size_t p = pos;
+  if (p + l.prefix > end) return false;
+  out.rdata.append(reinterpret_cast<const char*>(msg + p), l.prefix);
+  p += l.prefix;
+  for (int i = 0; i < l.strings; ++i) {
+    if (p >= end || p + 1 + msg[p] > end) return false;
+    out.rdata.append(reinterpret_cast<const char*>(msg + p), 1 + msg[p]);
+    p += 1 + msg[p];
+  }
+  for (int i = 0; i < l.names; ++i) {
+    // Compression pointers may point anywhere before; the name must start inside RDATA.
+    if (p >= end) return false;
+    size_t q = p;
+    if (read_name(msg, end, q, name, nlen) != NameError::ok) {
+      // read_name bounds pointer targets by `end` too, which is what we want.
+      return false;
+    }
+    out.rdata.append(reinterpret_cast<char*>(name), nlen);
+    p = q;
+  }
+  if (p > end) return false;
+  out.rdata.append(reinterpret_cast<const char*>(msg + p), end - p);
+  if (out.type == rrtype::SOA && end - p != 20) return false;
+  pos = end;
+  return true;
+}
+
+}  // namespace zone::wire

@@ -49,3 +49,20 @@ struct SoaFields {
 bool parse_soa(std::string_view rdata, SoaFields& out);
 
 }  // namespace zone::wire
+
+namespace zone::wire {
+
+// One resource record read from a message, with names in RDATA decompressed for the types
+// RFC 3597 section 4 says a receiver must (RFC 1035 types) or should (SRV, RP, AFSDB, RT,
+// PX, NAPTR) decompress. Owner is in wire form as received (case kept).
+struct ParsedRR {
+  std::string owner;
+  uint16_t type = 0, rclass = 0;
+  uint32_t ttl = 0;
+  std::string rdata;
+};
+
+// Reads the record at pos and advances pos. False if malformed.
+bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out);
+
+}  // namespace zone::wire

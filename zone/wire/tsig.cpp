@@ -188,7 +188,8 @@ std::optional<std::string> tsig_sign(uint8_t* buf, size_t& len, size_t cap, cons
 }
 
 TsigCheck tsig_verify(const uint8_t* msg, size_t len, const TsigKeyFinder& find_key,
-                      uint64_t now, std::string_view prior_mac, bool timers_only) {
+                      uint64_t now, std::string_view prior_mac, bool timers_only,
+                      std::string_view unsigned_before) {
   TsigCheck c;
   if (len < kHeaderSize) {
     c.status = TsigCheck::formerr;
@@ -268,6 +269,7 @@ TsigCheck tsig_verify(const uint8_t* msg, size_t len, const TsigKeyFinder& find_
   c.key = key;
   Hmac h(*key);
   hash_prior(h, prior_mac);
+  h.update(unsigned_before);
   // The message as it was before the TSIG was added: original id, ARCOUNT - 1.
   uint8_t hdr[kHeaderSize];
   std::memcpy(hdr, msg, kHeaderSize);

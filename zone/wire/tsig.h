@@ -50,7 +50,10 @@ using TsigKeyFinder = std::function<const TsigKey*(std::string_view name_lower)>
 
 // Verifies the TSIG record that must be the last record of msg. `prior_mac` as in
 // tsig_sign. An unsigned message gives Status::unsigned_message.
+// `unsigned_before`: the messages of a transfer that came unsigned since the last signed one
+// (RFC 8945 5.3.1 lets a server sign only every Nth message); they are part of the digest.
 TsigCheck tsig_verify(const uint8_t* msg, size_t len, const TsigKeyFinder& find_key,
-                      uint64_t now, std::string_view prior_mac, bool timers_only);
+                      uint64_t now, std::string_view prior_mac, bool timers_only,
+                      std::string_view unsigned_before = {});
 
 }  // namespace zone::wire

@@ -1,0 +1,266 @@
+#include "replication/store.h"
+
+#include <sqlite3.h>
+
+#include "zone/wire/rdata.h"
+#include "zone/wire/types.h"
+
+namespace replication {
+
+namespace {
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+      throw StoreError(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt& text(int i, const std::string& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& num(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    step();
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t col_num(int i) { return sqlite3_column_int64(s_, i); }
+  std::string col_blob(int i) {
+    auto p = static_cast<const char*>(sqlite3_column_blob(s_, i));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, i))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Rolls back unless committed: a failure half-way leaves the previous version intact.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { exec("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "?";
+      sqlite3_free(err);
+      throw StoreError("sqlite: " + m);
+    }
+  }
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+void write_timers(sqlite3* db, const std::string& origin, uint32_t serial, const ZoneTimers& t) {
+  Stmt(db,
+       "INSERT INTO zones(name, serial, last_refresh, next_refresh, expire_at) "
+       "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO UPDATE SET serial=?2, last_refresh=?3, "
+       "next_refresh=?4, expire_at=?5")
+      .text(1, origin)
+      .num(2, serial)
+      .num(3, t.last_refresh)
+      .num(4, t.next_refresh)
+      .num(5, t.expire_at)
+      .run();
+}
+
+}  // namespace
+
+Store::Store(const std::string& path) : path_(path) {
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(path + ": cannot open database: " + m);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("CREATE TABLE IF NOT EXISTS zones(name BLOB PRIMARY KEY, serial INTEGER, "
+         "last_refresh INTEGER, next_refresh INTEGER, expire_at INTEGER)");
+    exec("CREATE TABLE IF NOT EXISTS records(zone BLOB, owner BLOB, type INTEGER, "
+         "ttl INTEGER, rdata BLOB)");
+    exec("CREATE INDEX IF NOT EXISTS records_zone ON records(zone, owner, type)");
+    exec("CREATE TABLE IF NOT EXISTS history(zone BLOB, seq INTEGER, from_serial INTEGER, "
+         "to_serial INTEGER, data BLOB, PRIMARY KEY(zone, seq))");
+  } catch (const StoreError& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(path + ": " + e.what());
+  }
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "?";
+    sqlite3_free(err);
+    throw StoreError("sqlite: " + m);
+  }
+}
+
+void Store::save_zone(const zone::Zone& z, const ZoneTimers& t) {
+  Transaction tx(db_);
+  Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, z.origin()).run();
+  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
+  for (const auto& r : zone::zone_records(z))
+    ins.text(1, z.origin()).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
+  write_timers(db_, z.origin(), z.serial(), t);
+  tx.commit();
+}
+
+void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
+                          const ZoneTimers& t, size_t keep_history) {
+  Transaction tx(db_);
+  Stmt del(db_,
+           "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE zone=?1 AND "
+           "owner=?2 AND type=?3 AND ttl=?4 AND rdata=?5 LIMIT 1)");
+  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
+  auto remove = [&](const zone::Record& r) {
+    del.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
+    if (sqlite3_changes(db_) != 1)
+      throw StoreError("stored zone " + origin + " lacks a record the change removes");
+  };
+  remove(c.soa_from);
+  for (const auto& r : c.removed) remove(r);
+  for (const auto* r : {&c.soa_to}) ins.text(1, origin).text(2, r->owner).num(3, r->type).num(4, r->ttl).text(5, r->rdata).run();
+  for (const auto& r : c.added)
+    ins.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
+  write_timers(db_, origin, c.to_serial(), t);
+  if (keep_history) add_history_locked(origin, c, keep_history);
+  tx.commit();
+}
+
+std::shared_ptr<const zone::Zone> Store::load_zone(const std::string& origin, ZoneTimers& t) {
+  Stmt z(db_, "SELECT last_refresh, next_refresh, expire_at FROM zones WHERE name=?1");
+  z.text(1, origin);
+  if (!z.step()) return nullptr;
+  t.last_refresh = z.col_num(0);
+  t.next_refresh = z.col_num(1);
+  t.expire_at = z.col_num(2);
+  zone::ZoneBuilder b(origin, path_);
+  Stmt r(db_, "SELECT owner, type, ttl, rdata FROM records WHERE zone=?1");
+  r.text(1, origin);
+  size_t n = 0;
+  while (r.step()) {
+    b.add(r.col_blob(0), static_cast<uint16_t>(r.col_num(1)), static_cast<uint32_t>(r.col_num(2)),
+          r.col_blob(3));
+    ++n;
+  }
+  if (n == 0) return nullptr;
+  std::vector<zone::ZoneError> errors;
+  auto zone = b.build(errors);
+  if (!zone)
+    throw StoreError(path_ + ": stored zone " + origin + " is unusable: " +
+                     (errors.empty() ? "?" : errors.front().message));
+  return zone;
+}
+
+void Store::save_timers(const std::string& origin, const ZoneTimers& t) {
+  Stmt(db_, "UPDATE zones SET last_refresh=?2, next_refresh=?3, expire_at=?4 WHERE name=?1")
+      .text(1, origin)
+      .num(2, t.last_refresh)
+      .num(3, t.next_refresh)
+      .num(4, t.expire_at)
+      .run();
+}
+
+void Store::drop_zone(const std::string& origin) {
+  Transaction tx(db_);
+  Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, origin).run();
+  Stmt(db_, "DELETE FROM zones WHERE name=?1").text(1, origin).run();
+  Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
+  tx.commit();
+}
+
+void Store::add_history_locked(const std::string& origin, const zone::Changeset& c,
+                               size_t keep) {
+  Stmt last(db_, "SELECT COALESCE(MAX(seq), 0) FROM history WHERE zone=?1");
+  last.text(1, origin);
+  int64_t seq = last.step() ? last.col_num(0) + 1 : 1;
+  Stmt(db_, "INSERT INTO history(zone, seq, from_serial, to_serial, data) VALUES(?1,?2,?3,?4,?5)")
+      .text(1, origin)
+      .num(2, seq)
+      .num(3, c.from_serial())
+      .num(4, c.to_serial())
+      .text(5, zone::serialize(c))
+      .run();
+  Stmt(db_, "DELETE FROM history WHERE zone=?1 AND seq <= ?2")
+      .text(1, origin)
+      .num(2, seq - static_cast<int64_t>(keep))
+      .run();
+}
+
+void Store::add_history(const std::string& origin, const zone::Changeset& c, size_t keep) {
+  Transaction tx(db_);
+  add_history_locked(origin, c, keep);
+  tx.commit();
+}
+
+std::optional<std::vector<zone::Changeset>> Store::history_from(const std::string& origin,
+                                                                uint32_t from) {
+  Stmt s(db_, "SELECT from_serial, to_serial, data FROM history WHERE zone=?1 ORDER BY seq");
+  s.text(1, origin);
+  std::vector<zone::Changeset> chain;
+  bool started = false;
+  uint32_t at = from;
+  while (s.step()) {
+    uint32_t f = static_cast<uint32_t>(s.col_num(0));
+    if (!started) {
+      if (f != from) continue;
+      started = true;
+    }
+    if (f != at) {  // a gap (history restarted after an AXFR): the chain is broken
+      chain.clear();
+      started = f == from;
+      if (!started) continue;
+    }
+    zone::Changeset c;
+    if (!zone::deserialize(s.col_blob(2), c)) throw StoreError("corrupt history for " + origin);
+    at = static_cast<uint32_t>(s.col_num(1));
+    chain.push_back(std::move(c));
+  }
+  if (!started || chain.empty()) return std::nullopt;
+  return chain;
+}
+
+std::vector<zone::Changeset> Store::history_all(const std::string& origin) {
+  Stmt s(db_, "SELECT data FROM history WHERE zone=?1 ORDER BY seq");
+  s.text(1, origin);
+  std::vector<zone::Changeset> out;
+  while (s.step()) {
+    zone::Changeset c;
+    if (!zone::deserialize(s.col_blob(0), c)) throw StoreError("corrupt history for " + origin);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void Store::clear_history(const std::string& origin) {
+  Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
+}
+
+}  // namespace replication

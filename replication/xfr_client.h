@@ -1,0 +1,52 @@
+// Talking to a primary: SOA queries over UDP and AXFR/IXFR over TCP, TSIG-signed when the
+// remote has a key. Runs on the replication thread's io_context.
+#pragma once
+#include <utility>  // before Asio
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zone/changeset.h"
+#include "zone/wire/tsig.h"
+#include "zone/zone.h"
+
+namespace replication {
+
+struct Remote {
+  std::string name;
+  boost::asio::ip::address address;
+  uint16_t port = 53;
+  std::optional<zone::wire::TsigKey> key;
+  std::string str() const;
+};
+
+struct SoaCheck {
+  bool ok = false;
+  uint32_t serial = 0;
+  std::string error;
+};
+
+boost::asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& origin,
+                                           std::chrono::milliseconds timeout);
+
+struct TransferResult {
+  enum Kind { failed, up_to_date, full, incremental } kind = failed;
+  std::shared_ptr<const zone::Zone> zone;  // full
+  std::vector<zone::Changeset> changes;    // incremental, oldest first
+  uint32_t serial = 0;                     // the serial the primary sent
+  std::string error;
+  size_t messages = 0, records = 0, bytes = 0;
+};
+
+// AXFR, or IXFR from `current` when given. Every message must arrive within `timeout` of
+// the previous one.
+boost::asio::awaitable<TransferResult> transfer(const Remote& remote, const std::string& origin,
+                                                const zone::Zone* current,
+                                                std::chrono::seconds timeout);
+
+}  // namespace replication

@@ -1,0 +1,188 @@
+#include "zone/changeset.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "zone/wire/message.h"
+#include "zone/wire/rdata.h"
+
+namespace zone {
+
+using namespace wire;
+
+namespace {
+
+uint32_t soa_serial(const Record& r) {
+  SoaFields f;
+  return parse_soa(r.rdata, f) ? f.serial : 0;
+}
+
+// Records keyed for set operations (TTL is part of the record: a TTL change is a
+// removal plus an addition, as IXFR carries it).
+using Key = std::tuple<std::string, uint16_t, uint32_t, std::string>;
+Key key_of(const Record& r) { return {r.owner, r.type, r.ttl, r.rdata}; }
+
+void append_record(std::string& out, const Record& r) {
+  out += r.owner;
+  uint8_t f[8];
+  put16(f, r.type);
+  put32(f + 2, r.ttl);
+  put16(f + 6, static_cast<uint16_t>(r.rdata.size()));
+  out.append(reinterpret_cast<char*>(f), 8);
+  out += r.rdata;
+}
+
+bool read_record(std::string_view d, size_t& p, Record& r) {
+  size_t n = name_length(reinterpret_cast<const uint8_t*>(d.data()) + p, d.size() - p);
+  if (n == 0 || p + n + 8 > d.size()) return false;
+  r.owner.assign(d.substr(p, n));
+  p += n;
+  auto f = reinterpret_cast<const uint8_t*>(d.data()) + p;
+  r.type = get16(f);
+  r.ttl = get32(f + 2);
+  uint16_t l = get16(f + 6);
+  p += 8;
+  if (p + l > d.size()) return false;
+  r.rdata.assign(d.substr(p, l));
+  p += l;
+  return true;
+}
+
+}  // namespace
+
+uint32_t Changeset::from_serial() const { return soa_serial(soa_from); }
+uint32_t Changeset::to_serial() const { return soa_serial(soa_to); }
+
+std::vector<Record> zone_records(const Zone& z) {
+  std::vector<Record> out;
+  out.reserve(z.record_count());
+  auto push_node = [&](const Node& n, bool soa) {
+    for (const auto& set : n.rrsets) {
+      if ((set.type == rrtype::SOA) != soa) continue;
+      set.for_each([&](std::string_view rd) {
+        out.push_back(Record{n.name, set.type, set.ttl, std::string(rd)});
+      });
+    }
+  };
+  push_node(z.apex(), true);
+  push_node(z.apex(), false);
+  z.for_each_node([&](const Node& n) {
+    if (&n != &z.apex()) push_node(n, false);
+  });
+  return out;
+}
+
+Changeset diff_zones(const Zone& from, const Zone& to) {
+  Changeset c;
+  auto a = zone_records(from), b = zone_records(to);
+  c.soa_from = a.front();
+  c.soa_to = b.front();
+  std::set<Key> ka, kb;
+  for (size_t i = 1; i < a.size(); ++i) ka.insert(key_of(a[i]));
+  for (size_t i = 1; i < b.size(); ++i) kb.insert(key_of(b[i]));
+  for (size_t i = 1; i < a.size(); ++i)
+    if (!kb.count(key_of(a[i]))) c.removed.push_back(a[i]);
+  for (size_t i = 1; i < b.size(); ++i)
+    if (!ka.count(key_of(b[i]))) c.added.push_back(b[i]);
+  return c;
+}
+
+std::shared_ptr<const Zone> apply_changeset(const Zone& base, const Changeset& c,
+                                            std::vector<ZoneError>& errors) {
+  auto here = [&](std::string msg) {
+    errors.push_back({SourceLine{"changeset " + std::to_string(c.from_serial()) + "->" +
+                                     std::to_string(c.to_serial()),
+                                 0},
+                      std::move(msg)});
+  };
+  if (soa_serial(c.soa_from) != base.serial()) {
+    here("starts at serial " + std::to_string(c.from_serial()) + " but the zone is at " +
+         std::to_string(base.serial()));
+    return nullptr;
+  }
+  std::set<Key> gone;
+  for (const auto& r : c.removed) gone.insert(key_of(r));
+  size_t removed = 0;
+  ZoneBuilder b(base.origin(), base.source());
+  for (const auto& r : zone_records(base)) {
+    if (r.type == rrtype::SOA) continue;
+    if (gone.count(key_of(r))) {
+      ++removed;
+      continue;
+    }
+    b.add(r.owner, r.type, r.ttl, r.rdata);
+  }
+  if (removed != gone.size()) {
+    here("removes " + std::to_string(gone.size() - removed) +
+         " record(s) that the zone does not have");
+    return nullptr;
+  }
+  b.add(c.soa_to.owner, rrtype::SOA, c.soa_to.ttl, c.soa_to.rdata);
+  for (const auto& r : c.added) b.add(r.owner, r.type, r.ttl, r.rdata);
+  return b.build(errors);
+}
+
+Changeset condense(const std::vector<Changeset>& chain) {
+  Changeset out;
+  if (chain.empty()) return out;
+  out.soa_from = chain.front().soa_from;
+  out.soa_to = chain.back().soa_to;
+  // Net effect: a record removed then added again cancels, and vice versa.
+  std::map<Key, int> net;  // -1 removed, +1 added
+  std::map<Key, Record> recs;
+  for (const auto& c : chain) {
+    for (const auto& r : c.removed) {
+      auto k = key_of(r);
+      recs.emplace(k, r);
+      net[k] -= 1;
+    }
+    for (const auto& r : c.added) {
+      auto k = key_of(r);
+      recs.emplace(k, r);
+      net[k] += 1;
+    }
+  }
+  for (const auto& [k, v] : net) {
+    if (v < 0) out.removed.push_back(recs[k]);
+    if (v > 0) out.added.push_back(recs[k]);
+  }
+  return out;
+}
+
+std::string serialize(const Changeset& c) {
+  std::string out;
+  append_record(out, c.soa_from);
+  append_record(out, c.soa_to);
+  uint8_t n[8];
+  put32(n, static_cast<uint32_t>(c.removed.size()));
+  put32(n + 4, static_cast<uint32_t>(c.added.size()));
+  out.append(reinterpret_cast<char*>(n), 8);
+  for (const auto& r : c.removed) append_record(out, r);
+  for (const auto& r : c.added) append_record(out, r);
+  return out;
+}
+
+bool deserialize(std::string_view d, Changeset& out) {
+  size_t p = 0;
+  out = Changeset{};
+  if (!read_record(d, p, out.soa_from) || !read_record(d, p, out.soa_to)) return false;
+  if (p + 8 > d.size()) return false;
+  uint32_t nr = get32(reinterpret_cast<const uint8_t*>(d.data()) + p);
+  uint32_t na = get32(reinterpret_cast<const uint8_t*>(d.data()) + p + 4);
+  p += 8;
+  for (uint32_t i = 0; i < nr; ++i) {
+    Record r;
+    if (!read_record(d, p, r)) return false;
+    out.removed.push_back(std::move(r));
+  }
+  for (uint32_t i = 0; i < na; ++i) {
+    Record r;
+    if (!read_record(d, p, r)) return false;
+    out.added.push_back(std::move(r));
+  }
+  return p == d.size();
+}
+
+}  // namespace zone

@@ -1,0 +1,50 @@
+// Changesets: the difference between two versions of a zone (RFC 1995 style: old SOA,
+// records removed, new SOA, records added). Every zone change goes through one: zone-file
+// reloads (diff), IXFR in (parsed), AXFR in (diff against what was served) and edits.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zone/zone.h"
+
+namespace zone {
+
+struct Record {
+  std::string owner;  // lowercased wire name
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::string rdata;  // uncompressed wire
+  bool operator==(const Record& o) const {
+    return owner == o.owner && type == o.type && ttl == o.ttl && rdata == o.rdata;
+  }
+};
+
+struct Changeset {
+  Record soa_from, soa_to;          // the SOA records of both versions
+  std::vector<Record> removed, added;  // never SOA
+  uint32_t from_serial() const;
+  uint32_t to_serial() const;
+  bool empty() const { return removed.empty() && added.empty(); }
+};
+
+// Every record of a zone, SOA first (AXFR order).
+std::vector<Record> zone_records(const Zone& z);
+
+// The records that differ between two versions of the same zone.
+Changeset diff_zones(const Zone& from, const Zone& to);
+
+// Applies a changeset to base; nullptr with errors when a removed record is missing, the
+// SOA does not match, or the result fails the zone checks.
+std::shared_ptr<const Zone> apply_changeset(const Zone& base, const Changeset& c,
+                                            std::vector<ZoneError>& errors);
+
+// Several consecutive changesets folded into one (IXFR condensation, RFC 1995 5).
+Changeset condense(const std::vector<Changeset>& chain);
+
+// Binary form for the history store: records as [owner][type u16][ttl u32][len u16][rdata].
+std::string serialize(const Changeset& c);
+bool deserialize(std::string_view data, Changeset& out);
+
+}  // namespace zone
