@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
 
@@ -87,6 +89,9 @@ void write_timers(sqlite3* db, const std::string& origin, uint32_t serial, const
 }  // namespace
 
 Store::Store(const std::string& path) : path_(path) {
+  std::error_code dir_ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, dir_ec);
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
     std::string m = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
