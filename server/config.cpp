@@ -218,7 +218,7 @@ Config load_config(const std::string& file) {
     if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
     for (const auto& z : zs) {
       rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
-                                 "allow-notify"});
+                                 "allow-notify", "serial-policy", "ixfr-history"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -243,6 +243,13 @@ Config load_config(const std::string& file) {
       zc.allow_transfer = remotes("allow-transfer", true);
       zc.primaries = remotes("primaries", false);
       zc.allow_notify = remotes("allow-notify", true);
+      if (z["serial-policy"]) {
+        zc.serial_policy = rd.str(z["serial-policy"], "serial-policy");
+        if (zc.serial_policy != "keep" && zc.serial_policy != "increment" &&
+            zc.serial_policy != "unixtime")
+          rd.fail(z["serial-policy"], "serial-policy must be keep, increment or unixtime");
+      }
+      if (z["ixfr-history"]) zc.ixfr_history = rd.num(z["ixfr-history"], "ixfr-history", 0, 100000);
       if (zc.file.empty() && zc.primaries.empty())
         rd.fail(z, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
       cfg.zones.push_back(zc);

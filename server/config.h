@@ -29,6 +29,10 @@ struct ZoneConfig {
   std::string origin;  // lowercased wire form
   std::string file;    // absolute path (primary zones)
   std::vector<std::string> notify, allow_transfer, primaries, allow_notify;
+  // What a reload does with a file whose content changed but whose serial did not grow:
+  // keep (refuse, serve the old version), increment (old + 1), unixtime (now, or old + 1).
+  std::string serial_policy = "keep";
+  unsigned ixfr_history = 100;  // changesets kept for IXFR out
   bool secondary() const { return !primaries.empty(); }
 };
 

@@ -151,6 +151,40 @@ Changeset condense(const std::vector<Changeset>& chain) {
   return out;
 }
 
+uint64_t content_hash(const Zone& z) {
+  uint64_t h = 0;
+  for (const auto& r : zone_records(z)) {
+    std::string rd = r.rdata;
+    if (r.type == rrtype::SOA) {
+      // Blank the serial: it is what a serial policy changes.
+      size_t m = name_length(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());
+      size_t n = m ? name_length(reinterpret_cast<const uint8_t*>(rd.data()) + m, rd.size() - m) : 0;
+      if (m && n && m + n + 4 <= rd.size()) rd.replace(m + n, 4, 4, '\0');
+    }
+    std::string k = r.owner;
+    k.append(reinterpret_cast<const char*>(&r.type), 2);
+    k.append(reinterpret_cast<const char*>(&r.ttl), 4);
+    k += rd;
+    // Sum of per-record hashes: independent of the order records are visited in.
+    h += std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
+  }
+  return h;
+}
+
+std::shared_ptr<const Zone> with_serial(const Zone& z, uint32_t serial) {
+  ZoneBuilder b(z.origin(), z.source());
+  for (auto r : zone_records(z)) {
+    if (r.type == rrtype::SOA) {
+      size_t m = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()), r.rdata.size());
+      size_t n = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()) + m, r.rdata.size() - m);
+      put32(reinterpret_cast<uint8_t*>(r.rdata.data()) + m + n, serial);
+    }
+    b.add(r.owner, r.type, r.ttl, r.rdata);
+  }
+  std::vector<ZoneError> errors;
+  return b.build(errors);
+}
+
 std::string serialize(const Changeset& c) {
   std::string out;
   append_record(out, c.soa_from);

@@ -43,6 +43,13 @@ std::shared_ptr<const Zone> apply_changeset(const Zone& base, const Changeset& c
 // Several consecutive changesets folded into one (IXFR condensation, RFC 1995 5).
 Changeset condense(const std::vector<Changeset>& chain);
 
+// An order-independent hash of a zone's content, SOA serial excluded: tells whether a
+// zone file changed since the version last served.
+uint64_t content_hash(const Zone& z);
+
+// The same zone with another SOA serial.
+std::shared_ptr<const Zone> with_serial(const Zone& z, uint32_t serial);
+
 // Binary form for the history store: records as [owner][type u16][ttl u32][len u16][rdata].
 std::string serialize(const Changeset& c);
 bool deserialize(std::string_view data, Changeset& out);
