@@ -147,7 +147,8 @@ class Parser {
         return;
       }
       o.reset(rel);
-      if (!ldns_dname_absolute(o.get()) && origin) {
+      // ldns_str2rdf_dname always ends the name with the root label, so ask the text.
+      if (!ldns_dname_str_absolute(new_origin.c_str()) && origin) {
         ldns_rdf* abs = ldns_dname_cat_clone(o.get(), origin);
         o.reset(abs);
       }
