@@ -17,10 +17,11 @@ namespace {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : name)
+      if (c == '/') c = '_';  // parameterized tests: "Suite/Case"
     dir_ = fs::temp_directory_path() /
-           (std::string("zoned-config-") +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
-            std::to_string(::getpid()));
+           ("zoned-config-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "etc");
   }
