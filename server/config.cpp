@@ -19,6 +19,7 @@ std::string Endpoint::str() const {
 
 bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_port) {
   std::string host = text, port;
+  bool has_port = false;  // a ':' separator was written, so a port must follow
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
     if (close == std::string::npos) return false;
@@ -26,12 +27,15 @@ bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_por
     if (close + 1 < text.size()) {
       if (text[close + 1] != ':') return false;
       port = text.substr(close + 2);
+      has_port = true;
     }
   } else if (std::count(text.begin(), text.end(), ':') == 1) {
     auto c = text.find(':');
     host = text.substr(0, c);
     port = text.substr(c + 1);
+    has_port = true;
   }
+  if (has_port && port.empty()) return false;
   unsigned char buf[16];
   if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1)
     return false;

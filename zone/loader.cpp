@@ -48,6 +48,8 @@ class Parser {
     int line = 0;
     uint32_t default_ttl = ttl;
     while (!std::feof(fp) && errors_.size() < kMaxErrors) {
+      line += skip_blank_lines(fp);
+      if (std::feof(fp)) break;
       long before = std::ftell(fp);
       int start_line = line + 1;
       ldns_rr* raw = nullptr;
@@ -74,6 +76,27 @@ class Parser {
   }
 
  private:
+  // ldns reads comment-only lines together with the record after them, so the line it
+  // started on would not be the record's line. Skip (and count) blank and comment-only lines
+  // here, leaving the stream at the start of the next line with content.
+  static int skip_blank_lines(FILE* fp) {
+    int skipped = 0;
+    for (;;) {
+      long start = std::ftell(fp);
+      int c;
+      do c = std::getc(fp);
+      while (c == ' ' || c == '\t' || c == '\r');
+      if (c == ';')
+        while (c != '\n' && c != EOF) c = std::getc(fp);
+      if (c == '\n') {
+        ++skipped;
+        continue;
+      }
+      if (c != EOF && start >= 0) std::fseek(fp, start, SEEK_SET);
+      return skipped;
+    }
+  }
+
   void add(ldns_rr* rr, const SourceLine& where) {
     if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
       errors_.push_back({where, "only class IN is served"});
@@ -147,7 +170,8 @@ class Parser {
         return;
       }
       o.reset(rel);
-      if (!ldns_dname_absolute(o.get()) && origin) {
+      // ldns_str2rdf_dname always ends the name with the root label, so ask the text.
+      if (!ldns_dname_str_absolute(new_origin.c_str()) && origin) {
         ldns_rdf* abs = ldns_dname_cat_clone(o.get(), origin);
         o.reset(abs);
       }

@@ -137,7 +137,8 @@ std::optional<std::string> name_from_text(std::string_view text, NameView origin
   if (!rdf) return std::nullopt;
   std::string wire(reinterpret_cast<const char*>(ldns_rdf_data(rdf.get())),
                    ldns_rdf_size(rdf.get()));
-  bool absolute = text.back() == '.' && !(text.size() >= 2 && text[text.size() - 2] == '\\');
+  // ldns knows the escapes: in "a\\\\." the last dot is real (the backslash is escaped).
+  bool absolute = ldns_dname_str_absolute(s.c_str());
   if (!absolute) {
     if (origin.empty()) return std::nullopt;
     // ldns gives relative names with a root label at the end: drop it, append origin.

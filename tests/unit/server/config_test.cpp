@@ -1,0 +1,233 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "zone/wire/name.h"
+
+using namespace server;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : name)
+      if (c == '/') c = '_';  // parameterized tests: "Suite/Case"
+    dir_ = fs::temp_directory_path() /
+           ("zoned-config-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "etc");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& text, const std::string& rel = "etc/zoned.yaml") {
+    fs::path p = dir_ / rel;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  // The ConfigError message for this config text, or "" if it loaded.
+  std::string error_of(const std::string& text) {
+    std::string path = write(text);
+    try {
+      load_config(path);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::string cfg_path() const { return (dir_ / "etc/zoned.yaml").string(); }
+
+  fs::path dir_;
+};
+
+const char* kRemotes =
+    "remotes:\n"                        // 1
+    "  - name: sec1\n"                  // 2
+    "    address: 127.0.0.1:5354\n";    // 3
+
+}  // namespace
+
+TEST_F(ConfigTest, FullExampleLoads) {
+  std::string path = write(
+      "server:\n"
+      "  listen: [\"127.0.0.1:5353\", \"[::1]:5353\", \"::1\"]\n"
+      "  workers: 2\n"
+      "  control: run/zoned.sock\n"
+      "  database: /var/lib/zoned/zoned.db\n"
+      "  log-level: debug\n"
+      "  udp-payload: 1400\n"
+      "keys:\n"
+      "  - name: xfr-key\n"
+      "    secret: \"c2VjcmV0\"\n"
+      "remotes:\n"
+      "  - name: sec1\n"
+      "    address: 127.0.0.1:5354\n"
+      "    key: xfr-key\n"
+      "  - name: prim\n"
+      "    address: \"[2001:db8::1]\"\n"
+      "zones:\n"
+      "  - name: Example.COM\n"
+      "    file: zones/example.com.zone\n"
+      "    notify: [sec1]\n"
+      "    allow-transfer: [sec1, 10.0.0.0/8, 2001:db8::/32]\n"
+      "  - name: example.net.\n"
+      "    primaries: [prim]\n"
+      "    file: ../var/example.net.zone\n");
+  Config c = load_config(path);
+  ASSERT_EQ(c.server.listen.size(), 3u);
+  EXPECT_EQ(c.server.listen[0].str(), "127.0.0.1:5353");
+  EXPECT_EQ(c.server.listen[1].str(), "[::1]:5353");
+  EXPECT_EQ(c.server.listen[2].str(), "[::1]:53");
+  EXPECT_EQ(c.server.workers, 2u);
+  EXPECT_EQ(c.server.udp_payload, 1400);
+  EXPECT_EQ(c.server.log_level, "debug");
+  // Relative paths are relative to the config file's directory, absolute ones kept.
+  EXPECT_EQ(c.server.control, (dir_ / "etc/run/zoned.sock").string());
+  EXPECT_EQ(c.server.database, "/var/lib/zoned/zoned.db");
+  ASSERT_EQ(c.keys.size(), 1u);
+  EXPECT_EQ(c.keys[0].algorithm, "hmac-sha256");
+  ASSERT_EQ(c.remotes.size(), 2u);
+  EXPECT_EQ(c.remotes[0].key, "xfr-key");
+  EXPECT_EQ(c.remotes[1].address.str(), "[2001:db8::1]:53");
+  ASSERT_EQ(c.zones.size(), 2u);
+  EXPECT_EQ(c.zones[0].origin, *zone::wire::name_from_text("example.com."));
+  EXPECT_EQ(c.zones[0].file, (dir_ / "etc/zones/example.com.zone").string());
+  EXPECT_FALSE(c.zones[0].secondary());
+  EXPECT_EQ(c.zones[0].allow_transfer.size(), 3u);
+  EXPECT_TRUE(c.zones[1].secondary());
+  EXPECT_EQ(c.zones[1].file, (dir_ / "var/example.net.zone").string());  // normalized
+}
+
+TEST_F(ConfigTest, RelativePathsDoNotDependOnWorkingDirectory) {
+  write("zones:\n  - name: example.com\n    file: example.com.zone\n");
+  fs::path old = fs::current_path();
+  fs::current_path(dir_);
+  Config c;
+  try {
+    c = load_config("etc/zoned.yaml");  // a relative config path
+  } catch (...) {
+    fs::current_path(old);
+    throw;
+  }
+  fs::current_path(old);
+  ASSERT_EQ(c.zones.size(), 1u);
+  EXPECT_EQ(c.zones[0].file, (dir_ / "etc/example.com.zone").string());
+}
+
+TEST_F(ConfigTest, DefaultsWhenServerSectionIsMissing) {
+  Config c = load_config(write("zones: []\n"));
+  ASSERT_EQ(c.server.listen.size(), 1u);
+  EXPECT_EQ(c.server.listen[0].str(), "127.0.0.1:53");
+  EXPECT_EQ(c.server.udp_payload, 1232);
+  EXPECT_EQ(c.server.workers, 0u);
+}
+
+struct ErrCase {
+  const char* what;
+  std::string text;
+  const char* where;  // ":N:" after the file name
+  const char* message;
+};
+
+class ConfigErrors : public ConfigTest, public ::testing::WithParamInterface<ErrCase> {};
+
+TEST_P(ConfigErrors, NameFileLineAndKey) {
+  const auto& c = GetParam();
+  std::string e = error_of(c.text);
+  ASSERT_FALSE(e.empty()) << "config loaded";
+  EXPECT_EQ(e.rfind(cfg_path() + c.where, 0), 0u) << e;
+  EXPECT_NE(e.find(c.message), std::string::npos) << e;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigErrors,
+    ::testing::Values(
+        ErrCase{"unknown top-level key", "server:\n  workers: 1\nzonez: []\n", ":3:",
+                "unknown key 'zonez' in the top level"},
+        ErrCase{"unknown server key", "server:\n  workers: 1\n  listn: [\"127.0.0.1\"]\n", ":3:",
+                "unknown key 'listn' in server"},
+        ErrCase{"unknown zone key", "zones:\n  - name: example.com\n    fiel: x.zone\n", ":3:",
+                "unknown key 'fiel' in a zone"},
+        ErrCase{"bad listen address", "server:\n  listen: [\"127.0.0.1:99999\"]\n", ":2:",
+                "bad listen address '127.0.0.1:99999'"},
+        ErrCase{"listen host name", "server:\n  listen:\n    - \"localhost:53\"\n", ":3:",
+                "bad listen address 'localhost:53'"},
+        ErrCase{"unknown remote in notify",
+                std::string(kRemotes) +
+                    "zones:\n  - name: example.com\n    file: a.zone\n    notify: [sec1, sec2]\n",
+                ":7:", "'notify' of zone 'example.com' names unknown remote 'sec2'"},
+        ErrCase{"unknown remote in primaries",
+                "zones:\n  - name: example.com\n    primaries: [nobody]\n", ":3:",
+                "'primaries' of zone 'example.com' names unknown remote 'nobody'"},
+        ErrCase{"bad CIDR in allow-transfer",
+                "zones:\n  - name: example.com\n    file: a.zone\n    allow-transfer: [10.0.0.0/33]\n",
+                ":4:", "'allow-transfer' of zone 'example.com' names unknown remote '10.0.0.0/33'"},
+        ErrCase{"duplicate zone",
+                "zones:\n  - name: example.com\n    file: a.zone\n  - name: Example.COM.\n"
+                "    file: b.zone\n",
+                ":4:", "duplicate zone 'Example.COM.'"},
+        ErrCase{"zone without file or primaries",
+                "zones:\n  - name: example.com\n    file: a.zone\n  - name: example.net\n"
+                "    notify: []\n",
+                ":4:", "zone 'example.net' needs a 'file' (primary) or 'primaries' (secondary)"},
+        ErrCase{"zone without name", "zones:\n  - file: a.zone\n", ":2:", "needs a 'name'"},
+        ErrCase{"bad zone name", "zones:\n  - name: a..b\n    file: a.zone\n", ":2:",
+                "zone name 'a..b' is not a valid domain name"},
+        ErrCase{"remote with unknown key",
+                "remotes:\n  - name: r\n    address: 127.0.0.1\n    key: nokey\n", ":4:",
+                "remote 'r' uses unknown key 'nokey'"},
+        ErrCase{"remote with bad address", "remotes:\n  - name: r\n    address: 1.2.3.4:0\n",
+                ":3:", "bad address '1.2.3.4:0' for remote 'r'"},
+        ErrCase{"duplicate remote",
+                std::string(kRemotes) + "  - name: sec1\n    address: 127.0.0.2\n", ":4:",
+                "duplicate remote 'sec1'"},
+        ErrCase{"workers out of range", "server:\n  workers: 1000\n", ":2:",
+                "'workers' must be a number from 0 to 256"},
+        ErrCase{"udp-payload not a number", "server:\n  udp-payload: big\n", ":2:",
+                "'udp-payload' must be a number from 512 to 4096"},
+        ErrCase{"bad log level", "server:\n  log-level: loud\n", ":2:", "log-level must be one of"},
+        ErrCase{"bad TSIG algorithm",
+                "keys:\n  - name: k\n    algorithm: hmac-md4\n    secret: abc\n", ":3:",
+                "unsupported TSIG algorithm 'hmac-md4'"},
+        ErrCase{"YAML syntax error", "server:\n  listen: [\"127.0.0.1\"\nzones: []\n", ":", ""}),
+    [](const auto& info) {
+      std::string n = info.param.what;
+      for (auto& c : n)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
+
+TEST_F(ConfigTest, MissingFile) {
+  try {
+    load_config((dir_ / "nope.yaml").string());
+    FAIL() << "loaded a missing file";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("nope.yaml"), std::string::npos);
+  }
+}
+
+TEST(Endpoint, Parse) {
+  Endpoint e;
+  ASSERT_TRUE(parse_endpoint("127.0.0.1:5353", e));
+  EXPECT_EQ(e.host, "127.0.0.1");
+  EXPECT_EQ(e.port, 5353);
+  ASSERT_TRUE(parse_endpoint("[::1]:5353", e));
+  EXPECT_EQ(e.host, "::1");
+  EXPECT_EQ(e.port, 5353);
+  ASSERT_TRUE(parse_endpoint("2001:db8::1", e, 853));
+  EXPECT_EQ(e.host, "2001:db8::1");
+  EXPECT_EQ(e.port, 853);
+  ASSERT_TRUE(parse_endpoint("192.0.2.1", e));
+  EXPECT_EQ(e.port, 53);
+  for (const char* bad : {"", "localhost", "localhost:53", "1.2.3.4:", "1.2.3.4:0",
+                          "1.2.3.4:65536", "1.2.3.4:53x", "[::1]x", "[::1", "[::1]:",
+                          "1.2.3.4:-1", "[1.2.3]:53"})
+    EXPECT_FALSE(parse_endpoint(bad, e)) << bad;
+}

@@ -1,0 +1,387 @@
+#include "zone/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "zone/lookup.h"
+#include "zone/wire/types.h"
+
+using namespace zone;
+using namespace zone::wire;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+const std::string kOrigin = W("example.com.");
+
+std::string all_errors(const LoadResult& r) {
+  std::string s;
+  for (const auto& e : r.errors) s += e.str() + "\n";
+  return s;
+}
+
+const RRset* find(const Zone& z, const std::string& name, uint16_t type) {
+  const Node* n = z.find(W(name));
+  return n ? n->find(type) : nullptr;
+}
+
+std::vector<std::string> rdatas(const RRset* s) {
+  std::vector<std::string> v;
+  if (s) s->for_each([&](std::string_view r) { v.emplace_back(r); });
+  return v;
+}
+
+// A scratch directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            (std::string("zoned-loader-") + info->name() + "-" + std::to_string(::getpid()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string write(const std::string& rel, const std::string& text) const {
+    fs::path p = path_ / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+const char* kHead =
+    "$ORIGIN example.com.\n"
+    "$TTL 3600\n"
+    "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+    "  IN NS ns1\n"
+    "ns1 IN A 192.0.2.1\n";  // lines 1-5
+
+}  // namespace
+
+TEST(Loader, TestZoneLoadsWithEveryType) {
+  LoadResult r = load_zone_file(ZONED_TEST_DATA "/zones/example.com.zone", kOrigin);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Zone& z = *r.zone;
+  EXPECT_EQ(z.serial(), 2026112401u);
+  EXPECT_EQ(z.negative_ttl(), 300u);
+  EXPECT_EQ(z.origin(), kOrigin);
+  struct Want {
+    const char* name;
+    uint16_t type;
+    int count;
+  };
+  for (Want w : {Want{"example.com.", rrtype::SOA, 1}, Want{"example.com.", rrtype::NS, 2},
+                 Want{"example.com.", rrtype::MX, 2}, Want{"example.com.", rrtype::A, 1},
+                 Want{"example.com.", rrtype::AAAA, 1}, Want{"example.com.", rrtype::TXT, 1},
+                 Want{"www.example.com.", rrtype::A, 2}, Want{"alias.example.com.", rrtype::CNAME, 1},
+                 Want{"*.wild.example.com.", rrtype::A, 1}, Want{"*.wild.example.com.", rrtype::TXT, 1},
+                 Want{"_sip._tcp.example.com.", rrtype::SRV, 1},
+                 Want{"deleg.example.com.", rrtype::NS, 2}, Want{"deleg.example.com.", rrtype::DS, 1},
+                 Want{"ns1.deleg.example.com.", rrtype::AAAA, 1},
+                 Want{"dn.example.com.", rrtype::DNAME, 1}, Want{"txt.example.com.", rrtype::TXT, 1},
+                 Want{"caa.example.com.", 257, 1}, Want{"ptr.example.com.", rrtype::PTR, 1},
+                 Want{"tlsa.example.com.", 52, 1}, Want{"svc.example.com.", rrtype::HTTPS, 1},
+                 Want{"unk.example.com.", 65400, 1}}) {
+    const RRset* s = find(z, w.name, w.type);
+    ASSERT_TRUE(s) << w.name << " type " << w.type;
+    EXPECT_EQ(s->count, w.count) << w.name << " type " << w.type;
+    EXPECT_EQ(s->ttl, 3600u) << w.name;
+  }
+  // Relative names in RDATA are completed with the origin.
+  EXPECT_EQ(rdatas(find(z, "alias.example.com.", rrtype::CNAME)),
+            std::vector<std::string>{*name_from_text("www.example.com.")});
+  EXPECT_EQ(rdatas(find(z, "ptr.example.com.", rrtype::PTR)),
+            std::vector<std::string>{*name_from_text("www.example.com.")});
+  // Multi-line SOA in parentheses: all five numbers read.
+  SoaFields f;
+  ASSERT_TRUE(parse_soa(rdatas(&z.soa())[0], f));
+  EXPECT_EQ(f.refresh, 7200u);
+  EXPECT_EQ(f.retry, 3600u);
+  EXPECT_EQ(f.expire, 1209600u);
+  EXPECT_EQ(f.minimum, 300u);
+  // TXT with two strings.
+  EXPECT_EQ(rdatas(find(z, "txt.example.com.", rrtype::TXT))[0], std::string("\3one\3two"));
+  // RFC 3597 data.
+  EXPECT_EQ(rdatas(find(z, "unk.example.com.", 65400))[0], std::string("\x0A\x00\x00\x01", 4));
+  // Empty non-terminals exist (ent, b.ent, _tcp) and are empty.
+  ASSERT_TRUE(z.find(W("b.ent.example.com.")));
+  EXPECT_TRUE(z.find(W("b.ent.example.com."))->empty());
+  ASSERT_TRUE(z.find(W("_tcp.example.com.")));
+  // Cut flags.
+  EXPECT_TRUE(z.find(W("deleg.example.com."))->is_cut);
+  EXPECT_FALSE(z.apex().is_cut);
+  EXPECT_TRUE(z.find(W("dn.example.com."))->has_dname);
+  EXPECT_TRUE(z.find(W("alias.example.com."))->has_cname);
+}
+
+TEST(Loader, OtherTestZonesLoad) {
+  LoadResult c = load_zone_file(ZONED_TEST_DATA "/zones/child.example.com.zone",
+                                W("child.example.com."));
+  ASSERT_TRUE(c.ok()) << all_errors(c);
+  EXPECT_EQ(c.zone->negative_ttl(), 600u);
+  LoadResult o = load_zone_file(ZONED_TEST_DATA "/zones/other.net.zone", W("other.net."));
+  ASSERT_TRUE(o.ok()) << all_errors(o);
+  EXPECT_EQ(o.zone->negative_ttl(), 60u);  // min(SOA TTL 600, MINIMUM 60)
+  EXPECT_EQ(o.zone->serial(), 7u);
+}
+
+TEST(Loader, DirectivesCommentsAtAndRelativeNames) {
+  std::string text = std::string(kHead) +
+                     "; a comment line\n"
+                     "www 60 IN A 192.0.2.10 ; trailing comment\n"
+                     "    IN A 192.0.2.11\n"        // owner inherited
+                     "$TTL 120\n"
+                     "mail IN A 192.0.2.25\n"
+                     "$ORIGIN sub.example.com.\n"
+                     "host IN A 192.0.2.30\n"     // host.sub.example.com.
+                     "@ IN TXT \"at sub\"\n"       // @ is the current origin
+                     "abs.example.com. IN A 192.0.2.31\n"
+                     "big IN TXT ( \"part one\"\n"
+                     "             \"part two\" )\n";
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Zone& z = *r.zone;
+  ASSERT_TRUE(find(z, "www.example.com.", rrtype::A));
+  EXPECT_EQ(find(z, "www.example.com.", rrtype::A)->count, 2);
+  EXPECT_EQ(find(z, "www.example.com.", rrtype::A)->ttl, 60u);
+  EXPECT_EQ(find(z, "mail.example.com.", rrtype::A)->ttl, 120u);
+  EXPECT_TRUE(find(z, "host.sub.example.com.", rrtype::A));
+  EXPECT_TRUE(find(z, "sub.example.com.", rrtype::TXT));
+  EXPECT_TRUE(find(z, "abs.example.com.", rrtype::A));
+  EXPECT_EQ(rdatas(find(z, "big.sub.example.com.", rrtype::TXT)),
+            std::vector<std::string>{"\x08part one\x08part two"});
+  EXPECT_EQ(rdatas(find(z, "example.com.", rrtype::NS)),
+            std::vector<std::string>{*name_from_text("ns1.example.com.")});
+}
+
+TEST(Loader, Rfc3597GenericData) {
+  std::string text = std::string(kHead) +
+                     "gen IN TYPE65300 \\# 3 ABCDEF\n"
+                     "gen IN TYPE1 \\# 4 C0000201\n"  // a known type in generic form
+                     "empty IN TYPE65301 \\# 0\n";
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(rdatas(find(*r.zone, "gen.example.com.", 65300))[0], std::string("\xAB\xCD\xEF"));
+  EXPECT_EQ(rdatas(find(*r.zone, "gen.example.com.", rrtype::A))[0],
+            std::string("\xC0\x00\x02\x01", 4));
+  ASSERT_TRUE(find(*r.zone, "empty.example.com.", 65301));
+  EXPECT_EQ(rdatas(find(*r.zone, "empty.example.com.", 65301))[0], "");
+}
+
+TEST(Loader, DuplicateRecordsCollapseAndTtlMismatchWarns) {
+  std::string text = std::string(kHead) +
+                     "www 300 IN A 192.0.2.10\n"
+                     "www 300 IN A 192.0.2.10\n"
+                     "www 100 IN A 192.0.2.11\n";  // line 8
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const RRset* s = find(*r.zone, "www.example.com.", rrtype::A);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->count, 2);
+  EXPECT_EQ(s->ttl, 100u);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].str().find("t.zone:8:"), std::string::npos) << r.warnings[0].str();
+}
+
+TEST(Loader, IncludeRelativeToIncludingFile) {
+  TempDir d;
+  std::string main = d.write("zones/main.zone", std::string(kHead) +
+                                                    "$INCLUDE sub/hosts.zone\n"   // line 6
+                                                    "after IN A 192.0.2.99\n");  // line 7
+  d.write("zones/sub/hosts.zone",
+          "h1 IN A 192.0.2.40\n"
+          "$INCLUDE more.zone\n");  // relative to zones/sub/
+  d.write("zones/sub/more.zone", "h2 IN A 192.0.2.41\n");
+  LoadResult r = load_zone_file(main, kOrigin);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(find(*r.zone, "h1.example.com.", rrtype::A));
+  EXPECT_TRUE(find(*r.zone, "h2.example.com.", rrtype::A));
+  EXPECT_TRUE(find(*r.zone, "after.example.com.", rrtype::A));
+}
+
+TEST(Loader, IncludeWithOriginArgumentDoesNotLeak) {
+  TempDir d;
+  std::string main = d.write("main.zone", std::string(kHead) +
+                                              "$INCLUDE hosts.zone lab\n"          // relative origin
+                                              "$INCLUDE hosts.zone abs.example.com.\n"
+                                              "$INCLUDE origin-change.zone\n"
+                                              "back IN A 192.0.2.99\n");  // origin still example.com.
+  d.write("hosts.zone", "h1 IN A 192.0.2.40\n@ IN TXT \"origin\"\n");
+  d.write("origin-change.zone", "$ORIGIN elsewhere.example.com.\nx IN A 192.0.2.50\n");
+  LoadResult r = load_zone_file(main, kOrigin);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Zone& z = *r.zone;
+  EXPECT_TRUE(find(z, "h1.lab.example.com.", rrtype::A));
+  EXPECT_TRUE(find(z, "lab.example.com.", rrtype::TXT));
+  EXPECT_TRUE(find(z, "h1.abs.example.com.", rrtype::A));
+  EXPECT_TRUE(find(z, "x.elsewhere.example.com.", rrtype::A));
+  EXPECT_TRUE(find(z, "back.example.com.", rrtype::A));
+  EXPECT_FALSE(find(z, "back.elsewhere.example.com.", rrtype::A));
+  EXPECT_FALSE(find(z, "h1.example.com.", rrtype::A));
+}
+
+TEST(Loader, IncludeLoopIsBounded) {
+  TempDir d;
+  std::string main = d.write("main.zone", std::string(kHead) + "$INCLUDE loop.zone\n");
+  std::string loop = d.write("loop.zone", "l IN A 192.0.2.7\n$INCLUDE loop.zone\n");
+  LoadResult r = load_zone_file(main, kOrigin);
+  EXPECT_FALSE(r.ok());
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(all_errors(r).find(loop + ":2: $INCLUDE nested"), std::string::npos) << all_errors(r);
+}
+
+TEST(Loader, IncludeMissingFileNamesTheLine) {
+  TempDir d;
+  std::string main = d.write("main.zone", std::string(kHead) + "$INCLUDE nope.zone\n");
+  LoadResult r = load_zone_file(main, kOrigin);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(all_errors(r).find(main + ":6: cannot open $INCLUDE file"), std::string::npos)
+      << all_errors(r);
+}
+
+TEST(Loader, MissingFile) {
+  LoadResult r = load_zone_file("/nonexistent/zoned/x.zone", kOrigin);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(all_errors(r).find("/nonexistent/zoned/x.zone"), std::string::npos);
+}
+
+// Every load-time check: the error must name the file and the line to look at.
+struct ErrorCase {
+  const char* what;
+  std::string text;
+  const char* where;    // "t.zone:N:" expected in the error
+  const char* message;  // expected in the same error
+};
+
+class LoadErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(LoadErrors, NamesFileAndLine) {
+  const auto& c = GetParam();
+  LoadResult r = load_zone_text(c.text, kOrigin, "t.zone");
+  EXPECT_FALSE(r.ok());
+  bool found = false;
+  for (const auto& e : r.errors) {
+    std::string s = e.str();
+    if (s.find(c.where) != std::string::npos && s.find(c.message) != std::string::npos)
+      found = true;
+  }
+  EXPECT_TRUE(found) << "want " << c.where << " ... " << c.message << "\ngot:\n" << all_errors(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Checks, LoadErrors,
+    ::testing::Values(
+        ErrorCase{"missing SOA", "$ORIGIN example.com.\n@ 60 IN NS ns1\nns1 60 IN A 192.0.2.1\n",
+                  "t.zone", "no SOA record at the zone apex example.com."},
+        ErrorCase{"two SOA",
+                  std::string(kHead) + "@ IN SOA ns1 hostmaster 2 7200 3600 1209600 300\n",
+                  "t.zone:3:", "more than one SOA"},
+        ErrorCase{"SOA below apex",
+                  std::string(kHead) + "sub IN SOA ns1 hostmaster 2 7200 3600 1209600 300\n",
+                  "t.zone:6:", "SOA record below the zone apex"},
+        ErrorCase{"no apex NS",
+                  "$ORIGIN example.com.\n$TTL 60\n\n@ IN SOA ns1 h 1 2 3 4 5\nns1 IN A 192.0.2.1\n",
+                  "t.zone:4:", "no NS records at the zone apex"},
+        ErrorCase{"A beside CNAME",
+                  std::string(kHead) + "x IN CNAME www\n; comment\nx IN A 192.0.2.9\n",
+                  "t.zone:8:", "A record beside a CNAME at x.example.com."},
+        ErrorCase{"two CNAMEs", std::string(kHead) + "x IN CNAME a\nx IN CNAME b\n", "t.zone:6:",
+                  "more than one CNAME record at x.example.com."},
+        ErrorCase{"CNAME at apex", std::string(kHead) + "@ IN CNAME www.example.org.\n",
+                  "t.zone:3:", "SOA record beside a CNAME"},
+        ErrorCase{"name below DNAME",
+                  std::string(kHead) + "dn IN DNAME other.net.\nx.dn IN A 192.0.2.9\n",
+                  "t.zone:7:", "is below the DNAME at dn.example.com."},
+        ErrorCase{"deep name below DNAME",
+                  std::string(kHead) + "dn IN DNAME other.net.\na.b.dn IN TXT \"x\"\n",
+                  "t.zone:7:", "is below the DNAME"},
+        ErrorCase{"two DNAMEs", std::string(kHead) + "dn IN DNAME a.net.\ndn IN DNAME b.net.\n",
+                  "t.zone:6:", "more than one DNAME"},
+        ErrorCase{"record outside the zone",
+                  std::string(kHead) + "www.example.org. IN A 192.0.2.9\n", "t.zone:6:",
+                  "www.example.org. A is outside the zone example.com."},
+        ErrorCase{"parent of the apex", std::string(kHead) + "com. IN A 192.0.2.9\n", "t.zone:6:",
+                  "is outside the zone"},
+        ErrorCase{"NS target in child without glue",
+                  std::string(kHead) + "deleg IN NS ns.deleg\n", "t.zone:6:",
+                  "NS ns.deleg.example.com. of deleg.example.com. is inside the delegation "
+                  "deleg.example.com. and has no glue"},
+        ErrorCase{"NS target in another child without glue",
+                  std::string(kHead) + "a IN NS ns.b\nb IN NS ns.b\nns.b IN TXT \"no address\"\n",
+                  "t.zone:6:", "NS ns.b.example.com. of a.example.com. is inside the delegation b"},
+        ErrorCase{"apex NS target is a CNAME",
+                  std::string(kHead) + "@ IN NS alias\nalias IN CNAME ns1\n", "t.zone:4:",
+                  "NS alias.example.com. of example.com. is a CNAME"},
+        ErrorCase{"delegation NS target is a CNAME",
+                  std::string(kHead) + "d IN NS alias\nalias IN CNAME ns1\n", "t.zone:6:",
+                  "is a CNAME"},
+        ErrorCase{"class CH", std::string(kHead) + "txt CH TXT \"x\"\n", "t.zone:6:",
+                  "only class IN"},
+        ErrorCase{"unknown type", std::string(kHead) + "x IN BOGUS 1\n", "t.zone:6:", ""},
+        ErrorCase{"bad address", std::string(kHead) + "x IN A 192.0.2.300\n", "t.zone:6:", ""},
+        ErrorCase{"bad address after multi-line record",
+                  std::string(kHead) + "t IN TXT ( \"a\"\n  \"b\"\n  \"c\" )\n\n; c\nx IN A 1.2.3\n",
+                  "t.zone:11:", ""},
+        ErrorCase{"bad address after blank lines",
+                  std::string(kHead) + "\n\n\nx IN A nope\n", "t.zone:9:", ""},
+        ErrorCase{"bad RFC 3597 length", std::string(kHead) + "x IN TYPE65300 \\# 4 ABCD\n",
+                  "t.zone:6:", ""},
+        ErrorCase{"missing RDATA", std::string(kHead) + "x IN MX\n", "t.zone:6:", ""},
+        ErrorCase{"error after comments, directives and an $INCLUDE-free $ORIGIN",
+                  std::string(kHead) + "; one\n  ; two\n$ORIGIN sub.example.com.\n;three\n"
+                  "\n  x IN AAAA 192.0.2.1\n",
+                  "t.zone:11:", ""},
+        ErrorCase{"$INCLUDE without a file", std::string(kHead) + "$INCLUDE\n", "t.zone:6:",
+                  "$INCLUDE"},
+        ErrorCase{"error after SOA in parentheses",
+                  "$ORIGIN example.com.\n$TTL 60\n@ IN SOA ns1 h (\n 1 2 3\n 4 5 )\n"
+                  " IN NS ns1\nns1 IN A 192.0.2.1\nbad IN MX x\n",
+                  "t.zone:8:", ""}),
+    [](const auto& info) {
+      std::string n = info.param.what;
+      for (auto& c : n)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
+
+TEST(Loader, CnameBesideRrsigAndNsecIsAllowed) {
+  std::string text = std::string(kHead) +
+                     "x IN CNAME www\n"
+                     "x IN RRSIG CNAME 13 3 3600 20300101000000 20200101000000 12345 "
+                     "example.com. AAAA\n"
+                     "x IN NSEC z.example.com. CNAME RRSIG NSEC\n";
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(find(*r.zone, "x.example.com.", rrtype::RRSIG));
+  EXPECT_TRUE(find(*r.zone, "x.example.com.", rrtype::NSEC));
+}
+
+TEST(Loader, GlueBelowCutIsAcceptedAndOtherDataWarns) {
+  std::string text = std::string(kHead) +
+                     "d IN NS ns.d\n"
+                     "ns.d IN A 192.0.2.5\n"
+                     "ns.d IN AAAA 2001:db8::5\n"
+                     "txt.d IN TXT \"hidden\"\n";  // line 9
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].str().find("t.zone:9:"), std::string::npos) << r.warnings[0].str();
+  EXPECT_NE(r.warnings[0].str().find("hidden below the delegation"), std::string::npos);
+}
+
+TEST(Loader, NsTargetOutsideZoneOrOwnGlueIsFine) {
+  std::string text = std::string(kHead) +
+                     "d IN NS ns.other.net.\n"
+                     "e IN NS ns1.example.com.\n";  // sibling: in the zone, not below a cut
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  EXPECT_TRUE(r.ok()) << all_errors(r);
+}
