@@ -40,9 +40,11 @@ class Answer {
 
     // `name` is the current name in its output case; `lower` for lookups.
     NameView name = q_.name();
-    uint8_t lower_buf[kMaxNameLen];
     uint8_t synth_buf[kMaxNameLen];
     NameView lower = q_.name_lower();
+    seen_[0] = std::hash<std::string_view>{}(lower);
+    seen_len_[0] = lower.size();
+    nseen_ = 1;
     for (int step = 0;; ++step) {
       LookupResult res = lookup(*z, lower, q_.qtype);
       switch (res.kind) {
@@ -84,11 +86,20 @@ class Answer {
           break;
         }
       }
-      // Follow the chain into any zone served here, a bounded number of times.
+      // Follow the chain into any zone served here, a bounded number of times, and stop
+      // at a name already answered (a loop).
       if (step + 1 >= kMaxChain) return rcode::NOERROR;
-      std::memcpy(lower_buf, name.data(), name.size());
-      lower_name(lower_buf, name.size());
-      lower = NameView(reinterpret_cast<const char*>(lower_buf), name.size());
+      uint8_t* next = visited_[step % 2];
+      std::memcpy(next, name.data(), name.size());
+      lower_name(next, name.size());
+      lower = NameView(reinterpret_cast<const char*>(next), name.size());
+      for (int i = 0; i < nseen_; ++i)
+        if (seen_[i] == std::hash<std::string_view>{}(lower) && seen_len_[i] == lower.size())
+          return rcode::NOERROR;
+      if (nseen_ < kMaxChain) {
+        seen_[nseen_] = std::hash<std::string_view>{}(lower);
+        seen_len_[nseen_++] = lower.size();
+      }
       z = zones_.find(lower);
       if (!z) return rcode::NOERROR;
     }
@@ -167,6 +178,11 @@ class Answer {
     }
   }
 
+  // Names the chain went through (hash and length: a collision only ends a chain early).
+  size_t seen_[kMaxChain];
+  size_t seen_len_[kMaxChain];
+  int nseen_ = 0;
+  uint8_t visited_[2][kMaxNameLen];
   static constexpr size_t kMaxAdded = 16;
   const ParsedQuery& q_;
   const ZoneTable& zones_;
