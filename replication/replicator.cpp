@@ -59,8 +59,20 @@ void Replicator::start(const ReplicationConfig& cfg) {
   if (!cfg.database.empty()) store_ = std::make_unique<Store>(cfg.database);
   // Load everything stored before answering starts: secondaries serve at once.
   apply_config(cfg);
+}
+
+void Replicator::run() {
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] { io_.run(); });
+}
+
+std::optional<std::pair<uint32_t, uint64_t>> Replicator::last_served(const std::string& origin) {
+  if (!store_) return std::nullopt;
+  try {
+    return store_->load_served(origin);
+  } catch (const StoreError&) {
+    return std::nullopt;
+  }
 }
 
 void Replicator::stop() {
@@ -312,6 +324,11 @@ void Replicator::primary_loaded(const std::string& origin, std::shared_ptr<const
   asio::post(io_, [this, origin, z] {
     const ZoneRole* r = role(origin);
     if (!r || !store_) return;
+    try {
+      store_->save_served(origin, z->serial(), zone::content_hash(*z));
+    } catch (const StoreError& e) {
+      log_for("zone")->error("zone {}: cannot store the served serial: {}", r->name, e.what());
+    }
     // Stored history continues only if it ends at the serial now loaded from the file.
     auto chain = store_->history_all(origin);
     if (!chain.empty() && chain.back().to_serial() != z->serial()) {
@@ -329,7 +346,17 @@ void Replicator::primary_changed(const std::string& origin,
   asio::post(io_, [this, origin, before, after] {
     const ZoneRole* r = role(origin);
     size_t keep = r ? r->history : 100;
-    if (before) record_history(origin, zone::diff_zones(*before, *after), keep, true);
+    if (before) {
+      record_history(origin, zone::diff_zones(*before, *after), keep, true);
+      if (store_) {
+        try {
+          store_->save_served(origin, after->serial(), zone::content_hash(*after));
+        } catch (const StoreError& e) {
+          log_for("zone")->error("zone {}: cannot store the served serial: {}",
+                                 name_to_text(origin), e.what());
+        }
+      }
+    }
     if (r)
       for (const auto& remote : r->notify)
         asio::co_spawn(io_, notify_one(remote, origin, after->serial()), asio::detached);

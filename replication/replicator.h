@@ -43,8 +43,11 @@ class Replicator {
   ~Replicator();
 
   // Opens the store, serves what it holds for secondary zones, schedules their refresh.
-  // Throws StoreError when the database cannot be opened.
+  // Throws StoreError when the database cannot be opened. run() starts the thread.
   void start(const ReplicationConfig& cfg);
+  void run();
+  // Before run() only: the serial and content hash a primary zone was last served with.
+  std::optional<std::pair<uint32_t, uint64_t>> last_served(const std::string& origin);
   void reconfigure(const ReplicationConfig& cfg);
   void stop();
 

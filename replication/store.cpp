@@ -107,6 +107,8 @@ Store::Store(const std::string& path) : path_(path) {
     exec("CREATE TABLE IF NOT EXISTS records(zone BLOB, owner BLOB, type INTEGER, "
          "ttl INTEGER, rdata BLOB)");
     exec("CREATE INDEX IF NOT EXISTS records_zone ON records(zone, owner, type)");
+    exec("CREATE TABLE IF NOT EXISTS served(zone BLOB PRIMARY KEY, serial INTEGER, "
+         "hash INTEGER)");
     exec("CREATE TABLE IF NOT EXISTS history(zone BLOB, seq INTEGER, from_serial INTEGER, "
          "to_serial INTEGER, data BLOB, PRIMARY KEY(zone, seq))");
   } catch (const StoreError& e) {
@@ -191,6 +193,22 @@ void Store::save_timers(const std::string& origin, const ZoneTimers& t) {
       .num(3, t.next_refresh)
       .num(4, t.expire_at)
       .run();
+}
+
+void Store::save_served(const std::string& origin, uint32_t serial, uint64_t hash) {
+  Stmt(db_, "INSERT INTO served(zone, serial, hash) VALUES(?1,?2,?3) "
+            "ON CONFLICT(zone) DO UPDATE SET serial=?2, hash=?3")
+      .text(1, origin)
+      .num(2, serial)
+      .num(3, static_cast<int64_t>(hash))
+      .run();
+}
+
+std::optional<std::pair<uint32_t, uint64_t>> Store::load_served(const std::string& origin) {
+  Stmt s(db_, "SELECT serial, hash FROM served WHERE zone=?1");
+  s.text(1, origin);
+  if (!s.step()) return std::nullopt;
+  return std::make_pair(static_cast<uint32_t>(s.col_num(0)), static_cast<uint64_t>(s.col_num(1)));
 }
 
 void Store::drop_zone(const std::string& origin) {

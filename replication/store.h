@@ -44,6 +44,9 @@ class Store {
   // A stored zone, or nullptr when there is none. Throws StoreError on a corrupt one.
   std::shared_ptr<const zone::Zone> load_zone(const std::string& origin, ZoneTimers& t);
   void save_timers(const std::string& origin, const ZoneTimers& t);
+  // The serial and content hash a primary zone was last served with (serial policies).
+  void save_served(const std::string& origin, uint32_t serial, uint64_t hash);
+  std::optional<std::pair<uint32_t, uint64_t>> load_served(const std::string& origin);
   void drop_zone(const std::string& origin);
 
   // IXFR history (primary reloads and secondaries with downstream), oldest first.

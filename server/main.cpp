@@ -53,6 +53,7 @@ replication::ReplicationConfig replication_config(const server::Config& cfg,
     replication::ZoneRole role;
     role.origin = z.origin;
     role.name = z.name;
+    role.history = z.ixfr_history;
     for (const auto& p : z.primaries) role.primaries.push_back(remote(p));
     for (const auto& n : z.notify) role.notify.push_back(remote(n));
     rc.zones.push_back(std::move(role));
@@ -119,14 +120,16 @@ int run(const std::string& path) {
       }},
       history);
 
-  std::vector<server::ZoneReport> reports;
-  registry.set_primaries(server::load_primary_zones(cfg, {}, reports));
   try {
     replicator.start(replication_config(cfg, *policy.current()));
   } catch (const replication::StoreError& e) {
     log->critical("{}", e.what());
     return 1;
   }
+  std::vector<server::ZoneReport> reports;
+  registry.set_primaries(server::load_primary_zones(
+      cfg, {}, reports, [&](const std::string& o) { return replicator.last_served(o); }));
+  replicator.run();
   for (const auto& [origin, z] : registry.primaries()) replicator.primary_loaded(origin, z);
 
   server::ListenerOptions lo;

@@ -2,14 +2,30 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+
 #include "zone/changeset.h"
 #include "zone/loader.h"
 #include "zone/wire/serial.h"
 
 namespace server {
 
+namespace {
+
+// The serial a serial policy gives a changed zone whose file serial did not grow.
+uint32_t bumped_serial(const std::string& policy, uint32_t base) {
+  uint32_t next = base + 1;
+  if (policy == "unixtime") {
+    uint32_t now = static_cast<uint32_t>(std::time(nullptr));
+    if (zone::wire::serial_gt(now, base)) next = now;
+  }
+  return next;
+}
+
+}  // namespace
+
 ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
-                           std::vector<ZoneReport>& reports) {
+                           std::vector<ZoneReport>& reports, const LastServed& last_served) {
   auto log = spdlog::get("zone");
   ZoneMap zones;
   for (const auto& zc : cfg.zones) {
@@ -27,13 +43,40 @@ ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
       rep.errors.push_back(e.str());
       if (log) log->error("zone {}: {}", zc.name, e.str());
     }
+    // What was served before: the running version, or the one recorded before a restart.
+    std::optional<std::pair<uint32_t, uint64_t>> base;
+    if (res.ok() && !old && last_served) base = last_served(zc.origin);
+    if (res.ok() && zc.serial_policy != "keep" && (old || base)) {
+      uint32_t base_serial = old ? old->serial() : base->first;
+      uint64_t base_hash = old ? zone::content_hash(*old) : base->second;
+      bool same = zone::content_hash(*res.zone) == base_hash;
+      uint32_t file_serial = res.zone->serial();
+      uint32_t serial = file_serial;
+      if (!same && !zone::wire::serial_gt(file_serial, base_serial))
+        serial = bumped_serial(zc.serial_policy, base_serial);
+      else if (same && zone::wire::serial_lt(file_serial, base_serial))
+        serial = base_serial;  // unchanged since we bumped it: keep serving that serial
+      if (serial != file_serial) {
+        res.zone = zone::with_serial(*res.zone, serial);
+        if (log && !same)
+          log->info("zone {}: content changed, serial-policy {} sets serial {} (file has {})",
+                    zc.name, zc.serial_policy, serial, file_serial);
+      }
+    } else if (res.ok() && base && zone::wire::serial_lt(res.zone->serial(), base->first)) {
+      std::string w = zc.file + ": serial " + std::to_string(res.zone->serial()) +
+                      " is lower than the " + std::to_string(base->first) +
+                      " served before: secondaries keep their copy until it is higher";
+      rep.warnings.push_back(w);
+      if (log) log->warn("zone {}: {}", zc.name, w);
+    }
     // A changed zone must carry a higher serial, or secondaries never see the change
     // (RFC 1982 comparison, as BIND refuses such a reload too).
     if (res.ok() && old && !zone::wire::serial_gt(res.zone->serial(), old->serial()) &&
         !zone::diff_zones(*old, *res.zone).empty()) {
       std::string e = zc.file + ": zone changed but its serial " +
                       std::to_string(res.zone->serial()) + " is not greater than the served " +
-                      std::to_string(old->serial()) + "; increase the serial";
+                      std::to_string(old->serial()) +
+                      "; increase the serial (or set serial-policy: increment)";
       rep.errors.push_back(e);
       if (log) log->error("zone {}: {}", zc.name, e);
       res.zone = nullptr;

@@ -1,7 +1,9 @@
 // Loading the configured primary zones from their files, keeping the previous version of
 // any zone whose new file fails to load or changed without a serial increase.
 #pragma once
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +27,11 @@ struct ZoneReport {
 
 // Loads every primary zone of cfg (secondary zones are the replication's). `previous`
 // supplies the versions kept when a load fails. Logs every problem with file:line.
+// `last_served` tells the serial and content hash a zone was served with before a restart
+// (from the database), so that serial policies continue from there.
+using LastServed = std::function<std::optional<std::pair<uint32_t, uint64_t>>(const std::string&)>;
 ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
-                           std::vector<ZoneReport>& reports);
+                           std::vector<ZoneReport>& reports, const LastServed& last_served = {});
 
 // Primary and secondary zones together, published as one table. Thread-safe.
 class ZoneRegistry {
