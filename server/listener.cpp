@@ -66,8 +66,9 @@ typename Proto::endpoint make_endpoint(const Endpoint& e) {
 class UdpServer {
  public:
   UdpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, NotifyIn& notify)
-      : sock_(io), proc_(proc), zones_(zones), policy_(policy), notify_(notify),
+            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, NotifyIn& notify,
+            TransferOut& xfr)
+      : sock_(io), proc_(proc), zones_(zones), policy_(policy), notify_(notify), xfr_(xfr),
         name_(ep.str()) {
     auto endpoint = make_endpoint<udp>(ep);
     sock_.open(endpoint.protocol());
@@ -127,6 +128,10 @@ class UdpServer {
       if (r.disposition == Disposition::notify) {
         r.size = notify_.handle(in_[i].data(), in_msgs_[i].msg_len, parsed_,
                                 address_of(addrs_[i]), out_[out].data(), kUdpBuf);
+        r.disposition = Disposition::respond;
+      } else if (r.disposition == Disposition::transfer) {
+        r.size = xfr_.answer_udp(in_[i].data(), in_msgs_[i].msg_len, parsed_,
+                                 address_of(addrs_[i]), table, out_[out].data(), kUdpBuf);
         r.disposition = Disposition::respond;
       }
       if (query_log_->should_log(spdlog::level::debug))
@@ -195,6 +200,7 @@ class UdpServer {
   zone::ZoneTableReader& zones_;
   zone::Reader<Policy>& policy_;
   NotifyIn& notify_;
+  TransferOut& xfr_;
   std::string name_;
   ParsedQuery parsed_;
   std::array<std::array<uint8_t, kUdpBuf>, kBatch> in_, out_;
@@ -349,7 +355,7 @@ class Worker {
 
   void bind() {
     for (const auto& ep : opts_.listen) {
-      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_, policy_reader_, notify_));
+      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_, policy_reader_, notify_, xfr_));
       tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, policy_reader_, xfr_, notify_,
                                                  clients_, opts_));
     }

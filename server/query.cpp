@@ -252,12 +252,11 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
     rc = rcode::FORMERR;
   } else if (q.qclass != rrclass::IN) {
     rc = rcode::REFUSED;
-  } else if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) {
-    if (transport == Transport::tcp) {
-      result.disposition = Disposition::transfer;
-      return result;
-    }
-    rc = rcode::REFUSED;  // transfers are TCP only here
+  } else if (q.qtype == rrtype::IXFR || (q.qtype == rrtype::AXFR && transport == Transport::tcp)) {
+    result.disposition = Disposition::transfer;  // needs the source address: the transport's
+    return result;
+  } else if (q.qtype == rrtype::AXFR) {
+    rc = rcode::REFUSED;  // AXFR is TCP only (RFC 5936 4.2)
   } else if (is_meta_type(q.qtype) && q.qtype != rrtype::ANY) {
     rc = rcode::NOTIMP;
   } else {

@@ -20,7 +20,7 @@ enum class Transport { udp, tcp };
 enum class Disposition {
   respond,   // send out[0, size)
   drop,      // send nothing
-  transfer,  // AXFR/IXFR over TCP: the transport hands it to the transfer code
+  transfer,  // AXFR/IXFR over TCP, IXFR over UDP: the transport hands it to the transfer code
   notify,    // NOTIFY: the transport hands it to the NOTIFY code (it knows the source)
 };
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <optional>
 #include <vector>
@@ -241,6 +243,81 @@ std::vector<uint8_t> error_answer(const ParsedQuery& q, const TsigCheck& tsig, u
 
 }  // namespace
 
+TransferOut::Admission TransferOut::admit(const uint8_t* query, size_t len, const ParsedQuery& q,
+                                          const asio::ip::address& from, const std::string& peer,
+                                          const Policy& policy, const zone::ZoneTable& zones) {
+  auto log = xfr_log();
+  Admission a;
+  const char* kind = q.qtype == rrtype::AXFR ? "AXFR" : "IXFR";
+  std::string zname = name_to_text(q.name_lower());
+  // TSIG first: a bad signature is answered before anything else (RFC 8945 5.2).
+  if (q.has_tsig)
+    a.tsig = tsig_verify(query, len, [&](std::string_view n) { return policy.find_key(n); },
+                         Stream::now(), {}, false);
+  a.key = a.tsig.status == TsigCheck::ok ? a.tsig.key : nullptr;
+  a.zone = zones.find_exact(q.name_lower());
+  switch (a.tsig.status) {
+    case TsigCheck::ok:
+    case TsigCheck::unsigned_message:
+      break;
+    case TsigCheck::formerr:
+      log->warn("{} of {} from {}: malformed TSIG", kind, zname, peer);
+      a.refuse = rcode::FORMERR;
+      break;
+    case TsigCheck::badkey:
+      log->warn("{} of {} from {}: TSIG key {} unknown (BADKEY)", kind, zname, peer,
+                name_to_text(a.tsig.key_name));
+      a.refuse = rcode::NOTAUTH, a.tsig_error = tsig_error::BADKEY;
+      break;
+    case TsigCheck::badsig:
+      log->warn("{} of {} from {}: TSIG signature does not verify (BADSIG)", kind, zname, peer);
+      a.refuse = rcode::NOTAUTH, a.tsig_error = tsig_error::BADSIG;
+      break;
+    case TsigCheck::badtime:
+      log->warn("{} of {} from {}: TSIG time outside the fudge (BADTIME)", kind, zname, peer);
+      a.refuse = rcode::NOTAUTH, a.tsig_error = tsig_error::BADTIME;
+      break;
+  }
+  if (!a.refuse && (!a.zone || q.qclass != rrclass::IN)) {
+    log->info("{} of {} from {}: not a zone served here (NOTAUTH)", kind, zname, peer);
+    a.refuse = rcode::NOTAUTH;
+  }
+  if (!a.refuse) {
+    auto acl = policy.allow_transfer.find(a.zone->origin());
+    if (acl == policy.allow_transfer.end() ||
+        !acl->second.allows(from, a.key ? a.key->name : std::string())) {
+      log->warn("{} of {} to {} refused: not allowed by allow-transfer{}", kind, zname, peer,
+                a.key ? "" : " (or not signed with the remote's key)");
+      a.refuse = rcode::REFUSED;
+    }
+  }
+  return a;
+}
+
+size_t TransferOut::answer_udp(const uint8_t* query, size_t len, const ParsedQuery& q,
+                               const asio::ip::address& from, const zone::ZoneTable& zones,
+                               uint8_t* out, size_t cap) {
+  const Policy& policy = policy_.get();
+  Admission a = admit(query, len, q, from, from.to_string(), policy, zones);
+  if (q.qtype == rrtype::AXFR && !a.refuse) a.refuse = rcode::REFUSED;  // AXFR is TCP only
+  if (a.refuse) {
+    std::vector<uint8_t> answer = error_answer(q, a.tsig, a.refuse, a.tsig_error);
+    size_t n = std::min(answer.size() - 2, cap);
+    std::memcpy(out, answer.data() + 2, n);
+    return n;
+  }
+  // RFC 1995 2: over UDP we answer with the current SOA alone, which tells a client that is
+  // behind to ask again over TCP and one that is current that nothing changed.
+  Renderer r(out, cap);
+  r.set_limit(std::min<size_t>(cap, 512) - (a.key ? kTsigRoom / 2 : 0));
+  r.begin(q.id, static_cast<uint16_t>(flag::QR | flag::AA | (q.flags & 0x7800)), q.name(),
+          q.qtype, q.qclass);
+  r.add_rrset(Section::answer, a.zone->origin(), a.zone->soa());
+  size_t n = r.size();
+  if (a.key) tsig_sign(out, n, cap, *a.key, Stream::now(), a.tsig.mac, false);
+  return n;
+}
+
 asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint8_t* query,
                                          size_t len, const ParsedQuery& q,
                                          std::shared_ptr<const zone::ZoneTable> zones) {
@@ -252,59 +329,16 @@ asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint
   std::string peer = remote.address().to_string() + "#" + std::to_string(remote.port());
   const char* kind = q.qtype == rrtype::AXFR ? "AXFR" : "IXFR";
   std::string zname = name_to_text(q.name_lower());
-
-  // TSIG first: a bad signature is answered before anything else (RFC 8945 5.2).
-  TsigCheck tsig;
-  if (q.has_tsig) {
-    tsig = tsig_verify(query, len,
-                       [&](std::string_view n) { return policy->find_key(n); },
-                       Stream::now(), {}, false);
-  }
-  const TsigKey* key = tsig.status == TsigCheck::ok ? tsig.key : nullptr;
-  const zone::Zone* zone = zones->find_exact(q.name_lower());
-
-  uint16_t refuse = 0, refuse_tsig = 0;
-  switch (tsig.status) {
-    case TsigCheck::ok:
-    case TsigCheck::unsigned_message:
-      break;
-    case TsigCheck::formerr:
-      log->warn("{} of {} from {}: malformed TSIG", kind, zname, peer);
-      refuse = rcode::FORMERR;
-      break;
-    case TsigCheck::badkey:
-      log->warn("{} of {} from {}: TSIG key {} unknown (BADKEY)", kind, zname, peer,
-                name_to_text(tsig.key_name));
-      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADKEY;
-      break;
-    case TsigCheck::badsig:
-      log->warn("{} of {} from {}: TSIG signature does not verify (BADSIG)", kind, zname, peer);
-      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADSIG;
-      break;
-    case TsigCheck::badtime:
-      log->warn("{} of {} from {}: TSIG time outside the fudge (BADTIME)", kind, zname, peer);
-      refuse = rcode::NOTAUTH, refuse_tsig = tsig_error::BADTIME;
-      break;
-  }
-  if (!refuse && (!zone || q.qclass != rrclass::IN)) {
-    log->info("{} of {} from {}: not a zone served here (NOTAUTH)", kind, zname, peer);
-    refuse = rcode::NOTAUTH;
-  }
-  if (!refuse) {
-    auto acl = policy->allow_transfer.find(zone->origin());
-    if (acl == policy->allow_transfer.end() ||
-        !acl->second.allows(remote.address(), key ? key->name : std::string())) {
-      log->warn("{} of {} to {} refused: not allowed by allow-transfer{}", kind, zname, peer,
-                key ? "" : " (or not signed with the remote's key)");
-      refuse = rcode::REFUSED;
-    }
-  }
-  if (refuse) {
-    std::vector<uint8_t> answer = error_answer(q, tsig, refuse, refuse_tsig);
+  Admission adm = admit(query, len, q, remote.address(), peer, *policy, *zones);
+  if (adm.refuse) {
+    std::vector<uint8_t> answer = error_answer(q, adm.tsig, adm.refuse, adm.tsig_error);
     co_await asio::async_write(sock, asio::buffer(answer),
                                asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
+  const TsigKey* key = adm.key;
+  const TsigCheck& tsig = adm.tsig;
+  const zone::Zone* zone = adm.zone;
 
   auto started = std::chrono::steady_clock::now();
   Stream out(q, key, key ? tsig.mac : std::string());

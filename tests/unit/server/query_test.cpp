@@ -343,21 +343,19 @@ TEST(Query, CompressionMakesResponseSmaller) {
   EXPECT_LT(r.bytes.size() + 60, uncompressed);
 }
 
-TEST(Query, RefusedForOtherClassAndTransfersOverUdp) {
+TEST(Query, RefusedForOtherClassAndAxfrOverUdp) {
   Query q;
   q.name = "example.com.";
   q.cls = rrclass::CH;
   q.type = rrtype::TXT;
   EXPECT_EQ(ask(q).rcode(), REFUSED);
-  for (uint16_t type : {rrtype::AXFR, rrtype::IXFR}) {
-    Query x;
-    x.name = "example.com.";
-    x.type = type;
-    Response r = ask(x);
-    ASSERT_TRUE(r.pkt);
-    EXPECT_EQ(r.rcode(), REFUSED) << type;
-    EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 0);
-  }
+  Query x;
+  x.name = "example.com.";
+  x.type = rrtype::AXFR;
+  Response r = ask(x);
+  ASSERT_TRUE(r.pkt);
+  EXPECT_EQ(r.rcode(), REFUSED);
+  EXPECT_EQ(ldns_pkt_ancount(r.pkt.get()), 0);
 }
 
 TEST(Query, NotImplementedOpcode) {
