@@ -37,7 +37,8 @@ constexpr uint32_t kDefaultTtl = 3600;
 
 class Parser {
  public:
-  Parser(ZoneBuilder& b, std::vector<ZoneError>& errors) : builder_(b), errors_(errors) {}
+  Parser(ZoneBuilder& b, std::vector<ZoneError>& errors, std::vector<RecordSpan>* spans)
+      : builder_(b), errors_(errors), spans_(spans) {}
 
   // Parses one stream. origin and ttl are the stream's starting state; $ORIGIN inside does
   // not leak out to the includer (RFC 1035 5.1).
@@ -52,6 +53,12 @@ class Parser {
       if (std::feof(fp)) break;
       long before = std::ftell(fp);
       int start_line = line + 1;
+      bool explicit_owner = true;
+      if (spans_ && before >= 0) {
+        int c = std::getc(fp);
+        explicit_owner = !(c == ' ' || c == '\t');
+        std::fseek(fp, before, SEEK_SET);
+      }
       ldns_rr* raw = nullptr;
       ldns_status s = ldns_rr_new_frm_fp_l(&raw, fp, &default_ttl, &origin_raw, &prev, &line);
       RrPtr rr(raw);
@@ -59,6 +66,11 @@ class Parser {
       switch (s) {
         case LDNS_STATUS_OK:
           add(rr.get(), where);
+          if (spans_ && !spans_->empty() && spans_->back().first_line == -1) {
+            spans_->back().first_line = start_line;
+            spans_->back().last_line = std::max(start_line, line);
+            spans_->back().explicit_owner = explicit_owner;
+          }
           break;
         case LDNS_STATUS_SYNTAX_EMPTY:
         case LDNS_STATUS_SYNTAX_TTL:
@@ -115,9 +127,12 @@ class Parser {
       errors_.push_back({where, "RDATA longer than 65535 bytes"});
       return;
     }
-    builder_.add(owner_wire, static_cast<uint16_t>(ldns_rr_get_type(rr)), ldns_rr_ttl(rr),
-                 std::string_view(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n),
-                 where);
+    std::string_view rdata(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
+    uint16_t type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    builder_.add(owner_wire, type, ldns_rr_ttl(rr), rdata, where);
+    if (spans_)
+      spans_->push_back(RecordSpan{wire::lowered(owner_wire), type, ldns_rr_ttl(rr),
+                                   std::string(rdata), where.file, -1, -1, true});
   }
 
   // ldns reports $INCLUDE but drops its argument: re-read the directive line ourselves.
@@ -181,13 +196,15 @@ class Parser {
 
   ZoneBuilder& builder_;
   std::vector<ZoneError>& errors_;
+  std::vector<RecordSpan>* spans_;
 };
 
-LoadResult load_stream(FILE* fp, const std::string& label, NameView origin) {
+LoadResult load_stream(FILE* fp, const std::string& label, NameView origin,
+                       std::vector<RecordSpan>* spans = nullptr) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   RdfPtr o(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
-  Parser parser(builder, res.errors);
+  Parser parser(builder, res.errors, spans);
   parser.parse(fp, label, o.get(), kDefaultTtl, 0);
   if (!res.errors.empty()) return res;
   res.zone = builder.build(res.errors, &res.warnings);
@@ -196,7 +213,8 @@ LoadResult load_stream(FILE* fp, const std::string& label, NameView origin) {
 
 }  // namespace
 
-LoadResult load_zone_file(const std::string& path, NameView origin) {
+LoadResult load_zone_file(const std::string& path, NameView origin,
+                          std::vector<RecordSpan>* spans) {
   FilePtr fp(std::fopen(path.c_str(), "r"));
   if (!fp) {
     LoadResult res;
@@ -204,7 +222,7 @@ LoadResult load_zone_file(const std::string& path, NameView origin) {
                                                    std::strerror(errno)});
     return res;
   }
-  return load_stream(fp.get(), path, origin);
+  return load_stream(fp.get(), path, origin, spans);
 }
 
 LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label) {

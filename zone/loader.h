@@ -17,8 +17,21 @@ struct LoadResult {
   bool ok() const { return zone != nullptr; }
 };
 
-// origin: lowercased wire name of the zone.
-LoadResult load_zone_file(const std::string& path, NameView origin);
+// Where one record of a zone file sits, for editing the file in place.
+struct RecordSpan {
+  std::string owner;  // lowercased wire
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::string rdata;
+  std::string file;
+  int first_line = 0, last_line = 0;
+  bool explicit_owner = true;  // false: the line starts with blank (owner of the previous)
+};
+
+// origin: lowercased wire name of the zone. `spans`, when given, receives every record's
+// location.
+LoadResult load_zone_file(const std::string& path, NameView origin,
+                          std::vector<RecordSpan>* spans = nullptr);
 // The same from text in memory (tests, zonectl check-zone on stdin).
 LoadResult load_zone_text(std::string_view text, NameView origin,
                           const std::string& label = "<text>");
