@@ -167,7 +167,10 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
     }
     return nullptr;
   };
-  for (auto& [k, n] : z.nodes_) {
+  for (auto& entry : z.nodes_) {
+    // Named, not a structured binding: clang < 16 cannot capture bindings in the lambda.
+    const std::string& k = entry.first;
+    const Node& n = entry.second;
     const RRset* ns = n.find(rrtype::NS);
     if (!ns) continue;
     if (!(k == origin_ || n.is_cut)) continue;

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Writes the seed corpora for the fuzzers (generated at build time, never committed).
+
+usage: make_corpus.py QUERY_DIR ZONE_DIR TEST_ZONES_DIR
+
+QUERY_DIR gets ~60 DNS messages aimed at the test zones: every answer kind (answer, CNAME
+chains, DNAME, wildcard, delegation, NXDOMAIN, NODATA, REFUSED), many types, EDNS with
+small/large payloads, DO, other versions, odd flags and opcodes, and a few malformed ones.
+ZONE_DIR gets the test zone files and short snippets with every record type they use.
+"""
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.rdataclass
+import dns.rdatatype
+
+
+def write(out: Path, data: bytes):
+    # Content-addressed, like libFuzzer's own corpus files: reruns are idempotent.
+    (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def query(name, rdtype="A", *, edns=-1, payload=1232, do=False, flags=0, opcode=None,
+          rdclass="IN", qid=0x1234, options=None):
+    q = dns.message.make_query(name, rdtype, rdclass=rdclass, use_edns=edns, payload=payload,
+                               want_dnssec=do, options=options)
+    q.id = qid
+    q.flags = flags
+    if opcode is not None:
+        q.set_opcode(opcode)
+    return q.to_wire()
+
+
+def queries():
+    rd = dns.flags.RD
+    # Every answer kind in example.com/child.example.com/other.net, plain UDP.
+    for name, t in [
+        ("example.com.", "SOA"), ("example.com.", "NS"), ("example.com.", "MX"),
+        ("example.com.", "ANY"), ("example.com.", "TXT"), ("www.example.com.", "A"),
+        ("www.example.com.", "AAAA"), ("alias2.example.com.", "A"),
+        ("toother.example.com.", "A"), ("outside.example.com.", "A"),
+        ("loop1.example.com.", "A"), ("dangling.example.com.", "A"),
+        ("x.wild.example.com.", "A"), ("x.wild.example.com.", "TXT"),
+        ("sub.wild.example.com.", "A"), ("a.b.ent.example.com.", "A"),
+        ("c.ent.example.com.", "A"), ("b.ent.example.com.", "A"),
+        ("q.wcname.example.com.", "AAAA"), ("_sip._tcp.example.com.", "SRV"),
+        ("host.deleg.example.com.", "A"), ("deleg.example.com.", "DS"),
+        ("deleg.example.com.", "NS"), ("x.sibling.example.com.", "A"),
+        ("www.child.example.com.", "A"), ("child.example.com.", "DS"),
+        ("child.example.com.", "SOA"), ("www.dn.example.com.", "A"),
+        ("a.b.c.dn.example.com.", "MX"), ("caa.example.com.", "CAA"),
+        ("ptr.example.com.", "PTR"), ("tlsa.example.com.", "TLSA"),
+        ("svc.example.com.", "HTTPS"), ("unk.example.com.", "TYPE65400"),
+        ("nothere.example.com.", "A"), ("www.example.com.", "MX"),
+        ("host.other.net.", "A"), ("other.net.", "NS"), ("www.example.org.", "A"),
+        (".", "NS"),
+    ]:
+        yield query(name, t, flags=rd)
+    # big.test (tests/fuzz/big.test.zone): answers over 512 and 1232 bytes, big glue.
+    for name, t, edns, payload in [
+        ("a40.big.test.", "A", -1, 0), ("a40.big.test.", "A", 0, 1232),
+        ("aaaa60.big.test.", "AAAA", -1, 0), ("aaaa60.big.test.", "AAAA", 0, 1232),
+        ("aaaa60.big.test.", "AAAA", 0, 4096), ("txt.big.test.", "TXT", -1, 0),
+        ("mx.big.test.", "MX", -1, 0), ("mx.big.test.", "MX", 0, 1232),
+        ("x.sub.big.test.", "A", -1, 0), ("x.sub.big.test.", "A", 0, 1232),
+        ("c1.big.test.", "A", -1, 0), ("c3.big.test.", "AAAA", 0, 1400),
+        ("q.w.big.test.", "TXT", -1, 0), ("big.test.", "NS", -1, 0),
+    ]:
+        yield query(name, t, edns=edns, payload=payload)
+    # Case preserved in the question, compression targets with mixed case.
+    yield query("WwW.ExAmPlE.CoM.", "A", flags=rd)
+    yield query("DN.example.COM.", "DNAME")
+    # EDNS: payload below 512, the default, large, 0; DO; version 1; an option.
+    yield query("example.com.", "ANY", edns=0, payload=100)
+    yield query("example.com.", "NS", edns=0, payload=512, do=True)
+    yield query("deleg.example.com.", "A", edns=0, payload=4096, do=True)
+    yield query("www.example.com.", "A", edns=0, payload=65535)
+    yield query("www.example.com.", "A", edns=0, payload=0)
+    yield query("www.example.com.", "A", edns=1)
+    yield query("www.example.com.", "A", edns=0,
+                options=[dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"\x01" * 8)])
+    # Flags, opcodes, classes and types the processor refuses or does not implement.
+    yield query("www.example.com.", "A", flags=dns.flags.CD | dns.flags.AD | rd)
+    yield query("example.com.", "SOA", opcode=dns.opcode.NOTIFY, flags=dns.flags.AA)
+    yield query("example.com.", "SOA", opcode=dns.opcode.UPDATE)
+    yield query("example.com.", "AXFR")
+    yield query("example.com.", "IXFR")
+    yield query("example.com.", "MAILB")
+    yield query("example.com.", "OPT")
+    yield query("version.bind.", "TXT", rdclass="CH")
+    yield query("example.com.", "SOA", rdclass="ANY")
+    # Malformed: a response (QR=1), no question, two questions, cut short, compressed qname.
+    yield query("www.example.com.", "A", flags=dns.flags.QR)
+    base = query("www.example.com.", "A")
+    yield base[:4] + b"\x00\x00" + base[6:12]
+    yield base[:4] + b"\x00\x02" + base[6:] + base[12:]
+    yield base[:20]
+    yield base[:12] + b"\x03www\xc0\x0c" + base[-4:]
+
+
+def main():
+    query_dir, zone_dir, test_zones = (Path(a) for a in sys.argv[1:4])
+    for d in (query_dir, zone_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for wire in queries():
+        write(query_dir, wire)
+        n += 1
+    for z in sorted(test_zones.glob("*.zone")):
+        shutil.copyfile(z, zone_dir / z.name)
+    snippets = [
+        "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n",
+        "@ 3600 IN SOA ns.example.com. hm.example.com. ( 1 2 3\n 4 5 )\n NS ns\n"
+        "ns AAAA ::1\n*.w CNAME @\nd DNAME example.net.\n",
+        "@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nsub NS ns.sub\nns.sub A 192.0.2.2\n"
+        "sub DS 1 13 2 00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
+        "@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nt TXT \"a\\\"b\" c \\065\n"
+        "m MX 10 @\ns SRV 1 2 3 t\nc CAA 128 tag \"v\"\nu TYPE999 \\# 3 010203\n"
+        "h HTTPS 1 . alpn=h2,h3 port=443 ipv4hint=192.0.2.1\nsv SVCB 0 target\n"
+        "k DNSKEY 257 3 13 AQID\nn NAPTR 1 1 \"u\" \"E2U+sip\" \"\" .\nhi HINFO cpu os\n",
+        "$ORIGIN sub.example.com.\n@ SOA ns hm 1 2 3 4 5\n NS ns\n",
+        "@ SOA ns hm 1 2 3 4 5\n NS ns\nns CNAME www\nwww A 1.2.3.4\n",
+    ]
+    for i, s in enumerate(snippets):
+        (zone_dir / f"snippet{i}.zone").write_text(s)
+    print(f"make_corpus: {n} queries in {query_dir}, "
+          f"{len(list(zone_dir.iterdir()))} zone texts in {zone_dir}")
+
+
+if __name__ == "__main__":
+    main()
