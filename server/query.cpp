@@ -39,6 +39,7 @@ class Answer {
     uint8_t lower_buf[kMaxNameLen];
     uint8_t synth_buf[kMaxNameLen];
     NameView lower = q_.name_lower();
+    remember(lower);
     for (int step = 0;; ++step) {
       LookupResult res = lookup(*z, lower, q_.qtype);
       switch (res.kind) {
@@ -76,6 +77,9 @@ class Answer {
             r_.set_tc();
             return rcode::NOERROR;
           }
+          // The synthesized CNAME answers a CNAME (or ANY) query itself, as a CNAME stored
+          // at the name would (RFC 1034 4.3.2 step 3b): nothing to follow.
+          if (q_.qtype == rrtype::CNAME || q_.qtype == rrtype::ANY) return rcode::NOERROR;
           name = synth;
           break;
         }
@@ -85,12 +89,26 @@ class Answer {
       std::memcpy(lower_buf, name.data(), name.size());
       lower_name(lower_buf, name.size());
       lower = NameView(reinterpret_cast<const char*>(lower_buf), name.size());
+      // A chain back to a name already answered is a loop: its CNAMEs are all in the
+      // answer already, so stop instead of repeating them (RFC 1034 3.6.2).
+      if (!remember(lower)) return rcode::NOERROR;
       z = zones_.find(lower);
       if (!z) return rcode::NOERROR;
     }
   }
 
  private:
+  // Records a name visited by the CNAME/DNAME chain; false if it was visited before.
+  bool remember(NameView lower) {
+    for (size_t i = 0; i < nvisited_; ++i)
+      if (NameView(visited_[i], visited_len_[i]) == lower) return false;
+    if (nvisited_ < kMaxChain) {
+      std::memcpy(visited_[nvisited_], lower.data(), lower.size());
+      visited_len_[nvisited_++] = lower.size();
+    }
+    return true;
+  }
+
   static std::string_view first_rdata(const RRset& s) {
     if (s.data.size() < 2) return {};
     uint16_t l = get16(reinterpret_cast<const uint8_t*>(s.data.data()));
@@ -169,6 +187,9 @@ class Answer {
   Renderer& r_;
   NameView added_[kMaxAdded];
   size_t nadded_ = 0;
+  char visited_[kMaxChain][kMaxNameLen];
+  size_t visited_len_[kMaxChain];
+  size_t nvisited_ = 0;
 };
 
 }  // namespace
