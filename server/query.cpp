@@ -205,6 +205,9 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   if (st == ParseStatus::formerr) {
     r.begin_header_only(q.id, response_flags(q));
     r.set_rcode(rcode::FORMERR);
+    // RFC 6891 6.1.1 and 7: an OPT in the query (even a broken one) gets an OPT back, so
+    // that the client can tell an EDNS format error from a server without EDNS.
+    if (q.edns.present) r.add_opt(opts_.udp_payload, rcode::FORMERR, q.edns.do_bit);
     result.size = r.size();
     return result;
   }
