@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -178,8 +179,17 @@ def ask(port, qname, qtype, transport):
 
 
 def rrs(section):
-    return {(rr.name.to_text().lower(), dns.rdatatype.to_text(rr.rdtype), rr.ttl, rd.to_text())
+    return {(rr.name.to_text().lower(), dns.rdatatype.to_text(rr.rdtype), rr.ttl, rdata_text(rr, rd))
             for rr in section for rd in rr}
+
+
+def rdata_text(rr, rd):
+    # A CNAME synthesized from a DNAME: zoned keeps the query's case in the target
+    # ("X.DN.example.com" -> "X.other.net."), Knot and NSD lowercase it. Names compare
+    # case-insensitively (RFC 4343 3), so compare CNAME targets lowercased.
+    if rr.rdtype == dns.rdatatype.CNAME:
+        return rd.to_text().lower()
+    return rd.to_text()
 
 
 class View:
@@ -318,8 +328,23 @@ CASES = [
     ("www.dn.example.com", "ANY", "any"),
     ("deleg.example.com", "ANY", "ref"),
     ("child.example.com", "ANY", "any"),
+    # more corners: below a CNAME, ENT of an SRV name, DS below a cut, case, RRSIG unsigned
+    ("x.alias.example.com", "A", ""),
+    ("_tcp.example.com", "A", ""),
+    ("x._tcp.example.com", "SRV", ""),
+    ("ns1.deleg.example.com", "DS", "ref"),
+    ("deleg.example.com", "DNAME", "ref"),
+    ("x.ent.example.com", "TXT", ""),
+    ("a.b.wcname.example.com", "AAAA", ""),
+    ("wild.example.com", "A", ""),
+    ("X.WILD.EXAMPLE.COM", "A", ""),
+    ("X.DN.example.com", "A", "x"),
+    ("sub.child.example.com", "A", ""),
+    ("www.example.com", "RRSIG", ""),
+    ("example.com", "DNSKEY", ""),
     # not ours
     ("example.org", "A", ""),
+    ("com", "SOA", ""),
 ]
 
 
@@ -361,6 +386,46 @@ def test_same_answer_as_peer(zoned, peer, case, transport):
         additional = False  # Knot adds nothing from zones it did not answer from
     assert z.key(additional) == p.key(additional), (
         f"{qname} {qtype} over {transport}: zoned differs from {peer.name}")
+
+
+# --------------------------------------------------------------------------- protocol
+# Header and EDNS handling that does not depend on zone data, where all three agree. Where
+# they do not (DIFFERENCES.md, "Protocol"), zoned's own behaviour is tested in
+# test_serving.py.
+
+def flagged(flags=0, **kw):
+    def build():
+        q = dns.message.make_query("www.example.com", "A", **kw)
+        q.flags = (q.flags & ~dns.flags.RD) | flags
+        return q
+    return build
+
+
+PROTOCOL = {
+    "rd-cd-echoed": flagged(dns.flags.RD | dns.flags.CD),
+    "ad-in-query": flagged(dns.flags.AD),
+    "edns-unknown-option": flagged(use_edns=0, options=[dns.edns.GenericOption(65001, b"abc")]),
+    "edns-small-payload": flagged(use_edns=0, payload=100),
+    "edns-do": flagged(use_edns=0, want_dnssec=True),
+    "class-ch": lambda: dns.message.make_query("www.example.com", "A", rdclass="CH"),
+    "edns-version-1": lambda: (lambda q: (q.use_edns(edns=1), q)[1])(flagged()()),
+}
+
+
+@pytest.mark.parametrize("name", PROTOCOL)
+def test_same_header_handling_as_peer(zoned, peer, name):
+    def view(port):
+        r = dns.query.udp(PROTOCOL[name](), HOST, port=port, timeout=3)
+        return {"rcode": dns.rcode.to_text(r.rcode()), "flags": dns.flags.to_text(r.flags),
+                "edns": r.edns, "payload": r.payload if r.edns >= 0 else None,
+                "do": bool(r.ednsflags & dns.flags.DO), "answer": sorted(rrs(r.answer))}
+    z, p = view(zoned.port), view(peer.port)
+    if name == "rd-cd-echoed":
+        # RFC 4035 3.1.6: a security-aware name server MUST copy CD into the response;
+        # zoned does, Knot 3.2 and NSD 4.6 do not (with unsigned zones).
+        assert "CD" in z["flags"].split()
+        z["flags"] = " ".join(f for f in z["flags"].split() if f != "CD")
+    assert z == p
 
 
 # --------------------------------------------------------------------------- regressions
