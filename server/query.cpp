@@ -40,11 +40,10 @@ class Answer {
 
     // `name` is the current name in its output case; `lower` for lookups.
     NameView name = q_.name();
+    uint8_t lower_buf[kMaxNameLen];
     uint8_t synth_buf[kMaxNameLen];
     NameView lower = q_.name_lower();
-    seen_[0] = std::hash<std::string_view>{}(lower);
-    seen_len_[0] = lower.size();
-    nseen_ = 1;
+    remember(lower);
     for (int step = 0;; ++step) {
       LookupResult res = lookup(*z, lower, q_.qtype);
       switch (res.kind) {
@@ -82,30 +81,38 @@ class Answer {
             r_.set_tc();
             return rcode::NOERROR;
           }
+          // The synthesized CNAME answers a CNAME (or ANY) query itself, as a CNAME stored
+          // at the name would (RFC 1034 4.3.2 step 3b): nothing to follow.
+          if (q_.qtype == rrtype::CNAME || q_.qtype == rrtype::ANY) return rcode::NOERROR;
           name = synth;
           break;
         }
       }
-      // Follow the chain into any zone served here, a bounded number of times, and stop
-      // at a name already answered (a loop).
+      // Follow the chain into any zone served here, a bounded number of times.
       if (step + 1 >= kMaxChain) return rcode::NOERROR;
-      uint8_t* next = visited_[step % 2];
-      std::memcpy(next, name.data(), name.size());
-      lower_name(next, name.size());
-      lower = NameView(reinterpret_cast<const char*>(next), name.size());
-      for (int i = 0; i < nseen_; ++i)
-        if (seen_[i] == std::hash<std::string_view>{}(lower) && seen_len_[i] == lower.size())
-          return rcode::NOERROR;
-      if (nseen_ < kMaxChain) {
-        seen_[nseen_] = std::hash<std::string_view>{}(lower);
-        seen_len_[nseen_++] = lower.size();
-      }
+      std::memcpy(lower_buf, name.data(), name.size());
+      lower_name(lower_buf, name.size());
+      lower = NameView(reinterpret_cast<const char*>(lower_buf), name.size());
+      // A chain back to a name already answered is a loop: its CNAMEs are all in the
+      // answer already, so stop instead of repeating them (RFC 1034 3.6.2).
+      if (!remember(lower)) return rcode::NOERROR;
       z = zones_.find(lower);
       if (!z) return rcode::NOERROR;
     }
   }
 
  private:
+  // Records a name visited by the CNAME/DNAME chain; false if it was visited before.
+  bool remember(NameView lower) {
+    for (size_t i = 0; i < nvisited_; ++i)
+      if (NameView(visited_[i], visited_len_[i]) == lower) return false;
+    if (nvisited_ < kMaxChain) {
+      std::memcpy(visited_[nvisited_], lower.data(), lower.size());
+      visited_len_[nvisited_++] = lower.size();
+    }
+    return true;
+  }
+
   static std::string_view first_rdata(const RRset& s) {
     if (s.data.size() < 2) return {};
     uint16_t l = get16(reinterpret_cast<const uint8_t*>(s.data.data()));
@@ -178,17 +185,15 @@ class Answer {
     }
   }
 
-  // Names the chain went through (hash and length: a collision only ends a chain early).
-  size_t seen_[kMaxChain];
-  size_t seen_len_[kMaxChain];
-  int nseen_ = 0;
-  uint8_t visited_[2][kMaxNameLen];
   static constexpr size_t kMaxAdded = 16;
   const ParsedQuery& q_;
   const ZoneTable& zones_;
   Renderer& r_;
   NameView added_[kMaxAdded];
   size_t nadded_ = 0;
+  char visited_[kMaxChain][kMaxNameLen];
+  size_t visited_len_[kMaxChain];
+  size_t nvisited_ = 0;
 };
 
 }  // namespace
@@ -204,6 +209,9 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   if (st == ParseStatus::formerr) {
     r.begin_header_only(q.id, response_flags(q));
     r.set_rcode(rcode::FORMERR);
+    // RFC 6891 6.1.1 and 7: an OPT in the query (even a broken one) gets an OPT back, so
+    // that the client can tell an EDNS format error from a server without EDNS.
+    if (q.edns.present) r.add_opt(opts_.udp_payload, rcode::FORMERR, q.edns.do_bit);
     result.size = r.size();
     return result;
   }

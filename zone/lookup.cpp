@@ -21,7 +21,9 @@ LookupResult match_node(const Node& n, uint16_t qtype, bool wildcard) {
   LookupResult r;
   r.node = &n;
   r.wildcard = wildcard;
-  if (n.has_cname && qtype != rrtype::CNAME) {
+  // ANY matches the CNAME itself (RFC 1034 4.3.2 step 3b applies only when QTYPE does not
+  // match CNAME), so ANY at an alias returns the CNAME and does not follow it.
+  if (n.has_cname && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
     r.kind = Outcome::cname;
     r.rrset = n.find(rrtype::CNAME);
     return r;
