@@ -110,7 +110,7 @@ const Case kExampleCases[] = {
     // CNAME: the chain step, and the CNAME itself when asked for.
     {"alias.example.com.", t::A, O::cname, t::CNAME, 1, "alias.example.com.", false, ""},
     {"alias.example.com.", t::CNAME, O::answer, t::CNAME, 1, "", false, ""},
-    {"alias.example.com.", t::ANY, O::cname, t::CNAME, 1, "", false, ""},
+    {"alias.example.com.", t::ANY, O::answer, t::CNAME, 1, "", false, ""},  // ANY matches the CNAME itself
     {"loop1.example.com.", t::A, O::cname, t::CNAME, 1, "", false, ""},
     // DNAME: names below it are redirected; the owner itself is not.
     {"x.dn.example.com.", t::A, O::dname, t::DNAME, 1, "dn.example.com.", false, ""},
