@@ -314,11 +314,8 @@ MALFORMED = [
     ("opt-option-past-rdata", header(ar=1) + QUESTION + b"\x00"
      + struct.pack("!HHIH", 41, 1232, 0, 4) + struct.pack("!HH", 10, 8), "formerr+opt"),
     ("opt-not-owned-by-root", header(ar=1) + QUESTION + b"\x01a\x00" + OPT[1:], "formerr"),
-    pytest.param("qdcount-0-with-opt", header(qd=0, ar=1) + OPT, "formerr+opt",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "zone/wire/message.cpp parse_query returns FORMERR for qdcount != 1 "
-                     "before it reads the additional section, so the OPT is not seen and "
-                     "the FORMERR has none (RFC 6891 6.1.1)"))),
+    # No question but an OPT (an RFC 7873 cookie probe): FORMERR with OPT, as Knot does.
+    ("qdcount-0-with-opt", header(qd=0, ar=1) + OPT, "formerr+opt"),
 ]
 
 

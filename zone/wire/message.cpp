@@ -27,18 +27,20 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, ParsedQuery& q) {
   q.edns = {};
   q.has_tsig = false;
   q.qname_len = 0;
-  if (q.qdcount != 1) return ParseStatus::formerr;
+  if (q.qdcount > 1) return ParseStatus::formerr;
 
   size_t pos = kHeaderSize;
-  if (read_name(msg, len, pos, q.qname, q.qname_len) != NameError::ok)
-    return ParseStatus::formerr;
-  if (pos + 4 > len) return ParseStatus::formerr;
-  q.qtype = get16(msg + pos);
-  q.qclass = get16(msg + pos + 2);
-  pos += 4;
+  if (q.qdcount == 1) {
+    if (read_name(msg, len, pos, q.qname, q.qname_len) != NameError::ok)
+      return ParseStatus::formerr;
+    if (pos + 4 > len) return ParseStatus::formerr;
+    q.qtype = get16(msg + pos);
+    q.qclass = get16(msg + pos + 2);
+    pos += 4;
+    for (size_t i = 0; i < q.qname_len; ++i) q.qname_lower[i] = q.qname[i];
+    lower_name(q.qname_lower, q.qname_len);
+  }
   q.question_end = pos;
-  for (size_t i = 0; i < q.qname_len; ++i) q.qname_lower[i] = q.qname[i];
-  lower_name(q.qname_lower, q.qname_len);
 
   for (uint32_t i = 0; i < static_cast<uint32_t>(ancount) + nscount; ++i)
     if (!skip_rr(msg, len, pos)) return ParseStatus::formerr;
@@ -78,7 +80,9 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, ParsedQuery& q) {
     pos += rdlen;
   }
   // Trailing garbage after the last record is tolerated, as most servers do.
-  return ParseStatus::ok;
+  // No question (e.g. an RFC 7873 cookie probe): FORMERR, but with the EDNS state read so
+  // that the answer carries an OPT (RFC 6891 6.1.1).
+  return q.qdcount == 1 ? ParseStatus::ok : ParseStatus::formerr;
 }
 
 }  // namespace zone::wire
