@@ -47,6 +47,8 @@ struct Replicator::Secondary {
   bool stopped = false;
   bool wanted = false;      // a refresh was asked for (NOTIFY, zonectl)
   bool force_axfr = false;
+  int64_t last_attempt = 0;
+  std::string last_result = "not refreshed yet";
   explicit Secondary(asio::io_context& io) : wake(io) {}
 };
 
@@ -161,6 +163,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
   const std::string& name = s.role.name;
   bool force_axfr = s.force_axfr;
   s.force_axfr = false;
+  s.last_attempt = unix_now();
   std::string errors;
   for (const Remote& primary : s.role.primaries) {
     SoaCheck soa = co_await query_soa(primary, s.role.origin, std::chrono::milliseconds(2000));
@@ -190,6 +193,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
           log->error("zone {}: cannot save timers: {}", name, e.what());
         }
       }
+      s.last_result = "up to date with " + primary.name;
       co_return true;
     }
     // Incremental first when we have a version, full otherwise or when IXFR fails.
@@ -267,6 +271,8 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
               tr.messages, secs);
     s.zone = next;
     s.timers = t;
+    s.last_result = std::string(kind) + " from " + primary.name + ": serial " +
+                    std::to_string(next->serial());
     hooks_.publish(s.role.origin, next);
     for (const auto& r : s.role.notify)
       asio::co_spawn(io_, notify_one(r, s.role.origin, next->serial()), asio::detached);
@@ -283,6 +289,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
   }
   log->warn("zone {}: refresh failed ({}), next try in {} s", name, errors,
             s.timers.next_refresh - now);
+  s.last_result = "failed: " + errors;
   co_return false;
 }
 
@@ -363,16 +370,34 @@ void Replicator::primary_changed(const std::string& origin,
   });
 }
 
-void Replicator::send_notify(const std::string& origin) {
-  asio::post(io_, [this, origin] {
+void Replicator::send_notify(const std::string& origin, uint32_t serial) {
+  asio::post(io_, [this, origin, serial] {
     const ZoneRole* r = role(origin);
     if (!r) return;
-    uint32_t serial = 0;
-    auto it = secondaries_.find(origin);
-    if (it != secondaries_.end() && it->second->zone) serial = it->second->zone->serial();
     for (const auto& remote : r->notify)
       asio::co_spawn(io_, notify_one(remote, origin, serial), asio::detached);
   });
+}
+
+std::vector<Replicator::SecondaryStatus> Replicator::status() {
+  std::promise<std::vector<SecondaryStatus>> p;
+  auto f = p.get_future();
+  asio::post(io_, [this, &p] {
+    std::vector<SecondaryStatus> out;
+    for (const auto& [origin, s] : secondaries_) {
+      SecondaryStatus st;
+      st.origin = origin;
+      st.loaded = s->zone != nullptr;
+      st.serial = s->zone ? s->zone->serial() : 0;
+      st.expired = s->zone && s->zone->expired();
+      st.timers = s->timers;
+      st.last_attempt = s->last_attempt;
+      st.last_result = s->last_result;
+      out.push_back(std::move(st));
+    }
+    p.set_value(std::move(out));
+  });
+  return f.get();
 }
 
 asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin, uint32_t serial) {

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,7 +59,20 @@ class Replicator {
                        std::shared_ptr<const zone::Zone> after);
   // Tells the primary zone's initial version (start-up): history continuity check.
   void primary_loaded(const std::string& origin, std::shared_ptr<const zone::Zone> z);
-  void send_notify(const std::string& origin);
+  // NOTIFY every `notify` remote of the zone about `serial`.
+  void send_notify(const std::string& origin, uint32_t serial);
+
+  struct SecondaryStatus {
+    std::string origin;
+    bool loaded = false;
+    uint32_t serial = 0;
+    bool expired = false;
+    ZoneTimers timers;
+    int64_t last_attempt = 0;
+    std::string last_result;  // "ok", "up to date", or the error
+  };
+  // A snapshot of every secondary zone (asks the replication thread and waits).
+  std::vector<SecondaryStatus> status();
 
  private:
   struct Secondary;

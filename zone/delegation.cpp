@@ -171,6 +171,20 @@ std::optional<Changeset> plan_undelegation(const Zone& z, const std::string& chi
   return c;
 }
 
+bool ds_from_text(const std::string& owner_text, const std::string& text, std::string& out) {
+  ldns_rr* rr = nullptr;
+  std::string line = owner_text + " 3600 IN DS " + text;
+  if (ldns_rr_new_frm_str(&rr, line.c_str(), 3600, nullptr, nullptr) != LDNS_STATUS_OK || !rr)
+    return false;
+  ldns_buffer* buf = ldns_buffer_new(256);
+  bool ok = ldns_rr_rd_count(rr) == 4 && ldns_rr_rdata2buffer_wire(buf, rr) == LDNS_STATUS_OK;
+  if (ok)
+    out.assign(reinterpret_cast<const char*>(ldns_buffer_begin(buf)), ldns_buffer_position(buf));
+  ldns_buffer_free(buf);
+  ldns_rr_free(rr);
+  return ok;
+}
+
 std::string record_text(const Record& r) {
   ldns_rr* rr = ldns_rr_new();
   ldns_rr_set_owner(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, r.owner.size(), r.owner.data()));

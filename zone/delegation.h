@@ -42,6 +42,9 @@ std::optional<Changeset> plan_delegation(const Zone& z, const DelegationSpec& sp
 std::optional<Changeset> plan_undelegation(const Zone& z, const std::string& child,
                                            uint32_t new_serial, std::vector<std::string>& errors);
 
+// DS RDATA (wire) from "KEYTAG ALGORITHM DIGESTTYPE DIGEST" text; false if malformed.
+bool ds_from_text(const std::string& owner_text, const std::string& text, std::string& rdata);
+
 // A readable diff ("- name TTL IN TYPE rdata" / "+ ...") using ldns to print records.
 std::string changeset_text(const Changeset& c);
 std::string record_text(const Record& r);

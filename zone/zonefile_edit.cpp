@@ -135,6 +135,20 @@ bool edit_zone_file(const std::string& path, NameView origin, const Changeset& c
     for (const auto& r : c.added) out += record_text(r) + "\n";
   }
 
+  // A "; added by zoned" marker whose records all went away goes too.
+  {
+    std::istringstream text(out);
+    std::vector<std::string> kept;
+    for (std::string l; std::getline(text, l);) kept.push_back(l);
+    std::string cleaned;
+    for (size_t i = 0; i < kept.size(); ++i) {
+      bool marker = kept[i].rfind("; added by zoned ", 0) == 0;
+      bool orphan = marker && (i + 1 == kept.size() || kept[i + 1].rfind("; added by zoned ", 0) == 0);
+      if (!orphan) cleaned += kept[i] + "\n";
+    }
+    out = cleaned;
+  }
+
   // Write next to the file, check that it loads to exactly the expected zone, then swap.
   std::string tmp = path + ".zoned-tmp";
   if (!write_durably(tmp, out, error)) return false;
