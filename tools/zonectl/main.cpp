@@ -1,0 +1,461 @@
+// zonectl: the operator's tool. Talks to a running zoned over its control socket (status,
+// reload, notify, refresh, retransfer, delegations, delegate, undelegate) and checks zones
+// and delegations by itself (check-zone, check-delegation, the delegate preflight).
+// Exit: 0 ok, 1 problems found, 2 usage or connection error.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "server/config.h"
+#include "tools/zonectl/checks.h"
+#include "tools/zonectl/dns_client.h"
+#include "zone/loader.h"
+#include "zone/wire/name.h"
+#include "zone/wire/rdata.h"
+#include "zone/delegation.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string name_wire(const std::string& text, const char* what) {
+  std::string t = text;
+  if (t.empty()) throw UsageError(std::string("missing ") + what);
+  if (t.back() != '.') t += '.';
+  auto w = zone::wire::name_from_text(t);
+  if (!w) throw UsageError("'" + text + "' is not a valid " + what);
+  return zone::wire::lowered(*w);
+}
+
+json call(const std::string& socket_path, const json& req) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof a.sun_path) throw UsageError("socket path too long: " + socket_path);
+  std::strcpy(a.sun_path, socket_path.c_str());
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    std::string e = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    throw UsageError("cannot connect to zoned at " + socket_path + ": " + e +
+                     " (is zoned running with server.control set?)");
+  }
+  std::string line = req.dump() + "\n";
+  ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+    if (reply.back() == '\n') break;
+  }
+  ::close(fd);
+  if (reply.empty()) throw UsageError("zoned closed the control connection without a reply");
+  return json::parse(reply);
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
+}
+
+std::string str(const json& j, const char* key) {
+  if (!j.contains(key)) return "";
+  const json& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return v.dump();
+}
+
+int report_reply(const json& r, bool as_json) {
+  if (as_json) {
+    std::cout << r.dump(2) << "\n";
+  } else if (!r.value("ok", false)) {
+    std::cerr << "error: " << r.value("error", std::string("failed")) << "\n";
+    for (const auto& p : r.value("problems", json::array())) std::cerr << "  - " << p.get<std::string>() << "\n";
+  } else if (r.contains("message")) {
+    std::cout << r["message"].get<std::string>() << "\n";
+  }
+  return r.value("ok", false) ? 0 : 1;
+}
+
+void print_status(const json& r) {
+  std::vector<std::vector<std::string>> rows{{"ZONE", "ROLE", "SERIAL", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
+  for (const auto& z : r["zones"]) {
+    std::string serial = z.value("loaded", false) ? str(z, "serial") : "-";
+    if (z.value("expired", false)) serial += " (EXPIRED)";
+    rows.push_back({str(z, "name"), str(z, "role"), serial,
+                    z.contains("last_load") ? str(z, "last_load") : str(z, "last_attempt"),
+                    str(z, "last_result"), str(z, "next_refresh"), str(z, "expire_at")});
+  }
+  print_table(rows);
+  std::vector<std::vector<std::string>> peers{{"ZONE", "PEER", "ADDRESS", "KIND", "SERIAL", "STATE"}};
+  for (const auto& z : r["zones"]) {
+    for (const char* kind : {"primaries", "notify"}) {
+      for (const auto& p : z.value(kind, json::array())) {
+        std::string state;
+        if (!p.value("answered", false)) state = "no answer: " + str(p, "error");
+        else if (std::string(kind) == "notify")
+          state = p.value("behind", 0u) ? "behind by " + std::to_string(p.value("behind", 0u)) : "current";
+        else state = "primary";
+        peers.push_back({str(z, "name"), str(p, "remote"), str(p, "address"),
+                         std::string(kind) == "notify" ? "secondary" : "primary",
+                         p.contains("serial") ? str(p, "serial") : "-", state});
+      }
+    }
+  }
+  if (peers.size() > 1) {
+    std::cout << "\n";
+    print_table(peers);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zonectl - control and check zoned and your delegations"};
+  app.require_subcommand(1);
+  std::string config, socket_path;
+  bool as_json = false;
+  app.add_option("--config,-c", config, "zoned configuration (for the control socket path)");
+  app.add_option("--socket,-s", socket_path, "control socket path");
+  app.add_flag("--json", as_json, "print JSON");
+
+  auto* status = app.add_subcommand("status", "zones, serials, timers and peers");
+  std::string zone_arg;
+  auto* reload = app.add_subcommand("reload", "reload the configuration and zone files (or one zone)");
+  reload->add_option("zone", zone_arg, "only this zone");
+  auto* notify = app.add_subcommand("notify", "send NOTIFY for a zone to its notify remotes");
+  notify->add_option("zone", zone_arg)->required();
+  auto* refresh = app.add_subcommand("refresh", "check the primary of a secondary zone now");
+  refresh->add_option("zone", zone_arg)->required();
+  auto* retransfer = app.add_subcommand("retransfer", "transfer a secondary zone again (AXFR)");
+  retransfer->add_option("zone", zone_arg)->required();
+  auto* delegations = app.add_subcommand("delegations", "list the delegations of a zone");
+  delegations->add_option("zone", zone_arg)->required();
+
+  auto* delegate = app.add_subcommand("delegate", "delegate a subdomain (NS, glue, DS) in one step");
+  std::string child;
+  std::vector<std::string> ns_args, ds_args;
+  unsigned ttl = 3600;
+  bool dry_run = false, force = false, allow_single = false;
+  uint16_t ns_port = 53;
+  delegate->add_option("child", child)->required();
+  delegate->add_option("--ns", ns_args, "NAME[=ADDR[,ADDR...]]; addresses only for names inside CHILD")->required();
+  delegate->add_option("--ds", ds_args, "\"KEYTAG ALGORITHM DIGESTTYPE DIGEST\"");
+  delegate->add_option("--ttl", ttl, "TTL of the records (default 3600)");
+  delegate->add_flag("--dry-run", dry_run, "show the change, change nothing");
+  delegate->add_flag("--force", force, "skip the live preflight (not the checks on the input)");
+  delegate->add_flag("--allow-single", allow_single, "accept a single nameserver");
+  delegate->add_option("--ns-port", ns_port, "port the nameservers are asked on (default 53)");
+  auto* undelegate = app.add_subcommand("undelegate", "remove a delegation (NS, DS, its glue)");
+  undelegate->add_option("child", child)->required();
+  undelegate->add_flag("--dry-run", dry_run, "show the change, change nothing");
+
+  auto* check_zone = app.add_subcommand("check-zone", "check a zone file (or a configured zone) offline");
+  std::string origin_arg;
+  check_zone->add_option("target", zone_arg, "FILE or ZONE (a zone of --config)")->required();
+  check_zone->add_option("--origin", origin_arg, "zone name for FILE (default: from the file name)");
+
+  auto* check_del = app.add_subcommand("check-delegation", "check that parent and child servers agree");
+  std::string domain;
+  std::vector<std::string> parent_args, server_args;
+  check_del->add_option("domain", domain)->required();
+  check_del->add_option("--parent", parent_args, "ADDR[:PORT] of a parent server");
+  check_del->add_option("--server", server_args, "ADDR[:PORT] of a server to check as well");
+  check_del->add_option("--ns-port", ns_port, "port nameservers named by NS are asked on (default 53)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  try {
+    server::Config cfg;
+    bool have_cfg = false;
+    if (!config.empty()) {
+      try {
+        cfg = server::load_config(config);
+        have_cfg = true;
+      } catch (const server::ConfigError& e) {
+        throw UsageError(e.what());
+      }
+      if (socket_path.empty()) socket_path = cfg.server.control;
+    }
+    // Servers of this zoned, to resolve names and find parents it is primary for.
+    std::vector<zonectl::Server> helpers;
+    if (have_cfg)
+      for (const auto& ep : cfg.server.listen) {
+        zonectl::Server s;
+        if (zonectl::parse_server(ep.str(), s)) {
+          s.label = "zoned " + s.str();
+          helpers.push_back(s);
+        }
+      }
+    auto need_socket = [&] {
+      if (socket_path.empty())
+        throw UsageError("give --config FILE (with server.control) or --socket PATH");
+    };
+
+    if (*status) {
+      need_socket();
+      json r = call(socket_path, {{"verb", "status"}});
+      if (as_json) std::cout << r.dump(2) << "\n";
+      else if (r.value("ok", false)) print_status(r);
+      else return report_reply(r, false);
+      // Problems: expired zones, unreachable or lagging peers.
+      for (const auto& z : r["zones"]) {
+        if (z.value("expired", false) || !z.value("loaded", false)) return 1;
+        for (const auto& p : z.value("notify", json::array()))
+          if (!p.value("answered", false) || p.value("behind", 0u) > 0) return 1;
+      }
+      return 0;
+    }
+    if (*reload || *notify || *refresh || *retransfer || *delegations) {
+      need_socket();
+      std::string verb = reload->parsed() ? "reload" : notify->parsed() ? "notify"
+                         : refresh->parsed() ? "refresh" : retransfer->parsed() ? "retransfer"
+                                                                               : "delegations";
+      json r = call(socket_path, {{"verb", verb}, {"zone", zone_arg}});
+      if (verb == "delegations" && r.value("ok", false) && !as_json) {
+        std::vector<std::vector<std::string>> rows{{"CHILD", "TTL", "NS", "GLUE", "DS"}};
+        for (const auto& d : r["delegations"]) {
+          std::string ns, glue, ds;
+          for (const auto& n : d["ns"]) ns += (ns.empty() ? "" : " ") + n.get<std::string>();
+          for (const auto& g : d["glue"]) {
+            std::string t = g.get<std::string>();
+            auto sp = t.rfind(' ');
+            auto name = t.substr(0, t.find(' '));
+            glue += (glue.empty() ? "" : " ") + name + "=" + t.substr(sp + 1);
+          }
+          for (const auto& x : d["ds"]) {
+            std::string t = x.get<std::string>();
+            auto p = t.find(" DS ");
+            ds += (ds.empty() ? "" : "; ") + (p == std::string::npos ? t : t.substr(p + 4));
+          }
+          rows.push_back({d["child"].get<std::string>(), std::to_string(d["ttl"].get<unsigned>()), ns,
+                          glue.empty() ? "-" : glue, ds.empty() ? "-" : ds});
+        }
+        print_table(rows);
+        return 0;
+      }
+      if (verb == "reload" && !as_json && r.contains("zones")) {
+        for (const auto& z : r["zones"]) {
+          std::cout << str(z, "name") << ": "
+                    << (z.value("loaded", false) ? (z.value("changed", false) ? "loaded serial " : "unchanged, serial ")
+                                                 : "FAILED, still serving ")
+                    << str(z, "serial") << "\n";
+          for (const auto& e : z.value("errors", json::array())) std::cout << "  error: " << e.get<std::string>() << "\n";
+        }
+        return r.value("ok", false) ? 0 : 1;
+      }
+      return report_reply(r, as_json);
+    }
+    if (*delegate || *undelegate) {
+      need_socket();
+      std::string child_wire = name_wire(child, "domain name for CHILD");
+      json req = {{"verb", delegate->parsed() ? "delegate" : "undelegate"}, {"child", child},
+                  {"dry_run", dry_run}};
+      std::vector<zonectl::NsInput> ns_inputs;
+      std::vector<std::string> ds_rdata;
+      if (delegate->parsed()) {
+        json ns = json::array();
+        for (const auto& a : ns_args) {
+          auto eq = a.find('=');
+          std::string n = a.substr(0, eq);
+          zonectl::NsInput in{name_wire(n, "NS name"), {}};
+          if (eq != std::string::npos) {
+            std::string rest = a.substr(eq + 1);
+            size_t p = 0;
+            while (p <= rest.size()) {
+              size_t c = rest.find(',', p);
+              std::string addr = rest.substr(p, c == std::string::npos ? std::string::npos : c - p);
+              unsigned char bin[16];
+              if (inet_pton(AF_INET, addr.c_str(), bin) != 1 && inet_pton(AF_INET6, addr.c_str(), bin) != 1)
+                throw UsageError("'" + addr + "' (for NS " + n + ") is not an IPv4 or IPv6 address");
+              in.addresses.push_back(addr);
+              if (c == std::string::npos) break;
+              p = c + 1;
+            }
+          }
+          ns.push_back({{"name", n}, {"addresses", in.addresses}});
+          ns_inputs.push_back(in);
+        }
+        for (const auto& d : ds_args) {
+          std::string rd;
+          if (!zone::ds_from_text(zone::wire::name_to_text(child_wire), d, rd))
+            throw UsageError("DS '" + d + "' is not 'KEYTAG ALGORITHM DIGESTTYPE DIGEST'");
+          ds_rdata.push_back(rd);
+        }
+        req["ns"] = ns;
+        req["ds"] = ds_args;
+        req["ttl"] = ttl;
+        // Ask zoned to plan it first: input errors (outside every zone, glue rules) come
+        // back before any live check.
+        json plan = req;
+        plan["dry_run"] = true;
+        json pr = call(socket_path, plan);
+        if (!pr.value("ok", false)) {
+          std::string e = pr.value("error", std::string());
+          report_reply(pr, as_json);
+          return e.find("not inside any zone") != std::string::npos ? 2 : 1;
+        }
+        if (!force) {
+          auto findings = zonectl::preflight(child_wire, ns_inputs, ds_rdata, allow_single, helpers, ns_port);
+          bool bad = false;
+          for (const auto& f : findings) {
+            std::cerr << (f.error ? "error: " : "warning: ") << f.text << "\n";
+            bad = bad || f.error;
+          }
+          if (bad) {
+            std::cerr << "delegation of " << child << " refused (fix the above, or --force to skip the live checks)\n";
+            return 1;
+          }
+        } else if (ns_inputs.size() < 2 && !allow_single) {
+          std::cerr << "error: only " << ns_inputs.size()
+                    << " nameserver: a delegation needs at least two (--allow-single to accept one)\n";
+          return 1;
+        }
+      }
+      json r = call(socket_path, req);
+      if (!as_json && r.value("ok", false)) {
+        std::cout << r.value("diff", std::string());
+        std::cout << (dry_run ? "dry run: nothing changed" : "done: zone " + str(r, "zone") + " now at serial " + str(r, "serial")) << "\n";
+        return 0;
+      }
+      int rc = report_reply(r, as_json);
+      if (!r.value("ok", false) && r.value("error", std::string()).find("not inside any zone") != std::string::npos) return 2;
+      return rc;
+    }
+    if (*check_zone) {
+      std::string file = zone_arg, origin = origin_arg;
+      if (!std::filesystem::exists(file)) {
+        if (!have_cfg) throw UsageError("no file '" + zone_arg + "' (and no --config to find a zone by name)");
+        std::string o = name_wire(zone_arg, "zone name");
+        file.clear();
+        for (const auto& z : cfg.zones)
+          if (z.origin == o) {
+            file = z.file;
+            origin = z.name;
+          }
+        if (file.empty()) throw UsageError("no zone '" + zone_arg + "' with a file in " + config);
+      }
+      if (origin.empty()) {
+        origin = std::filesystem::path(file).filename().string();
+        if (origin.size() > 5 && origin.ends_with(".zone")) origin.resize(origin.size() - 5);
+      }
+      std::string o = name_wire(origin, "zone name (--origin)");
+      zone::LoadResult res = zone::load_zone_file(file, o);
+      // Extra advice beyond the load checks.
+      std::vector<std::string> warnings;
+      for (const auto& w : res.warnings) warnings.push_back(w.str());
+      if (res.ok()) {
+        const zone::wire::RRset* ns = res.zone->apex().find(zone::wire::rrtype::NS);
+        if (ns && ns->count < 2)
+          warnings.push_back(file + ": only one NS at the apex: a single failure takes the zone down");
+      }
+      if (as_json) {
+        json j = {{"ok", res.ok()}, {"file", file}, {"zone", zone::wire::name_to_text(o)},
+                  {"errors", json::array()}, {"warnings", warnings}};
+        for (const auto& e : res.errors) j["errors"].push_back(e.str());
+        if (res.ok()) j["serial"] = res.zone->serial(), j["records"] = res.zone->record_count();
+        std::cout << j.dump(2) << "\n";
+      } else {
+        for (const auto& e : res.errors) std::cout << "error: " << e.str() << "\n";
+        for (const auto& w : warnings) std::cout << "warning: " << w << "\n";
+        if (res.ok())
+          std::cout << zone::wire::name_to_text(o) << ": ok, serial " << res.zone->serial() << ", "
+                    << res.zone->record_count() << " records, " << warnings.size() << " warning(s)\n";
+      }
+      return res.ok() ? 0 : 1;
+    }
+    if (*check_del) {
+      std::string d = name_wire(domain, "domain name");
+      std::vector<zonectl::Server> parents, extra;
+      for (const auto& p : parent_args) {
+        zonectl::Server s;
+        if (!zonectl::parse_server(p, s)) throw UsageError("--parent '" + p + "' is not ADDR[:PORT]");
+        s.label = "parent " + s.str();
+        parents.push_back(s);
+      }
+      for (const auto& p : server_args) {
+        zonectl::Server s;
+        if (!zonectl::parse_server(p, s)) throw UsageError("--server '" + p + "' is not ADDR[:PORT]");
+        extra.push_back(s);
+      }
+      if (parents.empty()) {
+        // This zoned, when it serves a zone above the domain.
+        bool serves_parent = false;
+        if (have_cfg)
+          for (const auto& z : cfg.zones)
+            if (z.origin != d && zone::wire::is_subdomain(d, z.origin)) serves_parent = true;
+        if (!serves_parent || helpers.empty())
+          throw UsageError("give --parent ADDR[:PORT] (or --config of a zoned serving the parent zone)");
+        parents = helpers;
+      }
+      auto rep = zonectl::check_delegation(d, parents, extra, helpers, ns_port);
+      if (as_json) {
+        json j = {{"ok", rep.ok()}, {"domain", zone::wire::name_to_text(d)}, {"servers", json::array()},
+                  {"problems", json::array()}, {"warnings", json::array()}};
+        for (const auto& s : rep.servers) {
+          json e = {{"role", s.role}, {"name", s.server.label}, {"address", s.server.str()},
+                    {"answered", s.answered}, {"authoritative", s.authoritative}, {"ns", s.ns}};
+          if (s.has_serial) e["serial"] = s.serial;
+          if (!s.error.empty()) e["error"] = s.error;
+          j["servers"].push_back(e);
+        }
+        for (const auto& f : rep.findings) j[f.error ? "problems" : "warnings"].push_back(f.text);
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::vector<std::vector<std::string>> rows{{"ROLE", "SERVER", "ADDRESS", "ANSWER", "AUTH", "SERIAL", "NS"}};
+        for (const auto& s : rep.servers) {
+          std::string ns;
+          for (const auto& n : s.ns) ns += (ns.empty() ? "" : " ") + n;
+          rows.push_back({s.role, s.server.label, s.server.str(), s.answered ? "yes" : "no",
+                          s.role == "parent" ? (s.answered ? "referral" : "-")
+                                             : (s.answered ? (s.authoritative ? "yes" : "LAME") : "-"),
+                          s.has_serial ? std::to_string(s.serial) : "-", ns.empty() ? "-" : ns});
+        }
+        print_table(rows);
+        std::cout << "\n";
+        for (const auto& f : rep.findings) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
+        if (rep.findings.empty()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
+      }
+      return rep.ok() ? 0 : 1;
+    }
+  } catch (const UsageError& e) {
+    std::cerr << "zonectl: " << e.what() << "\n";
+    return 2;
+  } catch (const json::exception& e) {
+    std::cerr << "zonectl: malformed reply from zoned: " << e.what() << "\n";
+    return 2;
+  }
+  return 2;
+}
