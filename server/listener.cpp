@@ -62,14 +62,21 @@ typename Proto::endpoint make_endpoint(const Endpoint& e) {
 
 }  // namespace
 
+// What every socket of one worker thread shares: the processor, the snapshot readers, the
+// NOTIFY and transfer handlers. Owned by the Worker; only its thread touches them.
+struct WorkerContext {
+  QueryProcessor proc;
+  zone::ZoneTableReader zones;
+  zone::Reader<Policy> policy;
+  TransferOut xfr;
+  NotifyIn notify;
+};
+
 // One UDP socket served by batches of recvmmsg/sendmmsg, driven by Asio readiness.
 class UdpServer {
  public:
-  UdpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, NotifyIn& notify,
-            TransferOut& xfr)
-      : sock_(io), proc_(proc), zones_(zones), policy_(policy), notify_(notify), xfr_(xfr),
-        name_(ep.str()) {
+  UdpServer(asio::io_context& io, const Endpoint& ep, WorkerContext& ctx)
+      : sock_(io), ctx_(ctx), name_(ep.str()) {
     auto endpoint = make_endpoint<udp>(ep);
     sock_.open(endpoint.protocol());
     if (endpoint.address().is_v6()) sock_.set_option(asio::ip::v6_only(true));
@@ -120,17 +127,18 @@ class UdpServer {
     }
     int n = ::recvmmsg(sock_.native_handle(), in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return false;
-    const zone::ZoneTable& table = zones_.get();
+    const zone::ZoneTable& table = ctx_.zones.get();
     unsigned out = 0;
     for (int i = 0; i < n; ++i) {
-      QueryResult r = proc_.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp, table,
-                                    out_[out].data(), kUdpBuf, parsed_, &policy_.get());
+      QueryResult r = ctx_.proc.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp,
+                                        table, out_[out].data(), kUdpBuf, parsed_,
+                                        &ctx_.policy.get());
       if (r.disposition == Disposition::notify) {
-        r.size = notify_.handle(in_[i].data(), in_msgs_[i].msg_len, parsed_,
+        r.size = ctx_.notify.handle(in_[i].data(), in_msgs_[i].msg_len, parsed_,
                                 address_of(addrs_[i]), out_[out].data(), kUdpBuf);
         r.disposition = Disposition::respond;
       } else if (r.disposition == Disposition::transfer) {
-        r.size = xfr_.answer_udp(in_[i].data(), in_msgs_[i].msg_len, parsed_,
+        r.size = ctx_.xfr.answer_udp(in_[i].data(), in_msgs_[i].msg_len, parsed_,
                                  address_of(addrs_[i]), table, out_[out].data(), kUdpBuf);
         r.disposition = Disposition::respond;
       }
@@ -196,11 +204,7 @@ class UdpServer {
   };
   udp::socket sock_;
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
-  const QueryProcessor& proc_;
-  zone::ZoneTableReader& zones_;
-  zone::Reader<Policy>& policy_;
-  NotifyIn& notify_;
-  TransferOut& xfr_;
+  WorkerContext& ctx_;
   std::string name_;
   ParsedQuery parsed_;
   std::array<std::array<uint8_t, kUdpBuf>, kBatch> in_, out_;
@@ -215,11 +219,9 @@ class UdpServer {
 // deadline per message (idle or slow clients are closed) and a cap on open connections.
 class TcpServer {
  public:
-  TcpServer(asio::io_context& io, const Endpoint& ep, const QueryProcessor& proc,
-            zone::ZoneTableReader& zones, zone::Reader<Policy>& policy, TransferOut& xfr,
-            NotifyIn& notify, std::atomic<unsigned>& clients, const ListenerOptions& opts)
-      : io_(io), acceptor_(io), proc_(proc), zones_(zones), policy_(policy), xfr_(xfr),
-        notify_(notify), clients_(clients), opts_(opts), name_(ep.str()) {
+  TcpServer(asio::io_context& io, const Endpoint& ep, WorkerContext& ctx,
+            std::atomic<unsigned>& clients, const ListenerOptions& opts)
+      : io_(io), acceptor_(io), ctx_(ctx), clients_(clients), opts_(opts), name_(ep.str()) {
     auto endpoint = make_endpoint<tcp>(ep);
     acceptor_.open(endpoint.protocol());
     if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
@@ -283,12 +285,13 @@ class TcpServer {
       co_await asio::async_read(*sock, asio::buffer(in.data(), len),
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      QueryResult r = proc_.process(in.data(), len, Transport::tcp, zones_.get(),
-                                    out.data() + 2, 65535, parsed, &policy_.get());
+      QueryResult r = ctx_.proc.process(in.data(), len, Transport::tcp, ctx_.zones.get(),
+                                        out.data() + 2, 65535, parsed, &ctx_.policy.get());
       if (r.disposition == Disposition::notify) {
         auto remote = sock->remote_endpoint(ec);
         if (ec) break;
-        r.size = notify_.handle(in.data(), len, parsed, remote.address(), out.data() + 2, 65535);
+        r.size = ctx_.notify.handle(in.data(), len, parsed, remote.address(), out.data() + 2,
+                                    65535);
         r.disposition = Disposition::respond;
       }
       if (query_log_->should_log(spdlog::level::debug))
@@ -297,7 +300,7 @@ class TcpServer {
       if (r.disposition == Disposition::transfer) {
         // The deadline does not cover a transfer: it is bounded by the client reading it.
         *deadline = Clock::time_point::max();
-        bool keep = co_await xfr_.serve(*sock, in.data(), len, parsed, zones_.hold());
+        bool keep = co_await ctx_.xfr.serve(*sock, in.data(), len, parsed, ctx_.zones.hold());
         if (!keep) break;
         *deadline = Clock::now() + idle_timeout();
         timer->cancel();
@@ -335,11 +338,7 @@ class TcpServer {
   asio::io_context& io_;
   tcp::acceptor acceptor_;
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
-  const QueryProcessor& proc_;
-  zone::ZoneTableReader& zones_;
-  zone::Reader<Policy>& policy_;
-  TransferOut& xfr_;
-  NotifyIn& notify_;
+  WorkerContext& ctx_;
   std::atomic<unsigned>& clients_;
   const ListenerOptions& opts_;
   std::string name_;
@@ -349,15 +348,15 @@ class Worker {
  public:
   Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
          const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients)
-      : opts_(opts), proc_(opts.query), reader_(pub), policy_reader_(policy),
-        xfr_(policy, opts.history),
-        notify_(policy, opts.on_notify), clients_(clients) {}
+      : opts_(opts),
+        ctx_{QueryProcessor(opts.query), zone::ZoneTableReader(pub), zone::Reader<Policy>(policy),
+             TransferOut(policy, opts.history), NotifyIn(policy, opts.on_notify)},
+        clients_(clients) {}
 
   void bind() {
     for (const auto& ep : opts_.listen) {
-      udp_.push_back(std::make_unique<UdpServer>(io_, ep, proc_, reader_, policy_reader_, notify_, xfr_));
-      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, proc_, reader_, policy_reader_, xfr_, notify_,
-                                                 clients_, opts_));
+      udp_.push_back(std::make_unique<UdpServer>(io_, ep, ctx_));
+      tcp_.push_back(std::make_unique<TcpServer>(io_, ep, ctx_, clients_, opts_));
     }
   }
   void run() {
@@ -370,11 +369,7 @@ class Worker {
  private:
   const ListenerOptions& opts_;
   asio::io_context io_{1};
-  QueryProcessor proc_;
-  zone::ZoneTableReader reader_;
-  zone::Reader<Policy> policy_reader_;
-  TransferOut xfr_;
-  NotifyIn notify_;
+  WorkerContext ctx_;
   std::atomic<unsigned>& clients_;
   std::vector<std::unique_ptr<UdpServer>> udp_;
   std::vector<std::unique_ptr<TcpServer>> tcp_;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 
+#include "server/config.h"
 #include "zone/wire/message.h"
 #include "zone/wire/render.h"
 #include "zone/wire/types.h"
@@ -25,30 +26,10 @@ std::string Server::str() const {
 }
 
 bool parse_server(const std::string& text, Server& out, uint16_t default_port) {
-  std::string host = text, port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos) return false;
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return false;
-      port = text.substr(close + 2);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    host = text.substr(0, text.find(':'));
-    port = text.substr(text.find(':') + 1);
-  }
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1)
-    return false;
-  out.host = host;
-  out.port = default_port;
-  if (!port.empty()) {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-    unsigned long p = std::stoul(port);
-    if (p == 0 || p > 65535) return false;
-    out.port = static_cast<uint16_t>(p);
-  }
+  server::Endpoint ep;
+  if (!server::parse_endpoint(text, ep, default_port)) return false;
+  out.host = ep.host;
+  out.port = ep.port;
   if (out.label.empty()) out.label = out.str();
   return true;
 }
