@@ -237,6 +237,20 @@ TEST(PlanDelegation, OtherBadInputIsRefused) {
   }
 }
 
+TEST(PlanDelegation, SameSpecAgainOnlyBumpsTheSerial) {
+  auto z = parse(kZone, "p.test.");
+  ASSERT_TRUE(z);
+  DelegationSpec spec;
+  spec.child = W("a.p.test.");
+  spec.ns = {{W("ns.a.p.test."), {"192.0.2.10", "2001:db8::10"}}, {W("ns2.a.p.test."), {"192.0.2.11"}}};
+  spec.ds = {ds_rdata(1)};
+  std::vector<std::string> errors;
+  auto c = plan_delegation(*z, spec, 12, errors);
+  ASSERT_TRUE(c) << errors_text(errors);
+  EXPECT_TRUE(c->empty()) << changeset_text(*c);
+  expect_serial_only_change(*c, *z, 12);
+}
+
 TEST(PlanDelegation, ReplacingDropsGlueNoLongerNeededButKeepsSharedGlue) {
   auto z = parse(kZone, "p.test.");
   ASSERT_TRUE(z);
@@ -291,6 +305,33 @@ TEST(PlanDelegation, ReplacingWhenNoOtherCutUsesTheGlueDropsIt) {
   EXPECT_FALSE(z2->find(W("ns.b.p.test.")));
 }
 
+TEST(PlanDelegation, NewAddressesForSharedGlueReplaceTheOldOnes) {
+  auto z = parse(kZone, "p.test.");
+  ASSERT_TRUE(z);
+  // a keeps ns.a but renumbers it (IPv4 only now). b also uses ns.a, and must see the new
+  // address, not the old and the new side by side.
+  DelegationSpec spec;
+  spec.child = W("a.p.test.");
+  spec.ns = {{W("ns.a.p.test."), {"192.0.2.99"}}, {W("ns2.a.p.test."), {"192.0.2.11"}}};
+  spec.ds = {ds_rdata(1)};
+  std::vector<std::string> errors;
+  auto c = plan_delegation(*z, spec, 11, errors);
+  ASSERT_TRUE(c) << errors_text(errors);
+  EXPECT_EQ(keys(c->removed),
+            (std::set<Key>{K("ns.a.p.test.", rrtype::A, 3600, A("192.0.2.10")),
+                           K("ns.a.p.test.", rrtype::AAAA, 3600, AAAA("2001:db8::10"))}))
+      << changeset_text(*c);
+  EXPECT_EQ(keys(c->added), (std::set<Key>{K("ns.a.p.test.", rrtype::A, 3600, A("192.0.2.99"))}))
+      << changeset_text(*c);
+  auto z2 = apply(*z, *c);
+  ASSERT_TRUE(z2);
+  const Node* g = z2->find(W("ns.a.p.test."));
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(g->find(rrtype::A));
+  EXPECT_EQ(g->find(rrtype::A)->count, 1);
+  EXPECT_FALSE(g->find(rrtype::AAAA));
+}
+
 TEST(PlanUndelegation, RemovesNsDsAndOnlyItsOwnGlue) {
   auto z = parse(kZone, "p.test.");
   ASSERT_TRUE(z);
@@ -321,6 +362,37 @@ TEST(PlanUndelegation, RemovesNsDsAndOnlyItsOwnGlue) {
   ASSERT_TRUE(z3);
   EXPECT_EQ(lookup(*z3, W("x.b.p.test."), rrtype::A).kind, Outcome::nxdomain);
   EXPECT_EQ(lookup(*z3, W("x.a.p.test."), rrtype::A).kind, Outcome::delegation);
+}
+
+// A cut whose NS is the cut's own name has its glue at the cut node itself.
+TEST(PlanUndelegation, GlueAtTheCutNameGoesWithTheDelegation) {
+  auto z = parse(kZone + std::string("d NS d\nd A 192.0.2.40\n"), "p.test.");
+  ASSERT_TRUE(z);
+  std::vector<std::string> errors;
+  auto c = plan_undelegation(*z, W("d.p.test."), 11, errors);
+  ASSERT_TRUE(c) << errors_text(errors);
+  EXPECT_EQ(keys(c->removed),
+            (std::set<Key>{K("d.p.test.", rrtype::NS, 3600, W("d.p.test.")),
+                           K("d.p.test.", rrtype::A, 3600, A("192.0.2.40"))}))
+      << changeset_text(*c);
+  auto z2 = apply(*z, *c);
+  ASSERT_TRUE(z2);
+  EXPECT_EQ(lookup(*z2, W("d.p.test."), rrtype::A).kind, Outcome::nxdomain);
+}
+
+TEST(PlanDelegation, GlueAtTheCutNameIsReplaced) {
+  auto z = parse(kZone + std::string("d NS d\nd A 192.0.2.40\n"), "p.test.");
+  ASSERT_TRUE(z);
+  DelegationSpec spec;
+  spec.child = W("d.p.test.");
+  spec.ns = {{W("d.p.test."), {"192.0.2.41"}}};
+  std::vector<std::string> errors;
+  auto c = plan_delegation(*z, spec, 11, errors);
+  ASSERT_TRUE(c) << errors_text(errors);
+  EXPECT_EQ(keys(c->removed), (std::set<Key>{K("d.p.test.", rrtype::A, 3600, A("192.0.2.40"))}))
+      << changeset_text(*c);
+  EXPECT_EQ(keys(c->added), (std::set<Key>{K("d.p.test.", rrtype::A, 3600, A("192.0.2.41"))}))
+      << changeset_text(*c);
 }
 
 TEST(PlanUndelegation, OnlyACutCanBeUndelegated) {
