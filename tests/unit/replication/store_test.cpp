@@ -1,6 +1,7 @@
 #include "replication/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -213,7 +214,14 @@ TEST(Store, FailingApplyLeavesThePreviousVersion) {
   // A changeset that adds records first and then removes one the zone lacks.
   Changeset bad = step(1, 2);
   bad.removed.push_back({W("h.h.test."), rrtype::A, 300, a_rdata(99)});
-  EXPECT_THROW(s.apply_changes(W("h.test."), bad, ZoneTimers{1, 2, 3}, 5), StoreError);
+  try {
+    s.apply_changes(W("h.test."), bad, ZoneTimers{1, 2, 3}, 5);
+    ADD_FAILURE() << "apply_changes did not throw";
+  } catch (const StoreError& e) {
+    // Regression: the message held the wire-format origin, whose NUL cut what() short.
+    EXPECT_NE(std::string(e.what()).find("stored zone h.test. lacks a record"), std::string::npos)
+        << e.what();
+  }
   // Also a changeset from another serial: its old SOA is not stored.
   EXPECT_THROW(s.apply_changes(W("h.test."), step(2, 3), ZoneTimers{1, 2, 3}, 5), StoreError);
   // And a zone that is not stored at all.
@@ -244,7 +252,14 @@ TEST(Store, AStoredZoneThatFailsTheChecksThrowsOnLoad) {
   c.added.push_back({W("h.h.test."), rrtype::CNAME, 300, W("ns.h.test.")});  // beside A
   s.apply_changes(W("h.test."), c, kTimers, 0);
   ZoneTimers t;
-  EXPECT_THROW(s.load_zone(W("h.test."), t), StoreError);
+  try {
+    s.load_zone(W("h.test."), t);
+    ADD_FAILURE() << "load_zone did not throw";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("stored zone h.test. is unusable: "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("CNAME"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Store, HistoryFromReturnsTheChain) {
@@ -267,6 +282,32 @@ TEST(Store, HistoryFromReturnsTheChain) {
   auto all = s.history_all(o);
   ASSERT_EQ(all.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(all[i].from_serial(), 100u + i);
+}
+
+TEST(Store, CorruptHistoryThrowsNamingTheZone) {
+  TempDir dir;
+  {
+    Store s(dir.file("zoned.db"));
+    s.add_history(W("h.test."), step(0, 1), 5);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("zoned.db").c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "UPDATE history SET data = x'0102'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Store s(dir.file("zoned.db"));
+  for (int which = 0; which < 2; ++which) {
+    try {
+      if (which == 0)
+        s.history_all(W("h.test."));
+      else
+        s.history_from(W("h.test."), 100);
+      ADD_FAILURE() << "no exception";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("corrupt history for h.test."), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(Store, HistoryFromIsNulloptAcrossAGap) {
