@@ -179,7 +179,10 @@ TEST(ParseRR, RejectsMalformedRecords) {
       {"NS with a forward pointer", rrtype::NS, B({0xC0, 0xFF}), -1},
       {"NS with a pointer to itself", rrtype::NS, B({0xC0, 0x00}), -1},  // patched below
       {"NS with an extended label type", rrtype::NS, B({0x41, 'x', 0}), -1},
+      {"NS with bytes after the name", rrtype::NS, ns1 + B({0, 0}), -1},
+      {"CNAME with bytes after the name", rrtype::CNAME, W("a.b.") + B({1}), -1},
       {"MX without its preference", rrtype::MX, B({0}), -1},
+      {"MX with bytes after the name", rrtype::MX, u16(1) + ns1 + B({7}), -1},
       {"SRV cut in the fixed fields", rrtype::SRV, u16(0) + u16(5), -1},
       {"SOA with one name", rrtype::SOA, ns1 + soa_fields, -1},
       {"SOA missing a byte of its fields", rrtype::SOA, ns1 + kPtrExample + soa_fields.substr(1), -1},
