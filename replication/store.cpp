@@ -149,7 +149,7 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
   auto remove = [&](const zone::Record& r) {
     del.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
     if (sqlite3_changes(db_) != 1)
-      throw StoreError("stored zone " + origin + " lacks a record the change removes");
+      throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " lacks a record the change removes");
   };
   // The SOA goes by type: the change's old SOA may differ from ours in more than the serial
   // (apply_changeset has already checked the serial).
@@ -183,7 +183,7 @@ std::shared_ptr<const zone::Zone> Store::load_zone(const std::string& origin, Zo
   std::vector<zone::ZoneError> errors;
   auto zone = b.build(errors);
   if (!zone)
-    throw StoreError(path_ + ": stored zone " + origin + " is unusable: " +
+    throw StoreError(path_ + ": stored zone " + zone::wire::name_to_text(origin) + " is unusable: " +
                      (errors.empty() ? "?" : errors.front().message));
   return zone;
 }
@@ -264,7 +264,7 @@ std::optional<std::vector<zone::Changeset>> Store::history_from(const std::strin
       if (!started) continue;
     }
     zone::Changeset c;
-    if (!zone::deserialize(s.col_blob(2), c)) throw StoreError("corrupt history for " + origin);
+    if (!zone::deserialize(s.col_blob(2), c)) throw StoreError("corrupt history for " + zone::wire::name_to_text(origin));
     at = static_cast<uint32_t>(s.col_num(1));
     chain.push_back(std::move(c));
   }
@@ -278,7 +278,7 @@ std::vector<zone::Changeset> Store::history_all(const std::string& origin) {
   std::vector<zone::Changeset> out;
   while (s.step()) {
     zone::Changeset c;
-    if (!zone::deserialize(s.col_blob(0), c)) throw StoreError("corrupt history for " + origin);
+    if (!zone::deserialize(s.col_blob(0), c)) throw StoreError("corrupt history for " + zone::wire::name_to_text(origin));
     out.push_back(std::move(c));
   }
   return out;

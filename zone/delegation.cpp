@@ -45,12 +45,16 @@ std::set<std::string> targets_of_other_cuts(const Zone& z, const std::string& ex
   return out;
 }
 
-// Glue below the cut that nothing but this delegation uses.
+// Glue at or below the cut that nothing but this delegation uses. At the cut itself A/AAAA
+// are glue only while it is a cut (an NS named after the cut).
 void glue_to_remove(const Zone& z, const std::string& child, const std::set<std::string>& keep,
                     std::vector<Record>& out) {
   auto others = targets_of_other_cuts(z, child);
+  const Node* cut = z.find(child);
+  bool child_is_cut = cut && cut->is_cut;
   z.for_each_node([&](const Node& n) {
-    if (n.name == child || !is_subdomain(n.name, child)) return;
+    if (!is_subdomain(n.name, child)) return;
+    if (n.name == child && !child_is_cut) return;
     if (keep.count(n.name) || others.count(n.name)) return;
     collect(n, {rrtype::A, rrtype::AAAA}, out);
   });
@@ -142,16 +146,18 @@ std::optional<Changeset> plan_delegation(const Zone& z, const DelegationSpec& sp
   std::vector<Record> have;
   if (const Node* n = z.find(child)) collect(*n, {rrtype::NS, rrtype::DS}, have);
   glue_to_remove(z, child, {}, have);
-  // Keep glue another cut still needs, unless we are replacing its addresses.
-  auto others = targets_of_other_cuts(z, child);
+  // Glue another cut still needs stays, unless we are replacing its addresses: the names
+  // given addresses get exactly those (glue_to_remove skipped the shared ones).
+  for (const auto& name : keep_glue)
+    if (const Node* g = z.find(name)) collect(*g, {rrtype::A, rrtype::AAAA}, have);
   std::set<std::tuple<std::string, uint16_t, uint32_t, std::string>> want_set, have_set;
   for (const auto& r : want) want_set.insert({r.owner, r.type, r.ttl, r.rdata});
-  for (const auto& r : have) have_set.insert({r.owner, r.type, r.ttl, r.rdata});
   for (const auto& r : have)
-    if (!want_set.count({r.owner, r.type, r.ttl, r.rdata})) c.removed.push_back(r);
+    if (have_set.insert({r.owner, r.type, r.ttl, r.rdata}).second &&
+        !want_set.count({r.owner, r.type, r.ttl, r.rdata}))
+      c.removed.push_back(r);
   for (const auto& r : want)
     if (!have_set.count({r.owner, r.type, r.ttl, r.rdata})) c.added.push_back(r);
-  (void)others;
   return c;
 }
 

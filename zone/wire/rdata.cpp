@@ -123,9 +123,9 @@ bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out) {
     out.rdata.append(reinterpret_cast<char*>(name), nlen);
     p = q;
   }
-  if (p > end) return false;
+  // Every such type ends with its last name, except SOA's 20 bytes of numbers.
+  if (end - p != (out.type == rrtype::SOA ? 20u : 0u)) return false;
   out.rdata.append(reinterpret_cast<const char*>(msg + p), end - p);
-  if (out.type == rrtype::SOA && end - p != 20) return false;
   pos = end;
   return true;
 }
