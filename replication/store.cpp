@@ -151,9 +151,19 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
     if (sqlite3_changes(db_) != 1)
       throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " lacks a record the change removes");
   };
-  // The SOA goes by type: the change's old SOA may differ from ours in more than the serial
-  // (apply_changeset has already checked the serial).
+  // The change must start at the stored serial. The SOA then goes by type: the change's old
+  // SOA may differ from ours in more than the serial (another primary, a TTL).
+  Stmt cur(db_, "SELECT serial FROM zones WHERE name=?1");
+  cur.text(1, origin);
+  if (!cur.step())
+    throw StoreError("zone " + zone::wire::name_to_text(origin) + " is not stored");
+  if (static_cast<uint32_t>(cur.col_num(0)) != c.from_serial())
+    throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " is at serial " +
+                     std::to_string(cur.col_num(0)) + ", the change starts at " +
+                     std::to_string(c.from_serial()));
   Stmt(db_, "DELETE FROM records WHERE zone=?1 AND type=6").text(1, origin).run();
+  if (sqlite3_changes(db_) != 1)
+    throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " has no single SOA");
   for (const auto& r : c.removed) remove(r);
   for (const auto* r : {&c.soa_to}) ins.text(1, origin).text(2, r->owner).num(3, r->type).num(4, r->ttl).text(5, r->rdata).run();
   for (const auto& r : c.added)
