@@ -47,7 +47,7 @@ std::set<std::string> targets_of_other_cuts(const Zone& z, const std::string& ex
 
 // Glue at or below the cut that nothing but this delegation uses. At the cut itself A/AAAA
 // are glue only while it is a cut (an NS named after the cut).
-void glue_to_remove(const Zone& z, const std::string& child, const std::set<std::string>& keep,
+void glue_to_remove(const Zone& z, const std::string& child,
                     std::vector<Record>& out) {
   auto others = targets_of_other_cuts(z, child);
   const Node* cut = z.find(child);
@@ -55,7 +55,7 @@ void glue_to_remove(const Zone& z, const std::string& child, const std::set<std:
   z.for_each_node([&](const Node& n) {
     if (!is_subdomain(n.name, child)) return;
     if (n.name == child && !child_is_cut) return;
-    if (keep.count(n.name) || others.count(n.name)) return;
+    if (others.count(n.name)) return;
     collect(n, {rrtype::A, rrtype::AAAA}, out);
   });
 }
@@ -145,7 +145,7 @@ std::optional<Changeset> plan_delegation(const Zone& z, const DelegationSpec& sp
   // names, which get replaced).
   std::vector<Record> have;
   if (const Node* n = z.find(child)) collect(*n, {rrtype::NS, rrtype::DS}, have);
-  glue_to_remove(z, child, {}, have);
+  glue_to_remove(z, child, have);
   // Glue another cut still needs stays, unless we are replacing its addresses: the names
   // given addresses get exactly those (glue_to_remove skipped the shared ones).
   for (const auto& name : keep_glue)
@@ -156,8 +156,11 @@ std::optional<Changeset> plan_delegation(const Zone& z, const DelegationSpec& sp
     if (have_set.insert({r.owner, r.type, r.ttl, r.rdata}).second &&
         !want_set.count({r.owner, r.type, r.ttl, r.rdata}))
       c.removed.push_back(r);
+  std::set<std::tuple<std::string, uint16_t, uint32_t, std::string>> added;
   for (const auto& r : want)
-    if (!have_set.count({r.owner, r.type, r.ttl, r.rdata})) c.added.push_back(r);
+    if (!have_set.count({r.owner, r.type, r.ttl, r.rdata}) &&
+        added.insert({r.owner, r.type, r.ttl, r.rdata}).second)  // an address given twice
+      c.added.push_back(r);
   return c;
 }
 
@@ -173,7 +176,7 @@ std::optional<Changeset> plan_undelegation(const Zone& z, const std::string& chi
                       std::string(std::string_view(z.soa().data).substr(2))};
   c.soa_to = soa_with_serial(z, new_serial);
   collect(*n, {rrtype::NS, rrtype::DS}, c.removed);
-  glue_to_remove(z, child, {}, c.removed);
+  glue_to_remove(z, child, c.removed);
   return c;
 }
 
