@@ -193,6 +193,23 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A word where the verb belongs that is no verb: say so (CLI11 would only say that a
+    // subcommand is required).
+    if (e.get_exit_code() != 0 && app.get_subcommands().empty()) {
+      for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--config" || a == "-c" || a == "--socket" || a == "-s") {
+          ++i;
+          continue;
+        }
+        if (a.empty() || a[0] == '-') continue;
+        std::string verbs;
+        for (const auto* sub : app.get_subcommands({}))
+          verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+        std::cerr << "zonectl: unknown verb '" << a << "' (verbs: " << verbs << ")\n";
+        return 2;
+      }
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
