@@ -140,6 +140,7 @@ void print_status(const json& r) {
 int main(int argc, char** argv) {
   CLI::App app{"zonectl - control and check zoned and your delegations"};
   app.require_subcommand(1);
+  app.fallthrough();  // --json, --config, --socket also after the verb
   std::string config, socket_path;
   bool as_json = false;
   app.add_option("--config,-c", config, "zoned configuration (for the control socket path)");
