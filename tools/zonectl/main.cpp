@@ -363,6 +363,10 @@ int main(int argc, char** argv) {
         }
       }
       json r = call(socket_path, req);
+      if (!as_json && r.value("ok", false) && r.contains("message")) {
+        std::cout << r["message"].get<std::string>() << "\n";  // e.g. nothing to change
+        return 0;
+      }
       if (!as_json && r.value("ok", false)) {
         std::cout << r.value("diff", std::string());
         std::cout << (dry_run ? "dry run: nothing changed" : "done: zone " + str(r, "zone") + " now at serial " + str(r, "serial")) << "\n";
