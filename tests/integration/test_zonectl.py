@@ -202,6 +202,17 @@ def test_delegate_reaches_secondary_and_file(e2e):
     assert "no problems found for shop.e2e.test." in c.stdout
 
 
+def test_the_same_delegation_again_changes_nothing(e2e):
+    before = unchanged(e2e)
+    r = zonectl("--config", e2e.cfg, "delegate", "shop.e2e.test", "--ns",
+                f"ns1.shop.e2e.test={E2E_NS1}", "--ns", f"ns2.shop.e2e.test={E2E_NS2}",
+                "--ds", e2e.shop_ds)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"nothing to change: zone e2e.test stays at serial {before[1]}" in r.stdout, r.stdout
+    assert "done:" not in r.stdout and "SOA" not in r.stdout
+    assert unchanged(e2e) == before
+
+
 def test_redelegate_replaces_ns_and_drops_unused_glue(e2e):
     r = zonectl("--config", e2e.cfg, "delegate", "shop.e2e.test", "--ns",
                 f"ns1.shop.e2e.test={E2E_NS1}", "--ns", f"ns3.shop.e2e.test={E2E_NS3}")
