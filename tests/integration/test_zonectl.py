@@ -46,6 +46,15 @@ www     IN A    192.0.2.80   ; the web server
         IN TXT  "keep me"
 ; a name that is an alias: no NS may point at it
 nsalias IN CNAME ns1
+; legacy: delegated by hand, over several lines
+legacy  IN NS   ns1.legacy
+        IN NS   ns2.legacy
+        IN DS   12345 13 2 (
+                0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF )
+ns1.legacy IN A 192.0.2.51
+ns2.legacy IN A 192.0.2.52
+        IN TXT  "below the cut"
+after   IN A    192.0.2.90   ; after the legacy delegation
 """
 
 SHOP_ZONE = f"""\
@@ -162,13 +171,37 @@ def test_delegate_dry_run_changes_nothing(e2e):
     assert referral(e2e.primary.host, e2e.primary.port, "www.shop.e2e.test")[0] == set()
 
 
+def test_undelegate_a_hand_written_delegation(e2e):
+    serial = served_serial(e2e)
+    r = zonectl("--config", e2e.cfg, "undelegate", "legacy.e2e.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"now at serial {serial + 1}" in r.stdout
+    for line in ("- legacy.e2e.test. 300 IN NS ns1.legacy.e2e.test.",
+                 "- legacy.e2e.test. 300 IN DS 12345 13 2 0123456789abcdef",
+                 "- ns2.legacy.e2e.test. 300 IN A 192.0.2.52"):
+        assert line in r.stdout, r.stdout
+    assert "TXT" not in r.stdout  # only NS, DS and glue go
+    text = e2e.file.read_text()
+    assert "legacy IN" not in text and "ns1.legacy" not in text and "192.0.2.5" not in text, text
+    assert "DS" not in text and "0123456789ABCDEF )" not in text, text
+    assert "; legacy: delegated by hand" in text
+    assert "after   IN A    192.0.2.90   ; after the legacy delegation" in text
+    # The TXT that borrowed its owner from a removed line keeps its owner.
+    assert re.search(r'^ns2\.legacy\.e2e\.test\.\s+IN TXT\s+"below the cut"$', text, re.M), text
+    t = ask(e2e.primary.host, e2e.primary.port, "ns2.legacy.e2e.test", "TXT")
+    assert t.rcode() == dns.rcode.NOERROR and t.answer and "below the cut" in t.answer[0].to_text()
+    sec = e2e.secondary
+    assert wait_until(lambda: soa_serial(sec.host, sec.port, "e2e.test") == serial + 1, 10), sec.log()
+    assert referral(sec.host, sec.port, "www.legacy.e2e.test")[0] == set()
+
+
 def test_delegate_reaches_secondary_and_file(e2e):
     r = zonectl("--config", e2e.cfg, "delegate", "shop.e2e.test", "--ns",
                 f"ns1.shop.e2e.test={E2E_NS1}", "--ns", f"ns2.shop.e2e.test={E2E_NS2}",
                 "--ds", e2e.shop_ds)
     print(r.stdout, r.stderr)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"done: zone e2e.test now at serial {PARENT_SERIAL + 1}" in r.stdout
+    assert f"done: zone e2e.test now at serial {PARENT_SERIAL + 2}" in r.stdout
     # All in one /24: a warning, not a refusal.
     assert "warning:" in r.stderr and "127.0.0.0/24" in r.stderr
     want_ns = {"ns1.shop.e2e.test.", "ns2.shop.e2e.test."}
@@ -178,7 +211,7 @@ def test_delegate_reaches_secondary_and_file(e2e):
     assert wait_until(lambda: referral(sec.host, sec.port, "www.shop.e2e.test")[0] == want_ns,
                       10), sec.log()
     assert referral(sec.host, sec.port, "www.shop.e2e.test") == (want_ns, want_glue)
-    assert soa_serial(sec.host, sec.port, "e2e.test") == PARENT_SERIAL + 1
+    assert soa_serial(sec.host, sec.port, "e2e.test") == PARENT_SERIAL + 2
     assert "IXFR in from primary" in sec.log()
     ds = ask(sec.host, sec.port, "shop.e2e.test", "DS")
     assert ds.answer and ds.answer[0][0].to_text().upper() == e2e.shop_ds.upper(), ds
@@ -188,7 +221,7 @@ def test_delegate_reaches_secondary_and_file(e2e):
     assert "shop.e2e.test. 3600 IN NS ns2.shop.e2e.test." in text
     assert f"ns1.shop.e2e.test. 3600 IN A {E2E_NS1}" in text
     assert "shop.e2e.test. 3600 IN DS " in text
-    assert f"{PARENT_SERIAL + 1}" in text
+    assert f"{PARENT_SERIAL + 2}" in text
     for kept in ("; e2e.test: the parent zone.", "www     IN A    192.0.2.80   ; the web server",
                  '        IN TXT  "keep me"', "; a name that is an alias", "nsalias IN CNAME ns1"):
         assert kept in text, text
