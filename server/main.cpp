@@ -441,6 +441,9 @@ class Daemon {
       return m;
     }());
     replicator_.primary_changed(pc->origin, parent, next);
+    loads_[pc->name] = {static_cast<int64_t>(std::time(nullptr)),
+                        std::string(remove ? "undelegated " : "delegated ") + child_text +
+                            ", serial " + std::to_string(next->serial())};
     log_->info("zone {}: {} {} (serial {} -> {}), zone file {} rewritten", pc->name,
                remove ? "undelegated" : "delegated", child_text, parent->serial(), next->serial(),
                pc->file);
