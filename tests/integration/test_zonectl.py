@@ -329,6 +329,8 @@ def test_status_shows_the_secondary_current(e2e):
     r, j = zonectl_json("--config", e2e.cfg, "status")
     (z,) = j["zones"]
     assert z["name"] == "e2e.test" and z["role"] == "primary" and z["serial"] == serial
+    # The last change was the undelegation: status says so, with the serial it made.
+    assert z["last_result"] == f"undelegated shop.e2e.test., serial {serial}", z
     (n,) = z["notify"]
     assert n["answered"] and n["serial"] == serial and n["behind"] == 0
     # The secondary's own view: its primary and its serial.
