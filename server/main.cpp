@@ -424,8 +424,11 @@ class Daemon {
     }
     json out = {{"ok", true}, {"zone", pc->name}, {"serial", next->serial()},
                 {"diff", zone::changeset_text(*plan)}, {"dry_run", req.value("dry_run", false)}};
-    if (plan->empty()) {
-      out["message"] = "nothing to change";
+    if (plan->empty()) {  // nothing published: the zone stays at its serial
+      out["serial"] = parent->serial();
+      out["diff"] = "";
+      out["message"] = "nothing to change: zone " + pc->name + " stays at serial " +
+                       std::to_string(parent->serial());
       return out;
     }
     if (req.value("dry_run", false)) return out;
@@ -438,6 +441,9 @@ class Daemon {
       return m;
     }());
     replicator_.primary_changed(pc->origin, parent, next);
+    loads_[pc->name] = {static_cast<int64_t>(std::time(nullptr)),
+                        std::string(remove ? "undelegated " : "delegated ") + child_text +
+                            ", serial " + std::to_string(next->serial())};
     log_->info("zone {}: {} {} (serial {} -> {}), zone file {} rewritten", pc->name,
                remove ? "undelegated" : "delegated", child_text, parent->serial(), next->serial(),
                pc->file);

@@ -41,9 +41,21 @@ std::string network_of(const std::string& addr) {
 
 std::vector<std::string> addresses_from(const Response& r, const std::string& name) {
   std::vector<std::string> out;
+  // Through the CNAMEs of the answer: an alias still leads to a server (flagged elsewhere).
+  std::string target = name;
+  for (int hops = 0; hops < 8; ++hops) {
+    bool moved = false;
+    for (const auto& rr : r.answer)
+      if (rr.owner == target && rr.type == rrtype::CNAME) {
+        target = lowered(rdata_target(rrtype::CNAME, rr.rdata));
+        moved = true;
+        break;
+      }
+    if (!moved) break;
+  }
   for (const auto* sec : {&r.answer, &r.additional})
     for (const auto& rr : *sec)
-      if (rr.owner == name && (rr.type == rrtype::A || rr.type == rrtype::AAAA))
+      if (rr.owner == target && (rr.type == rrtype::A || rr.type == rrtype::AAAA))
         out.push_back(address_text(rr));
   return out;
 }

@@ -140,6 +140,7 @@ void print_status(const json& r) {
 int main(int argc, char** argv) {
   CLI::App app{"zonectl - control and check zoned and your delegations"};
   app.require_subcommand(1);
+  app.fallthrough();  // --json, --config, --socket also after the verb
   std::string config, socket_path;
   bool as_json = false;
   app.add_option("--config,-c", config, "zoned configuration (for the control socket path)");
@@ -193,6 +194,23 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A word where the verb belongs that is no verb: say so (CLI11 would only say that a
+    // subcommand is required).
+    if (e.get_exit_code() != 0 && app.get_subcommands().empty()) {
+      for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--config" || a == "-c" || a == "--socket" || a == "-s") {
+          ++i;
+          continue;
+        }
+        if (a.empty() || a[0] == '-') continue;
+        std::string verbs;
+        for (const auto* sub : app.get_subcommands({}))
+          verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+        std::cerr << "zonectl: unknown verb '" << a << "' (verbs: " << verbs << ")\n";
+        return 2;
+      }
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
@@ -345,6 +363,10 @@ int main(int argc, char** argv) {
         }
       }
       json r = call(socket_path, req);
+      if (!as_json && r.value("ok", false) && r.contains("message")) {
+        std::cout << r["message"].get<std::string>() << "\n";  // e.g. nothing to change
+        return 0;
+      }
       if (!as_json && r.value("ok", false)) {
         std::cout << r.value("diff", std::string());
         std::cout << (dry_run ? "dry run: nothing changed" : "done: zone " + str(r, "zone") + " now at serial " + str(r, "serial")) << "\n";
