@@ -175,8 +175,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(tcp.disposition == Disposition::drop);
     return 0;
   }
-  CHECK(udp.disposition == Disposition::respond);
-  CHECK(tcp.disposition == Disposition::respond);
+  // NOTIFY and transfers go to handlers that need the source address (the transport's);
+  // the processor hands them over only for well-formed messages of those kinds.
+  bool handed_over = udp.disposition != Disposition::respond || tcp.disposition != Disposition::respond;
+  if (handed_over) {
+    CHECK(udp.size == 0 && tcp.size == 0);
+    bool notify = ((get16(data + 2) >> 11) & 0xF) == opcode::NOTIFY;
+    CHECK(notify ? (udp.disposition == Disposition::notify && tcp.disposition == Disposition::notify)
+                 : (q_tcp.qtype == rrtype::IXFR || q_tcp.qtype == rrtype::AXFR));
+    CHECK(tcp.disposition != Disposition::respond);
+    return 0;
+  }
 
   PktPtr up = check_response(data, size, Transport::udp, udp_out.p.get(), udp, q_udp);
   PktPtr tp = check_response(data, size, Transport::tcp, tcp_out.p.get(), tcp, q_tcp);
