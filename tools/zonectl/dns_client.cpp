@@ -34,6 +34,12 @@ bool parse_server(const std::string& text, Server& out, uint16_t default_port) {
   return true;
 }
 
+std::string rcode_text(uint16_t rc) {
+  static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+                                "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+  return rc < 11 ? names[rc] : "RCODE" + std::to_string(rc);
+}
+
 std::string address_text(const ParsedRR& rr) {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (rr.type == rrtype::A && rr.rdata.size() == 4) inet_ntop(AF_INET, rr.rdata.data(), buf, sizeof buf);
@@ -123,7 +129,9 @@ Response query(const Server& s, const std::string& name_wire, uint16_t type, int
   {
     Fd u;
     u.fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (u.fd < 0 || ::sendto(u.fd, q, qlen, 0, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
+    // Connected, so that an ICMP "port unreachable" ends the wait at once (ECONNREFUSED).
+    if (u.fd < 0 || ::connect(u.fd, reinterpret_cast<sockaddr*>(&ss), sl) != 0 ||
+        ::send(u.fd, q, qlen, 0) < 0) {
       r.error = std::string("send: ") + std::strerror(errno);
       return r;
     }
@@ -133,12 +141,13 @@ Response query(const Server& s, const std::string& name_wire, uint16_t type, int
                                       deadline - std::chrono::steady_clock::now())
                                       .count());
       if (left <= 0 || !wait_fd(u.fd, POLLIN, left)) {
-        r.error = "no answer (timeout)";
+        r.error = "timed out after " + std::to_string(timeout_ms) + " ms";
         return r;
       }
       ssize_t n = ::recv(u.fd, buf.data(), buf.size(), 0);
       if (n < 0) {
-        r.error = std::string("receive: ") + std::strerror(errno);  // e.g. connection refused
+        r.error = errno == ECONNREFUSED ? std::string("connection refused (nothing listens there)")
+                                        : std::string("receive: ") + std::strerror(errno);
         return r;
       }
       Response tmp;
