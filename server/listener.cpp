@@ -273,47 +273,90 @@ class TcpServer {
     auto timer = std::make_shared<asio::steady_timer>(io_);
     asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
 
-    std::vector<uint8_t> in(65535), out(65535 + 2);
+    // Buffered: one read may bring many pipelined queries (RFC 7766 6.2.1.1), and their
+    // answers leave in one write. `in` holds at most one partial message after compaction,
+    // so it always has room for a whole one.
+    std::vector<uint8_t> in(2 * (2 + 65535)), out(2 * (2 + 65535));
+    size_t have = 0;
     ParsedQuery parsed;
-    for (;;) {
-      uint8_t lenbuf[2];
-      co_await asio::async_read(*sock, asio::buffer(lenbuf),
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      size_t len = static_cast<size_t>(lenbuf[0]) << 8 | lenbuf[1];
-      if (len == 0) break;
-      co_await asio::async_read(*sock, asio::buffer(in.data(), len),
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      QueryResult r = ctx_.proc.process(in.data(), len, Transport::tcp, ctx_.zones.get(),
-                                        out.data() + 2, 65535, parsed, &ctx_.policy.get());
-      if (r.disposition == Disposition::notify) {
-        auto remote = sock->remote_endpoint(ec);
-        if (ec) break;
-        r.size = ctx_.notify.handle(in.data(), len, parsed, remote.address(), out.data() + 2,
-                                    65535);
-        r.disposition = Disposition::respond;
-      }
-      if (query_log_->should_log(spdlog::level::debug))
-        log_query(*query_log_, "tcp", parsed, r, out.data() + 2);
-      if (r.disposition == Disposition::drop) continue;
-      if (r.disposition == Disposition::transfer) {
-        // The deadline does not cover a transfer: it is bounded by the client reading it.
-        *deadline = Clock::time_point::max();
-        bool keep = co_await ctx_.xfr.serve(*sock, in.data(), len, parsed, ctx_.zones.hold());
-        if (!keep) break;
+    bool open = true;
+    while (open) {
+      size_t pos = 0, out_len = 0;
+      while (open && have - pos >= 2) {
+        size_t len = static_cast<size_t>(in[pos]) << 8 | in[pos + 1];
+        if (len == 0) {
+          open = false;
+          break;
+        }
+        if (have - pos - 2 < len) break;  // the rest has not arrived yet
+        const uint8_t* msg = in.data() + pos + 2;
+        if (out.size() - out_len < 2 + 65535) {  // no room for another answer: send these
+          co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) open = false;
+          out_len = 0;
+          if (!open) break;
+        }
+        uint8_t* answer = out.data() + out_len + 2;
+        QueryResult r = ctx_.proc.process(msg, len, Transport::tcp, ctx_.zones.get(), answer,
+                                          65535, parsed, &ctx_.policy.get());
+        if (r.disposition == Disposition::notify) {
+          auto remote = sock->remote_endpoint(ec);
+          if (ec) {
+            open = false;
+            break;
+          }
+          r.size = ctx_.notify.handle(msg, len, parsed, remote.address(), answer, 65535);
+          r.disposition = Disposition::respond;
+        }
+        if (query_log_->should_log(spdlog::level::debug))
+          log_query(*query_log_, "tcp", parsed, r, answer);
+        pos += 2 + len;
+        if (r.disposition == Disposition::transfer) {
+          // Answers so far go first; a transfer is bounded by the client reading it, not by
+          // the idle deadline.
+          if (out_len) {
+            co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            out_len = 0;
+            if (ec) {
+              open = false;
+              break;
+            }
+          }
+          *deadline = Clock::time_point::max();
+          bool keep = co_await ctx_.xfr.serve(*sock, msg, len, parsed, ctx_.zones.hold());
+          if (!keep) {
+            open = false;
+            break;
+          }
+          *deadline = Clock::now() + idle_timeout();
+          timer->cancel();
+          asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
+          continue;
+        }
+        if (r.disposition == Disposition::respond) {
+          out[out_len] = static_cast<uint8_t>(r.size >> 8);
+          out[out_len + 1] = static_cast<uint8_t>(r.size);
+          out_len += 2 + r.size;
+        }
+        // Each complete message earns a fresh budget; partial reads never do (slowloris).
         *deadline = Clock::now() + idle_timeout();
-        timer->cancel();
-        asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
-        continue;
       }
-      out[0] = static_cast<uint8_t>(r.size >> 8);
-      out[1] = static_cast<uint8_t>(r.size);
-      co_await asio::async_write(*sock, asio::buffer(out.data(), r.size + 2),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (out_len && open) {
+        co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (!open) break;
+      if (pos) {
+        std::memmove(in.data(), in.data() + pos, have - pos);
+        have -= pos;
+      }
+      size_t n = co_await sock->async_read_some(asio::buffer(in.data() + have, in.size() - have),
+                                                asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      // The next message has a fresh budget; partial reads never extend it (slowloris).
-      *deadline = Clock::now() + idle_timeout();
+      have += n;
     }
     timer->cancel();
     sock->close(ec);
