@@ -179,7 +179,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // the processor hands them over only for well-formed messages of those kinds.
   bool handed_over = udp.disposition != Disposition::respond || tcp.disposition != Disposition::respond;
   if (handed_over) {
-    CHECK(udp.size == 0 && tcp.size == 0);
+    CHECK(tcp.size == 0);
+    CHECK(udp.disposition == Disposition::respond || udp.size == 0);  // UDP AXFR: REFUSED
     bool notify = ((get16(data + 2) >> 11) & 0xF) == opcode::NOTIFY;
     CHECK(notify ? (udp.disposition == Disposition::notify && tcp.disposition == Disposition::notify)
                  : (q_tcp.qtype == rrtype::IXFR || q_tcp.qtype == rrtype::AXFR));
