@@ -203,7 +203,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       }
     } else if (tr.kind == TransferResult::full) {
       next = tr.zone;
-      if (base) kind = "IXFR (full zone)";
+      if (base) kind = "AXFR-style IXFR";  // the primary had no history for our serial
     } else if (tr.kind == TransferResult::up_to_date) {
       co_return true;
     }
