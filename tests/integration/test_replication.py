@@ -1,0 +1,446 @@
+"""Primary/secondary replication with real processes on loopback, TSIG (hmac-sha256) everywhere:
+zoned <-> zoned, Knot DNS, BIND 9 and NSD in both roles where they take them, and faults
+(primary down, transfer cut mid-stream, secondary killed during a large transfer)."""
+import shutil
+import signal
+import socket
+import struct
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import pytest
+
+from conftest import dig, free_port
+from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, OTHER_SECRET, STRANGER,
+                                 ZONE, BindServer, KnotServer, NsdServer, ZonedServer,
+                                 addresses, axfr_records, big_zone_text, serial_of, tool,
+                                 tsig_key, wait_serial, wait_until, xfr_first_message,
+                                 zone_text)
+
+needs_knot = pytest.mark.skipif(not (tool("knotd") and tool("knotc")), reason="knotd not installed")
+needs_bind = pytest.mark.skipif(not tool("named"), reason="named not installed")
+needs_nsd = pytest.mark.skipif(not tool("nsd"), reason="nsd not installed")
+
+# Version 1, 2 and 3 of the test zone: each adds, changes and removes something.
+V1 = zone_text(1, ["old IN A 192.0.2.20", "mail IN MX 10 mx.example.net."])
+V2 = zone_text(2, ["new IN A 192.0.2.30", "mail IN MX 10 mx.example.net.",
+                   "txt IN TXT \"version two\""]).replace("www IN A 192.0.2.10",
+                                                         "www IN A 192.0.2.11")
+V3 = zone_text(3, ["third IN AAAA 2001:db8::3", "txt IN TXT \"version three\""]).replace(
+    "www IN A 192.0.2.10", "www IN A 192.0.2.12")
+
+
+def check_v1(host, port):
+    assert addresses(host, port, "www.example.com") == ["192.0.2.10"]
+    assert addresses(host, port, "old.example.com") == ["192.0.2.20"]
+
+
+def check_v2(host, port):
+    assert addresses(host, port, "www.example.com") == ["192.0.2.11"]
+    assert addresses(host, port, "new.example.com") == ["192.0.2.30"]
+    assert addresses(host, port, "old.example.com") == "NXDOMAIN"
+    assert addresses(host, port, "txt.example.com", "TXT") == ['"version two"']
+
+
+def check_v3(host, port):
+    assert addresses(host, port, "www.example.com") == ["192.0.2.12"]
+    assert addresses(host, port, "third.example.com", "AAAA") == ["2001:db8::3"]
+    assert addresses(host, port, "txt.example.com", "TXT") == ['"version three"']
+    # Removed since version 2: a full-zone transfer must replace, not merge.
+    assert addresses(host, port, "new.example.com") == "NXDOMAIN"
+    assert addresses(host, port, "mail.example.com", "MX") == "NXDOMAIN"
+
+
+def refused(msg):
+    """A transfer answer that gives nothing away."""
+    return msg.rcode() in (dns.rcode.REFUSED, dns.rcode.NOTAUTH) and not msg.answer
+
+
+def assert_transfer_refused(host, port, source=HOST, key=None, rdtype="AXFR"):
+    try:
+        msg = xfr_first_message(host, port, key=key, source=source, rdtype=rdtype, serial=1)
+    except (dns.tsig.PeerError, dns.message.UnknownTSIGKey, dns.tsig.BadSignature) as e:
+        return  # a TSIG error answer (BADKEY/BADSIG): refused, and said so in TSIG
+    assert refused(msg), f"{rdtype} from {source} (key={key and key.name}) answered:\n{msg}"
+
+
+def assert_transfer_allowed(host, port):
+    msg = xfr_first_message(host, port, key=tsig_key())
+    assert msg.rcode() == dns.rcode.NOERROR and msg.answer, str(msg)
+
+
+@pytest.fixture
+def servers():
+    """Factory for server objects; every one is stopped and removed at teardown."""
+    made = []
+
+    def make(cls, *args, **kw):
+        s = cls(*args, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in reversed(made):
+        try:
+            s.stop()
+            # Shown by pytest only when the test failed.
+            print(f"--- {s.name} on port {s.port}: {s.log_path} ---\n{s.log()[-6000:]}")
+        finally:
+            s.cleanup()
+
+
+def zoned_pair(servers, text=V1, start=True, primary_db=True):
+    """A zoned primary and a zoned secondary, TSIG between them, both started."""
+    p, s = servers(ZonedServer), servers(ZonedServer)
+    p.configure([{"name": ZONE, "text": text, "notify": ["secondary"],
+                  "allow-transfer": ["secondary"]}],
+                remotes={"secondary": (s.port, True)},
+                database="var/zoned.db" if primary_db else None)
+    s.configure([{"name": ZONE, "primaries": ["primary"]}], remotes={"primary": (p.port, True)})
+    if start:
+        p.start()
+        s.start()
+    return p, s
+
+
+def restart_without_database(p):
+    """Stops a zoned primary and removes its database: it forgets its IXFR history."""
+    p.stop()
+    shutil.rmtree(p.dir / "var", ignore_errors=True)
+
+
+# ------------------------------------------------------------------ zoned -> zoned
+
+def test_zoned_initial_axfr_then_ixfr_after_notify(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    s.wait_log(r"AXFR in from primary \(127\.0\.0\.1:\d+\): serial 0 -> 1")
+    check_v1(s.host, s.port)
+    assert axfr_records(p.host, p.port, key=tsig_key()) == _axfr_via_secondary(p, s)
+
+    mark_p, mark_s = p.mark(), s.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    # The SOA refresh is an hour: only the NOTIFY can bring the change this fast.
+    wait_serial(s.host, s.port, 2, timeout=5)
+    check_v2(s.host, s.port)
+    s.wait_log(r"NOTIFY from 127\.0\.0\.1", since=mark_s)
+    s.wait_log(r"IXFR in from primary \(127\.0\.0\.1:\d+\): serial 1 -> 2", since=mark_s)
+    p.wait_log(r"NOTIFY serial 2 to secondary \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
+    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2, .*TSIG xfr-key",
+               since=mark_p)
+    assert "AXFR in" not in s.log_since(mark_s)
+
+
+def _axfr_via_secondary(p, s):
+    """The secondary's copy as the primary would send it (the secondary itself does not allow
+    transfers): reconfigure nothing, just compare answers for every name in the primary."""
+    records = axfr_records(p.host, p.port, key=tsig_key())
+    for name, rtype, data in records:
+        if rtype == "SOA":
+            continue
+        got = addresses(s.host, s.port, name, rtype)
+        assert isinstance(got, list) and data in got, (name, rtype, data, got)
+    return records
+
+
+def test_zoned_ixfr_history_survives_primary_restart(servers):
+    """A secondary that missed a change gets it by IXFR from a restarted primary's stored
+    history."""
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    s.stop()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    p.wait_log(r"loaded serial 2")
+    p.stop()
+    p.start()
+    mark_s = s.mark()
+    s.start()
+    wait_serial(s.host, s.port, 2, timeout=5)
+    check_v2(s.host, s.port)
+    s.wait_log(r"IXFR in from primary .*: serial 1 -> 2", since=mark_s)
+
+
+def test_zoned_falls_back_to_full_zone_when_primary_lost_history(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(s.host, s.port, 2, timeout=5)
+
+    restart_without_database(p)
+    p.write_zone(ZONE, V3)
+    mark_s, mark_p = s.mark(), p.mark()
+    p.start()  # NOTIFYs on start-up
+    wait_serial(s.host, s.port, 3, timeout=5)
+    check_v3(s.host, s.port)
+    # No history for serial 2 on the primary: the whole zone comes back (RFC 1995 4).
+    s.wait_log(r"AXFR[^\n]* in from primary \(127\.0\.0\.1:\d+\): serial 2 -> 3", since=mark_s)
+    p.wait_log(r"AXFR[^\n]* out of example\.com\.? to [^\n]*serial 2 -> 3", since=mark_p)
+
+
+def test_zoned_refuses_unauthorised_transfers(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    mark = p.mark()
+    assert_transfer_allowed(p.host, p.port)
+    # Unsigned from the secondary's own address.
+    assert_transfer_refused(p.host, p.port)
+    assert_transfer_refused(p.host, p.port, rdtype="IXFR")
+    # Signed with the right key, but from an address no allow-transfer entry names.
+    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
+    # A key with the right name and the wrong secret, and an unknown key.
+    assert_transfer_refused(p.host, p.port, key=tsig_key(OTHER_SECRET))
+    assert_transfer_refused(p.host, p.port, key=tsig_key(name="stranger-key"))
+    # dig, as an operator would try it.
+    out = dig(p.host, p.port, "AXFR", ZONE, tcp=True)
+    assert "Transfer failed" in out and "192.0.2.10" not in out, out
+    p.wait_log(r"AXFR of example\.com\.? to 127\.0\.0\.2#\d+ refused", since=mark)
+    # The secondary has no allow-transfer at all.
+    assert_transfer_refused(s.host, s.port, key=tsig_key())
+
+
+def test_zoned_secondary_restart_serves_stored_copy_with_primary_down(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(s.host, s.port, 2, timeout=5)
+    p.stop()
+    s.stop()
+    mark = s.mark()
+    started = time.monotonic()
+    s.start()
+    wait_serial(s.host, s.port, 2, timeout=2)
+    assert time.monotonic() - started < 2
+    check_v2(s.host, s.port)
+    s.wait_log(r"serving serial 2 from the database", since=mark)
+    s.wait_log(r"SOA query to primary primary \(127\.0\.0\.1:\d+\) failed", since=mark)
+
+
+def test_zoned_secondary_keeps_serving_and_retries_while_primary_down(servers):
+    # Short refresh/retry so that the secondary polls every second.
+    p, s = zoned_pair(servers, text=zone_text(1, ["old IN A 192.0.2.20"], refresh=1, retry=1))
+    wait_serial(s.host, s.port, 1)
+    p.stop()
+    mark = s.mark()
+    s.wait_log(r"zone example\.com: refresh failed \(primary: [^)]*\), next try in 1 s",
+               since=mark, count=2, timeout=10)
+    assert serial_of(s.host, s.port) == 1
+    assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.10"]
+    # The primary comes back with a change: the secondary catches up by itself.
+    p.write_zone(ZONE, zone_text(2, ["old IN A 192.0.2.21"], refresh=1, retry=1))
+    p.start()
+    wait_serial(s.host, s.port, 2, timeout=5)
+    assert addresses(s.host, s.port, "old.example.com") == ["192.0.2.21"]
+
+
+def test_zoned_primary_refuses_changed_zone_with_same_serial(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    mark = p.mark()
+    p.write_zone(ZONE, V1.replace("192.0.2.10", "192.0.2.99"))
+    p.reload()
+    p.wait_log(r"zone changed but its serial 1 is not greater than the served 1", since=mark)
+    p.wait_log(r"not reloaded, still serving serial 1", since=mark)
+    assert addresses(p.host, p.port, "www.example.com") == ["192.0.2.10"]
+    assert "NOTIFY serial" not in p.log_since(mark)
+    assert serial_of(s.host, s.port) == 1
+    assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.10"]
+    # Fixing the serial publishes it.
+    p.write_zone(ZONE, V1.replace("192.0.2.10", "192.0.2.99").replace(" 1 3600 ", " 2 3600 "))
+    p.reload()
+    wait_serial(s.host, s.port, 2, timeout=5)
+    assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.99"]
+
+
+# ------------------------------------------------------------------ Knot DNS
+
+@needs_knot
+def test_knot_primary_to_zoned_secondary(servers):
+    k, s = servers(KnotServer), servers(ZonedServer)
+    k.configure([{"name": ZONE, "text": V1, "notify": ["zoned"]}], remotes={"zoned": s.port})
+    s.configure([{"name": ZONE, "primaries": ["knot"]}], remotes={"knot": (k.port, True)})
+    k.start()
+    wait_serial(k.host, k.port, 1)
+    s.start()
+    wait_serial(s.host, s.port, 1)
+    s.wait_log(r"AXFR in from knot \(127\.0\.0\.1:\d+\): serial 0 -> 1")
+    check_v1(s.host, s.port)
+
+    mark = s.mark()
+    k.write_zone(ZONE, V2)
+    r = k.knotc("zone-reload", ZONE)
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_serial(s.host, s.port, 2, timeout=5)
+    check_v2(s.host, s.port)
+    s.wait_log(r"NOTIFY from 127\.0\.0\.1", since=mark)
+    s.wait_log(r"IXFR in from knot \(127\.0\.0\.1:\d+\): serial 1 -> 2", since=mark)
+    k.wait_log(r"IXFR, outgoing, remote 127\.0\.0\.1@\d+, started, serial 1 -> 2")
+
+    # Knot restarted without its journal has no history: the zone comes back whole.
+    k.stop()
+    shutil.rmtree(k.dir / "journal", ignore_errors=True)
+    shutil.rmtree(k.dir / "timers", ignore_errors=True)
+    k.write_zone(ZONE, V3)
+    mark = s.mark()
+    k.start()
+    wait_serial(s.host, s.port, 3, timeout=10)
+    check_v3(s.host, s.port)
+    s.wait_log(r"AXFR[^\n]* in from knot \(127\.0\.0\.1:\d+\): serial 2 -> 3", since=mark)
+
+    # Unauthorised transfers: unsigned from Knot, anything from the zoned secondary.
+    assert_transfer_refused(k.host, k.port)
+    assert_transfer_refused(k.host, k.port, source=STRANGER, key=tsig_key())
+    assert_transfer_refused(s.host, s.port, key=tsig_key())
+
+
+@needs_knot
+def test_zoned_primary_to_knot_secondary(servers):
+    p, k = servers(ZonedServer), servers(KnotServer)
+    p.configure([{"name": ZONE, "text": V1, "notify": ["knot"], "allow-transfer": ["knot"]}],
+                remotes={"knot": (k.port, True)})
+    k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": p.port})
+    p.start()
+    k.start()
+    wait_serial(k.host, k.port, 1, timeout=10)
+    check_v1(k.host, k.port)
+    k.wait_log(r"AXFR, incoming, remote 127\.0\.0\.1@\d+, finished")
+
+    mark_p, mark_k = p.mark(), k.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(k.host, k.port, 2, timeout=5)
+    check_v2(k.host, k.port)
+    k.wait_log(r"IXFR, incoming, remote 127\.0\.0\.1@\d+, finished", since=mark_k)
+    p.wait_log(r"NOTIFY serial 2 to knot \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
+    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
+
+    # zoned restarted without its database: Knot's IXFR gets the whole zone.
+    restart_without_database(p)
+    p.write_zone(ZONE, V3)
+    mark_k = k.mark()
+    p.start()
+    wait_serial(k.host, k.port, 3, timeout=10)
+    check_v3(k.host, k.port)
+    k.wait_log(r"AXFR-style IXFR", since=mark_k)
+
+    assert_transfer_refused(p.host, p.port)
+    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
+    assert_transfer_refused(k.host, k.port)
+
+
+# ------------------------------------------------------------------ BIND 9 and NSD
+
+@needs_bind
+def test_zoned_primary_to_bind_secondary(servers):
+    p, b = servers(ZonedServer), servers(BindServer)
+    p.configure([{"name": ZONE, "text": V1, "notify": ["bind"], "allow-transfer": ["bind"]}],
+                remotes={"bind": (b.port, True)})
+    b.configure([{"name": ZONE, "primary_port": p.port}])
+    p.start()
+    b.start()
+    wait_serial(b.host, b.port, 1, timeout=10)
+    check_v1(b.host, b.port)
+    b.wait_log(r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success")
+
+    mark_p, mark_b = p.mark(), b.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(b.host, b.port, 2, timeout=5)
+    check_v2(b.host, b.port)
+    b.wait_log(r"received notify for zone 'example\.com'", since=mark_b)
+    b.wait_log(r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success",
+               since=mark_b)
+    p.wait_log(r"NOTIFY serial 2 to bind \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
+    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
+
+    restart_without_database(p)
+    p.write_zone(ZONE, V3)
+    mark_p = p.mark()
+    p.start()
+    wait_serial(b.host, b.port, 3, timeout=10)
+    check_v3(b.host, b.port)
+    p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
+               since=mark_p)
+
+    assert_transfer_refused(p.host, p.port)
+    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
+    assert_transfer_refused(b.host, b.port)
+
+
+@needs_bind
+def test_bind_primary_to_zoned_secondary(servers):
+    b, s = servers(BindServer), servers(ZonedServer)
+    s_port = s.port
+    b.configure([{"name": ZONE, "text": V1, "notify_ports": [s_port]}])
+    s.configure([{"name": ZONE, "primaries": ["bind"]}], remotes={"bind": (b.port, True)})
+    b.start()
+    wait_serial(b.host, b.port, 1)
+    s.start()
+    wait_serial(s.host, s.port, 1)
+    s.wait_log(r"AXFR in from bind \(127\.0\.0\.1:\d+\): serial 0 -> 1")
+
+    mark, b_mark = s.mark(), b.mark()
+    (b.dir / f"{ZONE}.zone").write_text(V2)
+    b.send_signal(signal.SIGHUP)  # named reloads changed zone files
+    wait_serial(s.host, s.port, 2, timeout=5)
+    check_v2(s.host, s.port)
+    s.wait_log(r"NOTIFY from 127\.0\.0\.1", since=mark)
+    s.wait_log(r"IXFR in from bind \(127\.0\.0\.1:\d+\): serial 1 -> 2", since=mark)
+    b.wait_log(r"transfer of 'example\.com/IN': IXFR ended", since=b_mark)
+
+    # named restarted without its journal: the IXFR gets the whole zone.
+    b.stop()
+    for jnl in b.dir.glob("*.jnl"):
+        jnl.unlink()
+    (b.dir / f"{ZONE}.zone").write_text(V3)
+    mark = s.mark()
+    b.start()
+    wait_serial(s.host, s.port, 3, timeout=10)
+    check_v3(s.host, s.port)
+    s.wait_log(r"AXFR[^\n]* in from bind \(127\.0\.0\.1:\d+\): serial 2 -> 3", since=mark)
+
+    assert_transfer_refused(b.host, b.port)
+    assert_transfer_refused(s.host, s.port, key=tsig_key())
+
+
+@needs_nsd
+def test_zoned_primary_to_nsd_secondary(servers):
+    p, n = servers(ZonedServer), servers(NsdServer)
+    p.configure([{"name": ZONE, "text": V1, "notify": ["nsd"], "allow-transfer": ["nsd"]}],
+                remotes={"nsd": (n.port, True)})
+    n.configure([{"name": ZONE, "primary_port": p.port}])
+    p.start()
+    n.start()
+    wait_serial(n.host, n.port, 1, timeout=10)
+    check_v1(n.host, n.port)
+
+    mark_p = p.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(n.host, n.port, 2, timeout=5)
+    check_v2(n.host, n.port)
+    n.wait_log(r"received update to serial 2 .* from 127\.0\.0\.1@\d+ TSIG verified with key "
+               r"xfr-key")
+    p.wait_log(r"NOTIFY serial 2 to nsd \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
+    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
+
+    restart_without_database(p)
+    p.write_zone(ZONE, V3)
+    mark_p = p.mark()
+    p.start()
+    wait_serial(n.host, n.port, 3, timeout=10)
+    check_v3(n.host, n.port)
+    p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
+               since=mark_p)
+
+    assert_transfer_refused(n.host, n.port)
+    assert_transfer_refused(n.host, n.port, source=STRANGER, key=tsig_key())
