@@ -5,12 +5,16 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import threading
 import tempfile
 import time
 from pathlib import Path
 
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -417,3 +421,277 @@ class NsdServer(Server):
 
     def command(self):
         return [tool("nsd"), "-d", "-c", str(self.config)]
+
+
+# ---------------------------------------------------------------- fault injection
+
+def _read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+class FakePrimary:
+    """A scripted primary in Python: answers SOA over UDP and AXFR/IXFR over TCP from `text`
+    (always the whole zone, in one message), TSIG-signed with the shared key. `mode`:
+      "full"    - a complete transfer;
+      "cut"     - the first message, then half of a second one, then the connection closes;
+      "notimp"  - IXFR answered NOTIMP (AXFR works);
+      "forged"  - the transfer is signed with a key of the right name and the wrong secret."""
+
+    def __init__(self, text, mode="full"):
+        import dns.zone
+        self._dns_zone = dns.zone
+        self.host = HOST
+        self.port = free_port(HOST)
+        self.key = tsig_key()
+        self.set(text, mode)
+        self.transfers = []  # (qtype, mode) of every transfer request
+        self._stop = threading.Event()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((HOST, self.port))
+        self.udp.settimeout(0.2)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((HOST, self.port))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.2)
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._udp, self._tcp)]
+        for t in self.threads:
+            t.start()
+
+    def set(self, text, mode="full"):
+        z = self._dns_zone.from_text(text, origin=ZONE + ".", relativize=False)
+        soa = z.find_rrset(ZONE + ".", "SOA")
+        self.soa = soa
+        self.serial = soa[0].serial
+        self.rrsets = [soa] + [dns.rrset.from_rdata_list(name, rds.ttl, rds)
+                               for name, rds in z.iterate_rdatasets()
+                               if rds.rdtype != dns.rdatatype.SOA]
+        self.mode = mode
+
+    def stop(self):
+        self._stop.set()
+        for t in self.threads:
+            t.join(timeout=2)
+        self.udp.close()
+        self.tcp.close()
+
+    def _parse(self, wire):
+        try:
+            return dns.message.from_wire(wire, keyring=self.key)
+        except Exception:
+            return None
+
+    def _udp(self):
+        while not self._stop.is_set():
+            try:
+                wire, peer = self.udp.recvfrom(65535)
+            except OSError:
+                continue
+            q = self._parse(wire)
+            if q is None or q.opcode() != dns.opcode.QUERY:
+                continue
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            r.answer.append(self.soa)
+            self.udp.sendto(r.to_wire(), peer)
+
+    def _tcp(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    self._serve(conn)
+                except OSError:
+                    pass
+
+    def _serve(self, conn):
+        head = _read_exact(conn, 2)
+        if not head:
+            return
+        q = self._parse(_read_exact(conn, struct.unpack("!H", head)[0]))
+        if q is None:
+            return
+        qtype = q.question[0].rdtype
+        mode = self.mode
+        self.transfers.append((dns.rdatatype.to_text(qtype), mode))
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if mode == "forged":
+            r.use_tsig(tsig_key(OTHER_SECRET), original_id=q.id)
+            r.request_mac = q.mac
+        if mode == "notimp" and qtype == dns.rdatatype.IXFR:
+            r.set_rcode(dns.rcode.NOTIMP)
+            wire = r.to_wire()
+            conn.sendall(struct.pack("!H", len(wire)) + wire)
+            return
+        records = self.rrsets + [self.soa]
+        if mode == "cut":
+            half = len(records) // 2
+            r.answer = records[:half]
+            wire = r.to_wire()
+            rest = dns.message.Message(id=q.id)
+            rest.flags = r.flags
+            rest.answer = records[half:]
+            more = rest.to_wire()
+            # The first message whole, then a second one broken off half-way.
+            conn.sendall(struct.pack("!H", len(wire)) + wire +
+                         struct.pack("!H", len(more)) + more[:len(more) // 2])
+            return
+        r.answer = records
+        wire = r.to_wire()
+        conn.sendall(struct.pack("!H", len(wire)) + wire)
+        # Let the client close first.
+        conn.settimeout(2)
+        try:
+            conn.recv(1)
+        except OSError:
+            pass
+
+    def notify(self, port, host=HOST):
+        """Sends a signed NOTIFY for the zone to host:port and waits for the answer."""
+        q = dns.message.make_query(ZONE, "SOA")
+        q.flags = dns.flags.AA
+        q.set_opcode(dns.opcode.NOTIFY)
+        q.use_tsig(self.key)
+        r = dns.query.udp(q, host, port=port, timeout=2)
+        assert r.opcode() == dns.opcode.NOTIFY, r
+        return r
+
+
+class HoldingProxy:
+    """A DNS proxy (UDP and TCP) in front of a primary. While `hold(n)` is in force, each TCP
+    connection gets at most n bytes from the primary, then waits for `release()`: a transfer
+    caught in the middle, for as long as the test wants."""
+
+    def __init__(self, target_port, host=HOST):
+        self.host = host
+        self.port = free_port(host)
+        self.target = (host, target_port)
+        self.limit = None
+        self.released = threading.Event()
+        self.held = 0          # connections that reached the limit (and were held there)
+        self.sent = 0          # bytes forwarded from the primary, all connections
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((host, self.port))
+        self.udp.settimeout(0.2)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((host, self.port))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.2)
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._udp, self._tcp)]
+        for t in self.threads:
+            t.start()
+
+    def hold(self, nbytes):
+        with self._lock:
+            self.limit = nbytes
+            self.held = 0
+            self.released.clear()
+
+    def release(self):
+        with self._lock:
+            self.limit = None
+        self.released.set()
+
+    def stop(self):
+        self._stop.set()
+        self.released.set()
+        for t in self.threads:
+            t.join(timeout=2)
+        self.udp.close()
+        self.tcp.close()
+
+    def _udp(self):
+        while not self._stop.is_set():
+            try:
+                wire, peer = self.udp.recvfrom(65535)
+            except OSError:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
+                up.settimeout(2)
+                try:
+                    up.sendto(wire, self.target)
+                    answer = up.recv(65535)
+                except OSError:
+                    continue
+            self.udp.sendto(answer, peer)
+
+    def _tcp(self):
+        while not self._stop.is_set():
+            try:
+                client, _ = self.tcp.accept()
+            except OSError:
+                continue
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            closed = threading.Event()
+            threading.Thread(target=self._up, args=(client, server, closed), daemon=True).start()
+            threading.Thread(target=self._down, args=(client, server, closed),
+                             daemon=True).start()
+
+    @staticmethod
+    def _close(client, server, closed):
+        closed.set()
+        for s in (client, server):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def _up(self, client, server, closed):
+        client.settimeout(None)
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                server.sendall(data)
+        except OSError:
+            pass
+        self._close(client, server, closed)
+
+    def _down(self, client, server, closed):
+        server.settimeout(None)
+        forwarded = 0
+        try:
+            while not closed.is_set():
+                data = server.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    limit = self.limit
+                if limit is not None and forwarded + len(data) > limit:
+                    cut = max(0, limit - forwarded)
+                    client.sendall(data[:cut])
+                    forwarded += cut
+                    data = data[cut:]
+                    with self._lock:
+                        self.sent += cut
+                        self.held += 1
+                    while not self.released.wait(0.1):
+                        if closed.is_set() or self._stop.is_set():
+                            return
+                client.sendall(data)
+                forwarded += len(data)
+                with self._lock:
+                    self.sent += len(data)
+        except OSError:
+            pass
+        self._close(client, server, closed)

@@ -17,11 +17,10 @@ import dns.tsig
 import pytest
 
 from conftest import dig, free_port
-from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, OTHER_SECRET, STRANGER,
-                                 ZONE, BindServer, KnotServer, NsdServer, ZonedServer,
-                                 addresses, axfr_records, big_zone_text, serial_of, tool,
-                                 tsig_key, wait_serial, wait_until, xfr_first_message,
-                                 zone_text)
+from replication_helpers import (HOST, OTHER_SECRET, STRANGER, ZONE, BindServer, FakePrimary,
+                                 HoldingProxy, KnotServer, NsdServer, ZonedServer, addresses,
+                                 axfr_records, big_zone_text, query, serial_of, tool, tsig_key,
+                                 wait_serial, wait_until, xfr_first_message, zone_text)
 
 needs_knot = pytest.mark.skipif(not (tool("knotd") and tool("knotc")), reason="knotd not installed")
 needs_bind = pytest.mark.skipif(not tool("named"), reason="named not installed")
@@ -444,3 +443,153 @@ def test_zoned_primary_to_nsd_secondary(servers):
 
     assert_transfer_refused(n.host, n.port)
     assert_transfer_refused(n.host, n.port, source=STRANGER, key=tsig_key())
+
+
+# ------------------------------------------------------------------ faults
+
+def fake_secondary(servers, fake):
+    s = servers(ZonedServer)
+    s.configure([{"name": ZONE, "primaries": ["fake"]}], remotes={"fake": (fake.port, True)})
+    return s
+
+
+@pytest.fixture
+def fake_primary():
+    made = []
+
+    def make(text, mode="full"):
+        f = FakePrimary(text, mode)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.stop()
+
+
+def test_transfer_cut_mid_stream_keeps_old_serial(servers, fake_primary):
+    # retry 1: the secondary tries again every second while the primary misbehaves.
+    v1 = zone_text(1, ["old IN A 192.0.2.20"] + [f"n{i} IN A 198.51.100.{i}" for i in range(200)],
+                   retry=1)
+    fake = fake_primary(v1)
+    s = fake_secondary(servers, fake).start()
+    wait_serial(s.host, s.port, 1)
+
+    v2 = zone_text(2, ["old IN A 192.0.2.21"] + [f"n{i} IN A 198.51.100.{i}" for i in range(200)],
+                   retry=1)
+    fake.set(v2, mode="cut")
+    mark = s.mark()
+    assert fake.notify(s.port).rcode() == dns.rcode.NOERROR
+    s.wait_log(r"IXFR from fake \(127\.0\.0\.1:\d+\) serial 1 -> 2 failed: connection closed "
+               r"mid-transfer; trying AXFR", since=mark)
+    s.wait_log(r"AXFR from fake \(127\.0\.0\.1:\d+\) failed: connection closed mid-transfer",
+               since=mark)
+    s.wait_log(r"refresh failed", since=mark)
+    assert serial_of(s.host, s.port) == 1
+    assert addresses(s.host, s.port, "old.example.com") == ["192.0.2.20"]
+    assert addresses(s.host, s.port, "n199.example.com") == ["198.51.100.199"]
+
+    # A transfer signed with the wrong secret is rejected just the same.
+    fake.set(v2, mode="forged")
+    mark = s.mark()
+    s.wait_log(r"failed: TSIG check failed", since=mark)
+    assert serial_of(s.host, s.port) == 1
+
+    # Nothing of the broken transfers was stored: a restart serves serial 1.
+    s.stop(signal.SIGKILL)
+    s.start()
+    assert serial_of(s.host, s.port) == 1
+    assert addresses(s.host, s.port, "old.example.com") == ["192.0.2.20"]
+
+    # The primary heals: the secondary catches up by itself (retry timer).
+    fake.set(v2, mode="full")
+    wait_serial(s.host, s.port, 2, timeout=10)
+    assert addresses(s.host, s.port, "old.example.com") == ["192.0.2.21"]
+
+
+def test_ixfr_refused_by_primary_falls_back_to_axfr(servers, fake_primary):
+    fake = fake_primary(V1)
+    s = fake_secondary(servers, fake).start()
+    wait_serial(s.host, s.port, 1)
+    fake.set(V2, mode="notimp")
+    mark = s.mark()
+    assert fake.notify(s.port).rcode() == dns.rcode.NOERROR
+    wait_serial(s.host, s.port, 2, timeout=5)
+    check_v2(s.host, s.port)
+    s.wait_log(r"IXFR from fake \(127\.0\.0\.1:\d+\) serial 1 -> 2 failed: remote answered "
+               r"NOTIMP; trying AXFR", since=mark)
+    s.wait_log(r"zone example\.com: AXFR in from fake \(127\.0\.0\.1:\d+\): serial 1 -> 2",
+               since=mark)
+    assert fake.transfers[-2:] == [("IXFR", "notimp"), ("AXFR", "notimp")]
+
+
+BIG = 300_000
+
+
+def sample(host, port):
+    """Answers for three names spread over the big zone (all from one version, or the zone
+    is torn)."""
+    out = set()
+    for i in (0, BIG // 2, BIG - 1):
+        a = addresses(host, port, f"h{i}.example.com")
+        out.add(tuple(a) if isinstance(a, list) else a)
+    return out
+
+
+def test_secondary_killed_during_large_transfer(servers):
+    p = servers(ZonedServer)
+    s = servers(ZonedServer)
+    proxy = HoldingProxy(p.port)
+    try:
+        # The secondary reaches the primary through the proxy; NOTIFY goes direct.
+        p.configure([{"name": ZONE, "text": big_zone_text(1, BIG, tag="a"), "notify": ["secondary"],
+                      "allow-transfer": ["secondary"]}], remotes={"secondary": (s.port, True)})
+        s.configure([{"name": ZONE, "primaries": ["primary"]}],
+                    remotes={"primary": (proxy.port, True)})
+        p.start(timeout=60)
+
+        # 1. No copy yet: killed mid-AXFR, it comes back with nothing, then gets serial 1.
+        proxy.hold(2_000_000)
+        s.start()
+        wait_until(lambda: proxy.held, 30, what="the AXFR to reach the proxy's limit")
+        s.kill()
+        s.start()
+        assert serial_of(s.host, s.port) is None
+        assert query(s.host, s.port, "h0.example.com", "A").rcode() != dns.rcode.NOERROR
+        proxy.release()
+        wait_serial(s.host, s.port, 1, timeout=60)
+        assert sample(s.host, s.port) == {("10.1.0.0",), ("10.1.73.240",), ("10.1.147.223",)}
+
+        # 2. Serial 2 changes every record (a 600k-record IXFR). Killed while receiving it:
+        # serves serial 1 at once after the restart.
+        proxy.hold(2_000_000)
+        mark_p = p.mark()
+        p.write_zone(ZONE, big_zone_text(2, BIG, tag="b"))
+        p.reload()
+        wait_until(lambda: proxy.held, 60, what="the IXFR to reach the proxy's limit")
+        s.kill()
+        held = proxy.held
+        s.start(timeout=30)
+        assert serial_of(s.host, s.port) == 1
+        assert sample(s.host, s.port) == {("10.1.0.0",), ("10.1.73.240",), ("10.1.147.223",)}
+
+        # 3. Killed again once the primary has sent everything, while the secondary applies
+        # it: after the restart it serves one complete version, never a mix.
+        wait_until(lambda: proxy.held > held, 30,
+                   what="the restarted secondary's IXFR to be held")
+        proxy.release()
+        p.wait_log(r"IXFR out of example\.com\.? to [^\n]*serial 1 -> 2", since=mark_p,
+                   count=1, timeout=60)
+        s.kill()
+        s.start(timeout=30)
+        served = serial_of(s.host, s.port)
+        assert served in (1, 2)
+        tag = {1: "10.1", 2: "10.2"}[served]
+        assert all(a[0].startswith(tag + ".") for a in sample(s.host, s.port)), sample(s.host, s.port)
+
+        # 4. And it catches up.
+        wait_serial(s.host, s.port, 2, timeout=60)
+        assert sample(s.host, s.port) == {("10.2.0.0",), ("10.2.73.240",), ("10.2.147.223",)}
+        assert "IXFR in from primary" in s.log()
+    finally:
+        proxy.stop()
