@@ -34,6 +34,16 @@ V2 = zone_text(2, ["new IN A 192.0.2.30", "mail IN MX 10 mx.example.net.",
 V3 = zone_text(3, ["third IN AAAA 2001:db8::3", "txt IN TXT \"version three\""]).replace(
     "www IN A 192.0.2.10", "www IN A 192.0.2.12")
 
+# The same with 10,000 more records, unchanged between versions: transfers from and to the
+# other servers span several TCP messages, each TSIG-signed (and IXFRs stay small).
+BULK = [f"b{i} IN A 10.9.{i >> 8}.{i & 255}" for i in range(10_000)]
+B1, B2, B3 = (v + "\n".join(BULK) + "\n" for v in (V1, V2, V3))
+
+
+def check_bulk(host, port):
+    for i in (0, 5_000, 9_999):
+        assert addresses(host, port, f"b{i}.example.com") == [f"10.9.{i >> 8}.{i & 255}"]
+
 
 def check_v1(host, port):
     assert addresses(host, port, "www.example.com") == ["192.0.2.10"]
@@ -265,17 +275,19 @@ def test_zoned_primary_refuses_changed_zone_with_same_serial(servers):
 @needs_knot
 def test_knot_primary_to_zoned_secondary(servers):
     k, s = servers(KnotServer), servers(ZonedServer)
-    k.configure([{"name": ZONE, "text": V1, "notify": ["zoned"]}], remotes={"zoned": s.port})
+    k.configure([{"name": ZONE, "text": B1, "notify": ["zoned"]}], remotes={"zoned": s.port})
     s.configure([{"name": ZONE, "primaries": ["knot"]}], remotes={"knot": (k.port, True)})
     k.start()
     wait_serial(k.host, k.port, 1)
     s.start()
     wait_serial(s.host, s.port, 1)
-    s.wait_log(r"AXFR in from knot \(127\.0\.0\.1:\d+\): serial 0 -> 1")
+    s.wait_log(r"AXFR in from knot \(127\.0\.0\.1:\d+\): serial 0 -> 1, \d+ records in "
+               r"(?:[2-9]|\d{2,}) messages")
     check_v1(s.host, s.port)
+    check_bulk(s.host, s.port)
 
     mark = s.mark()
-    k.write_zone(ZONE, V2)
+    k.write_zone(ZONE, B2)
     r = k.knotc("zone-reload", ZONE)
     assert r.returncode == 0, r.stdout + r.stderr
     wait_serial(s.host, s.port, 2, timeout=5)
@@ -288,11 +300,12 @@ def test_knot_primary_to_zoned_secondary(servers):
     k.stop()
     shutil.rmtree(k.dir / "journal", ignore_errors=True)
     shutil.rmtree(k.dir / "timers", ignore_errors=True)
-    k.write_zone(ZONE, V3)
+    k.write_zone(ZONE, B3)
     mark = s.mark()
     k.start()
     wait_serial(s.host, s.port, 3, timeout=10)
     check_v3(s.host, s.port)
+    check_bulk(s.host, s.port)
     s.wait_log(r"AXFR[^\n]* in from knot \(127\.0\.0\.1:\d+\): serial 2 -> 3", since=mark)
 
     # Unauthorised transfers: unsigned from Knot, anything from the zoned secondary.
@@ -304,17 +317,18 @@ def test_knot_primary_to_zoned_secondary(servers):
 @needs_knot
 def test_zoned_primary_to_knot_secondary(servers):
     p, k = servers(ZonedServer), servers(KnotServer)
-    p.configure([{"name": ZONE, "text": V1, "notify": ["knot"], "allow-transfer": ["knot"]}],
+    p.configure([{"name": ZONE, "text": B1, "notify": ["knot"], "allow-transfer": ["knot"]}],
                 remotes={"knot": (k.port, True)})
     k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": p.port})
     p.start()
     k.start()
     wait_serial(k.host, k.port, 1, timeout=10)
     check_v1(k.host, k.port)
+    check_bulk(k.host, k.port)
     k.wait_log(r"AXFR, incoming, remote 127\.0\.0\.1@\d+, finished")
 
     mark_p, mark_k = p.mark(), k.mark()
-    p.write_zone(ZONE, V2)
+    p.write_zone(ZONE, B2)
     p.reload()
     wait_serial(k.host, k.port, 2, timeout=5)
     check_v2(k.host, k.port)
@@ -324,11 +338,12 @@ def test_zoned_primary_to_knot_secondary(servers):
 
     # zoned restarted without its database: Knot's IXFR gets the whole zone.
     restart_without_database(p)
-    p.write_zone(ZONE, V3)
+    p.write_zone(ZONE, B3)
     mark_k = k.mark()
     p.start()
     wait_serial(k.host, k.port, 3, timeout=10)
     check_v3(k.host, k.port)
+    check_bulk(k.host, k.port)
     k.wait_log(r"AXFR-style IXFR", since=mark_k)
 
     assert_transfer_refused(p.host, p.port)
@@ -341,17 +356,18 @@ def test_zoned_primary_to_knot_secondary(servers):
 @needs_bind
 def test_zoned_primary_to_bind_secondary(servers):
     p, b = servers(ZonedServer), servers(BindServer)
-    p.configure([{"name": ZONE, "text": V1, "notify": ["bind"], "allow-transfer": ["bind"]}],
+    p.configure([{"name": ZONE, "text": B1, "notify": ["bind"], "allow-transfer": ["bind"]}],
                 remotes={"bind": (b.port, True)})
     b.configure([{"name": ZONE, "primary_port": p.port}])
     p.start()
     b.start()
     wait_serial(b.host, b.port, 1, timeout=10)
     check_v1(b.host, b.port)
+    check_bulk(b.host, b.port)
     b.wait_log(r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success")
 
     mark_p, mark_b = p.mark(), b.mark()
-    p.write_zone(ZONE, V2)
+    p.write_zone(ZONE, B2)
     p.reload()
     wait_serial(b.host, b.port, 2, timeout=5)
     check_v2(b.host, b.port)
@@ -362,11 +378,12 @@ def test_zoned_primary_to_bind_secondary(servers):
     p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
 
     restart_without_database(p)
-    p.write_zone(ZONE, V3)
+    p.write_zone(ZONE, B3)
     mark_p = p.mark()
     p.start()
     wait_serial(b.host, b.port, 3, timeout=10)
     check_v3(b.host, b.port)
+    check_bulk(b.host, b.port)
     p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
                since=mark_p)
 
@@ -379,16 +396,19 @@ def test_zoned_primary_to_bind_secondary(servers):
 def test_bind_primary_to_zoned_secondary(servers):
     b, s = servers(BindServer), servers(ZonedServer)
     s_port = s.port
-    b.configure([{"name": ZONE, "text": V1, "notify_ports": [s_port]}])
+    b.configure([{"name": ZONE, "text": B1, "notify_ports": [s_port]}])
     s.configure([{"name": ZONE, "primaries": ["bind"]}], remotes={"bind": (b.port, True)})
     b.start()
     wait_serial(b.host, b.port, 1)
     s.start()
     wait_serial(s.host, s.port, 1)
-    s.wait_log(r"AXFR in from bind \(127\.0\.0\.1:\d+\): serial 0 -> 1")
+    s.wait_log(r"AXFR in from bind \(127\.0\.0\.1:\d+\): serial 0 -> 1, \d+ records in "
+               r"(?:[2-9]|\d{2,}) messages")
+    check_v1(s.host, s.port)
+    check_bulk(s.host, s.port)
 
     mark, b_mark = s.mark(), b.mark()
-    (b.dir / f"{ZONE}.zone").write_text(V2)
+    (b.dir / f"{ZONE}.zone").write_text(B2)
     b.send_signal(signal.SIGHUP)  # named reloads changed zone files
     wait_serial(s.host, s.port, 2, timeout=5)
     check_v2(s.host, s.port)
@@ -400,11 +420,12 @@ def test_bind_primary_to_zoned_secondary(servers):
     b.stop()
     for jnl in b.dir.glob("*.jnl"):
         jnl.unlink()
-    (b.dir / f"{ZONE}.zone").write_text(V3)
+    (b.dir / f"{ZONE}.zone").write_text(B3)
     mark = s.mark()
     b.start()
     wait_serial(s.host, s.port, 3, timeout=10)
     check_v3(s.host, s.port)
+    check_bulk(s.host, s.port)
     s.wait_log(r"AXFR[^\n]* in from bind \(127\.0\.0\.1:\d+\): serial 2 -> 3", since=mark)
 
     assert_transfer_refused(b.host, b.port)
@@ -414,16 +435,17 @@ def test_bind_primary_to_zoned_secondary(servers):
 @needs_nsd
 def test_zoned_primary_to_nsd_secondary(servers):
     p, n = servers(ZonedServer), servers(NsdServer)
-    p.configure([{"name": ZONE, "text": V1, "notify": ["nsd"], "allow-transfer": ["nsd"]}],
+    p.configure([{"name": ZONE, "text": B1, "notify": ["nsd"], "allow-transfer": ["nsd"]}],
                 remotes={"nsd": (n.port, True)})
     n.configure([{"name": ZONE, "primary_port": p.port}])
     p.start()
     n.start()
     wait_serial(n.host, n.port, 1, timeout=10)
     check_v1(n.host, n.port)
+    check_bulk(n.host, n.port)
 
     mark_p = p.mark()
-    p.write_zone(ZONE, V2)
+    p.write_zone(ZONE, B2)
     p.reload()
     wait_serial(n.host, n.port, 2, timeout=5)
     check_v2(n.host, n.port)
@@ -433,11 +455,12 @@ def test_zoned_primary_to_nsd_secondary(servers):
     p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
 
     restart_without_database(p)
-    p.write_zone(ZONE, V3)
+    p.write_zone(ZONE, B3)
     mark_p = p.mark()
     p.start()
     wait_serial(n.host, n.port, 3, timeout=10)
     check_v3(n.host, n.port)
+    check_bulk(n.host, n.port)
     p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
                since=mark_p)
 
