@@ -270,6 +270,45 @@ def test_zoned_primary_refuses_changed_zone_with_same_serial(servers):
     assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.99"]
 
 
+def test_zoned_newer_notify_supersedes_unanswered_older_one(servers):
+    """A NOTIFY that is still being retransmitted stops when a newer serial is announced
+    (as BIND and Knot do): the secondary is not sent stale serials after the new one."""
+    p, s = zoned_pair(servers, start=False)
+    p.start()  # NOTIFY serial 1 to a secondary that is not there yet: retransmitted
+    p.wait_log(r"loaded serial 1")
+    mark = p.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    p.wait_log(r"reload done", since=mark)
+    s.start()
+    wait_serial(s.host, s.port, 2, timeout=5)
+    p.wait_log(r"NOTIFY serial 2 to secondary \(127\.0\.0\.1:\d+\) acknowledged", since=mark)
+    time.sleep(2.5)  # past the old NOTIFY's next retransmission (1 s, then 2 s later)
+    assert "NOTIFY serial 1 to secondary" not in p.log(), p.log()
+
+
+def test_zoned_multi_tier_secondary_feeds_its_own_secondary(servers):
+    """primary -> s1 -> s2: s1 NOTIFYs s2 and serves it IXFR from its own history."""
+    p, s1, s2 = servers(ZonedServer), servers(ZonedServer), servers(ZonedServer)
+    p.configure([{"name": ZONE, "text": V1, "notify": ["s1"], "allow-transfer": ["s1"]}],
+                remotes={"s1": (s1.port, True)})
+    s1.configure([{"name": ZONE, "primaries": ["primary"], "notify": ["s2"],
+                   "allow-transfer": ["s2"]}],
+                 remotes={"primary": (p.port, True), "s2": (s2.port, True)})
+    s2.configure([{"name": ZONE, "primaries": ["s1"]}], remotes={"s1": (s1.port, True)})
+    for x in (p, s1, s2):
+        x.start()
+    wait_serial(s2.host, s2.port, 1, timeout=5)
+    mark1, mark2 = s1.mark(), s2.mark()
+    p.write_zone(ZONE, V2)
+    p.reload()
+    wait_serial(s2.host, s2.port, 2, timeout=5)
+    check_v2(s2.host, s2.port)
+    s1.wait_log(r"NOTIFY serial 2 to s2 \(127\.0\.0\.1:\d+\) acknowledged", since=mark1)
+    s1.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark1)
+    s2.wait_log(r"IXFR in from s1 \(127\.0\.0\.1:\d+\): serial 1 -> 2", since=mark2)
+
+
 # ------------------------------------------------------------------ Knot DNS
 
 @needs_knot
