@@ -158,6 +158,18 @@ def axfr_records(host, port, zone=ZONE, key=None):
     return out
 
 
+def send_notify(host, port, key=None, source=None, zone=ZONE):
+    """Sends a NOTIFY for `zone` (signed with `key` when given) and returns the answer."""
+    q = dns.message.make_query(zone, "SOA")
+    q.flags = dns.flags.AA
+    q.set_opcode(dns.opcode.NOTIFY)
+    if key is not None:
+        q.use_tsig(key)
+    r = dns.query.udp(q, host, port=port, timeout=2, source=source)
+    assert r.opcode() == dns.opcode.NOTIFY, r
+    return r
+
+
 # ---------------------------------------------------------------- processes
 
 class Server:
@@ -558,14 +570,8 @@ class FakePrimary:
             pass
 
     def notify(self, port, host=HOST):
-        """Sends a signed NOTIFY for the zone to host:port and waits for the answer."""
-        q = dns.message.make_query(ZONE, "SOA")
-        q.flags = dns.flags.AA
-        q.set_opcode(dns.opcode.NOTIFY)
-        q.use_tsig(self.key)
-        r = dns.query.udp(q, host, port=port, timeout=2)
-        assert r.opcode() == dns.opcode.NOTIFY, r
-        return r
+        """Sends a signed NOTIFY for the zone to host:port and returns the answer."""
+        return send_notify(host, port, key=self.key)
 
 
 class HoldingProxy:

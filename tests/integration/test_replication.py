@@ -20,7 +20,8 @@ from conftest import dig, free_port
 from replication_helpers import (HOST, OTHER_SECRET, STRANGER, ZONE, BindServer, FakePrimary,
                                  HoldingProxy, KnotServer, NsdServer, ZonedServer, addresses,
                                  axfr_records, big_zone_text, query, serial_of, tool, tsig_key,
-                                 wait_serial, wait_until, xfr_first_message, zone_text)
+                                 send_notify, wait_serial, wait_until, xfr_first_message,
+                                 zone_text)
 
 needs_knot = pytest.mark.skipif(not (tool("knotd") and tool("knotc")), reason="knotd not installed")
 needs_bind = pytest.mark.skipif(not tool("named"), reason="named not installed")
@@ -212,6 +213,11 @@ def test_zoned_refuses_unauthorised_transfers(servers):
     out = dig(p.host, p.port, "AXFR", ZONE, tcp=True)
     assert "Transfer failed" in out and "192.0.2.10" not in out, out
     p.wait_log(r"AXFR of example\.com\.? to 127\.0\.0\.2#\d+ refused", since=mark)
+    # A secondary with a wrong or unknown key: the primary's log says so.
+    p.wait_log(r"AXFR of example\.com\.? from 127\.0\.0\.1#\d+: TSIG signature does not verify "
+               r"\(BADSIG\)", since=mark)
+    p.wait_log(r"AXFR of example\.com\.? from 127\.0\.0\.1#\d+: TSIG key stranger-key\.? "
+               r"unknown \(BADKEY\)", since=mark)
     # The secondary has no allow-transfer at all.
     assert_transfer_refused(s.host, s.port, key=tsig_key())
 
@@ -268,6 +274,45 @@ def test_zoned_primary_refuses_changed_zone_with_same_serial(servers):
     p.reload()
     wait_serial(s.host, s.port, 2, timeout=5)
     assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.99"]
+
+
+def test_zoned_secondary_accepts_notify_only_from_its_primary_with_tsig(servers):
+    p, s = zoned_pair(servers)
+    wait_serial(s.host, s.port, 1)
+    mark = s.mark()
+    assert send_notify(s.host, s.port).rcode() == dns.rcode.REFUSED  # unsigned
+    assert send_notify(s.host, s.port, key=tsig_key(), source=STRANGER).rcode() == \
+        dns.rcode.REFUSED
+    with pytest.raises(dns.tsig.PeerError):  # answered NOTAUTH/BADSIG
+        send_notify(s.host, s.port, key=tsig_key(OTHER_SECRET))
+    s.wait_log(r"NOTIFY for example\.com\.? from 127\.0\.0\.1 refused: not in allow-notify "
+               r"\(or unsigned\)", since=mark)
+    s.wait_log(r"NOTIFY for example\.com\.? from 127\.0\.0\.2 refused: not in allow-notify",
+               since=mark)
+    # An operator with a mismatched key must be able to see why NOTIFYs are ignored.
+    s.wait_log(r"NOTIFY for example\.com\.? from 127\.0\.0\.1: TSIG check failed", since=mark)
+    assert send_notify(s.host, s.port, key=tsig_key()).rcode() == dns.rcode.NOERROR
+    s.wait_log(r"NOTIFY from 127\.0\.0\.1: checking the primary now", since=mark)
+
+
+def test_zoned_secondary_expires_without_primary_and_recovers(servers):
+    # expire 3 s: once the primary has been unreachable that long, SERVFAIL, not stale data.
+    text = zone_text(1, ["old IN A 192.0.2.20"], refresh=1, retry=1, expire=3)
+    p, s = zoned_pair(servers, text=text)
+    wait_serial(s.host, s.port, 1)
+    p.stop()
+    wait_until(lambda: query(s.host, s.port, "www.example.com", "A").rcode() ==
+               dns.rcode.SERVFAIL, 10, what="SERVFAIL from the expired zone")
+    s.wait_log(r"zone example\.com: expired")
+    # The expiry is stored: a restart does not bring the stale data back.
+    s.stop()
+    s.start()
+    assert query(s.host, s.port, "www.example.com", "A").rcode() == dns.rcode.SERVFAIL
+    s.wait_log(r"serving serial 1 from the database \(expired: SERVFAIL until refreshed\)")
+    # The primary returns: answers come back.
+    p.start()
+    wait_until(lambda: addresses(s.host, s.port, "www.example.com") == ["192.0.2.10"], 10,
+               what="answers after the primary came back")
 
 
 def test_zoned_newer_notify_supersedes_unanswered_older_one(servers):
