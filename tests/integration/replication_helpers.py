@@ -60,11 +60,13 @@ def zone_text(serial, records=(), origin=ZONE, refresh=3600, retry=600, expire=1
     return "\n".join(lines + list(records)) + "\n"
 
 
-def big_zone_text(serial, count, origin=ZONE, tag="a", refresh=3600, retry=1):
-    """A generated zone of about `count` records; `tag` varies their data between versions."""
-    octet = {"a": 1, "b": 2, "c": 3}.get(tag, 9)
+def big_zone_text(serial, count, version=1, changed=None, origin=ZONE, refresh=3600, retry=1):
+    """A generated zone of `count` A records h0..h{count-1}: the first `changed` of them (all
+    by default) point into 10.<version>.0.0/16, the others into 10.1.0.0/16."""
+    changed = count if changed is None else changed
     head = zone_text(serial, origin=origin, refresh=refresh, retry=retry)
-    body = [f"h{i} A 10.{octet}.{(i >> 8) & 255}.{i & 255}" for i in range(count)]
+    body = [f"h{i} A 10.{version if i < changed else 1}.{(i >> 8) & 255}.{i & 255}"
+            for i in range(count)]
     return head + "\n".join(body) + "\n"
 
 
@@ -587,6 +589,7 @@ class HoldingProxy:
         self.released = threading.Event()
         self.held = 0          # connections that reached the limit (and were held there)
         self.sent = 0          # bytes forwarded from the primary, all connections
+        self.per_connection = []  # bytes forwarded from the primary, per connection
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -676,6 +679,9 @@ class HoldingProxy:
     def _down(self, client, server, closed):
         server.settimeout(None)
         forwarded = 0
+        with self._lock:
+            index = len(self.per_connection)
+            self.per_connection.append(0)
         try:
             while not closed.is_set():
                 data = server.recv(65536)
@@ -690,6 +696,7 @@ class HoldingProxy:
                     data = data[cut:]
                     with self._lock:
                         self.sent += cut
+                        self.per_connection[index] = forwarded
                         self.held += 1
                     while not self.released.wait(0.1):
                         if closed.is_set() or self._stop.is_set():
@@ -698,6 +705,7 @@ class HoldingProxy:
                 forwarded += len(data)
                 with self._lock:
                     self.sent += len(data)
+                    self.per_connection[index] = forwarded
         except OSError:
             pass
         self._close(client, server, closed)
