@@ -325,7 +325,7 @@ class KnotServer(Server):
             "acl:", "  - id: peers", f"    address: {HOST}", f"    key: {KEY_NAME}",
             "    action: [transfer, notify]",
             "template:", "  - id: default", f"    storage: {d}", "    zonefile-sync: -1",
-            "    zonefile-load: difference", "    journal-content: changes",
+            "    zonefile-load: difference", "    journal-content: all",
             "    semantic-checks: off",
             "zone:",
         ]
@@ -334,7 +334,8 @@ class KnotServer(Server):
             if "text" in z:
                 self.write_zone(z["name"], z["text"])
             if z.get("master"):
-                conf.append(f"    master: {z['master']}")
+                # A secondary keeps its copy in the journal only (no zone file written).
+                conf += [f"    master: {z['master']}", "    zonefile-load: none"]
             if z.get("notify"):
                 conf.append(f"    notify: [{', '.join(z['notify'])}]")
         self.config = d / "knot.conf"

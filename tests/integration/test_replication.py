@@ -156,21 +156,24 @@ def assert_secondary_serves_everything(p, s):
 
 
 def test_zoned_ixfr_history_survives_primary_restart(servers):
-    """A secondary that missed a change gets it by IXFR from a restarted primary's stored
-    history."""
+    """A secondary that missed two changes gets them as one condensed IXFR from a restarted
+    primary's stored history."""
     p, s = zoned_pair(servers)
     wait_serial(s.host, s.port, 1)
     s.stop()
-    p.write_zone(ZONE, V2)
-    p.reload()
-    p.wait_log(r"loaded serial 2")
+    for serial, text in ((2, V2), (3, V3)):
+        mark = p.mark()
+        p.write_zone(ZONE, text)
+        p.reload()
+        p.wait_log(rf"loaded serial {serial}", since=mark)
     p.stop()
     p.start()
-    mark_s = s.mark()
+    mark_s, mark_p = s.mark(), p.mark()
     s.start()
-    wait_serial(s.host, s.port, 2, timeout=5)
-    check_v2(s.host, s.port)
-    s.wait_log(r"IXFR in from primary .*: serial 1 -> 2", since=mark_s)
+    wait_serial(s.host, s.port, 3, timeout=5)
+    check_v3(s.host, s.port)
+    s.wait_log(r"IXFR in from primary .*: serial 1 -> 3", since=mark_s)
+    p.wait_log(r"IXFR out of example\.com\.? to [^\n]*: serial 1 -> 3", since=mark_p)
 
 
 def test_zoned_falls_back_to_full_zone_when_primary_lost_history(servers):
@@ -394,6 +397,55 @@ def test_knot_primary_to_zoned_secondary(servers):
 
 
 @needs_knot
+def test_knot_primary_multi_changeset_ixfr_to_zoned(servers):
+    """A zoned secondary that missed two changes applies Knot's two-changeset IXFR."""
+    k, s = servers(KnotServer), servers(ZonedServer)
+    k.configure([{"name": ZONE, "text": B1, "notify": ["zoned"]}], remotes={"zoned": s.port})
+    s.configure([{"name": ZONE, "primaries": ["knot"]}], remotes={"knot": (k.port, True)})
+    k.start()
+    s.start()
+    wait_serial(s.host, s.port, 1)
+    s.stop()
+    for serial, text in ((2, B2), (3, B3)):
+        k.write_zone(ZONE, text)
+        r = k.knotc("zone-reload", ZONE)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_serial(k.host, k.port, serial)
+    mark = s.mark()
+    s.start()
+    wait_serial(s.host, s.port, 3, timeout=5)
+    check_v3(s.host, s.port)
+    check_bulk(s.host, s.port)
+    s.wait_log(r"IXFR in from knot \(127\.0\.0\.1:\d+\): serial 1 -> 3", since=mark)
+    k.wait_log(r"IXFR, outgoing, remote 127\.0\.0\.1@\d+, started, serial 1 -> 3")
+
+
+@needs_knot
+def test_zoned_primary_condensed_ixfr_to_knot(servers):
+    """Knot, having missed two changes, applies zoned's condensed IXFR 1 -> 3."""
+    p, k = servers(ZonedServer), servers(KnotServer)
+    p.configure([{"name": ZONE, "text": B1, "notify": ["knot"], "allow-transfer": ["knot"]}],
+                remotes={"knot": (k.port, True)})
+    k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": p.port})
+    p.start()
+    k.start()
+    wait_serial(k.host, k.port, 1, timeout=10)
+    k.stop()
+    for serial, text in ((2, B2), (3, B3)):
+        mark = p.mark()
+        p.write_zone(ZONE, text)
+        p.reload()
+        p.wait_log(rf"loaded serial {serial}", since=mark)
+    mark_k, mark_p = k.mark(), p.mark()
+    k.start()
+    wait_serial(k.host, k.port, 3, timeout=10)
+    check_v3(k.host, k.port)
+    check_bulk(k.host, k.port)
+    k.wait_log(r"IXFR, incoming, remote 127\.0\.0\.1@\d+, finished", since=mark_k)
+    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 3", since=mark_p)
+
+
+@needs_knot
 def test_zoned_primary_to_knot_secondary(servers):
     p, k = servers(ZonedServer), servers(KnotServer)
     p.configure([{"name": ZONE, "text": B1, "notify": ["knot"], "allow-transfer": ["knot"]}],
@@ -543,6 +595,8 @@ def test_zoned_primary_to_nsd_secondary(servers):
     p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
                since=mark_p)
 
+    assert_transfer_refused(p.host, p.port)
+    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
     assert_transfer_refused(n.host, n.port)
     assert_transfer_refused(n.host, n.port, source=STRANGER, key=tsig_key())
 
