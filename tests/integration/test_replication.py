@@ -231,8 +231,10 @@ def test_zoned_secondary_restart_serves_stored_copy_with_primary_down(servers):
     mark = s.mark()
     started = time.monotonic()
     s.start()
-    wait_serial(s.host, s.port, 2, timeout=2)
-    assert time.monotonic() - started < 2
+    # With the primary down, only the stored copy can answer; it does so as soon as zoned
+    # listens (generous bound for a loaded machine).
+    wait_serial(s.host, s.port, 2, timeout=5)
+    assert time.monotonic() - started < 5
     check_v2(s.host, s.port)
     s.wait_log(r"serving serial 2 from the database", since=mark)
     s.wait_log(r"SOA query to primary primary \(127\.0\.0\.1:\d+\) failed", since=mark)
@@ -245,7 +247,7 @@ def test_zoned_secondary_keeps_serving_and_retries_while_primary_down(servers):
     p.stop()
     mark = s.mark()
     s.wait_log(r"zone example\.com: refresh failed \(primary: [^)]*\), next try in 1 s",
-               since=mark, count=2, timeout=10)
+               since=mark, count=2, timeout=15)
     assert serial_of(s.host, s.port) == 1
     assert addresses(s.host, s.port, "www.example.com") == ["192.0.2.10"]
     # The primary comes back with a change: the secondary catches up by itself.
