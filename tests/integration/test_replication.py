@@ -302,8 +302,10 @@ def test_zoned_secondary_accepts_notify_only_from_its_primary_with_tsig(servers)
     assert send_notify(s.host, s.port).rcode() == dns.rcode.REFUSED  # unsigned
     assert send_notify(s.host, s.port, key=tsig_key(), source=STRANGER).rcode() == \
         dns.rcode.REFUSED
-    with pytest.raises(dns.tsig.PeerError):  # answered NOTAUTH/BADSIG
+    with pytest.raises(dns.tsig.PeerBadSignature):  # NOTAUTH, TSIG error BADSIG
         send_notify(s.host, s.port, key=tsig_key(OTHER_SECRET))
+    with pytest.raises(dns.tsig.PeerBadKey):  # NOTAUTH, TSIG error BADKEY (key echoed)
+        send_notify(s.host, s.port, key=tsig_key(name="stranger-key"))
     s.wait_log(r"NOTIFY for example\.com\.? from 127\.0\.0\.1 refused: not in allow-notify "
                r"\(or unsigned\)", since=mark)
     s.wait_log(r"NOTIFY for example\.com\.? from 127\.0\.0\.2 refused: not in allow-notify",
