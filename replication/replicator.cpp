@@ -219,7 +219,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       }
     } else if (tr.kind == TransferResult::full) {
       next = tr.zone;
-      if (base) kind = "IXFR (full zone)";
+      if (base) kind = "AXFR-style IXFR";  // the primary had no history for our serial
     } else if (tr.kind == TransferResult::up_to_date) {
       co_return true;
     }
@@ -406,8 +406,18 @@ asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin, 
   std::string name = name_to_text(origin);
   static thread_local std::mt19937 rng{std::random_device{}()};
   // RFC 1996 3.6: retransmit with backoff until answered; here 5 tries over ~31 s.
+  // A newer NOTIFY for this zone and remote supersedes this one (RFC 1996 3.6 retransmits
+  // "until a response is received", but a stale serial only makes the secondary check again).
+  const std::string slot = origin + '\0' + remote.str();
+  const uint64_t generation = ++notify_generation_[slot];
+  auto superseded = [&] { return notify_generation_[slot] != generation; };
   int delay = 1;
   for (int attempt = 1; attempt <= 5; ++attempt, delay *= 2) {
+    if (superseded()) {
+      log->debug("zone {}: NOTIFY serial {} to {} ({}) superseded by a newer one", name, serial,
+                 remote.name, remote.str());
+      co_return;
+    }
     boost::system::error_code ec;
     asio::ip::udp::socket sock(ex);
     asio::ip::udp::endpoint ep(remote.address, remote.port);
@@ -469,6 +479,7 @@ asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin, 
     }
     // Wait out the rest of the backoff interval before the next try.
   }
+  if (superseded()) co_return;
   log->warn("zone {}: NOTIFY serial {} to {} ({}) not acknowledged after 5 tries", name, serial,
             remote.name, remote.str());
 }

@@ -92,6 +92,8 @@ class Replicator {
   std::unique_ptr<Store> store_;
   ReplicationConfig cfg_;
   std::map<std::string, std::shared_ptr<Secondary>> secondaries_;
+  // Per zone and remote: the newest NOTIFY sequence; an older one still retransmitting stops.
+  std::map<std::string, uint64_t> notify_generation_;
 };
 
 }  // namespace replication

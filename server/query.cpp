@@ -243,7 +243,15 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
 
   uint16_t rc;
   uint16_t tsig_err = 0;
-  if (q.has_tsig && tsig.status != TsigCheck::ok) {
+  bool is_transfer = q.opcode == opcode::QUERY &&
+                     (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) &&
+                     transport == Transport::tcp;
+  if (q.has_tsig && tsig.status != TsigCheck::ok && (q.opcode == opcode::NOTIFY || is_transfer)) {
+    // NOTIFY and transfers answer TSIG failures themselves, the same way, and log them: an
+    // operator with a mismatched key sees why the peer is turned away.
+    result.disposition = q.opcode == opcode::NOTIFY ? Disposition::notify : Disposition::transfer;
+    return result;
+  } else if (q.has_tsig && tsig.status != TsigCheck::ok) {
     rc = tsig.status == TsigCheck::formerr ? rcode::FORMERR : rcode::NOTAUTH;
     tsig_err = tsig.status == TsigCheck::badkey   ? tsig_error::BADKEY
                : tsig.status == TsigCheck::badsig ? tsig_error::BADSIG

@@ -354,7 +354,11 @@ asio::awaitable<bool> TransferOut::serve(asio::ip::tcp::socket& sock, const uint
     diff = history_->since(zone->origin(), client_serial);
     if (diff && diff->to_serial() != zone->serial()) diff.reset();  // stale history
   }
-  const char* mode = current ? "IXFR (current)" : diff ? "IXFR" : kind;
+  // An IXFR answered with the whole zone says so: the operator sees that history was missing.
+  const char* mode = current ? "IXFR (current)"
+                     : diff  ? "IXFR"
+                     : q.qtype == rrtype::IXFR ? "AXFR-style IXFR"
+                               : kind;
   if (diff) kind = "IXFR";
   std::unique_ptr<RecordSource> src;
   if (current)
