@@ -196,9 +196,8 @@ def test_zoned_falls_back_to_full_zone_when_primary_lost_history(servers):
     p.wait_log(r"AXFR[^\n]* out of example\.com\.? to [^\n]*serial 2 -> 3", since=mark_p)
 
 
-@pytest.mark.xfail(strict=True, reason="zoned answers every AXFR/IXFR over UDP with REFUSED "
-                   "(server/query.cpp); issue 3 asks for IXFR over UDP per RFC 1995 4: the "
-                   "changes when they fit in one message, else the current SOA alone")
+# RFC 1995 2: over UDP zoned answers an allowed IXFR with the current SOA, which tells a
+# client that is behind to ask again over TCP.
 def test_zoned_answers_ixfr_over_udp(servers):
     p, s = zoned_pair(servers)
     wait_serial(s.host, s.port, 1)
@@ -211,6 +210,11 @@ def test_zoned_answers_ixfr_over_udp(servers):
     r = dns.query.udp(q, p.host, port=p.port, timeout=2)
     assert r.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(r.rcode())
     assert r.answer and r.answer[0].rdtype == dns.rdatatype.SOA and r.answer[0][0].serial == 2
+    # Unsigned (not allowed for this zone): REFUSED, as over TCP.
+    q2 = dns.message.make_query(ZONE, "IXFR")
+    q2.authority.append(dns.rrset.from_text(ZONE + ".", 0, "IN", "SOA", ". . 1 0 0 0 0"))
+    r2 = dns.query.udp(q2, p.host, port=p.port, timeout=2)
+    assert r2.rcode() == dns.rcode.REFUSED, dns.rcode.to_text(r2.rcode())
 
 
 def test_zoned_refuses_unauthorised_transfers(servers):
