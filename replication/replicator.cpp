@@ -275,7 +275,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
                     std::to_string(next->serial());
     hooks_.publish(s.role.origin, next);
     for (const auto& r : s.role.notify)
-      asio::co_spawn(io_, notify_one(r, s.role.origin, next->serial()), asio::detached);
+      asio::co_spawn(io_, notify_one(r, s.role.origin, next), asio::detached);
     co_return true;
   }
   // Every primary failed: retry later; past expire, stop answering with stale data.
@@ -366,16 +366,16 @@ void Replicator::primary_changed(const std::string& origin,
     }
     if (r)
       for (const auto& remote : r->notify)
-        asio::co_spawn(io_, notify_one(remote, origin, after->serial()), asio::detached);
+        asio::co_spawn(io_, notify_one(remote, origin, after), asio::detached);
   });
 }
 
-void Replicator::send_notify(const std::string& origin, uint32_t serial) {
-  asio::post(io_, [this, origin, serial] {
+void Replicator::send_notify(const std::string& origin, std::shared_ptr<const zone::Zone> z) {
+  asio::post(io_, [this, origin, z] {
     const ZoneRole* r = role(origin);
     if (!r) return;
     for (const auto& remote : r->notify)
-      asio::co_spawn(io_, notify_one(remote, origin, serial), asio::detached);
+      asio::co_spawn(io_, notify_one(remote, origin, z), asio::detached);
   });
 }
 
@@ -400,7 +400,9 @@ std::vector<Replicator::SecondaryStatus> Replicator::status() {
   return f.get();
 }
 
-asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin, uint32_t serial) {
+asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin,
+                                             std::shared_ptr<const zone::Zone> zone) {
+  const uint32_t serial = zone->serial();
   auto log = log_for("notify");
   auto ex = co_await asio::this_coro::executor;
   std::string name = name_to_text(origin);
@@ -428,6 +430,8 @@ asio::awaitable<void> Replicator::notify_one(Remote remote, std::string origin, 
     Renderer w(buf.data(), buf.size());
     w.begin(id, static_cast<uint16_t>(opcode::NOTIFY << 11 | flag::AA), origin, rrtype::SOA,
             rrclass::IN);
+    // The new SOA in the answer section tells the secondary the serial (RFC 1996 3.7).
+    w.add_rrset(Section::answer, origin, zone->soa());
     size_t len = w.size();
     std::string mac;
     if (remote.key) {

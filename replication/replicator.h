@@ -59,8 +59,8 @@ class Replicator {
                        std::shared_ptr<const zone::Zone> after);
   // Tells the primary zone's initial version (start-up): history continuity check.
   void primary_loaded(const std::string& origin, std::shared_ptr<const zone::Zone> z);
-  // NOTIFY every `notify` remote of the zone about `serial`.
-  void send_notify(const std::string& origin, uint32_t serial);
+  // NOTIFY every `notify` remote of the zone about this version of it.
+  void send_notify(const std::string& origin, std::shared_ptr<const zone::Zone> z);
 
   struct SecondaryStatus {
     std::string origin;
@@ -79,7 +79,8 @@ class Replicator {
   void apply_config(const ReplicationConfig& cfg);
   boost::asio::awaitable<void> run_secondary(std::shared_ptr<Secondary> s);
   boost::asio::awaitable<bool> refresh_once(Secondary& s);
-  boost::asio::awaitable<void> notify_one(Remote remote, std::string origin, uint32_t serial);
+  boost::asio::awaitable<void> notify_one(Remote remote, std::string origin,
+                                          std::shared_ptr<const zone::Zone> zone);
   void record_history(const std::string& origin, const zone::Changeset& c, size_t keep,
                       bool persist);
   const ZoneRole* role(const std::string& origin) const;

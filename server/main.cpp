@@ -318,7 +318,7 @@ class Daemon {
         const zone::Zone* z = table->find_exact(zc->origin);
         if (!z) return error("zone " + zc->name + " is not loaded");
         if (zc->notify.empty()) return error("zone " + zc->name + " has no notify remotes");
-        replicator_.send_notify(zc->origin, z->serial());
+        replicator_.send_notify(zc->origin, table->get(zc->origin));
         return {{"ok", true}, {"message", "NOTIFY for serial " + std::to_string(z->serial()) +
                                               " sent to " + std::to_string(zc->notify.size()) +
                                               " remote(s)"}};
