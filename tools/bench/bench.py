@@ -323,7 +323,7 @@ def replication_figures(work, big_zone, origin, changes=20):
     """zoned primary -> zoned secondary with the 1M zone: pull-and-serve, restart, and the
     latency from a change on the primary to the secondary serving it (median of N)."""
     out = {}
-    pdir, sdir = Path(work) / "rep-primary", Path(work) / "rep-secondary"
+    pdir, sdir = Path(work).resolve() / "rep-primary", Path(work).resolve() / "rep-secondary"
     for d in (pdir, sdir):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
