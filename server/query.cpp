@@ -56,7 +56,11 @@ class Answer {
       LookupResult res = lookup(*z, lower, q_.qtype);
       switch (res.kind) {
         case Outcome::answer:
-          if (!add(*z, Section::answer, name, *res.node, *res.rrset)) return rcode::NOERROR;
+          if (res.rrset->type == rrtype::RRSIG && !res.node->sigs.empty()) {
+            if (!add_signatures(name, *res.node, *res.rrset)) return rcode::NOERROR;
+          } else if (!add(*z, Section::answer, name, *res.node, *res.rrset)) {
+            return rcode::NOERROR;
+          }
           if (res.wildcard) defer_wildcard_proof(*z, lower, *res.closest_encloser);
           add_target_addresses(*z, *res.rrset);
           return rcode::NOERROR;
@@ -163,6 +167,20 @@ class Answer {
   }
   bool add(const Zone& z, Section sec, NameView owner, const Node& node, const RRset& set) {
     return add_set(z, sec, owner, node, set.type, set.ttl, set.data, true);
+  }
+
+  // RRSIGs asked for: every signature of the node, each with the TTL of the RRset it
+  // covers (the node's RRSIG RRset has only one TTL for all of them).
+  bool add_signatures(NameView owner, const Node& node, const RRset& all) {
+    for (const auto& g : node.sigs) {
+      const RRset* covered = node.find(g.covered);
+      uint32_t ttl = covered ? covered->ttl : all.ttl;
+      if (!r_.add_rrset(Section::answer, owner, rrtype::RRSIG, ttl, g.rrsigs.data)) {
+        r_.set_tc();
+        return false;
+      }
+    }
+    return true;
   }
 
   void add_negative(const Zone& z) {
