@@ -7,6 +7,7 @@ Each zoned serves example.test in one signing variant and its securely delegated
 secure.example.test (the parent's DS is the child's KSK), so delv can follow the chain of
 trust from example.test down into the child through zoned alone.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -73,6 +74,11 @@ def signed():
         for v, opts in VARIANTS.items():
             run(["ldns-signzone"] + opts + ["-f", f"{v}.signed", "parent.zone", ksk, zsk], d)
             zones[v] = (d / f"{v}.signed").read_text()
+        # Signed outside their validity window, for zonectl check-zone.
+        run(["ldns-signzone", "-i", "20190101000000", "-e", "20200101000000", "-f",
+             "expired.signed", "parent.zone", ksk, zsk], d)
+        run(["ldns-signzone", "-i", "20370101000000", "-e", "20371231000000", "-f",
+             "future.signed", "parent.zone", ksk, zsk], d)
         key = (d / f"{ksk}.key").read_text().split(";")[0].split()
         # "example.test. IN DNSKEY 257 3 13 base64"
         anchor = d / "anchor.conf"
@@ -275,3 +281,45 @@ def test_same_as_knot(served, knot, name, rdtype):
     assert rrs(a.authority) == rrs(b.authority)
     if not a.flags & dns.flags.AA:  # referral glue
         assert rrs(a.additional) == rrs(b.additional)
+
+
+# --------------------------------------------------------------------------- zonectl
+
+def zonectl_bin():
+    return str(Path(os.environ.get("ZONED_BIN", "build/zoned")).with_name("zonectl"))
+
+
+def check_zone(path):
+    r = subprocess.run([zonectl_bin(), "check-zone", "--origin", "example.test", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_check_zone_verifies_signatures(signed):
+    d = signed["dir"]
+    for v in VARIANTS:
+        rc, out = check_zone(d / f"{v}.signed")
+        assert rc == 0 and "signatures checked" in out, out
+    rc, out = check_zone(d / "expired.signed")
+    assert rc == 1 and "expired on 2020-01-01" in out, out
+    rc, out = check_zone(d / "future.signed")
+    assert rc == 1 and "is not valid before 2037-01-01" in out, out
+    # A tampered signature and a missing one, each reported at its line.
+    lines = (d / "nsec.signed").read_text().splitlines()
+    out_lines, tampered, dropped = [], None, False
+    for l in lines:
+        f = l.split()
+        if f[3] == "RRSIG" and f[4] == "AAAA" and tampered is None:
+            f[-1] = ("A" if f[-1][0] != "A" else "B") + f[-1][1:]
+            l = " ".join(f)
+            tampered = len(out_lines) + 1
+        elif f[3] == "RRSIG" and f[4] == "MX" and not dropped:
+            dropped = True
+            continue
+        out_lines.append(l)
+    bad = d / "bad.signed"
+    bad.write_text("\n".join(out_lines) + "\n")
+    rc, out = check_zone(bad)
+    assert rc == 1, out
+    assert f"bad.signed:{tampered}: RRSIG www.example.test. AAAA" in out and "does not verify" in out, out
+    assert "example.test. MX has no RRSIG" in out, out
