@@ -126,10 +126,9 @@ ldns_rr_list* dnskeys(const std::string& variant) {
   auto& k = keys[variant];
   if (!k) {
     PktPtr p = ask(variant, "example.test.", LDNS_RR_TYPE_DNSKEY);
-    // ldns_pkt_rr_list_by_type's list holds the packet's own RRs: copy them.
+    // ldns_pkt_rr_list_by_type returns copies (or null).
     ldns_rr_list* l = ldns_pkt_rr_list_by_type(p.get(), LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
-    k.reset(l ? ldns_rr_list_clone(l) : ldns_rr_list_new());
-    ldns_rr_list_free(l);
+    k.reset(l ? l : ldns_rr_list_new());
   }
   return k.get();
 }
@@ -141,7 +140,7 @@ int verify_section(const std::string& variant, const ldns_pkt* p, ldns_pkt_secti
   ldns_rr_list* l = sec == LDNS_SECTION_ANSWER ? ldns_pkt_answer(p) : ldns_pkt_authority(p);
   ldns_rr_list* dnames = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_DNAME, LDNS_SECTION_ANSWER);
   bool has_dname = dnames != nullptr;
-  ldns_rr_list_free(dnames);
+  ldns_rr_list_deep_free(dnames);
   std::map<std::pair<std::string, uint16_t>, ListPtr> sets, sigs;
   for (size_t i = 0; i < ldns_rr_list_rr_count(l); ++i) {
     ldns_rr* rr = ldns_rr_list_rr(l, i);
@@ -191,9 +190,9 @@ struct Case {
   int rcode;
   bool aa;
   std::vector<std::string> ans, ns;  // summaries (NSEC3 owners excluded from ns)
-  std::vector<std::string> match;    // names whose matching NSEC3 must be in authority
-  std::vector<std::string> cover;    // names whose covering NSEC3 must be in authority
-  std::vector<std::string> opt_out;  // names whose covering NSEC3 must have opt-out set
+  std::vector<std::string> match = {};    // names whose matching NSEC3 must be in authority
+  std::vector<std::string> cover = {};    // names whose covering NSEC3 must be in authority
+  std::vector<std::string> opt_out = {};  // names whose covering NSEC3 must have opt-out set
 };
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.variant << " " << c.qname << " " << type_text(c.qtype);
@@ -217,9 +216,7 @@ TEST_P(Signed, ValidatorView) {
   verify_section(c.variant, p.get(), LDNS_SECTION_AUTHORITY);
 
   // NSEC3: each record present is required by the proof, each part of the proof present.
-  std::unique_ptr<ldns_rr_list, void (*)(ldns_rr_list*)> n3(
-      ldns_pkt_rr_list_by_type(p.get(), LDNS_RR_TYPE_NSEC3, LDNS_SECTION_AUTHORITY),
-      ldns_rr_list_free);
+  ListPtr n3(ldns_pkt_rr_list_by_type(p.get(), LDNS_RR_TYPE_NSEC3, LDNS_SECTION_AUTHORITY));
   size_t count = n3 ? ldns_rr_list_rr_count(n3.get()) : 0;
   std::vector<bool> used(count, false);
   auto find = [&](const std::string& name, bool want_match) -> const ldns_rr* {
@@ -402,9 +399,7 @@ TEST(SignedNsec3, OwnerNamesAreNotNames) {
   PktPtr p = ask("nsec3", "example.test.", t::NSEC3PARAM);
   ASSERT_EQ(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())), 2u);
   PktPtr all = ask("nsec3", "c.example.test.", t::TXT);
-  std::unique_ptr<ldns_rr_list, void (*)(ldns_rr_list*)> n3(
-      ldns_pkt_rr_list_by_type(all.get(), LDNS_RR_TYPE_NSEC3, LDNS_SECTION_AUTHORITY),
-      ldns_rr_list_free);
+  ListPtr n3(ldns_pkt_rr_list_by_type(all.get(), LDNS_RR_TYPE_NSEC3, LDNS_SECTION_AUTHORITY));
   ASSERT_TRUE(n3);
   std::string owner = owner_text(ldns_rr_list_rr(n3.get(), 0));
   PktPtr q = ask("nsec3", owner, t::NSEC3);
