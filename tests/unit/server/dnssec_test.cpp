@@ -415,7 +415,9 @@ TEST(SignedTruncation, RRsetAndSignaturesStayTogether) {
     EXPECT_GE(verify_section(v, tcp.get(), LDNS_SECTION_AUTHORITY), 3) << v;
     PktPtr p = ask(v, "x.y.c.example.test.", t::A, true, Transport::udp, 512);
     EXPECT_EQ(ldns_pkt_tc(p.get()), ldns_pkt_size(tcp.get()) > 512) << v;
-    if (std::string(v) != "nsec") EXPECT_TRUE(ldns_pkt_tc(p.get())) << v;
+    if (std::string(v) != "nsec") {
+      EXPECT_TRUE(ldns_pkt_tc(p.get())) << v;
+    }
     EXPECT_LE(ldns_pkt_size(p.get()), 512u);
     verify_section(v, p.get(), LDNS_SECTION_ANSWER);
     verify_section(v, p.get(), LDNS_SECTION_AUTHORITY);
