@@ -3,6 +3,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "zone/dnssec.h"
 #include "zone/lookup.h"
 #include "zone/wire/render.h"
 #include "zone/wire/tsig.h"
@@ -14,8 +15,8 @@ using namespace zone::wire;
 
 namespace {
 
-constexpr int kMaxChain = 16;
-constexpr size_t kTsigRoom = 200;  // key name, algorithm, a SHA-512 MAC and the fixed fields  // CNAME/DNAME steps followed before we stop (loop-safe)
+constexpr int kMaxChain = 16;  // CNAME/DNAME steps followed before we stop (loop-safe)
+constexpr size_t kTsigRoom = 200;  // key name, algorithm, a SHA-512 MAC and the fixed fields
 
 uint16_t response_flags(const ParsedQuery& q) {
   // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
@@ -29,6 +30,13 @@ class Answer {
 
   // Fills answer, authority and additional sections; returns the rcode.
   uint16_t run() {
+    uint16_t rc = run_chain();
+    flush_pending();
+    return rc;
+  }
+
+ private:
+  uint16_t run_chain() {
     const Zone* z = zones_.find(q_.name_lower());
     if (!z) return rcode::REFUSED;
     if (z->expired()) return rcode::SERVFAIL;  // a secondary that lost its primaries
@@ -48,27 +56,47 @@ class Answer {
       LookupResult res = lookup(*z, lower, q_.qtype);
       switch (res.kind) {
         case Outcome::answer:
-          if (!add(Section::answer, name, *res.rrset)) return rcode::NOERROR;
+          if (res.rrset->type == rrtype::RRSIG && !res.node->sigs.empty()) {
+            if (!add_signatures(name, *res.node, *res.rrset)) return rcode::NOERROR;
+          } else if (!add(*z, Section::answer, name, *res.node, *res.rrset)) {
+            return rcode::NOERROR;
+          }
+          if (res.wildcard) defer_wildcard_proof(*z, lower, *res.closest_encloser);
           add_target_addresses(*z, *res.rrset);
           return rcode::NOERROR;
-        case Outcome::nodata:
+        case Outcome::nodata: {
           add_negative(*z);
+          Proof p;
+          if (dnssec(*z)) {
+            if (res.wildcard)
+              prove_wildcard_nodata(*z, lower, *res.closest_encloser, *res.node, p);
+            else
+              prove_nodata(*z, lower, p);
+          }
+          add_proof(*z, p);
           return rcode::NOERROR;
-        case Outcome::nxdomain:
+        }
+        case Outcome::nxdomain: {
           add_negative(*z);
+          Proof p;
+          if (dnssec(*z)) prove_nxdomain(*z, lower, *res.closest_encloser, p);
+          add_proof(*z, p);
           return rcode::NXDOMAIN;
+        }
         case Outcome::delegation:
           add_referral(*z, *res.node, *res.rrset, step == 0);
           return rcode::NOERROR;
         case Outcome::cname: {
-          if (!add(Section::answer, name, *res.rrset)) return rcode::NOERROR;
+          if (!add(*z, Section::answer, name, *res.node, *res.rrset)) return rcode::NOERROR;
+          if (res.wildcard) defer_wildcard_proof(*z, lower, *res.closest_encloser);
           std::string_view rd = first_rdata(*res.rrset);
           name = rdata_target(rrtype::CNAME, rd);
           if (name.empty()) return rcode::NOERROR;
           break;
         }
         case Outcome::dname: {
-          if (!add(Section::answer, res.node->name, *res.rrset)) return rcode::NOERROR;
+          if (!add(*z, Section::answer, res.node->name, *res.node, *res.rrset))
+            return rcode::NOERROR;
           // RFC 6672 2.2: replace the DNAME owner suffix with its target.
           NameView target = rdata_target(rrtype::DNAME, first_rdata(*res.rrset));
           size_t prefix = lower.size() - res.node->name.size();
@@ -101,7 +129,6 @@ class Answer {
     }
   }
 
- private:
   // Records a name visited by the CNAME/DNAME chain; false if it was visited before.
   bool remember(NameView lower) {
     for (size_t i = 0; i < nvisited_; ++i)
@@ -119,17 +146,72 @@ class Answer {
     return std::string_view(s.data).substr(2, l);
   }
 
-  bool add(Section sec, NameView owner, const RRset& set) {
-    if (r_.add_rrset(sec, owner, set)) return true;
-    r_.set_tc();
+  // DNSSEC records go out only to a query with DO=1 (RFC 4035 3.1) for a signed zone.
+  bool dnssec(const Zone& z) const { return q_.edns.do_bit && z.is_signed(); }
+
+  // Adds an RRset and, when DNSSEC is asked for, the RRSIGs covering it (served with the
+  // RRset's TTL, RFC 4034 3), as one unit: on overflow both are rolled back (RFC 4035
+  // 3.1.1), and TC is set when the RRset was required.
+  bool add_set(const Zone& z, Section sec, NameView owner, const Node& node, uint16_t type,
+               uint32_t ttl, std::string_view data, bool required) {
+    if (r_.flags() & flag::TC) return false;  // truncated already: add nothing after a gap
+    Renderer::Mark m = r_.mark();
+    bool ok = r_.add_rrset(sec, owner, type, ttl, data);
+    if (ok && dnssec(z))
+      if (const RRset* sigs = node.sigs_for(type))
+        ok = r_.add_rrset(sec, owner, rrtype::RRSIG, ttl, sigs->data);
+    if (ok) return true;
+    r_.rollback(m);
+    if (required) r_.set_tc();
     return false;
+  }
+  bool add(const Zone& z, Section sec, NameView owner, const Node& node, const RRset& set) {
+    return add_set(z, sec, owner, node, set.type, set.ttl, set.data, true);
+  }
+
+  // RRSIGs asked for: every signature of the node, each with the TTL of the RRset it
+  // covers (the node's RRSIG RRset has only one TTL for all of them).
+  bool add_signatures(NameView owner, const Node& node, const RRset& all) {
+    for (const auto& g : node.sigs) {
+      const RRset* covered = node.find(g.covered);
+      uint32_t ttl = covered ? covered->ttl : all.ttl;
+      if (!r_.add_rrset(Section::answer, owner, rrtype::RRSIG, ttl, g.rrsigs.data)) {
+        r_.set_tc();
+        return false;
+      }
+    }
+    return true;
   }
 
   void add_negative(const Zone& z) {
-    // RFC 2308 3: SOA in authority with TTL min(SOA TTL, MINIMUM).
-    if (!r_.add_rrset(Section::authority, z.origin(), rrtype::SOA, z.negative_ttl(),
-                      z.soa().data))
-      r_.set_tc();
+    // RFC 2308 3: SOA in authority with TTL min(SOA TTL, MINIMUM); its RRSIG likewise.
+    add_set(z, Section::authority, z.origin(), z.apex(), rrtype::SOA, z.negative_ttl(),
+            z.soa().data, true);
+  }
+
+  // The NSEC or NSEC3 records (and RRSIGs) of a proof, in the authority section.
+  void add_proof(const Zone& z, const Proof& p) {
+    if (!dnssec(z)) return;
+    uint16_t type = z.denial() == Denial::nsec ? rrtype::NSEC : rrtype::NSEC3;
+    for (int i = 0; i < p.count; ++i) {
+      const Node& n = *p.nodes[i];
+      if (const RRset* s = n.find(type))
+        if (!add(z, Section::authority, n.name, n, *s)) return;
+    }
+  }
+
+  // A wildcard expansion in the answer needs the proof that the name itself does not
+  // exist (RFC 4035 3.1.3.3). It goes to the authority section, which starts only once the
+  // answer section is complete: keep it until then.
+  void defer_wildcard_proof(const Zone& z, NameView lower, const Node& ce) {
+    if (!dnssec(z) || npending_ >= static_cast<size_t>(kMaxChain)) return;
+    pending_[npending_].zone = &z;
+    prove_wildcard_answer(z, lower, ce, pending_[npending_].proof);
+    ++npending_;
+  }
+  void flush_pending() {
+    for (size_t i = 0; i < npending_; ++i) add_proof(*pending_[i].zone, pending_[i].proof);
+    npending_ = 0;
   }
 
   // Addresses of a name in this zone, glue included. Returns false if it did not fit.
@@ -138,10 +220,11 @@ class Answer {
       if (added_[i] == target_lower) return true;
     const Node* n = z.find(target_lower);
     if (!n) return true;
+    flush_pending();  // the authority section ends here
     bool ok = true;
     for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
       if (const RRset* s = n->find(t)) {
-        if (!r_.add_rrset(Section::additional, n->name, *s)) ok = false;
+        if (!add_set(z, Section::additional, n->name, *n, t, s->ttl, s->data, false)) ok = false;
       }
     }
     if (nadded_ < kMaxAdded) added_[nadded_++] = n->name;
@@ -168,7 +251,19 @@ class Answer {
 
   void add_referral(const Zone& z, const Node& cut, const RRset& ns, bool first) {
     if (first) r_.set_flags(r_.flags() & ~flag::AA);
-    if (!add(Section::authority, cut.name, ns)) return;
+    if (!add(z, Section::authority, cut.name, cut, ns)) return;
+    // A secure delegation has its signed DS; an insecure one the proof that there is none
+    // (RFC 4035 3.1.4.1, RFC 5155 7.2.7).
+    if (dnssec(z)) {
+      if (const RRset* ds = cut.find(rrtype::DS)) {
+        if (!add(z, Section::authority, cut.name, cut, *ds)) return;
+      } else {
+        Proof p;
+        prove_no_ds(z, cut, p);
+        add_proof(z, p);
+      }
+    }
+    flush_pending();
     // Glue: in-domain (below the cut) is required (RFC 9471), other in-zone names optional.
     for (int pass = 0; pass < 2; ++pass) {
       ns.for_each([&](std::string_view rd) {
@@ -194,6 +289,12 @@ class Answer {
   char visited_[kMaxChain][kMaxNameLen];
   size_t visited_len_[kMaxChain];
   size_t nvisited_ = 0;
+  struct Pending {
+    const Zone* zone;
+    Proof proof;
+  };
+  Pending pending_[kMaxChain];
+  size_t npending_ = 0;
 };
 
 }  // namespace

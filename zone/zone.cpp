@@ -1,6 +1,7 @@
 #include "zone/zone.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "zone/wire/types.h"
 
@@ -93,6 +94,21 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   if (soa->count != 1) err(origin_, rrtype::SOA, "more than one SOA record at the apex");
   if (!apex_it->second.find(rrtype::NS))
     err(origin_, rrtype::SOA, "no NS records at the zone apex " + name_to_text(origin_));
+
+  // NSEC3 owners (hashed names right below the apex holding only NSEC3 and its RRSIGs) are
+  // kept apart: they are not names of the zone and must not create any (RFC 5155 7.2.8).
+  for (auto it = z.nodes_.begin(); it != z.nodes_.end();) {
+    const Node& n = it->second;
+    bool only_nsec3 = n.find(rrtype::NSEC3) != nullptr && it->first != origin_ &&
+                      parent_name(it->first) == NameView(origin_);
+    for (const auto& r : n.rrsets)
+      if (r.type != rrtype::NSEC3 && r.type != rrtype::RRSIG) only_nsec3 = false;
+    if (only_nsec3) {
+      z.nsec3_nodes_.insert(z.nodes_.extract(it++));
+    } else {
+      ++it;
+    }
+  }
 
   // Empty non-terminals: every ancestor of a node, down from the apex, exists.
   std::vector<std::string> names;
@@ -193,6 +209,8 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
     });
   }
 
+  index_dnssec(z, errors, warnings);
+
   if (!errors.empty()) return nullptr;
   z.apex_ = &z.nodes_.find(origin_)->second;
   z.soa_ = z.apex_->find(rrtype::SOA);
@@ -203,6 +221,222 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   z.record_count_ = records_;
   lines_.clear();
   return std::shared_ptr<const Zone>(zone_.release());
+}
+
+namespace {
+
+// RFC 4648 base32hex, as NSEC3 owner labels are written (RFC 5155 3.3).
+bool base32hex_decode(std::string_view in, uint8_t* out, size_t out_len) {
+  if (in.size() * 5 / 8 != out_len) return false;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t o = 0;
+  for (char ch : in) {
+    int v;
+    uint8_t c = ascii_lower(static_cast<uint8_t>(ch));
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'v') v = c - 'a' + 10;
+    else return false;
+    acc = (acc << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      if (o < out_len) out[o++] = static_cast<uint8_t>(acc >> bits);
+    }
+  }
+  return o == out_len;
+}
+
+struct Nsec3Params {
+  uint8_t algorithm = 0, flags = 0;
+  uint16_t iterations = 0;
+  std::string_view salt;
+  std::string_view next;  // NSEC3 only: the next hashed owner
+};
+
+bool parse_nsec3(std::string_view rd, bool param, Nsec3Params& p) {
+  auto u = [&](size_t i) { return static_cast<uint8_t>(rd[i]); };
+  if (rd.size() < 5) return false;
+  p.algorithm = u(0);
+  p.flags = u(1);
+  p.iterations = static_cast<uint16_t>(u(2) << 8 | u(3));
+  size_t sl = u(4);
+  if (rd.size() < 5 + sl) return false;
+  p.salt = rd.substr(5, sl);
+  if (param) return true;
+  if (rd.size() < 6 + sl) return false;
+  size_t hl = u(5 + sl);
+  if (rd.size() < 6 + sl + hl) return false;
+  p.next = rd.substr(6 + sl, hl);
+  return true;
+}
+
+}  // namespace
+
+void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
+                               std::vector<ZoneError>* warnings) {
+  auto where = [&](NameView owner, uint16_t type) -> SourceLine {
+    auto it = lines_.find(line_key(owner, type));
+    if (it != lines_.end()) return it->second;
+    return SourceLine{source_, 0};
+  };
+  auto node_where = [&](const Node& n) {
+    return where(n.name, n.rrsets.empty() ? 0 : n.rrsets.front().type);
+  };
+  auto warn = [&](SourceLine w, std::string msg) {
+    if (warnings) warnings->push_back({std::move(w), std::move(msg)});
+  };
+
+  // RRSIGs by covered type, for both kinds of nodes.
+  auto split_sigs = [](Node& n) {
+    n.sigs.clear();
+    const RRset* all = n.find(rrtype::RRSIG);
+    if (!all) return;
+    all->for_each([&](std::string_view rd) {
+      if (rd.size() < 18) return;
+      uint16_t covered = get16(reinterpret_cast<const uint8_t*>(rd.data()));
+      Signatures* s = nullptr;
+      for (auto& x : n.sigs)
+        if (x.covered == covered) s = &x;
+      if (!s) {
+        n.sigs.push_back(Signatures{covered, RRset{rrtype::RRSIG, all->ttl, 0, {}}});
+        s = &n.sigs.back();
+      }
+      s->rrsigs.add(rd);
+    });
+  };
+  for (auto& [k, n] : z.nodes_) split_sigs(n);
+  for (auto& [k, n] : z.nsec3_nodes_) split_sigs(n);
+
+  auto apex_it = z.nodes_.find(origin_);
+  if (apex_it == z.nodes_.end()) return;
+  const Node& apex = apex_it->second;
+  const RRset* dnskey = apex.find(rrtype::DNSKEY);
+  const RRset* param = apex.find(rrtype::NSEC3PARAM);
+  const RRset* apex_nsec = apex.find(rrtype::NSEC);
+  if (!dnskey) {
+    if (param || apex_nsec)
+      warn(where(origin_, param ? rrtype::NSEC3PARAM : rrtype::NSEC),
+           "no DNSKEY at the apex: the zone is served as unsigned");
+    return;
+  }
+  if (!param && !apex_nsec) {
+    warn(where(origin_, rrtype::DNSKEY),
+         "DNSKEY at the apex but no NSEC or NSEC3PARAM: the zone is served as unsigned");
+    return;
+  }
+
+  // Authoritative names: not below a delegation (glue and occluded data are not signed and
+  // have no NSEC/NSEC3). Delegation points themselves are in the chain.
+  auto below_cut = [&](NameView name) {
+    if (name == NameView(origin_)) return false;
+    for (NameView p = parent_name(name); p.size() > origin_.size(); p = parent_name(p)) {
+      const Node* n = z.find(p);
+      if (n && (n->is_cut || n->has_dname)) return true;
+    }
+    return false;
+  };
+
+  if (param) {
+    Nsec3Params pp;
+    bool ok = false;
+    param->for_each([&](std::string_view rd) {
+      if (!ok && parse_nsec3(rd, true, pp)) ok = true;
+    });
+    if (!ok || pp.algorithm != 1) {
+      errors.push_back({where(origin_, rrtype::NSEC3PARAM),
+                        ok ? "unsupported NSEC3 hash algorithm " + std::to_string(pp.algorithm)
+                           : std::string("malformed NSEC3PARAM")});
+      return;
+    }
+    z.nsec3_salt_ = std::string(pp.salt);
+    z.nsec3_iterations_ = pp.iterations;
+    // The chain: NSEC3 records with the NSEC3PARAM's parameters (RFC 5155 4).
+    std::vector<std::pair<Nsec3Entry, std::string_view>> entries;  // with the next hash
+    for (auto& [k, n] : z.nsec3_nodes_) {
+      Nsec3Entry e{};
+      e.node = &n;
+      NameView label = NameView(k).substr(1, static_cast<uint8_t>(k[0]));
+      if (!base32hex_decode(label, e.hash, kNsec3HashLen)) {
+        warn(node_where(n), "NSEC3 owner " + name_to_text(k) + " is not a SHA-1 hash");
+        continue;
+      }
+      bool found = false;
+      n.find(rrtype::NSEC3)->for_each([&](std::string_view rd) {
+        Nsec3Params p;
+        if (found || !parse_nsec3(rd, false, p)) return;
+        if (p.algorithm == pp.algorithm && p.iterations == pp.iterations && p.salt == pp.salt &&
+            p.next.size() == kNsec3HashLen) {
+          found = true;
+          e.opt_out = (p.flags & 1) != 0;
+          entries.push_back({e, p.next});
+        }
+      });
+    }
+    if (entries.empty()) {
+      errors.push_back({where(origin_, rrtype::NSEC3PARAM),
+                        "NSEC3PARAM without an NSEC3 chain with its parameters"});
+      return;
+    }
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return std::memcmp(a.first.hash, b.first.hash, kNsec3HashLen) < 0;
+    });
+    z.nsec3_chain_.reserve(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      z.nsec3_chain_.push_back(entries[i].first);
+      const auto& succ = entries[(i + 1) % entries.size()].first;
+      if (std::memcmp(entries[i].second.data(), succ.hash, kNsec3HashLen) != 0)
+        warn(node_where(*entries[i].first.node),
+             "NSEC3 chain gap: the NSEC3 at " + name_to_text(entries[i].first.node->name) +
+                 " does not point to the next hash in the zone, " + name_to_text(succ.node->name));
+    }
+    z.denial_ = Denial::nsec3;
+    // Every authoritative name needs its NSEC3; opt-out spans may leave out insecure
+    // delegations (and the empty non-terminals above only those, RFC 5155 7.1).
+    for (auto& [k, n] : z.nodes_) {
+      if (below_cut(k)) continue;
+      bool match = false;
+      const Nsec3Entry* cover = z.nsec3_for_name(k, match);
+      if (match) continue;
+      bool opt_out = cover->opt_out;
+      bool insecure_cut = n.is_cut && !n.find(rrtype::DS);
+      if (opt_out && (insecure_cut || n.empty())) continue;
+      if (n.empty())
+        warn(SourceLine{source_, 0},
+             "empty non-terminal " + name_to_text(k) + " has no NSEC3 (hash not in the chain)");
+      else
+        errors.push_back({node_where(n), "name " + name_to_text(k) +
+                                             " has data but no NSEC3 in the chain of the "
+                                             "NSEC3PARAM"});
+    }
+    return;
+  }
+
+  // NSEC: the chain of every authoritative name with data, in canonical order.
+  for (auto& [k, n] : z.nodes_) {
+    if (n.empty() || below_cut(k)) continue;
+    if (n.find(rrtype::NSEC))
+      z.nsec_chain_.push_back(&n);
+    else
+      errors.push_back({node_where(n), "name " + name_to_text(k) +
+                                           " has data but no NSEC in a signed zone"});
+  }
+  std::sort(z.nsec_chain_.begin(), z.nsec_chain_.end(), [](const Node* a, const Node* b) {
+    return canonical_compare(a->name, b->name) < 0;
+  });
+  for (size_t i = 0; i < z.nsec_chain_.size(); ++i) {
+    const Node& n = *z.nsec_chain_[i];
+    const Node& succ = *z.nsec_chain_[(i + 1) % z.nsec_chain_.size()];
+    std::string_view rd;
+    n.find(rrtype::NSEC)->for_each([&](std::string_view r) { if (rd.empty()) rd = r; });
+    size_t l = name_length(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());
+    if (l == 0 || lowered(rd.substr(0, l)) != succ.name)
+      warn(where(n.name, rrtype::NSEC),
+           "NSEC chain gap: the NSEC at " + name_to_text(n.name) + " points to " +
+               (l ? name_to_text(rd.substr(0, l)) : std::string("?")) +
+               ", the next name in the zone is " + name_to_text(succ.name));
+  }
+  z.denial_ = Denial::nsec;
 }
 
 namespace {
@@ -223,6 +457,7 @@ std::string type_name(uint16_t t) {
     case rrtype::NSEC: return "NSEC";
     case rrtype::DNSKEY: return "DNSKEY";
     case rrtype::NSEC3: return "NSEC3";
+    case rrtype::NSEC3PARAM: return "NSEC3PARAM";
     default: return "TYPE" + std::to_string(t);
   }
 }

@@ -17,9 +17,17 @@ namespace zone {
 using wire::NameView;
 using wire::RRset;
 
+// The RRSIGs of a node that cover one type (RFC 4034 3), split out of the node's RRSIG
+// RRset at build time so that an answer adds "this RRset's signatures" without filtering.
+struct Signatures {
+  uint16_t covered = 0;
+  RRset rrsigs;  // type RRSIG; its TTL is not used (an RRSIG is served with its RRset's TTL)
+};
+
 struct Node {
   std::string name;  // lowercased wire name (the map key)
   std::vector<RRset> rrsets;
+  std::vector<Signatures> sigs;  // derived from the RRSIG RRset, by covered type
   // Derived at build time so that lookup needs no scans.
   bool is_cut = false;    // NS below the apex: a delegation point
   bool has_dname = false;
@@ -31,6 +39,24 @@ struct Node {
     return nullptr;
   }
   bool empty() const { return rrsets.empty(); }  // an empty non-terminal
+  // The RRSIGs covering `type` at this node, or nullptr.
+  const RRset* sigs_for(uint16_t type) const {
+    for (const auto& s : sigs)
+      if (s.covered == type) return &s.rrsigs;
+    return nullptr;
+  }
+};
+
+// How a zone proves that names and types do not exist.
+enum class Denial { none, nsec, nsec3 };
+
+inline constexpr size_t kNsec3HashLen = 20;  // SHA-1, the only NSEC3 hash (RFC 5155 11)
+
+// One NSEC3 of the zone's chain, by the hash its owner name carries.
+struct Nsec3Entry {
+  uint8_t hash[kNsec3HashLen];
+  const Node* node;  // the NSEC3 owner (a node outside the lookup namespace)
+  bool opt_out;      // the Opt-Out flag of its NSEC3 (RFC 5155 3.1.2.1)
 };
 
 struct StringHash {
@@ -58,11 +84,30 @@ class Zone {
     auto it = nodes_.find(lower_name);
     return it == nodes_.end() ? nullptr : &it->second;
   }
-  size_t node_count() const { return nodes_.size(); }
+  size_t node_count() const { return nodes_.size() + nsec3_nodes_.size(); }
   size_t record_count() const { return record_count_; }
+  // Every node, the NSEC3 owners (not part of the lookup namespace) included.
   template <class F>
   void for_each_node(F&& f) const {
     for (const auto& [k, n] : nodes_) f(n);
+    for (const auto& [k, n] : nsec3_nodes_) f(n);
+  }
+
+  // DNSSEC (RFC 4035, RFC 5155). A zone is signed when its apex has a DNSKEY and an NSEC
+  // chain, or an NSEC3PARAM with its NSEC3 chain.
+  Denial denial() const { return denial_; }
+  bool is_signed() const { return denial_ != Denial::none; }
+  // NSEC zones: the node whose NSEC matches `lower_name` or covers it (its canonical
+  // predecessor in the chain). Binary search, no allocation.
+  const Node* nsec_for(NameView lower_name) const;
+  // NSEC3 zones: the hash of a name with the zone's NSEC3PARAM (RFC 5155 5).
+  void nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const;
+  // The NSEC3 whose owner hash equals `hash` (match = true) or covers it.
+  const Nsec3Entry* nsec3_for(const uint8_t hash[kNsec3HashLen], bool& match) const;
+  const Nsec3Entry* nsec3_for_name(NameView lower_name, bool& match) const {
+    uint8_t h[kNsec3HashLen];
+    nsec3_hash(lower_name, h);
+    return nsec3_for(h, match);
   }
 
  private:
@@ -70,6 +115,14 @@ class Zone {
   std::string origin_;
   std::string source_;
   std::unordered_map<std::string, Node, StringHash, std::equal_to<>> nodes_;
+  // Owners of NSEC3 records: served by AXFR and as proofs, never found by lookup
+  // (RFC 5155 7.2.8), so they create no names and no empty non-terminals.
+  std::unordered_map<std::string, Node, StringHash, std::equal_to<>> nsec3_nodes_;
+  Denial denial_ = Denial::none;
+  std::vector<const Node*> nsec_chain_;  // canonical order (RFC 4034 6.1)
+  std::vector<Nsec3Entry> nsec3_chain_;  // by hash
+  std::string nsec3_salt_;
+  uint16_t nsec3_iterations_ = 0;
   const Node* apex_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t serial_ = 0;
@@ -107,6 +160,9 @@ class ZoneBuilder {
 
  private:
   struct Pending;
+  // Splits RRSIGs by covered type, recognises a signed zone and indexes (and checks) its
+  // NSEC or NSEC3 chain.
+  void index_dnssec(Zone& z, std::vector<ZoneError>& errors, std::vector<ZoneError>* warnings);
   std::string origin_;
   std::string source_;
   std::unique_ptr<Zone> zone_;
