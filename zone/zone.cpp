@@ -25,6 +25,43 @@ ZoneBuilder::ZoneBuilder(std::string origin_lower, std::string source)
   zone_->source_ = source_;
 }
 
+ZoneBuilder::ZoneBuilder(const Zone& base) : ZoneBuilder(base.origin(), base.source()) {
+  auto copy = [&](const Node& n) {
+    if (n.rrsets.empty()) return;  // empty non-terminals are derived again by build()
+    Node& c = zone_->nodes_[n.name];
+    c.name = n.name;
+    c.rrsets = n.rrsets;
+    for (const auto& r : n.rrsets) records_ += r.count;
+  };
+  base.for_each_node(copy);
+}
+
+bool ZoneBuilder::remove(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata) {
+  auto it = zone_->nodes_.find(owner);
+  if (it == zone_->nodes_.end()) return false;
+  auto& sets = it->second.rrsets;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    RRset& set = sets[i];
+    if (set.type != type) continue;
+    if (set.ttl != ttl && type != rrtype::RRSIG) return false;
+    RRset kept{set.type, set.ttl, 0, {}};
+    bool found = false;
+    set.for_each([&](std::string_view rd) {
+      if (!found && rd == rdata) found = true;
+      else kept.add(rd);
+    });
+    if (!found) return false;
+    --records_;
+    if (kept.count == 0)
+      sets.erase(sets.begin() + static_cast<long>(i));
+    else
+      set = std::move(kept);
+    if (sets.empty()) zone_->nodes_.erase(it);
+    return true;
+  }
+  return false;
+}
+
 void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::string_view rdata,
                       const SourceLine& where) {
   std::string owner = lowered(owner_in);

@@ -85,6 +85,12 @@ class Zone {
     return it == nodes_.end() ? nullptr : &it->second;
   }
   size_t node_count() const { return nodes_.size() + nsec3_nodes_.size(); }
+  // Any node that holds records, NSEC3 owners included (find() skips those); for diffs.
+  const Node* find_stored(NameView lower_name) const {
+    if (const Node* n = find(lower_name)) return n;
+    auto it = nsec3_nodes_.find(lower_name);
+    return it == nsec3_nodes_.end() ? nullptr : &it->second;
+  }
   size_t record_count() const { return record_count_; }
   // Every node, the NSEC3 owners (not part of the lookup namespace) included.
   template <class F>
@@ -148,6 +154,12 @@ struct ZoneError {
 class ZoneBuilder {
  public:
   explicit ZoneBuilder(std::string origin_lower, std::string source = {});
+  // Starts from every record of an existing zone (for applying a changeset): its RRsets are
+  // copied whole, which is far cheaper than adding the records one by one.
+  explicit ZoneBuilder(const Zone& base);
+
+  // Removes one record; false when the zone does not have it (with that TTL).
+  bool remove(NameView owner_lower, uint16_t type, uint32_t ttl, std::string_view rdata);
 
   // Adds one record. Records of one owner and type form one RRset (the TTL of the first one
   // wins, RFC 2181 5.2; a differing TTL is reported as a warning). Duplicates are dropped.
