@@ -9,11 +9,8 @@ minimal-responses and adds nothing beyond glue.
 Where a peer legitimately differs from zoned, the difference is normalised explicitly below,
 with the reason; every such difference is listed in DIFFERENCES.md next to this file.
 """
-import shutil
 import socket
 import struct
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+import peers
 from conftest import DATA, Zoned, free_port
 
 ZONES = ("example.com", "child.example.com", "other.net")
@@ -35,107 +33,20 @@ HOST = "127.0.0.1"
 # --------------------------------------------------------------------------- servers
 
 def wait_authoritative(port, timeout=15.0):
-    """Wait until the server answers SOA with AA for every test zone (Knot loads in the
-    background and answers SERVFAIL until then)."""
-    deadline = time.time() + timeout
-    pending = list(ZONES)
-    while pending and time.time() < deadline:
-        q = dns.message.make_query(pending[0], "SOA")
-        try:
-            r = dns.query.udp(q, HOST, port=port, timeout=0.3)
-            if r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA and r.answer:
-                pending.pop(0)
-                continue
-        except Exception:
-            pass
-        time.sleep(0.05)
-    return not pending
+    return peers.wait_authoritative(HOST, port, ZONES, timeout)
 
 
-class Peer:
-    """A peer server process in its own temp dir, started from a generated config."""
-
-    def __init__(self, name):
-        self.name = name
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{name}-test-"))
-        self.port = free_port(HOST)
-        for z in ZONES:
-            shutil.copy(DATA / "zones" / f"{z}.zone", self.dir / f"{z}.zone")
-        self.proc = None
-        self.log_path = self.dir / f"{name}.out"
-
-    def start(self, cmd):
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        if not wait_authoritative(self.port):
-            self.stop()
-            raise RuntimeError(f"{self.name} did not start:\n" + self.log_path.read_text())
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def shared_zones():
+    return {z: (DATA / "zones" / f"{z}.zone").read_text() for z in ZONES}
 
 
 def start_knot():
-    p = Peer("knot")
-    (p.dir / "run").mkdir()
-    (p.dir / "db").mkdir()
-    zones = "".join(f"  - domain: {z}\n    file: {z}.zone\n" for z in ZONES)
-    conf = p.dir / "knot.conf"
-    conf.write_text(
-        "server:\n"
-        f"    listen: {HOST}@{p.port}\n"
-        f"    rundir: {p.dir}/run\n"
-        "database:\n"
-        f"    storage: {p.dir}/db\n"
-        "log:\n"
-        "  - target: stderr\n"
-        "    any: info\n"
-        "template:\n"
-        "  - id: default\n"
-        f"    storage: {p.dir}\n"
-        "    zonefile-load: whole\n"
-        "    zonefile-sync: -1\n"
-        "    journal-content: none\n"
-        "    semantic-checks: off\n"
-        "zone:\n" + zones)
-    return p.start(["knotd", "-c", str(conf)])
+    return peers.Peer("knot", shared_zones(), HOST, free_port(HOST)).start()
 
 
 def start_nsd():
-    p = Peer("nsd")
-    zones = "".join(f"zone:\n    name: {z}\n    zonefile: {z}.zone\n" for z in ZONES)
-    conf = p.dir / "nsd.conf"
-    conf.write_text(
-        "server:\n"
-        f"    ip-address: {HOST}\n"
-        f"    port: {p.port}\n"
-        f"    pidfile: {p.dir}/nsd.pid\n"
-        f"    zonelistfile: {p.dir}/zone.list\n"
-        f"    xfrdfile: {p.dir}/xfrd.state\n"
-        f"    xfrdir: {p.dir}\n"
-        f"    zonesdir: {p.dir}\n"
-        '    database: ""\n'
-        '    username: ""\n'
-        '    chroot: ""\n'
-        "    verbosity: 1\n"
-        # Debian builds NSD with --enable-ratelimit: RRL on by default would start
-        # truncating our burst of queries. The documented keys are rrl-*.
-        "    rrl-ratelimit: 0\n"
-        "    rrl-whitelist-ratelimit: 0\n"
-        "    minimal-responses: yes\n"
-        "remote-control:\n"
-        "    control-enable: no\n" + zones)
-    return p.start(["nsd", "-d", "-c", str(conf)])
+    return peers.Peer("nsd", shared_zones(), HOST, free_port(HOST),
+                      nsd_server="    minimal-responses: yes\n").start()
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +64,14 @@ def zoned():
 def knot():
     p = start_knot()
     yield p
-    p.stop()
+    p.cleanup()
 
 
 @pytest.fixture(scope="module")
 def nsd():
     p = start_nsd()
     yield p
-    p.stop()
+    p.cleanup()
 
 
 @pytest.fixture(params=["knot", "nsd"])

@@ -22,7 +22,7 @@ import dns.rdatatype
 import pytest
 
 from conftest import DATA, Zoned, free_port
-from test_differential import Peer, wait_authoritative  # noqa: F401  (Peer pattern reused)
+import peers
 
 HOST = "127.0.0.1"
 SOURCE = (DATA / "zones" / "signed" / "example.test.zone").read_text()
@@ -105,52 +105,9 @@ def served(signed, variant):
 
 
 def start_knot(zones):
-    p = Peer.__new__(Peer)
-    p.name = "knot"
-    p.dir = Path(tempfile.mkdtemp(prefix="knot-dnssec-"))
-    p.port = free_port(HOST)
-    p.proc = None
-    p.log_path = p.dir / "knot.out"
-    (p.dir / "run").mkdir()
-    (p.dir / "db").mkdir()
-    entries = ""
-    for name, text in zones.items():
-        (p.dir / f"{name}.zone").write_text(text)
-        entries += f"  - domain: {name}\n    file: {name}.zone\n"
-    conf = p.dir / "knot.conf"
-    conf.write_text(
-        "server:\n"
-        f"    listen: {HOST}@{p.port}\n"
-        f"    rundir: {p.dir}/run\n"
-        "database:\n"
-        f"    storage: {p.dir}/db\n"
-        "log:\n"
-        "  - target: stderr\n"
-        "    any: info\n"
-        "template:\n"
-        "  - id: default\n"
-        f"    storage: {p.dir}\n"
-        "    zonefile-load: whole\n"
-        "    zonefile-sync: -1\n"
-        "    journal-content: none\n"
-        "    semantic-checks: off\n"
-        "    dnssec-signing: off\n"
-        "zone:\n" + entries)
-    p.log = open(p.log_path, "w")
-    p.proc = subprocess.Popen(["knotd", "-c", str(conf)], stdout=p.log, stderr=subprocess.STDOUT)
-    import time
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            q = dns.message.make_query("example.test", "SOA")
-            r = dns.query.udp(q, HOST, port=p.port, timeout=0.3)
-            if r.rcode() == dns.rcode.NOERROR and r.answer:
-                return p
-        except Exception:
-            pass
-        time.sleep(0.05)
-    p.stop()
-    raise RuntimeError("knotd did not start:\n" + p.log_path.read_text())
+    # Knot serves the pre-signed zone as it is: no signing of its own.
+    return peers.Peer("knot", zones, HOST, free_port(HOST),
+                      knot_template="    dnssec-signing: off\n").start()
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +115,7 @@ def knot(signed, variant):
     p = start_knot({"example.test": signed["zones"][variant],
                     "secure.example.test": signed["child"]})
     yield p
-    p.stop()
+    p.cleanup()
 
 
 # --------------------------------------------------------------------------- delv

@@ -14,6 +14,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
+import peers
 from conftest import ROOT, Zoned, free_port
 
 TSIG_SECRET = "Xq3T0F7s1aq2zH4qR0vV+0mB1f2v0mJ8mCzE7g1Yk2s="
@@ -126,72 +127,13 @@ def child_zoned(zones, addresses, probe=None):
     return ZonedServer(zones, cfg, host=addresses[0], port=53, probe=probe or next(iter(zones)))
 
 
-class Peer:
+class Peer(peers.Peer):
     """NSD or Knot serving zones on ADDR:53."""
 
     def __init__(self, kind, zones, address):
         assert port53_free(address), f"{address}:53 is in use"
-        self.kind, self.zones, self.address = kind, zones, address
-        self.dir = Path(tempfile.mkdtemp(prefix=f"{kind}-zonectl-"))
-        for n, text in zones.items():
-            (self.dir / f"{n}.zone").write_text(text)
-        self.proc = None
-        self.log_path = self.dir / f"{kind}.out"
-
-    def start(self):
-        if self.kind == "nsd":
-            conf = self.dir / "nsd.conf"
-            conf.write_text(
-                "server:\n"
-                f"    ip-address: {self.address}\n"
-                "    port: 53\n"
-                f"    pidfile: {self.dir}/nsd.pid\n"
-                f"    zonelistfile: {self.dir}/zone.list\n"
-                f"    xfrdfile: {self.dir}/xfrd.state\n"
-                f"    xfrdir: {self.dir}\n"
-                f"    zonesdir: {self.dir}\n"
-                '    database: ""\n    username: ""\n    chroot: ""\n'
-                "    verbosity: 1\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n"
-                "remote-control:\n    control-enable: no\n"
-                + "".join(f"zone:\n    name: {n}\n    zonefile: {n}.zone\n" for n in self.zones))
-            cmd = ["nsd", "-d", "-c", str(conf)]
-        else:
-            (self.dir / "run").mkdir()
-            (self.dir / "db").mkdir()
-            conf = self.dir / "knot.conf"
-            conf.write_text(
-                "server:\n"
-                f"    listen: {self.address}@53\n"
-                f"    rundir: {self.dir}/run\n"
-                f"database:\n    storage: {self.dir}/db\n"
-                "log:\n  - target: stderr\n    any: info\n"
-                "template:\n  - id: default\n"
-                f"    storage: {self.dir}\n"
-                "    zonefile-load: whole\n    zonefile-sync: -1\n    journal-content: none\n"
-                "zone:\n" + "".join(f"  - domain: {n}\n    file: {n}.zone\n" for n in self.zones))
-            cmd = ["knotd", "-c", str(conf)]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        for n in self.zones:
-            if not wait_authoritative(self.address, 53, n):
-                self.stop()
-                raise RuntimeError(f"{self.kind} did not serve {n}:\n{self.log_path.read_text()}")
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().__init__(kind, zones, address, 53)
+        self.address = address
 
 
 def sign_zone(origin, text, workdir):
