@@ -472,82 +472,73 @@ def test_zoned_primary_condensed_ixfr_to_knot(servers):
     p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 3", since=mark_p)
 
 
-@needs_knot
-def test_zoned_primary_to_knot_secondary(servers):
-    p, k = servers(ZonedServer), servers(KnotServer)
-    p.configure([{"name": ZONE, "text": B1, "notify": ["knot"], "allow-transfer": ["knot"]}],
-                remotes={"knot": (k.port, True)})
-    k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": p.port})
+def zoned_primary_to_peer_secondary(servers, peer_cls, peer_config, first_log, ixfr_logs,
+                                     fallback_log=None, stranger_refused=False):
+    """zoned primary -> a peer secondary, with TSIG: initial AXFR; a change reaching the
+    peer by IXFR after NOTIFY (its log says so); zoned restarted without its history, so the
+    next request gets the whole zone; unauthorised transfers refused."""
+    p, peer = servers(ZonedServer), servers(peer_cls)
+    name = peer_cls.__name__.replace("Server", "").lower()
+    p.configure([{"name": ZONE, "text": B1, "notify": [name], "allow-transfer": [name]}],
+                remotes={name: (peer.port, True)})
+    peer_config(peer, p)
     p.start()
-    k.start()
-    wait_serial(k.host, k.port, 1, timeout=10)
-    check_v1(k.host, k.port)
-    check_bulk(k.host, k.port)
-    k.wait_log(r"AXFR, incoming, remote 127\.0\.0\.1@\d+, finished")
+    peer.start()
+    wait_serial(peer.host, peer.port, 1, timeout=10)
+    check_v1(peer.host, peer.port)
+    check_bulk(peer.host, peer.port)
+    if first_log:
+        peer.wait_log(first_log)
 
-    mark_p, mark_k = p.mark(), k.mark()
+    mark_p, mark_peer = p.mark(), peer.mark()
     p.write_zone(ZONE, B2)
     p.reload()
-    wait_serial(k.host, k.port, 2, timeout=5)
-    check_v2(k.host, k.port)
-    k.wait_log(r"IXFR, incoming, remote 127\.0\.0\.1@\d+, finished", since=mark_k)
-    p.wait_log(r"NOTIFY serial 2 to knot \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
+    wait_serial(peer.host, peer.port, 2, timeout=5)
+    check_v2(peer.host, peer.port)
+    for pattern in ixfr_logs:
+        peer.wait_log(pattern, since=mark_peer)
+    p.wait_log(rf"NOTIFY serial 2 to {name} \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
     p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
 
-    # zoned restarted without its database: Knot's IXFR gets the whole zone.
+    # zoned restarted without its database: the peer's IXFR gets the whole zone.
     stop_and_forget_history(p)
     p.write_zone(ZONE, B3)
-    mark_k = k.mark()
+    mark_p, mark_peer = p.mark(), peer.mark()
     p.start()
-    wait_serial(k.host, k.port, 3, timeout=10)
-    check_v3(k.host, k.port)
-    check_bulk(k.host, k.port)
-    k.wait_log(r"AXFR-style IXFR", since=mark_k)
+    wait_serial(peer.host, peer.port, 3, timeout=10)
+    check_v3(peer.host, peer.port)
+    check_bulk(peer.host, peer.port)
+    p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
+               since=mark_p)
+    if fallback_log:
+        peer.wait_log(fallback_log, since=mark_peer)
 
     assert_transfer_refused(p.host, p.port)
     assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
-    assert_transfer_refused(k.host, k.port)
+    assert_transfer_refused(peer.host, peer.port)
+    if stranger_refused:
+        assert_transfer_refused(peer.host, peer.port, source=STRANGER, key=tsig_key())
+
+
+@needs_knot
+def test_zoned_primary_to_knot_secondary(servers):
+    zoned_primary_to_peer_secondary(
+        servers, KnotServer,
+        lambda k, p: k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": p.port}),
+        first_log=r"AXFR, incoming, remote 127\.0\.0\.1@\d+, finished",
+        ixfr_logs=[r"IXFR, incoming, remote 127\.0\.0\.1@\d+, finished"],
+        fallback_log=r"AXFR-style IXFR")
 
 
 # ------------------------------------------------------------------ BIND 9 and NSD
 
 @needs_bind
 def test_zoned_primary_to_bind_secondary(servers):
-    p, b = servers(ZonedServer), servers(BindServer)
-    p.configure([{"name": ZONE, "text": B1, "notify": ["bind"], "allow-transfer": ["bind"]}],
-                remotes={"bind": (b.port, True)})
-    b.configure([{"name": ZONE, "primary_port": p.port}])
-    p.start()
-    b.start()
-    wait_serial(b.host, b.port, 1, timeout=10)
-    check_v1(b.host, b.port)
-    check_bulk(b.host, b.port)
-    b.wait_log(r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success")
-
-    mark_p, mark_b = p.mark(), b.mark()
-    p.write_zone(ZONE, B2)
-    p.reload()
-    wait_serial(b.host, b.port, 2, timeout=5)
-    check_v2(b.host, b.port)
-    b.wait_log(r"received notify for zone 'example\.com'", since=mark_b)
-    b.wait_log(r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success",
-               since=mark_b)
-    p.wait_log(r"NOTIFY serial 2 to bind \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
-    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
-
-    stop_and_forget_history(p)
-    p.write_zone(ZONE, B3)
-    mark_p = p.mark()
-    p.start()
-    wait_serial(b.host, b.port, 3, timeout=10)
-    check_v3(b.host, b.port)
-    check_bulk(b.host, b.port)
-    p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
-               since=mark_p)
-
-    assert_transfer_refused(p.host, p.port)
-    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
-    assert_transfer_refused(b.host, b.port)
+    done = r"transfer of 'example\.com/IN' from 127\.0\.0\.1#\d+: Transfer status: success"
+    zoned_primary_to_peer_secondary(
+        servers, BindServer,
+        lambda b, p: b.configure([{"name": ZONE, "primary_port": p.port}]),
+        first_log=done, ixfr_logs=[r"received notify for zone 'example\.com'", done])
 
 
 @needs_bind
@@ -592,40 +583,13 @@ def test_bind_primary_to_zoned_secondary(servers):
 
 @needs_nsd
 def test_zoned_primary_to_nsd_secondary(servers):
-    p, n = servers(ZonedServer), servers(NsdServer)
-    p.configure([{"name": ZONE, "text": B1, "notify": ["nsd"], "allow-transfer": ["nsd"]}],
-                remotes={"nsd": (n.port, True)})
-    n.configure([{"name": ZONE, "primary_port": p.port}])
-    p.start()
-    n.start()
-    wait_serial(n.host, n.port, 1, timeout=10)
-    check_v1(n.host, n.port)
-    check_bulk(n.host, n.port)
-
-    mark_p = p.mark()
-    p.write_zone(ZONE, B2)
-    p.reload()
-    wait_serial(n.host, n.port, 2, timeout=5)
-    check_v2(n.host, n.port)
-    n.wait_log(r"received update to serial 2 .* from 127\.0\.0\.1@\d+ TSIG verified with key "
-               r"xfr-key")
-    p.wait_log(r"NOTIFY serial 2 to nsd \(127\.0\.0\.1:\d+\) acknowledged", since=mark_p)
-    p.wait_log(r"IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 1 -> 2", since=mark_p)
-
-    stop_and_forget_history(p)
-    p.write_zone(ZONE, B3)
-    mark_p = p.mark()
-    p.start()
-    wait_serial(n.host, n.port, 3, timeout=10)
-    check_v3(n.host, n.port)
-    check_bulk(n.host, n.port)
-    p.wait_log(r"AXFR-style IXFR out of example\.com\.? to 127\.0\.0\.1#\d+: serial 2 -> 3",
-               since=mark_p)
-
-    assert_transfer_refused(p.host, p.port)
-    assert_transfer_refused(p.host, p.port, source=STRANGER, key=tsig_key())
-    assert_transfer_refused(n.host, n.port)
-    assert_transfer_refused(n.host, n.port, source=STRANGER, key=tsig_key())
+    zoned_primary_to_peer_secondary(
+        servers, NsdServer,
+        lambda n, p: n.configure([{"name": ZONE, "primary_port": p.port}]),
+        first_log=None,
+        ixfr_logs=[r"received update to serial 2 .* from 127\.0\.0\.1@\d+ TSIG verified "
+                   r"with key xfr-key"],
+        stranger_refused=True)
 
 
 # ------------------------------------------------------------------ faults
