@@ -10,12 +10,10 @@ namespace zone {
 using namespace wire;
 
 namespace {
-std::string line_key(NameView owner, uint16_t type) {
-  std::string k(owner);
-  k.push_back(static_cast<char>(type >> 8));
-  k.push_back(static_cast<char>(type));
-  return k;
+uint64_t line_hash(NameView owner, uint16_t type) {
+  return std::hash<std::string_view>{}(owner) ^ (static_cast<uint64_t>(type) * 0x9E3779B97F4A7C15ull);
 }
+
 std::string type_name(uint16_t t);
 }  // namespace
 
@@ -62,9 +60,38 @@ bool ZoneBuilder::remove(NameView owner, uint16_t type, uint32_t ttl, std::strin
   return false;
 }
 
+void ZoneBuilder::remember_line(NameView owner, uint16_t type, const SourceLine& where) {
+  uint32_t f = 0;
+  if (!files_.empty() && files_.back() == where.file) {
+    f = static_cast<uint32_t>(files_.size() - 1);  // the common case: same file as before
+  } else {
+    auto it = std::find(files_.begin(), files_.end(), where.file);
+    if (it == files_.end()) it = files_.insert(files_.end(), where.file);
+    f = static_cast<uint32_t>(it - files_.begin());
+  }
+  line_refs_.push_back({line_hash(owner, type), f, static_cast<uint32_t>(where.line)});
+  refs_sorted_ = false;
+}
+
+SourceLine ZoneBuilder::line_of(NameView owner, uint16_t type) {
+  if (!refs_sorted_) {
+    std::stable_sort(line_refs_.begin(), line_refs_.end());
+    refs_sorted_ = true;
+  }
+  LineRef probe{line_hash(owner, type), 0, 0};
+  auto it = std::lower_bound(line_refs_.begin(), line_refs_.end(), probe);
+  if (it != line_refs_.end() && it->key == probe.key) return SourceLine{files_[it->file], static_cast<int>(it->line)};
+  return SourceLine{source_, 0};
+}
+
 void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::string_view rdata,
                       const SourceLine& where) {
-  std::string owner = lowered(owner_in);
+  // Lowercased on the stack: most records belong to a node that already exists.
+  char buf[kMaxNameLen];
+  size_t olen = std::min(owner_in.size(), kMaxNameLen);
+  std::memcpy(buf, owner_in.data(), olen);
+  lower_name(reinterpret_cast<uint8_t*>(buf), olen);
+  NameView owner(buf, olen);
   if (!is_subdomain(owner, origin_)) {
     early_errors_.push_back(
         {where, "record " + name_to_text(owner) + " " + type_name(type) +
@@ -75,16 +102,19 @@ void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::strin
     early_errors_.push_back({where, "meta type " + type_name(type) + " cannot be in a zone"});
     return;
   }
-  auto [it, inserted] = zone_->nodes_.try_emplace(owner);
+  auto it = zone_->nodes_.find(owner);
+  if (it == zone_->nodes_.end()) {
+    it = zone_->nodes_.emplace(std::string(owner), Node{}).first;
+    it->second.name = it->first;
+  }
   Node& node = it->second;
-  if (inserted) node.name = owner;
   RRset* set = nullptr;
   for (auto& r : node.rrsets)
     if (r.type == type) set = &r;
   if (!set) {
     node.rrsets.push_back(RRset{type, ttl, 0, {}});
     set = &node.rrsets.back();
-    lines_.emplace(line_key(owner, type), where);
+    remember_line(owner, type, where);
   } else {
     if (set->contains(rdata)) return;  // duplicate record: RFC 2181 5 says sets have no dups
     if (set->ttl != ttl && type != rrtype::RRSIG) {
@@ -109,11 +139,7 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   errors.insert(errors.end(), early_errors_.begin(), early_errors_.end());
   if (warnings) warnings->insert(warnings->end(), early_warnings_.begin(), early_warnings_.end());
   Zone& z = *zone_;
-  auto where = [&](NameView owner, uint16_t type) -> SourceLine {
-    auto it = lines_.find(line_key(owner, type));
-    if (it != lines_.end()) return it->second;
-    return SourceLine{source_, 0};
-  };
+  auto where = [&](NameView owner, uint16_t type) -> SourceLine { return line_of(owner, type); };
   auto err = [&](NameView owner, uint16_t type, std::string msg) {
     errors.push_back({where(owner, type), std::move(msg)});
   };
@@ -256,7 +282,8 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   z.serial_ = f.serial;
   z.negative_ttl_ = std::min(z.soa_->ttl, f.minimum);
   z.record_count_ = records_;
-  lines_.clear();
+  line_refs_.clear();
+  line_refs_.shrink_to_fit();
   return std::shared_ptr<const Zone>(zone_.release());
 }
 
@@ -312,11 +339,7 @@ bool parse_nsec3(std::string_view rd, bool param, Nsec3Params& p) {
 
 void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
                                std::vector<ZoneError>* warnings) {
-  auto where = [&](NameView owner, uint16_t type) -> SourceLine {
-    auto it = lines_.find(line_key(owner, type));
-    if (it != lines_.end()) return it->second;
-    return SourceLine{source_, 0};
-  };
+  auto where = [&](NameView owner, uint16_t type) -> SourceLine { return line_of(owner, type); };
   auto node_where = [&](const Node& n) {
     return where(n.name, n.rrsets.empty() ? 0 : n.rrsets.front().type);
   };

@@ -179,7 +179,19 @@ class ZoneBuilder {
   std::string source_;
   std::unique_ptr<Zone> zone_;
   // First source line of each (owner, type), for error messages.
-  std::unordered_map<std::string, SourceLine> lines_;
+  // First source line of each (owner, type), for error messages: a compact list keyed by a
+  // hash, sorted on first use (only error paths look lines up).
+  struct LineRef {
+    uint64_t key;
+    uint32_t file;
+    uint32_t line;
+    bool operator<(const LineRef& o) const { return key < o.key; }
+  };
+  std::vector<LineRef> line_refs_;
+  std::vector<std::string> files_;
+  bool refs_sorted_ = false;
+  void remember_line(NameView owner, uint16_t type, const SourceLine& where);
+  SourceLine line_of(NameView owner, uint16_t type);
   std::vector<ZoneError> early_errors_, early_warnings_;
   size_t records_ = 0;
 };
