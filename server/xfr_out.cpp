@@ -175,7 +175,8 @@ class ZoneSource : public RecordSource {
         continue;
       }
       uint16_t l = get16(reinterpret_cast<const uint8_t*>(set.data.data()) + off_);
-      r = {n.name, set.type, set.ttl, std::string_view(set.data).substr(off_ + 2, l)};
+      std::string_view rd = std::string_view(set.data).substr(off_ + 2, l);
+      r = {n.name, set.type, n.record_ttl(set, rd), rd};
       off_ += 2 + l;
       return true;
     }

@@ -39,6 +39,15 @@ struct Node {
     return nullptr;
   }
   bool empty() const { return rrsets.empty(); }  // an empty non-terminal
+  // The TTL a record of `set` is transferred and stored with. RRSIGs of one name share one
+  // RRset here, so each takes the TTL of the RRset it covers (what signers write).
+  uint32_t record_ttl(const RRset& set, std::string_view rdata) const {
+    if (set.type != wire::rrtype::RRSIG || rdata.size() < 2) return set.ttl;
+    uint16_t covered = static_cast<uint16_t>(static_cast<uint8_t>(rdata[0]) << 8 |
+                                             static_cast<uint8_t>(rdata[1]));
+    const RRset* c = find(covered);
+    return c ? c->ttl : set.ttl;
+  }
   // The RRSIGs covering `type` at this node, or nullptr.
   const RRset* sigs_for(uint16_t type) const {
     for (const auto& s : sigs)
