@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "replication/store.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
 // A fresh directory for the test's database files, removed afterwards.
 class TempDir {
@@ -44,11 +45,7 @@ class TempDir {
   fs::path path_;
 };
 
-std::shared_ptr<const Zone> load(const std::string& file, const std::string& origin) {
-  LoadResult r = load_zone_file(std::string(ZONED_TEST_DATA "/zones/") + file, W(origin));
-  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
-  return r.zone;
-}
+constexpr auto load = &test_support::load_test_zone;
 
 using Key = std::tuple<std::string, uint16_t, uint32_t, std::string>;
 std::set<Key> record_set(const Zone& z) {

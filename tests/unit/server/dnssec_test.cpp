@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/test_support.h"
 #include "server/query.h"
 #include "zone/loader.h"
 #include "zone/wire/name.h"
@@ -25,7 +26,7 @@ using server::Transport;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }

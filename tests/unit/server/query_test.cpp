@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "server/query.h"
 
 #include <gtest/gtest.h>
@@ -21,18 +22,14 @@ using server::Transport;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
 using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
 
-std::shared_ptr<const Zone> load_file(const std::string& file, const std::string& origin) {
-  LoadResult r = load_zone_file(std::string(ZONED_TEST_DATA "/zones/") + file, W(origin));
-  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
-  return r.zone;
-}
+constexpr auto load_file = &test_support::load_test_zone;
 
 std::shared_ptr<const Zone> load_text(const std::string& text, const std::string& origin) {
   LoadResult r = load_zone_text(text, W(origin), "test.zone");

@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "zone/delegation.h"
 
 #include <arpa/inet.h>
@@ -19,7 +20,7 @@ using namespace zone::wire;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
 std::string A(const char* text) {
   unsigned char b[4];

@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "zone/history.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,7 @@ using namespace zone::wire;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
 const std::string kOrigin = W("h.test.");
 

@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "zone/loader.h"
 
 #include <gtest/gtest.h>
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 const std::string kOrigin = W("example.com.");
 
 std::string all_errors(const LoadResult& r) {

@@ -1,3 +1,4 @@
+#include "tests/unit/test_support.h"
 #include "zone/lookup.h"
 
 #include <gtest/gtest.h>
@@ -12,16 +13,9 @@ using namespace zone::wire;
 
 namespace {
 
-std::string W(const std::string& text) { return lowered(*name_from_text(text)); }
+using test_support::W;
 
-std::shared_ptr<const Zone> load(const std::string& file, const std::string& origin) {
-  LoadResult r = load_zone_file(std::string(ZONED_TEST_DATA "/zones/") + file, W(origin));
-  if (!r.ok()) {
-    for (const auto& e : r.errors) ADD_FAILURE() << e.str();
-    return nullptr;
-  }
-  return r.zone;
-}
+constexpr auto load = &test_support::load_test_zone;
 
 const char* outcome_name(Outcome o) {
   switch (o) {
