@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -386,6 +387,27 @@ def replication_figures(work, big_zone, origin, changes=20):
     return out
 
 
+def reload_latency(work, big_zone, hosts, qps=20000, seconds=12, hup_at=4):
+    """Latency per one-second window while zoned reloads the big zone (SIGHUP at hup_at):
+    does a reload pause answering? zoned's threads are all pinned to the server CPU."""
+    origin = "big.test"
+    qf = gen_queries(origin, hosts, Path(work) / "bigq.txt", count=100000)
+    s = Server("zoned", origin, big_zone, Path(work) / "reload").start(timeout=600)
+    try:
+        threading.Timer(hup_at, lambda: s.proc.send_signal(signal.SIGHUP)).start()
+        r = dnsperf(s.port, qf, seconds, qps=qps, verbose=True)
+    finally:
+        s.stop()
+    rows = [["window (s)", "p50 us", "p99 us", "max us"]]
+    lat = r["lat"]
+    for i in range(0, len(lat), qps):
+        w = sorted(lat[i:i + qps])
+        if len(w) >= 100:
+            rows.append([str(i // qps), f"{w[len(w) // 2] * 1e6:.0f}",
+                         f"{w[int(len(w) * 0.99)] * 1e6:.0f}", f"{w[-1] * 1e6:.0f}"])
+    return rows, r["completed"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=int, default=10, help="per dnsperf run")
@@ -395,6 +417,8 @@ def main():
     ap.add_argument("--peers", default="zoned,knot,nsd")
     ap.add_argument("--no-big", action="store_true")
     ap.add_argument("--replication", action="store_true", help="also zoned primary->secondary figures")
+    ap.add_argument("--reload", action="store_true",
+                    help="also latency per second while zoned reloads the big zone")
     args = ap.parse_args()
     work = ROOT / "build" / "bench"
     work.mkdir(parents=True, exist_ok=True)
@@ -439,7 +463,7 @@ def main():
 
     hosts = int(args.big / 1.9)  # ~1.9 records per host in gen_zone
     big = work / f"big.test.{hosts}.zone"
-    if (not args.no_big or args.replication) and not big.exists():
+    if (not args.no_big or args.replication or args.reload) and not big.exists():
         gen_zone("big.test", hosts, big)
     if not args.no_big:
         big_rows = {"start to serving s": {}, "resident memory MiB": {}, "AXFR to kdig s": {}}
@@ -456,6 +480,12 @@ def main():
             row(f"1M zone: {label}", vals)
     print()
     table(rows)
+    if args.reload:
+        print()
+        rows, done = reload_latency(work, big, hosts)
+        print(f"zoned answering at 20k QPS while reloading the big zone (SIGHUP at 4 s), "
+              f"{done} answers:")
+        table(rows)
     if args.replication:
         print()
         figs = replication_figures(work, big, "big.test")
