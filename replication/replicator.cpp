@@ -1,6 +1,9 @@
 #include "replication/replicator.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -65,7 +68,11 @@ void Replicator::start(const ReplicationConfig& cfg) {
 
 void Replicator::run() {
   work_.emplace(io_.get_executor());
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    // Transfers and their SQLite writes are background work: queries come first.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    io_.run();
+  });
 }
 
 std::optional<std::pair<uint32_t, uint64_t>> Replicator::last_served(const std::string& origin) {
