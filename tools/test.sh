@@ -19,4 +19,4 @@ fi
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DZONED_SANITIZE=ON -DZONED_FUZZ=ON -DZONED_FUZZ_SECONDS="${ZONED_FUZZ_SECONDS:-30}" >/dev/null
 cmake --build build-asan -j2
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2 -L 'unit|fuzz')
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp ctest --output-on-failure -j2 -L 'unit|fuzz')
