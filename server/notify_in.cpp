@@ -51,15 +51,7 @@ size_t NotifyIn::handle(const uint8_t* in, size_t len, const ParsedQuery& q,
   r.begin(q.id, flags, q.name(), q.qtype, q.qclass);
   r.set_rcode(rc);
   size_t n = r.size();
-  if (q.has_tsig && tsig.key) {
-    tsig_sign(out, n, cap, *tsig.key, now,
-              tsig_err == tsig_error::BADSIG ? std::string_view() : std::string_view(tsig.mac),
-              false, tsig_err);
-  } else if (q.has_tsig && tsig_err == tsig_error::BADKEY && !tsig.key_name.empty()) {
-    // Unknown key: echo key and algorithm with an empty MAC (RFC 8945 5.2.1).
-    TsigKey echo{tsig.key_name, tsig.algorithm, "", ""};
-    tsig_sign(out, n, cap, echo, now, {}, false, tsig_err);
-  }
+  if (q.has_tsig) tsig_sign_answer(out, n, cap, tsig, tsig_err, now);
   if (rc == rcode::NOERROR) on_notify_(std::string(q.name_lower()), peer);
   return n;
 }

@@ -384,15 +384,7 @@ QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport tra
   if (q.edns.present) r.add_opt(opts_.udp_payload, rc, q.edns.do_bit);
   result.size = r.size();
   if (q.has_tsig) {
-    if (tsig.key) {
-      // Signed with the query's MAC; BADSIG answers carry neither MAC (RFC 8945 5.3.2).
-      tsig_sign(out, result.size, out_cap, *tsig.key, now,
-                tsig_err == tsig_error::BADSIG ? std::string_view() : std::string_view(tsig.mac),
-                false, tsig_err);
-    } else if (tsig_err == tsig_error::BADKEY) {
-      TsigKey echo{tsig.key_name, tsig.algorithm, "", ""};
-      tsig_sign(out, result.size, out_cap, echo, now, {}, false, tsig_err);
-    }
+    tsig_sign_answer(out, result.size, out_cap, tsig, tsig_err, now);
   }
   return result;
 }

@@ -226,16 +226,7 @@ std::vector<uint8_t> error_answer(const ParsedQuery& q, const TsigCheck& tsig, u
           q.qclass);
   r.set_rcode(rc);
   size_t n = r.size();
-  if (q.has_tsig && tsig.key) {
-    // Known key: signed (BADSIG answers carry no request MAC and an empty MAC).
-    tsig_sign(buf.data() + 2, n, 1024, *tsig.key, Stream::now(),
-              tsig_err == tsig_error::BADSIG ? std::string_view() : std::string_view(tsig.mac),
-              false, tsig_err);
-  } else if (q.has_tsig && tsig_err != 0 && !tsig.key_name.empty()) {
-    // Unknown key: echo key and algorithm with an empty MAC (RFC 8945 5.2.1).
-    TsigKey echo{tsig.key_name, tsig.algorithm, "", ""};
-    tsig_sign(buf.data() + 2, n, 1024, echo, Stream::now(), {}, false, tsig_err);
-  }
+  if (q.has_tsig) tsig_sign_answer(buf.data() + 2, n, 1024, tsig, tsig_err, Stream::now());
   buf[0] = static_cast<uint8_t>(n >> 8);
   buf[1] = static_cast<uint8_t>(n);
   buf.resize(n + 2);

@@ -187,6 +187,18 @@ std::optional<std::string> tsig_sign(uint8_t* buf, size_t& len, size_t cap, cons
   return mac;
 }
 
+void tsig_sign_answer(uint8_t* buf, size_t& len, size_t cap, const TsigCheck& request,
+                      uint16_t error, uint64_t now) {
+  if (request.key) {
+    tsig_sign(buf, len, cap, *request.key, now,
+              error == tsig_error::BADSIG ? std::string_view() : std::string_view(request.mac),
+              false, error);
+  } else if (error == tsig_error::BADKEY && !request.key_name.empty()) {
+    TsigKey echo{request.key_name, request.algorithm, "", ""};
+    tsig_sign(buf, len, cap, echo, now, {}, false, error);
+  }
+}
+
 TsigCheck tsig_verify(const uint8_t* msg, size_t len, const TsigKeyFinder& find_key,
                       uint64_t now, std::string_view prior_mac, bool timers_only,
                       std::string_view unsigned_before) {

@@ -46,6 +46,13 @@ struct TsigCheck {
   uint16_t error = 0;      // the TSIG error field the sender put in
 };
 
+// Signs an answer to a checked request as RFC 8945 5.2/5.3 says: with the request's key and
+// MAC; BADSIG answers without the request MAC (and with an empty MAC); an unknown key
+// (BADKEY) echoes the key and algorithm names with an empty MAC. Unsigned requests: nothing.
+struct TsigCheck;
+void tsig_sign_answer(uint8_t* buf, size_t& len, size_t cap, const TsigCheck& request,
+                      uint16_t error, uint64_t now);
+
 using TsigKeyFinder = std::function<const TsigKey*(std::string_view name_lower)>;
 
 // Verifies the TSIG record that must be the last record of msg. `prior_mac` as in
