@@ -53,13 +53,6 @@ std::vector<uint8_t> build_query(const Remote& r, const std::string& origin, uin
   return buf;
 }
 
-const char* rcode_name(unsigned rc) {
-  static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
-                                "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
-                                "NOTZONE"};
-  return rc < 11 ? names[rc] : "RCODE?";
-}
-
 // Checks a response's header and TSIG; returns an error text or empty.
 std::string check_response(const Remote& r, const uint8_t* msg, size_t len, uint16_t id,
                            std::string& prior_mac, bool first, std::string& unsigned_buf,
@@ -89,7 +82,7 @@ std::string check_response(const Remote& r, const uint8_t* msg, size_t len, uint
     }
   }
   unsigned rc = flags & 0xF;
-  if (rc != rcode::NOERROR) return std::string("remote answered ") + rcode_name(rc);
+  if (rc != rcode::NOERROR) return "remote answered " + rcode_text(static_cast<uint16_t>(rc));
   return {};
 }
 

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "server/acl.h"
+
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
@@ -110,18 +112,8 @@ class Reader {
 };
 
 bool is_cidr(const std::string& s) {
-  auto slash = s.find('/');
-  std::string addr = s.substr(0, slash);
-  unsigned char buf[16];
-  int bits;
-  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) bits = 32;
-  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) bits = 128;
-  else return false;
-  if (slash == std::string::npos) return true;
-  std::string len = s.substr(slash + 1);
-  if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos)
-    return false;
-  return std::stoi(len) <= bits;
+  AclEntry e;
+  return Acl::parse_prefix(s, e);
 }
 
 }  // namespace

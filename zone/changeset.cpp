@@ -176,9 +176,7 @@ uint64_t content_hash(const Zone& z) {
     std::string rd = r.rdata;
     if (r.type == rrtype::SOA) {
       // Blank the serial: it is what a serial policy changes.
-      size_t m = name_length(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());
-      size_t n = m ? name_length(reinterpret_cast<const uint8_t*>(rd.data()) + m, rd.size() - m) : 0;
-      if (m && n && m + n + 4 <= rd.size()) rd.replace(m + n, 4, 4, '\0');
+      set_soa_serial(rd, 0);
     }
     std::string k = r.owner;
     k.append(reinterpret_cast<const char*>(&r.type), 2);
@@ -193,11 +191,7 @@ uint64_t content_hash(const Zone& z) {
 std::shared_ptr<const Zone> with_serial(const Zone& z, uint32_t serial) {
   ZoneBuilder b(z.origin(), z.source());
   for (auto r : zone_records(z)) {
-    if (r.type == rrtype::SOA) {
-      size_t m = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()), r.rdata.size());
-      size_t n = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()) + m, r.rdata.size() - m);
-      put32(reinterpret_cast<uint8_t*>(r.rdata.data()) + m + n, serial);
-    }
+    if (r.type == rrtype::SOA) set_soa_serial(r.rdata, serial);
     b.add(r.owner, r.type, r.ttl, r.rdata);
   }
   std::vector<ZoneError> errors;

@@ -18,9 +18,7 @@ namespace {
 
 Record soa_with_serial(const Zone& z, uint32_t serial) {
   Record r{z.origin(), rrtype::SOA, z.soa().ttl, std::string(std::string_view(z.soa().data).substr(2))};
-  size_t m = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()), r.rdata.size());
-  size_t n = name_length(reinterpret_cast<const uint8_t*>(r.rdata.data()) + m, r.rdata.size() - m);
-  put32(reinterpret_cast<uint8_t*>(r.rdata.data()) + m + n, serial);
+  set_soa_serial(r.rdata, serial);
   return r;
 }
 

@@ -191,7 +191,7 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
       for (const auto& n : set) sr.ns.push_back(text(n));
       if (set.empty())
         rep.findings.push_back({true, "parent " + p.str() + " has no delegation for " + dt +
-                                          (r.rcode ? " (" + rcode_text(r.rcode) + ")" : "")});
+                                          (r.rcode ? " (" + zone::wire::rcode_text(r.rcode) + ")" : "")});
       parent_ns.insert(set.begin(), set.end());
       Response d = query(p, domain, rrtype::DS);
       for (const auto& rr : d.answer)

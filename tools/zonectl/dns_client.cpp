@@ -34,12 +34,6 @@ bool parse_server(const std::string& text, Server& out, uint16_t default_port) {
   return true;
 }
 
-std::string rcode_text(uint16_t rc) {
-  static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
-                                "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
-  return rc < 11 ? names[rc] : "RCODE" + std::to_string(rc);
-}
-
 std::string address_text(const ParsedRR& rr) {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (rr.type == rrtype::A && rr.rdata.size() == 4) inet_ntop(AF_INET, rr.rdata.data(), buf, sizeof buf);

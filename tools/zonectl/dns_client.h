@@ -29,8 +29,6 @@ Response query(const Server& s, const std::string& name_wire, uint16_t type, int
 // "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53"; false if not numeric.
 bool parse_server(const std::string& text, Server& out, uint16_t default_port = 53);
 
-std::string rcode_text(uint16_t rc);
-
 // RDATA of A/AAAA as text.
 std::string address_text(const zone::wire::ParsedRR& rr);
 

@@ -4,6 +4,15 @@
 
 namespace zone::wire {
 
+std::string rcode_text(uint16_t rc) {
+  static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+                                "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+                                "NOTZONE"};
+  if (rc < 11) return names[rc];
+  if (rc == rcode::BADVERS) return "BADVERS";
+  return "RCODE" + std::to_string(rc);
+}
+
 bool skip_rr(const uint8_t* msg, size_t len, size_t& pos) {
   uint8_t name[kMaxNameLen];
   size_t nlen = 0;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "zone/wire/types.h"
@@ -67,6 +68,9 @@ struct ParsedQuery {
 // Parses a query-like message (QUERY/NOTIFY/...). Only the header is guaranteed to be
 // filled when the result is formerr; nothing is when it is drop.
 ParseStatus parse_query(const uint8_t* msg, size_t len, ParsedQuery& q);
+
+// "NOERROR", "REFUSED", ... ("RCODE23" for the ones without a name here).
+std::string rcode_text(uint16_t rc);
 
 // Skips one resource record at pos (name, fixed fields, rdata). Returns false if malformed.
 bool skip_rr(const uint8_t* msg, size_t len, size_t& pos);

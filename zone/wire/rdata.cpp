@@ -34,6 +34,20 @@ NameView rdata_target(uint16_t type, std::string_view rdata) {
   return rdata.substr(off, n);
 }
 
+size_t soa_serial_offset(std::string_view rdata) {
+  auto p = reinterpret_cast<const uint8_t*>(rdata.data());
+  size_t m = name_length(p, rdata.size());
+  size_t r = m ? name_length(p + m, rdata.size() - m) : 0;
+  return r && m + r + 20 == rdata.size() ? m + r : 0;
+}
+
+bool set_soa_serial(std::string& rdata, uint32_t serial) {
+  size_t off = soa_serial_offset(rdata);
+  if (!off) return false;
+  put32(reinterpret_cast<uint8_t*>(rdata.data()) + off, serial);
+  return true;
+}
+
 bool parse_soa(std::string_view rdata, SoaFields& out) {
   auto p = reinterpret_cast<const uint8_t*>(rdata.data());
   size_t m = name_length(p, rdata.size());

@@ -47,6 +47,10 @@ struct SoaFields {
   uint32_t serial = 0, refresh = 0, retry = 0, expire = 0, minimum = 0;
 };
 bool parse_soa(std::string_view rdata, SoaFields& out);
+// Where the serial sits in SOA RDATA (after MNAME and RNAME), or 0 if malformed.
+size_t soa_serial_offset(std::string_view rdata);
+// Rewrites the serial of SOA RDATA in place; false if malformed.
+bool set_soa_serial(std::string& rdata, uint32_t serial);
 
 }  // namespace zone::wire
 
