@@ -24,8 +24,8 @@ PktPtr parse(const uint8_t* buf, size_t len) {
   return PktPtr(p);
 }
 
-RRset a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
-  RRset s{rrtype::A, ttl, 0, {}};
+RRsetBuf a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
+  RRsetBuf s{rrtype::A, ttl, 0, {}};
   for (uint32_t a : addrs) {
     char b[4] = {char(a >> 24), char(a >> 16), char(a >> 8), char(a)};
     s.add(std::string_view(b, 4));
@@ -33,8 +33,8 @@ RRset a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
   return s;
 }
 
-RRset txt_set(int n, size_t len) {
-  RRset s{rrtype::TXT, 60, 0, {}};
+RRsetBuf txt_set(int n, size_t len) {
+  RRsetBuf s{rrtype::TXT, 60, 0, {}};
   for (int i = 0; i < n; ++i) {
     std::string rd(1, static_cast<char>(len));
     rd += std::string(len, static_cast<char>('a' + i % 26));
@@ -72,7 +72,7 @@ TEST(Renderer, CompressionProducesPointers) {
   EXPECT_EQ(r.size(), answer_at + 2 + 10 + 4);
 
   // NS RDATA is compressed too (RFC 3597 4: well-known types): ns1 + pointer to example.com.
-  RRset ns{rrtype::NS, 3600, 0, {}};
+  RRsetBuf ns{rrtype::NS, 3600, 0, {}};
   ns.add(W("ns1.example.com."));
   size_t ns_at = r.size();
   ASSERT_TRUE(r.add_rrset(Section::authority, W("example.com."), ns));
@@ -109,7 +109,7 @@ TEST(Renderer, SrvTargetIsNotCompressed) {
   Renderer r(buf, sizeof buf);
   std::string q = W("_sip._tcp.example.com.");
   ASSERT_TRUE(r.begin(1, flag::QR, q, rrtype::SRV, rrclass::IN));
-  RRset srv{rrtype::SRV, 60, 0, {}};
+  RRsetBuf srv{rrtype::SRV, 60, 0, {}};
   std::string target = W("sip.example.com.");
   srv.add(std::string("\0\0\0\5\x13\xC4", 6) + target);
   size_t at = r.size();
