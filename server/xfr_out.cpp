@@ -54,7 +54,8 @@ class Stream {
  public:
   Stream(const ParsedQuery& q, const TsigKey* key, std::string request_mac)
       : q_(q), key_(key), prior_mac_(std::move(request_mac)), buf_(2 + kMaxMessage),
-        r_(buf_.data() + 2, kMaxMessage) {
+        r_(buf_.data() + 2, kMaxMessage), index_(std::make_unique<CompressionIndex>()) {
+    r_.use_index(index_.get());  // thousands of names per message
     start(true);
   }
 
@@ -106,6 +107,7 @@ class Stream {
   std::string prior_mac_;
   std::vector<uint8_t> buf_;
   Renderer r_;
+  std::unique_ptr<CompressionIndex> index_;
   size_t sealed_ = 0;
   size_t messages_ = 0, records_ = 0, bytes_ = 0;
 };

@@ -62,7 +62,7 @@ std::vector<Record> zone_records(const Zone& z) {
     for (const auto& set : n.rrsets) {
       if ((set.type == rrtype::SOA) != soa) continue;
       set.for_each([&](std::string_view rd) {
-        out.push_back(Record{n.name, set.type, n.record_ttl(set, rd), std::string(rd)});
+        out.push_back(Record{std::string(n.name), set.type, n.record_ttl(set, rd), std::string(rd)});
       });
     }
   };
@@ -91,7 +91,7 @@ Changeset diff_zones(const Zone& from, const Zone& to) {
   auto missing = [](const Node& n, const RRset& mine, const RRset* other, std::vector<Record>& out) {
     mine.for_each([&](std::string_view rd) {
       if (!(other && other->ttl == mine.ttl && other->contains(rd)))
-        out.push_back(Record{n.name, mine.type, n.record_ttl(mine, rd), std::string(rd)});
+        out.push_back(Record{std::string(n.name), mine.type, n.record_ttl(mine, rd), std::string(rd)});
     });
   };
   to.for_each_node([&](const Node& b) {

@@ -27,7 +27,7 @@ void collect(const Node& n, std::initializer_list<uint16_t> types, std::vector<R
   for (const auto& set : n.rrsets) {
     if (std::find(types.begin(), types.end(), set.type) == types.end()) continue;
     set.for_each([&](std::string_view rd) {
-      out.push_back(Record{n.name, set.type, set.ttl, std::string(rd)});
+      out.push_back(Record{std::string(n.name), set.type, set.ttl, std::string(rd)});
     });
   }
 }
@@ -53,7 +53,7 @@ void glue_to_remove(const Zone& z, const std::string& child,
   z.for_each_node([&](const Node& n) {
     if (!is_subdomain(n.name, child)) return;
     if (n.name == child && !child_is_cut) return;
-    if (others.count(n.name)) return;
+    if (others.count(std::string(n.name))) return;
     collect(n, {rrtype::A, rrtype::AAAA}, out);
   });
 }

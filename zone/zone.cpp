@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <malloc.h>
+
 #include "zone/wire/types.h"
 
 namespace zone {
@@ -17,44 +19,68 @@ uint64_t line_hash(NameView owner, uint16_t type) {
 std::string type_name(uint16_t t);
 }  // namespace
 
-ZoneBuilder::ZoneBuilder(std::string origin_lower, std::string source)
-    : origin_(std::move(origin_lower)), source_(std::move(source)), zone_(new Zone) {
-  zone_->origin_ = origin_;
-  zone_->source_ = source_;
+void NameIndex::reset(size_t entries) {
+  size_t n = 16;
+  while (n * 7 < entries * 10 + 10) n <<= 1;
+  slots_.assign(n, 0);
+  mask_ = n - 1;
+  used_ = 0;
 }
 
+size_t Zone::memory_bytes() const {
+  return sizeof(Zone) + arena_size_ + nodes_.capacity() * sizeof(Node) +
+         rrsets_.capacity() * sizeof(RRset) + sigs_.capacity() * sizeof(Signatures) +
+         index_.bytes() + nsec3_index_.bytes() + nsec_chain_.capacity() * sizeof(const Node*) +
+         nsec3_chain_.capacity() * sizeof(Nsec3Entry);
+}
+
+ZoneBuilder::ZoneBuilder(std::string origin_lower, std::string source)
+    : origin_(std::move(origin_lower)), source_(std::move(source)) {}
+
 ZoneBuilder::ZoneBuilder(const Zone& base) : ZoneBuilder(base.origin(), base.source()) {
-  auto copy = [&](const Node& n) {
+  recs_.reserve(base.record_count());
+  bnodes_.reserve(base.node_count());
+  base.for_each_node([&](const Node& n) {
     if (n.rrsets.empty()) return;  // empty non-terminals are derived again by build()
-    Node& c = zone_->nodes_[n.name];
-    c.name = n.name;
-    c.rrsets = n.rrsets;
-    for (const auto& r : n.rrsets) records_ += r.count;
-  };
-  base.for_each_node(copy);
+    uint32_t idx = node_for(n.name, true);
+    for (const auto& set : n.rrsets)
+      set.for_each([&](std::string_view rd) {
+        BRec r{rdata_.size(), kNone, set.ttl, set.type, static_cast<uint16_t>(rd.size())};
+        rdata_.append(rd);
+        uint32_t ri = static_cast<uint32_t>(recs_.size());
+        recs_.push_back(r);
+        BNode& b = bnodes_[idx];
+        if (b.last == kNone) b.first = ri;
+        else recs_[b.last].next = ri;
+        b.last = ri;
+        ++records_;
+      });
+  });
+}
+
+uint32_t ZoneBuilder::node_for(NameView owner, bool create) {
+  uint64_t h = NameIndex::hash(owner);
+  int64_t i = bindex_.find(owner, h, BNameOf{this});
+  if (i >= 0) return static_cast<uint32_t>(i);
+  if (!create) return kNone;
+  BNode n{names_.size(), static_cast<uint8_t>(owner.size())};
+  names_.append(owner);
+  uint32_t idx = static_cast<uint32_t>(bnodes_.size());
+  bnodes_.push_back(n);
+  bindex_.insert(h, idx, BNameOf{this});
+  return idx;
 }
 
 bool ZoneBuilder::remove(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata) {
-  auto it = zone_->nodes_.find(owner);
-  if (it == zone_->nodes_.end()) return false;
-  auto& sets = it->second.rrsets;
-  for (size_t i = 0; i < sets.size(); ++i) {
-    RRset& set = sets[i];
-    if (set.type != type) continue;
-    if (set.ttl != ttl && type != rrtype::RRSIG) return false;
-    RRset kept{set.type, set.ttl, 0, {}};
-    bool found = false;
-    set.for_each([&](std::string_view rd) {
-      if (!found && rd == rdata) found = true;
-      else kept.add(rd);
-    });
-    if (!found) return false;
+  uint32_t idx = node_for(owner, false);
+  if (idx == kNone) return false;
+  for (uint32_t ri = bnodes_[idx].first; ri != kNone; ri = recs_[ri].next) {
+    BRec& r = recs_[ri];
+    if (r.dead || r.type != type) continue;
+    if (r.ttl != ttl && type != rrtype::RRSIG) return false;  // the RRset has another TTL
+    if (brdata(r) != rdata) continue;
+    r.dead = true;
     --records_;
-    if (kept.count == 0)
-      sets.erase(sets.begin() + static_cast<long>(i));
-    else
-      set = std::move(kept);
-    if (sets.empty()) zone_->nodes_.erase(it);
     return true;
   }
   return false;
@@ -86,7 +112,6 @@ SourceLine ZoneBuilder::line_of(NameView owner, uint16_t type) {
 
 void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::string_view rdata,
                       const SourceLine& where) {
-  // Lowercased on the stack: most records belong to a node that already exists.
   char buf[kMaxNameLen];
   size_t olen = std::min(owner_in.size(), kMaxNameLen);
   std::memcpy(buf, owner_in.data(), olen);
@@ -102,43 +127,240 @@ void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::strin
     early_errors_.push_back({where, "meta type " + type_name(type) + " cannot be in a zone"});
     return;
   }
-  auto it = zone_->nodes_.find(owner);
-  if (it == zone_->nodes_.end()) {
-    it = zone_->nodes_.emplace(std::string(owner), Node{}).first;
-    it->second.name = it->first;
+  if (rdata.size() > 0xFFFF) {
+    early_errors_.push_back({where, "RDATA longer than 65535 bytes"});
+    return;
   }
-  Node& node = it->second;
-  RRset* set = nullptr;
-  for (auto& r : node.rrsets)
-    if (r.type == type) set = &r;
-  if (!set) {
-    node.rrsets.push_back(RRset{type, ttl, 0, {}});
-    set = &node.rrsets.back();
+  uint32_t idx = node_for(owner, true);
+  // The RRset so far: its TTL, size, and whether this record is already in it.
+  uint32_t count = 0, set_ttl = 0;
+  for (uint32_t ri = bnodes_[idx].first; ri != kNone; ri = recs_[ri].next) {
+    const BRec& r = recs_[ri];
+    if (r.dead || r.type != type) continue;
+    if (brdata(r) == rdata) return;  // duplicate record: RFC 2181 5 says sets have no dups
+    set_ttl = r.ttl;
+    ++count;
+  }
+  if (count == 0) {
     remember_line(owner, type, where);
-  } else {
-    if (set->contains(rdata)) return;  // duplicate record: RFC 2181 5 says sets have no dups
-    if (set->ttl != ttl && type != rrtype::RRSIG) {
-      early_warnings_.push_back({where, "TTL " + std::to_string(ttl) + " of " +
-                                            name_to_text(owner) + " " + type_name(type) +
-                                            " differs from the RRset's TTL " +
-                                            std::to_string(set->ttl) + "; using " +
-                                            std::to_string(std::min(set->ttl, ttl))});
-      set->ttl = std::min(set->ttl, ttl);
-    }
+  } else if (set_ttl != ttl && type != rrtype::RRSIG) {
+    uint32_t use = std::min(set_ttl, ttl);
+    early_warnings_.push_back({where, "TTL " + std::to_string(ttl) + " of " +
+                                          name_to_text(owner) + " " + type_name(type) +
+                                          " differs from the RRset's TTL " +
+                                          std::to_string(set_ttl) + "; using " +
+                                          std::to_string(use)});
+    for (uint32_t ri = bnodes_[idx].first; ri != kNone; ri = recs_[ri].next)
+      if (recs_[ri].type == type) recs_[ri].ttl = use;
+    ttl = use;
+  } else if (count > 0 && type == rrtype::RRSIG) {
+    ttl = set_ttl;  // one RRSIG RRset per name: the first TTL is kept
   }
-  if (set->count == 0xFFFF) {
+  if (count == 0xFFFF) {
     early_errors_.push_back({where, "too many records in one RRset"});
     return;
   }
-  set->add(rdata);
+  BRec r{rdata_.size(), kNone, ttl, type, static_cast<uint16_t>(rdata.size())};
+  rdata_.append(rdata);
+  uint32_t ri = static_cast<uint32_t>(recs_.size());
+  recs_.push_back(r);
+  BNode& b = bnodes_[idx];
+  if (b.last == kNone) b.first = ri;
+  else recs_[b.last].next = ri;
+  b.last = ri;
   ++records_;
+}
+
+namespace {
+int type_rank(uint16_t t) { return t == rrtype::SOA ? 0 : t == rrtype::NS ? 1 : 2; }
+}  // namespace
+
+// Turns the collected records into the zone's arrays: one arena for names and RDATA, nodes
+// in the order their names were first added (NSEC3 owners last), RRsets by type.
+void ZoneBuilder::freeze(Zone& z) {
+  std::vector<uint32_t> order;  // builder nodes to keep, lookup namespace first
+  std::vector<uint8_t> keep(bnodes_.size(), 0);
+  std::vector<uint8_t> live(bnodes_.size(), 0);
+  size_t bytes = 0;
+  for (const BRec& r : recs_)
+    if (!r.dead) bytes += (2 + r.rd_len) * (r.type == rrtype::RRSIG ? 2 : 1);
+  for (uint32_t i = 0; i < bnodes_.size(); ++i)
+    for (uint32_t ri = bnodes_[i].first; ri != kNone; ri = recs_[ri].next)
+      if (!recs_[ri].dead) {
+        live[i] = 1;
+        break;
+      }
+
+  // NSEC3 owners (hashed names right below the apex holding only NSEC3 and its RRSIGs) are
+  // kept apart: they are not names of the zone and must not create any (RFC 5155 7.2.8).
+  for (uint32_t i = 0; i < bnodes_.size(); ++i) {
+    if (!live[i]) continue;
+    NameView name = bname(bnodes_[i]);
+    if (name == NameView(origin_) || parent_name(name) != NameView(origin_)) continue;
+    bool nsec3 = false, only = true;
+    for (uint32_t ri = bnodes_[i].first; ri != kNone; ri = recs_[ri].next) {
+      if (recs_[ri].dead) continue;
+      if (recs_[ri].type == rrtype::NSEC3) nsec3 = true;
+      else if (recs_[ri].type != rrtype::RRSIG) only = false;
+    }
+    bnodes_[i].nsec3_owner = nsec3 && only;
+  }
+
+  // Empty non-terminals: every ancestor of a name with data, down from the apex, exists.
+  size_t n_before = bnodes_.size();
+  for (uint32_t i = 0; i < n_before; ++i) {
+    if (!live[i] || bnodes_[i].nsec3_owner || keep[i]) continue;
+    keep[i] = 1;
+    char buf[kMaxNameLen];
+    NameView full = bname(bnodes_[i]);
+    std::memcpy(buf, full.data(), full.size());
+    NameView p(buf, full.size());
+    while (p.size() > origin_.size()) {
+      p = parent_name(p);
+      uint32_t j = node_for(p, true);
+      if (j >= keep.size()) {
+        keep.resize(j + 1, 0);
+        live.resize(j + 1, 0);
+      }
+      if (keep[j]) break;
+      keep[j] = 1;
+    }
+  }
+  for (uint32_t i = 0; i < bnodes_.size(); ++i)
+    if (keep[i]) order.push_back(i);
+  z.nsec3_first_ = order.size();
+  for (uint32_t i = 0; i < bnodes_.size(); ++i)
+    if (live[i] && bnodes_[i].nsec3_owner) order.push_back(i);
+  for (uint32_t i : order) bytes += bnodes_[i].name_len;
+
+  z.arena_.reset(new char[bytes ? bytes : 1]);
+  z.arena_size_ = bytes;
+  char* a = z.arena_.get();
+  size_t used = 0;
+  z.nodes_.resize(order.size());
+  struct Spans {
+    uint32_t rr_first, rr_count, sig_first, sig_count;
+  };
+  std::vector<Spans> spans(order.size());
+  std::vector<uint32_t> recs;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const BNode& b = bnodes_[order[k]];
+    Node& n = z.nodes_[k];
+    NameView name = bname(b);
+    std::memcpy(a + used, name.data(), name.size());
+    n.name = NameView(a + used, name.size());
+    used += name.size();
+    recs.clear();
+    for (uint32_t ri = b.first; ri != kNone; ri = recs_[ri].next)
+      if (!recs_[ri].dead) recs.push_back(ri);
+    std::stable_sort(recs.begin(), recs.end(), [&](uint32_t x, uint32_t y) {
+      uint16_t tx = recs_[x].type, ty = recs_[y].type;
+      return type_rank(tx) != type_rank(ty) ? type_rank(tx) < type_rank(ty) : tx < ty;
+    });
+    Spans& sp = spans[k];
+    sp.rr_first = static_cast<uint32_t>(z.rrsets_.size());
+    sp.sig_first = static_cast<uint32_t>(z.sigs_.size());
+    auto put = [&](const BRec& r) {
+      a[used] = static_cast<char>(r.rd_len >> 8);
+      a[used + 1] = static_cast<char>(r.rd_len);
+      std::memcpy(a + used + 2, rdata_.data() + r.rd_off, r.rd_len);
+      used += 2 + r.rd_len;
+    };
+    for (size_t s = 0; s < recs.size();) {
+      const BRec& first = recs_[recs[s]];
+      size_t e = s;
+      size_t start = used;
+      while (e < recs.size() && recs_[recs[e]].type == first.type) put(recs_[recs[e++]]);
+      z.rrsets_.push_back(RRset{first.type, static_cast<uint16_t>(e - s), first.ttl,
+                                std::string_view(a + start, used - start)});
+      if (first.type == rrtype::RRSIG) {
+        // Split by covered type, in the order the types first appear.
+        for (size_t i = s; i < e; ++i) {
+          const BRec& r = recs_[recs[i]];
+          if (r.rd_len < 18) continue;
+          uint16_t covered = get16(reinterpret_cast<const uint8_t*>(rdata_.data() + r.rd_off));
+          bool seen = false;
+          for (size_t j = sp.sig_first; j < z.sigs_.size(); ++j)
+            seen = seen || z.sigs_[j].covered == covered;
+          if (seen) continue;
+          size_t sstart = used;
+          uint16_t cnt = 0;
+          for (size_t j = i; j < e; ++j) {
+            const BRec& q = recs_[recs[j]];
+            if (q.rd_len >= 18 &&
+                get16(reinterpret_cast<const uint8_t*>(rdata_.data() + q.rd_off)) == covered) {
+              put(q);
+              ++cnt;
+            }
+          }
+          z.sigs_.push_back(Signatures{covered, RRset{rrtype::RRSIG, cnt, first.ttl,
+                                                      std::string_view(a + sstart, used - sstart)}});
+        }
+      }
+      s = e;
+    }
+    sp.rr_count = static_cast<uint32_t>(z.rrsets_.size()) - sp.rr_first;
+    sp.sig_count = static_cast<uint32_t>(z.sigs_.size()) - sp.sig_first;
+  }
+  z.rrsets_.shrink_to_fit();
+  z.sigs_.shrink_to_fit();
+  z.index_.reset(z.nsec3_first_);
+  z.nsec3_index_.reset(order.size() - z.nsec3_first_);
+  for (size_t k = 0; k < order.size(); ++k) {
+    Node& n = z.nodes_[k];
+    n.rrsets = std::span<const RRset>(z.rrsets_.data() + spans[k].rr_first, spans[k].rr_count);
+    n.sigs = std::span<const Signatures>(z.sigs_.data() + spans[k].sig_first, spans[k].sig_count);
+    bool apex = n.name == NameView(origin_);
+    n.has_cname = n.find(rrtype::CNAME) != nullptr;
+    n.has_dname = n.find(rrtype::DNAME) != nullptr;
+    n.is_cut = !apex && n.find(rrtype::NS) != nullptr;
+    NameIndex& idx = k < z.nsec3_first_ ? z.index_ : z.nsec3_index_;
+    idx.insert(NameIndex::hash(n.name), static_cast<uint32_t>(k), z.name_of_);
+  }
+  // The builder's own copies are no longer needed.
+  std::vector<BRec>().swap(recs_);
+  std::string().swap(rdata_);
 }
 
 std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
                                                std::vector<ZoneError>* warnings) {
   errors.insert(errors.end(), early_errors_.begin(), early_errors_.end());
   if (warnings) warnings->insert(warnings->end(), early_warnings_.begin(), early_warnings_.end());
-  Zone& z = *zone_;
+  std::unique_ptr<Zone> zp(new Zone);
+  Zone& z = *zp;
+  z.origin_ = origin_;
+  z.source_ = source_;
+  freeze(z);
+
+  const Node* apex = z.find(origin_);
+  const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
+  if (!soa) {
+    errors.push_back({SourceLine{source_, 0}, "no SOA record at the zone apex " +
+                                                   name_to_text(origin_)});
+    return nullptr;
+  }
+  check(z, errors, warnings);
+  index_dnssec(z, errors, warnings);
+  if (!errors.empty()) return nullptr;
+  z.apex_ = apex;
+  z.soa_ = soa;
+  SoaFields f;
+  parse_soa(z.soa_->data.substr(2), f);
+  z.serial_ = f.serial;
+  z.negative_ttl_ = std::min(z.soa_->ttl, f.minimum);
+  z.record_count_ = records_;
+  std::vector<LineRef>().swap(line_refs_);
+  std::vector<BNode>().swap(bnodes_);
+  std::string().swap(names_);
+  bindex_ = NameIndex();
+  // The builder's scratch (often hundreds of MiB for a big zone) goes back to the system
+  // now, not at some later allocation: a server's resident size is its zones.
+  malloc_trim(0);
+  return std::shared_ptr<const Zone>(zp.release());
+}
+
+void ZoneBuilder::check(Zone& z, std::vector<ZoneError>& errors,
+                        std::vector<ZoneError>* warnings) {
   auto where = [&](NameView owner, uint16_t type) -> SourceLine { return line_of(owner, type); };
   auto err = [&](NameView owner, uint16_t type, std::string msg) {
     errors.push_back({where(owner, type), std::move(msg)});
@@ -146,59 +368,17 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   auto warn = [&](NameView owner, uint16_t type, std::string msg) {
     if (warnings) warnings->push_back({where(owner, type), std::move(msg)});
   };
-
-  auto apex_it = z.nodes_.find(origin_);
-  const RRset* soa = apex_it == z.nodes_.end() ? nullptr : apex_it->second.find(rrtype::SOA);
-  if (!soa) {
-    errors.push_back({SourceLine{source_, 0}, "no SOA record at the zone apex " +
-                                                   name_to_text(origin_)});
-    return nullptr;
-  }
+  const Node& apex_node = *z.find(origin_);
+  const RRset* soa = apex_node.find(rrtype::SOA);
   if (soa->count != 1) err(origin_, rrtype::SOA, "more than one SOA record at the apex");
-  if (!apex_it->second.find(rrtype::NS))
+  if (!apex_node.find(rrtype::NS))
     err(origin_, rrtype::SOA, "no NS records at the zone apex " + name_to_text(origin_));
 
-  // NSEC3 owners (hashed names right below the apex holding only NSEC3 and its RRSIGs) are
-  // kept apart: they are not names of the zone and must not create any (RFC 5155 7.2.8).
-  for (auto it = z.nodes_.begin(); it != z.nodes_.end();) {
-    const Node& n = it->second;
-    bool only_nsec3 = n.find(rrtype::NSEC3) != nullptr && it->first != origin_ &&
-                      parent_name(it->first) == NameView(origin_);
-    for (const auto& r : n.rrsets)
-      if (r.type != rrtype::NSEC3 && r.type != rrtype::RRSIG) only_nsec3 = false;
-    if (only_nsec3) {
-      z.nsec3_nodes_.insert(z.nodes_.extract(it++));
-    } else {
-      ++it;
-    }
-  }
-
-  // Empty non-terminals: every ancestor of a node, down from the apex, exists.
-  std::vector<std::string> names;
-  names.reserve(z.nodes_.size());
-  for (auto& [k, n] : z.nodes_) names.push_back(k);
-  for (const auto& name : names) {
-    NameView p = name;
-    while (p.size() > origin_.size()) {
-      p = parent_name(p);
-      auto [it, inserted] = z.nodes_.try_emplace(std::string(p));
-      if (!inserted) break;
-      it->second.name = std::string(p);
-    }
-  }
-
-  for (auto& [k, n] : z.nodes_) {
-    bool apex = k == origin_;
-    n.has_cname = n.find(rrtype::CNAME) != nullptr;
-    n.has_dname = n.find(rrtype::DNAME) != nullptr;
-    n.is_cut = !apex && n.find(rrtype::NS) != nullptr;
-    // Keep a stable, readable order: SOA, NS first, then by type.
-    std::sort(n.rrsets.begin(), n.rrsets.end(), [](const RRset& a, const RRset& b) {
-      auto rank = [](uint16_t t) {
-        return t == rrtype::SOA ? 0 : t == rrtype::NS ? 1 : 2;
-      };
-      return rank(a.type) != rank(b.type) ? rank(a.type) < rank(b.type) : a.type < b.type;
-    });
+  const size_t lookup_nodes = z.nsec3_first_;
+  for (size_t i = 0; i < lookup_nodes; ++i) {
+    const Node& n = z.nodes_[i];
+    NameView k = n.name;
+    bool apex = k == NameView(origin_);
     if (!apex && n.find(rrtype::SOA)) err(k, rrtype::SOA, "SOA record below the zone apex");
     if (n.has_cname) {
       const RRset* c = n.find(rrtype::CNAME);
@@ -214,8 +394,10 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   }
 
   // Names below a DNAME, and data hidden below a delegation.
-  for (auto& [k, n] : z.nodes_) {
-    if (n.empty() || k == origin_) continue;
+  for (size_t i = 0; i < lookup_nodes; ++i) {
+    const Node& n = z.nodes_[i];
+    NameView k = n.name;
+    if (n.empty() || k == NameView(origin_)) continue;
     for (NameView p = parent_name(k); p.size() >= origin_.size(); p = parent_name(p)) {
       const Node* anc = z.find(p);
       if (anc && anc->has_dname) {
@@ -246,13 +428,12 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
     }
     return nullptr;
   };
-  for (auto& entry : z.nodes_) {
-    // Named, not a structured binding: clang < 16 cannot capture bindings in the lambda.
-    const std::string& k = entry.first;
-    const Node& n = entry.second;
+  for (size_t i = 0; i < lookup_nodes; ++i) {
+    const Node& n = z.nodes_[i];
+    NameView k = n.name;
     const RRset* ns = n.find(rrtype::NS);
     if (!ns) continue;
-    if (!(k == origin_ || n.is_cut)) continue;
+    if (!(k == NameView(origin_) || n.is_cut)) continue;
     ns->for_each([&](std::string_view rd) {
       NameView target = rdata_target(rrtype::NS, rd);
       if (target.empty()) return;
@@ -271,20 +452,6 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
       }
     });
   }
-
-  index_dnssec(z, errors, warnings);
-
-  if (!errors.empty()) return nullptr;
-  z.apex_ = &z.nodes_.find(origin_)->second;
-  z.soa_ = z.apex_->find(rrtype::SOA);
-  SoaFields f;
-  parse_soa(std::string_view(z.soa_->data).substr(2), f);
-  z.serial_ = f.serial;
-  z.negative_ttl_ = std::min(z.soa_->ttl, f.minimum);
-  z.record_count_ = records_;
-  line_refs_.clear();
-  line_refs_.shrink_to_fit();
-  return std::shared_ptr<const Zone>(zone_.release());
 }
 
 namespace {
@@ -347,30 +514,7 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
     if (warnings) warnings->push_back({std::move(w), std::move(msg)});
   };
 
-  // RRSIGs by covered type, for both kinds of nodes.
-  auto split_sigs = [](Node& n) {
-    n.sigs.clear();
-    const RRset* all = n.find(rrtype::RRSIG);
-    if (!all) return;
-    all->for_each([&](std::string_view rd) {
-      if (rd.size() < 18) return;
-      uint16_t covered = get16(reinterpret_cast<const uint8_t*>(rd.data()));
-      Signatures* s = nullptr;
-      for (auto& x : n.sigs)
-        if (x.covered == covered) s = &x;
-      if (!s) {
-        n.sigs.push_back(Signatures{covered, RRset{rrtype::RRSIG, all->ttl, 0, {}}});
-        s = &n.sigs.back();
-      }
-      s->rrsigs.add(rd);
-    });
-  };
-  for (auto& [k, n] : z.nodes_) split_sigs(n);
-  for (auto& [k, n] : z.nsec3_nodes_) split_sigs(n);
-
-  auto apex_it = z.nodes_.find(origin_);
-  if (apex_it == z.nodes_.end()) return;
-  const Node& apex = apex_it->second;
+  const Node& apex = *z.find(origin_);
   const RRset* dnskey = apex.find(rrtype::DNSKEY);
   const RRset* param = apex.find(rrtype::NSEC3PARAM);
   const RRset* apex_nsec = apex.find(rrtype::NSEC);
@@ -413,7 +557,9 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
     z.nsec3_iterations_ = pp.iterations;
     // The chain: NSEC3 records with the NSEC3PARAM's parameters (RFC 5155 4).
     std::vector<std::pair<Nsec3Entry, std::string_view>> entries;  // with the next hash
-    for (auto& [k, n] : z.nsec3_nodes_) {
+    for (size_t i = z.nsec3_first_; i < z.nodes_.size(); ++i) {
+      const Node& n = z.nodes_[i];
+      NameView k = n.name;
       Nsec3Entry e{};
       e.node = &n;
       NameView label = NameView(k).substr(1, static_cast<uint8_t>(k[0]));
@@ -453,7 +599,9 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
     z.denial_ = Denial::nsec3;
     // Every authoritative name needs its NSEC3; opt-out spans may leave out insecure
     // delegations (and the empty non-terminals above only those, RFC 5155 7.1).
-    for (auto& [k, n] : z.nodes_) {
+    for (size_t i = 0; i < z.nsec3_first_; ++i) {
+      const Node& n = z.nodes_[i];
+      NameView k = n.name;
       if (below_cut(k)) continue;
       bool match = false;
       const Nsec3Entry* cover = z.nsec3_for_name(k, match);
@@ -473,7 +621,9 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
   }
 
   // NSEC: the chain of every authoritative name with data, in canonical order.
-  for (auto& [k, n] : z.nodes_) {
+  for (size_t i = 0; i < z.nsec3_first_; ++i) {
+    const Node& n = z.nodes_[i];
+    NameView k = n.name;
     if (n.empty() || below_cut(k)) continue;
     if (n.find(rrtype::NSEC))
       z.nsec_chain_.push_back(&n);

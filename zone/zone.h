@@ -1,12 +1,13 @@
 // An immutable, fully indexed zone. Built once by ZoneBuilder, then only read (by any number
 // of threads at once) until the last snapshot holding it goes away.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <span>
 #include <vector>
 
 #include "zone/wire/name.h"
@@ -24,10 +25,12 @@ struct Signatures {
   RRset rrsigs;  // type RRSIG; its TTL is not used (an RRSIG is served with its RRset's TTL)
 };
 
+// One name of a zone. Everything it points to lives in its Zone's arrays and arena: a node
+// is 56 bytes and no allocation of its own.
 struct Node {
-  std::string name;  // lowercased wire name (the map key)
-  std::vector<RRset> rrsets;
-  std::vector<Signatures> sigs;  // derived from the RRSIG RRset, by covered type
+  NameView name;                   // lowercased wire name
+  std::span<const RRset> rrsets;   // SOA, NS first, then by type
+  std::span<const Signatures> sigs;  // derived from the RRSIG RRset, by covered type
   // Derived at build time so that lookup needs no scans.
   bool is_cut = false;    // NS below the apex: a delegation point
   bool has_dname = false;
@@ -54,6 +57,63 @@ struct Node {
       if (s.covered == type) return &s.rrsigs;
     return nullptr;
   }
+};
+
+// Open addressing from a lowercased wire name to a node index: one 8-byte slot per entry
+// (32 bits of the hash beside the index, so most misses never touch a node).
+class NameIndex {
+ public:
+  static uint64_t hash(NameView name) { return std::hash<std::string_view>{}(name); }
+  void reset(size_t entries);
+  // Index of `name` among `names` (a function index -> NameView), or -1.
+  template <class NameOf>
+  int64_t find(NameView name, uint64_t h, const NameOf& name_of) const {
+    if (slots_.empty()) return -1;
+    uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t e = slots_[i];
+      if (e == 0) return -1;
+      if (static_cast<uint32_t>(e >> 32) == tag) {
+        uint32_t idx = static_cast<uint32_t>(e) - 1;
+        if (name_of(idx) == name) return idx;
+      }
+    }
+  }
+  // Inserts an index known to be absent; grows (rehashing through name_of) as needed.
+  template <class NameOf>
+  void insert(uint64_t h, uint32_t idx, const NameOf& name_of) {
+    if ((used_ + 1) * 10 > slots_.size() * 7) grow(name_of);
+    place(h, idx);
+    ++used_;
+  }
+  size_t size() const { return used_; }
+  size_t bytes() const { return slots_.size() * sizeof(uint64_t); }
+
+ private:
+  void place(uint64_t h, uint32_t idx) {
+    uint64_t e = (h >> 32 << 32) | (static_cast<uint64_t>(idx) + 1);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_)
+      if (slots_[i] == 0) {
+        slots_[i] = e;
+        return;
+      }
+  }
+  template <class NameOf>
+  void grow(const NameOf& name_of) {
+    std::vector<uint64_t> old;
+    old.swap(slots_);
+    size_t used = used_;
+    reset(std::max<size_t>(16, used * 2));
+    used_ = used;
+    for (uint64_t e : old)
+      if (e) {
+        uint32_t idx = static_cast<uint32_t>(e) - 1;
+        place(hash(name_of(idx)), idx);
+      }
+  }
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  size_t used_ = 0;
 };
 
 // How a zone proves that names and types do not exist.
@@ -90,23 +150,25 @@ class Zone {
 
   // Exact match on a lowercased wire name; nullptr if absent.
   const Node* find(NameView lower_name) const {
-    auto it = nodes_.find(lower_name);
-    return it == nodes_.end() ? nullptr : &it->second;
+    int64_t i = index_.find(lower_name, NameIndex::hash(lower_name), name_of_);
+    return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
   }
-  size_t node_count() const { return nodes_.size() + nsec3_nodes_.size(); }
+  size_t node_count() const { return nodes_.size(); }
   // Any node that holds records, NSEC3 owners included (find() skips those); for diffs.
   const Node* find_stored(NameView lower_name) const {
     if (const Node* n = find(lower_name)) return n;
-    auto it = nsec3_nodes_.find(lower_name);
-    return it == nsec3_nodes_.end() ? nullptr : &it->second;
+    int64_t i = nsec3_index_.find(lower_name, NameIndex::hash(lower_name), name_of_);
+    return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
   }
   size_t record_count() const { return record_count_; }
-  // Every node, the NSEC3 owners (not part of the lookup namespace) included.
+  // Every node, the NSEC3 owners (not part of the lookup namespace) and empty non-terminals
+  // included, in the order the names were first added.
   template <class F>
   void for_each_node(F&& f) const {
-    for (const auto& [k, n] : nodes_) f(n);
-    for (const auto& [k, n] : nsec3_nodes_) f(n);
+    for (const auto& n : nodes_) f(n);
   }
+  // Bytes held by the zone's data structures (for status and benchmarks).
+  size_t memory_bytes() const;
 
   // DNSSEC (RFC 4035, RFC 5155). A zone is signed when its apex has a DNSKEY and an NSEC
   // chain, or an NSEC3PARAM with its NSEC3 chain.
@@ -127,12 +189,24 @@ class Zone {
 
  private:
   friend class ZoneBuilder;
+  struct NameOf {
+    const std::vector<Node>* nodes;
+    NameView operator()(uint32_t i) const { return (*nodes)[i].name; }
+  };
   std::string origin_;
   std::string source_;
-  std::unordered_map<std::string, Node, StringHash, std::equal_to<>> nodes_;
+  // Names, RDATA and signatures of every node, back to back; nodes and RRsets point here.
+  std::unique_ptr<char[]> arena_;
+  size_t arena_size_ = 0;
+  std::vector<Node> nodes_;
+  std::vector<RRset> rrsets_;
+  std::vector<Signatures> sigs_;
+  NameIndex index_;  // the lookup namespace
   // Owners of NSEC3 records: served by AXFR and as proofs, never found by lookup
   // (RFC 5155 7.2.8), so they create no names and no empty non-terminals.
-  std::unordered_map<std::string, Node, StringHash, std::equal_to<>> nsec3_nodes_;
+  NameIndex nsec3_index_;
+  NameOf name_of_{&nodes_};
+  size_t nsec3_first_ = 0;  // nodes_ from here on are NSEC3 owners
   Denial denial_ = Denial::none;
   std::vector<const Node*> nsec_chain_;  // canonical order (RFC 4034 6.1)
   std::vector<Nsec3Entry> nsec3_chain_;  // by hash
@@ -180,14 +254,45 @@ class ZoneBuilder {
                                     std::vector<ZoneError>* warnings = nullptr);
 
  private:
-  struct Pending;
-  // Splits RRSIGs by covered type, recognises a signed zone and indexes (and checks) its
-  // NSEC or NSEC3 chain.
+  // Records are collected flat (no allocation per record or per name) and turned into the
+  // zone's arrays by build().
+  struct BNode {
+    uint64_t name_off;
+    uint8_t name_len;
+    bool nsec3_owner = false;
+    uint32_t first = kNone, last = kNone;  // records of the node, in the order added
+  };
+  struct BRec {
+    uint64_t rd_off;
+    uint32_t next = kNone;  // next record of the same node
+    uint32_t ttl;
+    uint16_t type;
+    uint16_t rd_len;
+    bool dead = false;
+  };
+  static constexpr uint32_t kNone = 0xFFFFFFFF;
+  struct BNameOf {
+    const ZoneBuilder* b;
+    NameView operator()(uint32_t i) const {
+      const BNode& n = b->bnodes_[i];
+      return NameView(b->names_.data() + n.name_off, n.name_len);
+    }
+  };
+  uint32_t node_for(NameView owner_lower, bool create);
+  NameView bname(const BNode& n) const { return NameView(names_.data() + n.name_off, n.name_len); }
+  std::string_view brdata(const BRec& r) const { return std::string_view(rdata_.data() + r.rd_off, r.rd_len); }
+  void add_lowered(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata,
+                   const SourceLine& where);
+  void freeze(Zone& z);
+  void check(Zone& z, std::vector<ZoneError>& errors, std::vector<ZoneError>* warnings);
+  // Recognises a signed zone and indexes (and checks) its NSEC or NSEC3 chain.
   void index_dnssec(Zone& z, std::vector<ZoneError>& errors, std::vector<ZoneError>* warnings);
   std::string origin_;
   std::string source_;
-  std::unique_ptr<Zone> zone_;
-  // First source line of each (owner, type), for error messages.
+  std::vector<BNode> bnodes_;
+  std::vector<BRec> recs_;
+  std::string names_, rdata_;
+  NameIndex bindex_;
   // First source line of each (owner, type), for error messages: a compact list keyed by a
   // hash, sorted on first use (only error paths look lines up).
   struct LineRef {

@@ -106,25 +106,26 @@ SignatureReport verify_signatures(
     return false;
   };
   z.for_each_node([&](const zone::Node& n) {
-    if (n.empty() || below_cut(n.name)) return;  // glue and occluded data are not signed
+    const std::string name(n.name);
+    if (n.empty() || below_cut(name)) return;  // glue and occluded data are not signed
     for (const auto& set : n.rrsets) {
       if (set.type == rrtype::RRSIG) continue;
       if (n.is_cut && set.type != rrtype::DS && set.type != rrtype::NSEC &&
           set.type != rrtype::NSEC3)
         continue;  // the parent signs only DS and NSEC/NSEC3 at a delegation
       char* type = ldns_rr_type2str(static_cast<ldns_rr_type>(set.type));
-      std::string label = name_to_text(n.name) + " " + (type ? type : "?");
+      std::string label = name_to_text(name) + " " + (type ? type : "?");
       free(type);
       const RRset* sigs = n.sigs_for(set.type);
       if (!sigs) {
-        rep.errors.push_back(where(n.name, set.type, "") + ": " + label + " has no RRSIG");
+        rep.errors.push_back(where(name, set.type, "") + ": " + label + " has no RRSIG");
         continue;
       }
-      ListPtr rrset = rrset_list(n.name, set);
+      ListPtr rrset = rrset_list(name, set);
       sigs->for_each([&](std::string_view rd) {
         ++rep.checked;
         std::string rdata(rd);
-        std::string at = where(n.name, rrtype::RRSIG, rdata);
+        std::string at = where(name, rrtype::RRSIG, rdata);
         uint32_t expiration = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 8);
         uint32_t inception = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 12);
         uint16_t tag = get16(reinterpret_cast<const uint8_t*>(rd.data()) + 16);
@@ -138,7 +139,7 @@ SignatureReport verify_signatures(
                                time_text(inception));
           return;
         }
-        ldns_rr* sig = make_rr(n.name, rrtype::RRSIG, rdata);
+        ldns_rr* sig = make_rr(name, rrtype::RRSIG, rdata);
         if (!sig) {
           rep.errors.push_back(at + ": " + sig_label + " is malformed");
           return;

@@ -9,8 +9,29 @@
 
 namespace zone::wire {
 
-// One RRset: every RDATA as [u16 length][bytes], back to back, in one allocation.
+// One RRset as served: every RDATA as [u16 length][bytes], back to back. A view: a zone's
+// RRsets point into the zone's one arena; RRsetBuf owns its bytes.
 struct RRset {
+  uint16_t type = 0;
+  uint16_t count = 0;
+  uint32_t ttl = 0;
+  std::string_view data;
+
+  // Calls f(std::string_view rdata) for each record, in order.
+  template <class F>
+  void for_each(F&& f) const {
+    size_t p = 0;
+    while (p + 2 <= data.size()) {
+      uint16_t l = get16(reinterpret_cast<const uint8_t*>(data.data()) + p);
+      f(data.substr(p + 2, l));
+      p += 2 + l;
+    }
+  }
+  bool contains(std::string_view rdata) const;
+};
+
+// An RRset being put together (tests, tools): owns its packed RDATA.
+struct RRsetBuf {
   uint16_t type = 0;
   uint32_t ttl = 0;
   uint16_t count = 0;
@@ -22,17 +43,8 @@ struct RRset {
     data.append(rdata);
     ++count;
   }
-  // Calls f(std::string_view rdata) for each record, in order.
-  template <class F>
-  void for_each(F&& f) const {
-    size_t p = 0;
-    while (p + 2 <= data.size()) {
-      uint16_t l = get16(reinterpret_cast<const uint8_t*>(data.data()) + p);
-      f(std::string_view(data).substr(p + 2, l));
-      p += 2 + l;
-    }
-  }
-  bool contains(std::string_view rdata) const;
+  RRset view() const { return RRset{type, count, ttl, data}; }
+  operator RRset() const { return view(); }  // NOLINT: a buffer is usable as its view
 };
 
 // Types whose RDATA names may be compressed on output (RFC 3597 section 4).

@@ -1,6 +1,7 @@
 #include "zone/wire/render.h"
 
 #include <cstring>
+#include <vector>
 
 namespace zone::wire {
 
@@ -24,6 +25,7 @@ void Renderer::begin_header_only(uint16_t id, uint16_t flags) {
   counts_[0] = counts_[1] = counts_[2] = 0;
   ncomp_ = 0;
   reserved_ = 0;
+  if (index_) index_->clear();
 }
 
 void Renderer::sync_counts() {
@@ -36,7 +38,53 @@ void Renderer::rollback(const Mark& m) {
   len_ = m.len;
   for (int i = 0; i < 3; ++i) counts_[i] = m.counts[i];
   ncomp_ = m.ncomp;
+  if (index_) index_purge(m.len);
   sync_counts();
+}
+
+namespace {
+// Hash of each suffix of `name` (label starts in `starts`), built from the root up so that
+// it costs one pass: hashes[i] is the hash of the suffix starting at label i. Never 0.
+size_t suffix_hashes(NameView name, uint32_t* hashes, uint16_t* starts) {
+  size_t n = 0;
+  for (size_t p = 0; p < name.size() && name[p] != 0 && n < 128;
+       p += 1 + static_cast<uint8_t>(name[p]))
+    starts[n++] = static_cast<uint16_t>(p);
+  uint32_t h = 2166136261u;
+  for (size_t i = n; i-- > 0;) {
+    size_t p = starts[i];
+    size_t l = static_cast<uint8_t>(name[p]);
+    h = (h ^ static_cast<uint32_t>(l)) * 16777619u;
+    for (size_t k = 1; k <= l; ++k)
+      h = (h ^ ascii_lower(static_cast<uint8_t>(name[p + k]))) * 16777619u;
+    hashes[i] = h ? h : 1;
+  }
+  return n;
+}
+}  // namespace
+
+void Renderer::index_add(uint32_t hash, size_t off) {
+  auto* slots = index_->slots_;
+  for (size_t i = hash & (CompressionIndex::kSlots - 1);; i = (i + 1) & (CompressionIndex::kSlots - 1)) {
+    if (slots[i].hash == 0) {
+      slots[i] = {hash, static_cast<uint16_t>(off)};
+      return;
+    }
+  }
+}
+
+// Drops targets at or after `from` (a rolled-back record), keeping probe chains intact.
+void Renderer::index_purge(size_t from) {
+  auto* slots = index_->slots_;
+  std::vector<CompressionIndex::Slot> keep;
+  bool any = false;
+  for (size_t i = 0; i < CompressionIndex::kSlots; ++i)
+    if (slots[i].hash && slots[i].off >= from) any = true;
+  if (!any) return;
+  for (size_t i = 0; i < CompressionIndex::kSlots; ++i)
+    if (slots[i].hash && slots[i].off < from) keep.push_back(slots[i]);
+  index_->clear();
+  for (const auto& k : keep) index_add(k.hash, k.off);
 }
 
 // Does the (possibly compressed) name at buffer offset `off` equal `suffix`, ignoring case?
@@ -60,6 +108,7 @@ bool Renderer::match_at(size_t off, NameView suffix) const {
 }
 
 bool Renderer::put_name(NameView name, bool compress) {
+  if (compress && index_) return put_name_indexed(name);
   // Find the longest suffix already in the message.
   size_t pos = 0;  // offset in `name` of the suffix being tried
   size_t found = 0;
@@ -91,12 +140,43 @@ bool Renderer::put_name(NameView name, bool compress) {
       p += 1 + static_cast<uint8_t>(name[p]);
     }
   }
+  write_name(name, prefix, have, found);
+  return true;
+}
+
+void Renderer::write_name(NameView name, size_t prefix, bool have, size_t found) {
   std::memcpy(buf_ + len_, name.data(), prefix);
   len_ += prefix;
   if (have) {
     put16(buf_ + len_, static_cast<uint16_t>(0xC000 | found));
     len_ += 2;
   }
+}
+
+bool Renderer::put_name_indexed(NameView name) {
+  uint32_t hashes[128];
+  uint16_t starts[128];
+  size_t n = suffix_hashes(name, hashes, starts);
+  auto* slots = index_->slots_;
+  constexpr size_t mask = CompressionIndex::kSlots - 1;
+  // The longest suffix already in the message: one probe sequence per label.
+  size_t label = 0, found = 0;
+  bool have = false;
+  for (; label < n; ++label) {
+    NameView suffix = name.substr(starts[label]);
+    for (size_t i = hashes[label] & mask; slots[i].hash; i = (i + 1) & mask)
+      if (slots[i].hash == hashes[label] && match_at(slots[i].off, suffix)) {
+        found = slots[i].off;
+        have = true;
+        break;
+      }
+    if (have) break;
+  }
+  size_t prefix = have ? starts[label] : name.size();
+  if (!room(prefix + (have ? 2 : 0))) return false;
+  for (size_t i = 0; i < label && len_ + starts[i] < 0x3FFF; ++i)
+    index_add(hashes[i], len_ + starts[i]);
+  write_name(name, prefix, have, found);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "zone/wire/message.h"
@@ -12,6 +13,24 @@
 namespace zone::wire {
 
 enum class Section { answer = 0, authority = 1, additional = 2 };
+
+// Compression targets of a big message (zone transfers: thousands of names per message),
+// by a hash of each name suffix, so that finding the longest known suffix of a name costs
+// one probe per label instead of a scan of every target. Offsets beyond 16 KiB cannot be
+// pointed at (RFC 1035 4.1.4), so a message never has more targets than fit here.
+class CompressionIndex {
+ public:
+  void clear() { std::memset(slots_, 0, sizeof slots_); }
+
+ private:
+  friend class Renderer;
+  static constexpr size_t kSlots = 8192;  // power of two, > 16 KiB / 2-byte labels / 0.7
+  struct Slot {
+    uint32_t hash;  // 0: empty
+    uint16_t off;
+  };
+  Slot slots_[kSlots];
+};
 
 class Renderer {
  public:
@@ -33,6 +52,10 @@ class Renderer {
   uint16_t flags() const { return get16(buf_ + 2); }
   void set_rcode(uint16_t rc) { set_flags(static_cast<uint16_t>((flags() & ~0xF) | (rc & 0xF))); }
   void set_tc() { set_flags(flags() | flag::TC); }
+
+  // Uses `index` (cleared by begin) to find compression targets: for messages with many
+  // names. Without one, targets are scanned (fastest for ordinary answers).
+  void use_index(CompressionIndex* index) { index_ = index; }
 
   // Keeps room for an OPT record at the end so that it always fits.
   void reserve_opt() { reserved_ = kOptSize; }
@@ -66,6 +89,10 @@ class Renderer {
   bool put_rdata(uint16_t type, std::string_view rdata);
   bool write_rr(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata);
   bool match_at(size_t off, NameView suffix) const;
+  bool put_name_indexed(NameView name);
+  void write_name(NameView name, size_t prefix, bool have, size_t found);
+  void index_add(uint32_t hash, size_t off);
+  void index_purge(size_t from);
   void sync_counts();
 
   uint8_t* buf_;
@@ -75,6 +102,7 @@ class Renderer {
   uint16_t counts_[3] = {0, 0, 0};
   uint16_t comp_[kMaxCompress];
   size_t ncomp_ = 0;
+  CompressionIndex* index_ = nullptr;
 };
 
 }  // namespace zone::wire

@@ -24,8 +24,8 @@ PktPtr parse(const uint8_t* buf, size_t len) {
   return PktPtr(p);
 }
 
-RRset a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
-  RRset s{rrtype::A, ttl, 0, {}};
+RRsetBuf a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
+  RRsetBuf s{rrtype::A, ttl, 0, {}};
   for (uint32_t a : addrs) {
     char b[4] = {char(a >> 24), char(a >> 16), char(a >> 8), char(a)};
     s.add(std::string_view(b, 4));
@@ -33,8 +33,8 @@ RRset a_set(std::initializer_list<uint32_t> addrs, uint32_t ttl = 300) {
   return s;
 }
 
-RRset txt_set(int n, size_t len) {
-  RRset s{rrtype::TXT, 60, 0, {}};
+RRsetBuf txt_set(int n, size_t len) {
+  RRsetBuf s{rrtype::TXT, 60, 0, {}};
   for (int i = 0; i < n; ++i) {
     std::string rd(1, static_cast<char>(len));
     rd += std::string(len, static_cast<char>('a' + i % 26));
@@ -72,7 +72,7 @@ TEST(Renderer, CompressionProducesPointers) {
   EXPECT_EQ(r.size(), answer_at + 2 + 10 + 4);
 
   // NS RDATA is compressed too (RFC 3597 4: well-known types): ns1 + pointer to example.com.
-  RRset ns{rrtype::NS, 3600, 0, {}};
+  RRsetBuf ns{rrtype::NS, 3600, 0, {}};
   ns.add(W("ns1.example.com."));
   size_t ns_at = r.size();
   ASSERT_TRUE(r.add_rrset(Section::authority, W("example.com."), ns));
@@ -109,7 +109,7 @@ TEST(Renderer, SrvTargetIsNotCompressed) {
   Renderer r(buf, sizeof buf);
   std::string q = W("_sip._tcp.example.com.");
   ASSERT_TRUE(r.begin(1, flag::QR, q, rrtype::SRV, rrclass::IN));
-  RRset srv{rrtype::SRV, 60, 0, {}};
+  RRsetBuf srv{rrtype::SRV, 60, 0, {}};
   std::string target = W("sip.example.com.");
   srv.add(std::string("\0\0\0\5\x13\xC4", 6) + target);
   size_t at = r.size();
@@ -192,4 +192,89 @@ TEST(Renderer, ReservedOptAlwaysFits) {
   EXPECT_TRUE(ldns_pkt_edns_do(pkt.get()));
   EXPECT_EQ(ldns_pkt_edns_extended_rcode(pkt.get()), 1);  // 16 >> 4
   EXPECT_EQ(ldns_pkt_edns_version(pkt.get()), 0);
+}
+
+namespace {
+// Every record of a rendered message as text, in order ("owner type rdata" per record).
+std::vector<std::string> records_text(const uint8_t* buf, size_t len) {
+  std::vector<std::string> out;
+  auto pkt = parse(buf, len);
+  if (!pkt) return out;
+  ldns_rr_list* l = ldns_pkt_answer(pkt.get());
+  for (size_t i = 0; i < ldns_rr_list_rr_count(l); ++i) {
+    char* s = ldns_rr2str(ldns_rr_list_rr(l, i));
+    out.emplace_back(s);
+    free(s);
+  }
+  return out;
+}
+
+// A transfer-like message: thousands of owners, NS/MX/CNAME/SOA targets, mixed case.
+size_t fill_transfer_message(Renderer& r, int first, int& added) {
+  std::string q = W("Example.COM.");
+  r.begin(3, flag::QR, q, rrtype::AXFR, rrclass::IN);
+  added = 0;
+  for (int i = first;; ++i) {
+    std::string owner = W(("h" + std::to_string(i) + (i % 3 ? ".sub" : "") + ".example.com.").c_str());
+    bool ok;
+    switch (i % 4) {
+      case 0: ok = r.add_rr(Section::answer, owner, rrtype::A, 60, std::string("\x0a\0\0\1", 4)); break;
+      case 1: ok = r.add_rr(Section::answer, owner, rrtype::CNAME, 60,
+                            W(("T" + std::to_string(i / 2) + ".Example.com.").c_str())); break;
+      case 2: ok = r.add_rr(Section::answer, owner, rrtype::MX, 60,
+                            std::string("\0\x0a", 2) + W(("mx" + std::to_string(i % 50) + ".example.net.").c_str())); break;
+      default: ok = r.add_rr(Section::answer, owner, rrtype::NS, 60, W("ns1.example.com.")); break;
+    }
+    if (!ok) return static_cast<size_t>(i);
+    ++added;
+  }
+}
+}  // namespace
+
+TEST(Renderer, IndexedCompressionGivesTheSameRecordsInFewerBytes) {
+  std::vector<uint8_t> a(65535), b(65535);
+  Renderer plain(a.data(), a.size());
+  Renderer indexed(b.data(), b.size());
+  CompressionIndex index;
+  indexed.use_index(&index);
+  int na = 0, nb = 0;
+  fill_transfer_message(plain, 0, na);
+  fill_transfer_message(indexed, 0, nb);
+  ASSERT_GT(nb, 1500);  // really a big message, far past the scanned table's 96 targets
+  ASSERT_GE(nb, na);    // better compression: at least as many records fit
+  auto ta = records_text(a.data(), plain.size());
+  auto tb = records_text(b.data(), indexed.size());
+  ASSERT_EQ(tb.size(), static_cast<size_t>(nb));
+  ta.resize(std::min(ta.size(), tb.size()));
+  tb.resize(ta.size());
+  EXPECT_EQ(ta, tb);
+
+  // The next message starts clean (begin clears the index): no pointer into the old one.
+  int next = 0;
+  size_t stop = fill_transfer_message(indexed, nb, next);
+  EXPECT_GT(next, 1500);
+  auto tc = records_text(b.data(), indexed.size());
+  ASSERT_EQ(tc.size(), static_cast<size_t>(next));
+  EXPECT_NE(tc.front().find("h" + std::to_string(nb) + "."), std::string::npos);
+  EXPECT_NE(tc.back().find("h" + std::to_string(stop - 1) + "."), std::string::npos);
+}
+
+TEST(Renderer, IndexedRollbackForgetsTargetsOfTheRolledBackRecord) {
+  uint8_t buf[4096];
+  Renderer r(buf, sizeof buf);
+  CompressionIndex index;
+  r.use_index(&index);
+  r.set_limit(120);
+  std::string q = W("a.example.");
+  ASSERT_TRUE(r.begin(7, flag::QR, q, rrtype::TXT, rrclass::IN));
+  std::string big(1, '\x50');
+  big += std::string(80, 'z');
+  EXPECT_FALSE(r.add_rr(Section::answer, W("gone.example."), rrtype::TXT, 1, big));
+  // "gone.example." was written then rolled back: a later name must not point at it.
+  ASSERT_TRUE(r.add_rr(Section::answer, W("x.gone.example."), rrtype::TXT, 1, std::string("\3abc", 4)));
+  ASSERT_TRUE(r.add_rr(Section::answer, W("gone.example."), rrtype::TXT, 1, std::string("\3def", 4)));
+  auto t = records_text(buf, r.size());
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].rfind("x.gone.example.", 0), 0u);
+  EXPECT_EQ(t[1].rfind("gone.example.", 0), 0u);
 }
