@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -49,8 +50,6 @@ using FilePtr = std::unique_ptr<FILE, FileClose>;
 constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxErrors = 50;
 constexpr uint32_t kDefaultTtl = 3600;
-// Below this much text a second thread costs more than it saves.
-constexpr size_t kPipelineMinBytes = 256 * 1024;
 
 // Where records go: ZoneBuilder::add, plus the spans and the test trace when asked for.
 class Adder final : public zonefile::Sink {
@@ -269,45 +268,63 @@ class LdnsParser {
 
 // ---------------------------------------------------------------------------------------
 // The pipeline: the parser runs on its own thread and hands records over in batches; the
-// loading thread adds them to the zone as they come, in file order.
+// loading thread adds them to the zone as they come, in file order. Record spans (zonectl,
+// file edits) are made on the parser thread too, from the same batches, whenever it would
+// otherwise wait for the loading thread, and after the last record (while the zone is built).
 struct Batch {
   struct Rec {
     uint32_t owner_at, owner_len;
     uint32_t rdata_at, rdata_len;
     uint32_t file;
-    int first_line;
+    int first_line, last_line;
     uint16_t type;
+    bool explicit_owner;
     uint32_t ttl;
   };
   std::string bytes;  // owners and RDATA
   std::vector<Rec> recs;
   std::vector<std::pair<uint32_t, std::string>> files;  // new file indexes, before recs
+  std::string_view owner(const Rec& r) const { return {bytes.data() + r.owner_at, r.owner_len}; }
+  std::string_view rdata(const Rec& r) const { return {bytes.data() + r.rdata_at, r.rdata_len}; }
   void clear() {
     bytes.clear();
     recs.clear();
     files.clear();
   }
 };
+using BatchPtr = std::shared_ptr<Batch>;
 
 class Pipe {
  public:
   static constexpr size_t kRecords = 4096;  // per batch
   static constexpr size_t kInFlight = 16;   // batches between the threads at most
 
-  std::unique_ptr<Batch> take_empty() {
+  BatchPtr take_empty() {
     std::unique_lock lock(mu_);
     if (!free_.empty()) {
       auto b = std::move(free_.back());
       free_.pop_back();
       return b;
     }
-    return std::make_unique<Batch>();
+    return std::make_shared<Batch>();
   }
-  void push(std::unique_ptr<Batch> b) {
+  // Queues `b`; false (and `b` not taken) when the queue is full and wait is false.
+  bool push(BatchPtr& b, bool wait) {
     std::unique_lock lock(mu_);
-    space_.wait(lock, [&] { return full_.size() < kInFlight; });
-    full_.push_back(std::move(b));
-    ready_.notify_one();
+    if (!wait && full_.size() >= kInFlight && !abandoned_) return false;
+    space_.wait(lock, [&] { return full_.size() < kInFlight || abandoned_; });
+    if (!abandoned_) {  // else nobody reads any more
+      full_.push_back(std::move(b));
+      ready_.notify_one();
+    }
+    b.reset();
+    return true;
+  }
+  // The reading side gives up (it threw): the writer must not wait for it.
+  void abandon() {
+    std::unique_lock lock(mu_);
+    abandoned_ = true;
+    space_.notify_one();
   }
   void close() {
     std::unique_lock lock(mu_);
@@ -315,7 +332,7 @@ class Pipe {
     ready_.notify_one();
   }
   // nullptr once closed and drained.
-  std::unique_ptr<Batch> pop() {
+  BatchPtr pop() {
     std::unique_lock lock(mu_);
     ready_.wait(lock, [&] { return !full_.empty() || closed_; });
     if (full_.empty()) return nullptr;
@@ -324,7 +341,9 @@ class Pipe {
     space_.notify_one();
     return b;
   }
-  void recycle(std::unique_ptr<Batch> b) {
+  // A batch the reader is done with, for reuse (unless the writer still holds it).
+  void recycle(BatchPtr b) {
+    if (b.use_count() != 1) return;
     b->clear();
     std::unique_lock lock(mu_);
     free_.push_back(std::move(b));
@@ -333,21 +352,23 @@ class Pipe {
  private:
   std::mutex mu_;
   std::condition_variable ready_, space_;
-  std::deque<std::unique_ptr<Batch>> full_;
-  std::vector<std::unique_ptr<Batch>> free_;
+  std::deque<BatchPtr> full_;
+  std::vector<BatchPtr> free_;
   bool closed_ = false;
+  bool abandoned_ = false;
 };
 
-// Parser side: spans are made here, the records are copied into batches.
+// Parser side: the records are copied into batches; spans are made from them.
 class BatchSink final : public zonefile::Sink {
  public:
-  BatchSink(Pipe& pipe, Adder& spans) : pipe_(pipe), spans_(spans), cur_(pipe.take_empty()) {}
+  BatchSink(Pipe& pipe, std::vector<RecordSpan>* spans)
+      : pipe_(pipe), spans_(spans), cur_(pipe.take_empty()) {}
   void file(uint32_t index, const std::string& name) override {
-    spans_.file(index, name);
+    if (files_.size() <= index) files_.resize(index + 1);
+    files_[index] = name;
     cur_->files.emplace_back(index, name);
   }
   void record(const zonefile::Record& r) override {
-    spans_.spans(r);
     Batch::Rec rec;
     rec.owner_at = static_cast<uint32_t>(cur_->bytes.size());
     rec.owner_len = static_cast<uint32_t>(r.owner.size());
@@ -357,6 +378,8 @@ class BatchSink final : public zonefile::Sink {
     cur_->bytes.append(r.rdata);
     rec.file = r.file;
     rec.first_line = r.first_line;
+    rec.last_line = r.last_line;
+    rec.explicit_owner = r.explicit_owner;
     rec.type = r.type;
     rec.ttl = r.ttl;
     cur_->recs.push_back(rec);
@@ -364,14 +387,36 @@ class BatchSink final : public zonefile::Sink {
   }
   void flush() {
     if (cur_->recs.empty() && cur_->files.empty()) return;
-    pipe_.push(std::move(cur_));
+    if (spans_) unspanned_.push_back(cur_);
+    // Rather than wait for the loading thread, make spans.
+    while (!pipe_.push(cur_, unspanned_.empty()))
+      make_spans();
     cur_ = pipe_.take_empty();
+  }
+  // After the last record: the loading thread gets the rest, then the spans are finished.
+  void close() {
+    flush();
+    pipe_.close();
+  }
+  void finish_spans() {
+    while (!unspanned_.empty()) make_spans();
   }
 
  private:
+  void make_spans() {
+    BatchPtr b = std::move(unspanned_.front());
+    unspanned_.pop_front();
+    for (const auto& rec : b->recs)
+      spans_->push_back(RecordSpan{wire::lowered(b->owner(rec)), rec.type, rec.ttl,
+                                   std::string(b->rdata(rec)), files_[rec.file],
+                                   rec.first_line, rec.last_line, rec.explicit_owner});
+  }
+
   Pipe& pipe_;
-  Adder& spans_;
-  std::unique_ptr<Batch> cur_;
+  std::vector<RecordSpan>* spans_;
+  std::vector<std::string> files_;
+  BatchPtr cur_;
+  std::deque<BatchPtr> unspanned_;
 };
 
 LoadResult finish(ZoneBuilder& builder, LoadResult res) {
@@ -403,41 +448,63 @@ LoadResult load_memory(std::string_view text, const std::string& label, NameView
   ZoneBuilder builder(wire::lowered(origin), label);
   Adder adder(builder, opts);
   bool direct = kind != ParserKind::scanner;
-  if (!opts.pipeline || text.size() < kPipelineMinBytes) {
+  if (!opts.pipeline || text.size() < opts.pipeline_min_bytes) {
     zonefile::Parser parser(adder, res.errors, direct);
     parser.parse(text, label, origin);
     if (opts.stats) *opts.stats = parser.stats();
     return finish(builder, std::move(res));
   }
   Pipe pipe;
+  // Set before the pipe is closed (parsing failed) or after (making spans failed).
+  std::exception_ptr parse_failed, spans_failed;
   std::thread parse_thread([&] {
-    BatchSink sink(pipe, adder);
-    zonefile::Parser parser(sink, res.errors, direct);
-    parser.parse(text, label, origin);
-    if (opts.stats) *opts.stats = parser.stats();
-    sink.flush();
-    pipe.close();
+    bool parsed = false;
+    try {
+      BatchSink sink(pipe, opts.spans);
+      zonefile::Parser parser(sink, res.errors, direct);
+      parser.parse(text, label, origin);
+      if (opts.stats) *opts.stats = parser.stats();
+      sink.close();
+      parsed = true;
+      sink.finish_spans();
+    } catch (...) {
+      (parsed ? spans_failed : parse_failed) = std::current_exception();
+      if (!parsed) pipe.close();
+    }
   });
-  zonefile::Record r;
-  std::vector<SourceLine> files;
-  while (auto b = pipe.pop()) {
-    for (const auto& [index, name] : b->files) {
-      if (files.size() <= index) files.resize(index + 1);
-      files[index] = SourceLine{name, 0};
+  try {
+    std::vector<SourceLine> files;
+    while (auto b = pipe.pop()) {
+      for (const auto& [index, name] : b->files) {
+        if (files.size() <= index) files.resize(index + 1);
+        files[index] = SourceLine{name, 0};
+      }
+      for (const Batch::Rec& rec : b->recs) {
+        SourceLine& where = files[rec.file];
+        where.line = rec.first_line;
+        builder.add(b->owner(rec), rec.type, rec.ttl, b->rdata(rec), where);
+        if (opts.trace)
+          opts.trace->push_back(Added{std::string(b->owner(rec)), rec.type, rec.ttl,
+                                      std::string(b->rdata(rec)), where});
+      }
+      pipe.recycle(std::move(b));
     }
-    for (const Batch::Rec& rec : b->recs) {
-      SourceLine& where = files[rec.file];
-      where.line = rec.first_line;
-      std::string_view owner(b->bytes.data() + rec.owner_at, rec.owner_len);
-      std::string_view rdata(b->bytes.data() + rec.rdata_at, rec.rdata_len);
-      builder.add(owner, rec.type, rec.ttl, rdata, where);
-      if (opts.trace)
-        opts.trace->push_back(Added{std::string(owner), rec.type, rec.ttl, std::string(rdata), where});
-    }
-    pipe.recycle(std::move(b));
+  } catch (...) {
+    pipe.abandon();
+    parse_thread.join();
+    throw;
   }
+  // The pipe is closed: the parser is done with res.errors, maybe not with the spans. Build
+  // the zone meanwhile.
+  if (parse_failed || !res.errors.empty()) {
+    parse_thread.join();
+    if (parse_failed) std::rethrow_exception(parse_failed);
+    return res;
+  }
+  LoadResult out = finish(builder, std::move(res));
   parse_thread.join();
-  return finish(builder, std::move(res));
+  if (spans_failed) std::rethrow_exception(spans_failed);
+  return out;
 }
 
 }  // namespace

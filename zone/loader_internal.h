@@ -33,8 +33,10 @@ struct Added {
 
 struct Options {
   ParserKind parser = ParserKind::automatic;
-  // Parse on a second thread while this one adds the records to the zone (fast/scanner).
+  // Parse on a second thread while this one adds the records to the zone (fast/scanner), for
+  // texts of at least pipeline_min_bytes (below, a thread costs more than it saves).
   bool pipeline = true;
+  size_t pipeline_min_bytes = 256 * 1024;
   std::vector<RecordSpan>* spans = nullptr;
   std::vector<Added>* trace = nullptr;  // every add, in order
   zonefile::Stats* stats = nullptr;     // how the records were parsed (fast/scanner)

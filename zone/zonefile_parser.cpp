@@ -719,11 +719,6 @@ bool Parser::direct_record(State& st, std::string_view line, bool plain, Record&
   // RDATA text: the rest of the line, with nothing for ldns's token reader to change.
   std::string_view rd;
   if (bget_token(line, pos, Delim::none, 65535, rd) < 0) return false;
-  if (owner_at) {
-    owner = *st.origin;
-  } else if (owner_blank) {
-    owner = st.prev ? *st.prev : *st.origin;
-  }
 
   std::string& rdata = sc.rdata;
   rdata.clear();
@@ -806,8 +801,13 @@ bool Parser::direct_record(State& st, std::string_view line, bool plain, Record&
   if (count < type->min) return false;  // LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR
   if (rdata.size() > 65535) return false;
 
-  if (!owner_blank) st.prev = owner;  // "@" sets it too
-  out.owner = owner;
+  if (owner_at) {
+    st.prev = *st.origin;  // "@" sets it too
+  } else if (!owner_blank) {
+    if (!st.prev) st.prev.emplace();
+    st.prev->swap(owner);
+  }
+  out.owner = owner_blank && !st.prev ? *st.origin : *st.prev;
   out.type = type->type;
   out.ttl = ttl;
   out.rdata = rdata;
