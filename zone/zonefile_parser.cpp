@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <array>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -117,17 +117,14 @@ void fskipcs(Cursor& f, int& line_nr) {
 // ldns_fget_token_l_st(f, &line, &limit, false, LDNS_PARSE_SKIP_SPACE, &line_nr): one
 // logical line. Unescaped, unquoted parentheses are dropped (newlines inside them become
 // spaces), comments are dropped, '\r' becomes a space, NUL bytes vanish. Returns false for
-// LDNS_STATUS_SYNTAX_EMPTY (nothing read), true for LDNS_STATUS_OK, with the line in `out`
-// (a view of the text itself when the line is plain, else of `scratch`). `plain`: the line
-// holds none of the characters the scanner or ldns's token reader treat specially.
-bool fget_line(Cursor& f, std::string& scratch, int& line_nr, std::string_view& out,
-               bool& plain) {
+// LDNS_STATUS_SYNTAX_EMPTY (nothing read), true for LDNS_STATUS_OK, with the line in `out`:
+// a view of the text itself when it is plain, else of `scratch`.
+bool fget_line(Cursor& f, std::string& scratch, int& line_nr, std::string_view& out) {
   // Most lines: plain characters up to the newline.
   size_t start = f.pos, j = start;
   while (j < f.size && !kScanSpecial[f.data[j]]) ++j;
   if (j > start && (j == f.size || f.data[j] == '\n')) {
     out = std::string_view(reinterpret_cast<const char*>(f.data) + start, j - start);
-    plain = true;
     if (j == f.size) {
       f.pos = j;
       f.eof = true;
@@ -138,7 +135,6 @@ bool fget_line(Cursor& f, std::string& scratch, int& line_nr, std::string_view& 
     fskipcs(f, line_nr);
     return true;
   }
-  plain = false;
   std::string& t = scratch;
   int p = 0;  // open parentheses
   size_t i = 0;
@@ -532,7 +528,6 @@ struct Parser::State {
   std::optional<std::string> origin;
   uint32_t ttl;
   std::optional<std::string> prev;
-  int depth;
 };
 
 struct Parser::Scratch {
@@ -565,7 +560,7 @@ void Parser::parse(std::string_view text, const std::string& file, std::string_v
 // ldns_rr_new_frm_fp_l (_ldns_rr_new_frm_fp_l_internal) inlined.
 void Parser::parse_text(std::string_view text, uint32_t file, std::optional<std::string> origin,
                         uint32_t ttl, int depth) {
-  State st{file, std::move(origin), ttl, std::nullopt, depth};
+  State st{file, std::move(origin), ttl, std::nullopt};
   Cursor f(text);
   int line = 0;
   std::string scratch;  // this file's own: an $INCLUDE below has another
@@ -576,8 +571,7 @@ void Parser::parse_text(std::string_view text, uint32_t file, std::optional<std:
     int start_line = line + 1;
     bool explicit_owner = !(f.data[before] == ' ' || f.data[before] == '\t');
     std::string_view l;
-    bool plain;
-    if (!fget_line(f, scratch, line, l, plain)) continue;  // LDNS_STATUS_SYNTAX_EMPTY
+    if (!fget_line(f, scratch, line, l)) continue;  // LDNS_STATUS_SYNTAX_EMPTY
     if (l.starts_with("$ORIGIN") && c_space(at(l, 7))) {
       st.origin.reset();
       std::string o;
@@ -595,7 +589,7 @@ void Parser::parse_text(std::string_view text, uint32_t file, std::optional<std:
       continue;  // LDNS_STATUS_SYNTAX_EMPTY
     } else {
       // strip_ws has cut the trailing spaces off `l`, as ldns does before parsing it.
-      record_line(st, l, plain, start_line, std::max(start_line, line), explicit_owner);
+      record_line(st, l, start_line, std::max(start_line, line), explicit_owner);
     }
   }
 }
@@ -656,11 +650,11 @@ void Parser::include(std::string_view raw, uint32_t file, int line,
   parse_text(text, id, std::move(o), ttl, depth + 1);
 }
 
-void Parser::record_line(State& st, std::string_view line, bool plain, int first_line,
-                         int last_line, bool explicit_owner) {
+void Parser::record_line(State& st, std::string_view line, int first_line, int last_line,
+                         bool explicit_owner) {
   if (direct_ && st.origin) {
     Record r;
-    if (direct_record(st, line, plain, r)) {
+    if (direct_record(st, line, r)) {
       r.file = st.file;
       r.first_line = first_line;
       r.last_line = last_line;
@@ -677,8 +671,7 @@ void Parser::record_line(State& st, std::string_view line, bool plain, int first
 // ldns_rr_new_frm_str_internal for the types of kTypes, on lines without parentheses or
 // comments left in them. False: ldns decides (it may accept the line, or report an error).
 // Nothing of `st` changes unless the record is accepted.
-bool Parser::direct_record(State& st, std::string_view line, bool plain, Record& out) {
-  (void)plain;
+bool Parser::direct_record(State& st, std::string_view line, Record& out) {
   Scratch& sc = *scratch_;
   std::string_view tok;
   size_t pos = 0;

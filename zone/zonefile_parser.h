@@ -69,9 +69,9 @@ class Parser {
                   uint32_t ttl, int depth);
   void include(std::string_view raw, uint32_t file, int line, const std::optional<std::string>& origin,
                uint32_t ttl, int depth);
-  void record_line(State& st, std::string_view line, bool plain, int first_line,
-                   int last_line, bool explicit_owner);
-  bool direct_record(State& st, std::string_view line, bool plain, Record& out);
+  void record_line(State& st, std::string_view line, int first_line, int last_line,
+                   bool explicit_owner);
+  bool direct_record(State& st, std::string_view line, Record& out);
   void fallback_record(State& st, const std::string& line, int first_line, int last_line,
                        bool explicit_owner);
   uint32_t add_file(const std::string& name);
