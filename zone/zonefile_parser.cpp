@@ -859,22 +859,28 @@ bool read_file(const std::string& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
+  size_t expect = 0;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    out.reserve(static_cast<size_t>(st.st_size));
-  char chunk[1 << 16];
+    expect = static_cast<size_t>(st.st_size);
+  // Straight into the string; one byte more than expected to see the end without a resize.
+  out.resize(expect + 1);
+  size_t have = 0;
   for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (have == out.size()) out.resize(out.size() * 2 + 4096);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
       ::close(fd);
+      out.clear();
       errno = e;
       return false;
     }
     if (n == 0) break;
-    out.append(chunk, static_cast<size_t>(n));
+    have += static_cast<size_t>(n);
   }
   ::close(fd);
+  out.resize(have);
   return true;
 }
 
