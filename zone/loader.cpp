@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include <sys/stat.h>
@@ -441,37 +442,44 @@ LoadResult load_stream_ldns(FILE* fp, const std::string& label, NameView origin,
   return finish(builder, std::move(res));
 }
 
-// ParserKind::fast and ::scanner on text in memory.
-LoadResult load_memory(std::string_view text, const std::string& label, NameView origin,
-                       ParserKind kind, const Options& opts) {
+LoadResult load_sequential(std::string_view text, const std::string& label, NameView origin,
+                           bool direct, const Options& opts) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   Adder adder(builder, opts);
-  bool direct = kind != ParserKind::scanner;
-  if (!opts.pipeline || text.size() < opts.pipeline_min_bytes) {
-    zonefile::Parser parser(adder, res.errors, direct);
-    parser.parse(text, label, origin);
-    if (opts.stats) *opts.stats = parser.stats();
-    return finish(builder, std::move(res));
-  }
+  zonefile::Parser parser(adder, res.errors, direct);
+  parser.parse(text, label, origin);
+  if (opts.stats) *opts.stats = parser.stats();
+  return finish(builder, std::move(res));
+}
+
+LoadResult load_pipelined(std::string_view text, const std::string& label, NameView origin,
+                          bool direct, const Options& opts) {
+  LoadResult res;
+  ZoneBuilder builder(wire::lowered(origin), label);
   Pipe pipe;
   // Set before the pipe is closed (parsing failed) or after (making spans failed).
   std::exception_ptr parse_failed, spans_failed;
-  std::thread parse_thread([&] {
-    bool parsed = false;
-    try {
-      BatchSink sink(pipe, opts.spans);
-      zonefile::Parser parser(sink, res.errors, direct);
-      parser.parse(text, label, origin);
-      if (opts.stats) *opts.stats = parser.stats();
-      sink.close();
-      parsed = true;
-      sink.finish_spans();
-    } catch (...) {
-      (parsed ? spans_failed : parse_failed) = std::current_exception();
-      if (!parsed) pipe.close();
-    }
-  });
+  std::thread parse_thread;
+  try {
+    parse_thread = std::thread([&] {
+      bool parsed = false;
+      try {
+        BatchSink sink(pipe, opts.spans);
+        zonefile::Parser parser(sink, res.errors, direct);
+        parser.parse(text, label, origin);
+        if (opts.stats) *opts.stats = parser.stats();
+        sink.close();
+        parsed = true;
+        sink.finish_spans();
+      } catch (...) {
+        (parsed ? spans_failed : parse_failed) = std::current_exception();
+        if (!parsed) pipe.close();
+      }
+    });
+  } catch (const std::system_error&) {
+    return load_sequential(text, label, origin, direct, opts);  // no thread to be had
+  }
   try {
     std::vector<SourceLine> files;
     while (auto b = pipe.pop()) {
@@ -505,6 +513,15 @@ LoadResult load_memory(std::string_view text, const std::string& label, NameView
   parse_thread.join();
   if (spans_failed) std::rethrow_exception(spans_failed);
   return out;
+}
+
+// ParserKind::fast and ::scanner on text in memory.
+LoadResult load_memory(std::string_view text, const std::string& label, NameView origin,
+                       ParserKind kind, const Options& opts) {
+  bool direct = kind != ParserKind::scanner;
+  if (opts.pipeline && text.size() >= opts.pipeline_min_bytes)
+    return load_pipelined(text, label, origin, direct, opts);
+  return load_sequential(text, label, origin, direct, opts);
 }
 
 }  // namespace
