@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include "zone/wire/types.h"
 
@@ -444,6 +445,156 @@ long bget_token(std::string_view s, size_t& pos, Delim d, size_t limit, std::str
   return static_cast<long>(tok.size());
 }
 
+// ldns_b64_pton (ldns's compat/b64_pton.c, the one libldns ships) as ldns_str2rdf_b64 calls
+// it: appends the decoded bytes; false where it returns -1.
+bool b64_pton(std::string_view s, std::string& out) {
+  static constexpr auto kValue = [] {
+    std::array<int8_t, 256> v{};
+    v.fill(-1);
+    const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(b64[i])] = static_cast<int8_t>(i);
+    return v;
+  }();
+  const size_t base = out.size();
+  if (s.empty()) return true;
+  int state = 0;
+  size_t i = 0;
+  int ch = 0;
+  uint8_t cur = 0;  // target[tarindex], the byte being filled
+  auto next = [&] { return i < s.size() ? static_cast<unsigned char>(s[i++]) : 0; };
+  while ((ch = next()) != 0) {
+    if (c_space(ch)) continue;
+    if (ch == '=') break;
+    int v = kValue[static_cast<size_t>(ch)];
+    if (v < 0) return false;
+    switch (state) {
+      case 0:
+        cur = static_cast<uint8_t>(v << 2);
+        state = 1;
+        break;
+      case 1:
+        out.push_back(static_cast<char>(cur | (v >> 4)));
+        cur = static_cast<uint8_t>((v & 0x0f) << 4);
+        state = 2;
+        break;
+      case 2:
+        out.push_back(static_cast<char>(cur | (v >> 2)));
+        cur = static_cast<uint8_t>((v & 0x03) << 6);
+        state = 3;
+        break;
+      case 3:
+        out.push_back(static_cast<char>(cur | v));
+        cur = 0;
+        state = 0;
+        break;
+    }
+  }
+  if (ch == '=') {
+    ch = next();
+    switch (state) {
+      case 0:
+      case 1:
+        return false;
+      case 2:
+        for (; ch != 0; ch = next())
+          if (!c_space(ch)) break;
+        if (ch != '=') return false;
+        ch = next();
+        [[fallthrough]];
+      case 3:
+        for (; ch != 0; ch = next())
+          if (!c_space(ch)) return false;
+        if (cur != 0) return false;  // bits past the last full byte must be zero
+    }
+  } else if (state != 0) {
+    return false;
+  }
+  (void)base;
+  return true;
+}
+
+// ldns_str2rdf_b64.
+bool str2b64(std::string_view s, std::string& out) {
+  if (s.size() == 1 && (s[0] == '-' || s[0] == '0')) return true;  // empty
+  size_t start = out.size();
+  if (!b64_pton(s, out)) {
+    out.resize(start);
+    return false;
+  }
+  return true;
+}
+
+inline int hex_value(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// ldns_str2rdf_hex: hex digits, blanks anywhere (an odd digit out is a high nibble).
+bool str2hex(std::string_view s, std::string& out) {
+  if (s.size() > 65535 * 2) return false;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (c_space(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      continue;
+    }
+    uint8_t t = 0;
+    for (int mult = 16; mult >= 1; mult -= 15) {
+      while (i < s.size() && c_space(static_cast<unsigned char>(s[i]))) ++i;
+      if (i < s.size()) {
+        int v = hex_value(static_cast<unsigned char>(s[i]));
+        if (v < 0) return false;
+        t = static_cast<uint8_t>(t + v * mult);
+        ++i;
+      }
+    }
+    out.push_back(static_cast<char>(t));
+  }
+  return true;
+}
+
+// ldns_str2rdf_time for the usual YYYYMMDDHHmmSS; false for anything else (left to ldns).
+bool str2time14(std::string_view s, std::string& out, bool& bad) {
+  bad = false;
+  if (s.size() != 14) return false;
+  for (char c : s)
+    if (!c_digit(static_cast<unsigned char>(c))) return false;
+  auto num = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) v = v * 10 + (s[at + k] - '0');
+    return v;
+  };
+  struct tm tm;
+  std::memset(&tm, 0, sizeof tm);
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(4, 2) - 1;
+  tm.tm_mday = num(6, 2);
+  tm.tm_hour = num(8, 2);
+  tm.tm_min = num(10, 2);
+  tm.tm_sec = num(12, 2);
+  if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
+      tm.tm_sec > 59) {
+    bad = true;  // LDNS_STATUS_INVALID_TIME
+    return false;
+  }
+  uint32_t l = static_cast<uint32_t>(ldns_mktime_from_utc(&tm));
+  out.push_back(static_cast<char>(l >> 24));
+  out.push_back(static_cast<char>(l >> 16));
+  out.push_back(static_cast<char>(l >> 8));
+  out.push_back(static_cast<char>(l));
+  return true;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!c_digit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
 // strtol and inet_pton want C strings.
 struct CString {
   char small[96];
@@ -459,38 +610,71 @@ struct CString {
   }
 };
 
-// The RDATA field kinds of the types the direct parser knows (ldns_rdf_type subset).
-enum class Field : uint8_t { a, aaaa, dname, int16, int32, period, str };
-
-struct TypeInfo {
+// Type names the direct parser knows without asking ldns (ldns_get_rr_type_by_name walks its
+// whole table). Checked against ldns by a unit test (KnownTypeNames).
+struct TypeName {
   const char* name;
   uint16_t type;
-  uint16_t min, max;  // field counts (ldns_rr_descriptor_minimum/maximum, max as uint16_t)
-  Field fields[7];
-  bool variable;  // all fields past `fields` are STR (TXT)
+};
+constexpr TypeName kTypeNames[] = {
+    {"A", 1},       {"NS", 2},      {"CNAME", 5},  {"SOA", 6},     {"PTR", 12},
+    {"HINFO", 13},  {"MX", 15},     {"TXT", 16},   {"AAAA", 28},   {"SRV", 33},
+    {"NAPTR", 35},  {"DNAME", 39},  {"DS", 43},    {"SSHFP", 44},  {"RRSIG", 46},
+    {"NSEC", 47},   {"DNSKEY", 48}, {"NSEC3", 50}, {"NSEC3PARAM", 51},
+    {"TLSA", 52},   {"CDS", 59},    {"CDNSKEY", 60}, {"SVCB", 64}, {"HTTPS", 65},
+    {"CAA", 257},
 };
 
-const TypeInfo kTypes[] = {
-    {"A", wire::rrtype::A, 1, 1, {Field::a}, false},
-    {"NS", wire::rrtype::NS, 1, 1, {Field::dname}, false},
-    {"CNAME", wire::rrtype::CNAME, 1, 1, {Field::dname}, false},
-    {"SOA", wire::rrtype::SOA, 7, 7,
-     {Field::dname, Field::dname, Field::int32, Field::period, Field::period, Field::period,
-      Field::period},
-     false},
-    {"PTR", wire::rrtype::PTR, 1, 1, {Field::dname}, false},
-    {"MX", wire::rrtype::MX, 2, 2, {Field::int16, Field::dname}, false},
-    {"TXT", wire::rrtype::TXT, 1, 65535, {}, true},
-    {"AAAA", wire::rrtype::AAAA, 1, 1, {Field::aaaa}, false},
-    {"SRV", wire::rrtype::SRV, 4, 4, {Field::int16, Field::int16, Field::int16, Field::dname},
-     false},
-    {"DNAME", wire::rrtype::DNAME, 1, 1, {Field::dname}, false},
-};
+uint16_t known_type(std::string_view name) {
+  switch (name.size()) {  // most records: A, NS, MX, TXT, AAAA
+    case 1:
+      if (lower(static_cast<unsigned char>(name[0])) == 'a') return 1;
+      break;
+    case 4:
+      if (iequal(name, "AAAA")) return 28;
+      break;
+  }
+  for (const auto& t : kTypeNames)
+    if (iequal(name, t.name)) return t.type;
+  return 0;
+}
 
-const TypeInfo* find_type(std::string_view name) {
-  for (const auto& t : kTypes)
-    if (iequal(name, t.name)) return &t;
-  return nullptr;
+// RDATA field kinds that ldns_rr_new_frm_str_internal hands to ldns_rdf_new_frm_str as they
+// are (its default branch, and HEX/B64); the direct parser does the same. DNAME, STR and
+// the numbers and addresses it converts itself.
+bool ldns_converts(ldns_rdf_type t) {
+  switch (t) {
+    case LDNS_RDF_TYPE_APL:
+    case LDNS_RDF_TYPE_B32_EXT:
+    case LDNS_RDF_TYPE_B64:
+    case LDNS_RDF_TYPE_HEX:
+    case LDNS_RDF_TYPE_NSEC:
+    case LDNS_RDF_TYPE_TYPE:
+    case LDNS_RDF_TYPE_CLASS:
+    case LDNS_RDF_TYPE_CERT_ALG:
+    case LDNS_RDF_TYPE_ALG:
+    case LDNS_RDF_TYPE_TIME:
+    case LDNS_RDF_TYPE_LOC:
+    case LDNS_RDF_TYPE_WKS:
+    case LDNS_RDF_TYPE_NSAP:
+    case LDNS_RDF_TYPE_ATMA:
+    case LDNS_RDF_TYPE_IPSECKEY:
+    case LDNS_RDF_TYPE_NSEC3_SALT:
+    case LDNS_RDF_TYPE_NSEC3_NEXT_OWNER:
+    case LDNS_RDF_TYPE_ILNP64:
+    case LDNS_RDF_TYPE_EUI48:
+    case LDNS_RDF_TYPE_EUI64:
+    case LDNS_RDF_TYPE_TAG:
+    case LDNS_RDF_TYPE_LONG_STR:
+    case LDNS_RDF_TYPE_CERTIFICATE_USAGE:
+    case LDNS_RDF_TYPE_SELECTOR:
+    case LDNS_RDF_TYPE_MATCHING_TYPE:
+    case LDNS_RDF_TYPE_AMTRELAY:
+    case LDNS_RDF_TYPE_SVCPARAMS:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void put16(std::string& out, uint32_t v) {
@@ -533,6 +717,10 @@ struct Parser::State {
 struct Parser::Scratch {
   std::string owner, rdata;
   CString cstr;
+  // Type names ldns was asked about: as a record's type, and for ldns_get_rr_type_by_name.
+  std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> type_names;
+  std::unordered_map<std::string, int, StringHash, std::equal_to<>> ldns_types;
+  std::vector<ldns_rr_type> types;
 };
 
 Parser::Parser(Sink& sink, std::vector<ZoneError>& errors, bool direct)
@@ -668,9 +856,86 @@ void Parser::record_line(State& st, std::string_view line, int first_line, int l
   fallback_record(st, std::string(line), first_line, last_line, explicit_owner);
 }
 
-// ldns_rr_new_frm_str_internal for the types of kTypes, on lines without parentheses or
-// comments left in them. False: ldns decides (it may accept the line, or report an error).
-// Nothing of `st` changes unless the record is accepted.
+// A token in the TTL or class position that is not a TTL: the class IN (true, type 0), a
+// type (true, its number), or something the direct parser leaves to ldns (false).
+bool Parser::class_or_type(std::string_view tok, bool& in, uint16_t& type) {
+  in = false;
+  type = known_type(tok);
+  if (type) return true;
+  if (iequal(tok, "IN")) {
+    in = true;
+    return true;
+  }
+  // ldns_get_rr_class_by_name first: "CH", "ANY" (a type too), "CLASS1" (that is IN).
+  uint16_t cls = static_cast<uint16_t>(ldns_get_rr_class_by_name(scratch_->cstr.c_str(tok)));
+  if (cls == LDNS_RR_CLASS_IN) {
+    in = true;
+    return true;
+  }
+  if (cls != 0) return false;
+  return type_of(tok, type);
+}
+
+// ldns_get_rr_type_by_name, remembered; false for what the direct parser leaves to ldns:
+// TYPEnnn, and names ldns does not know (type 0).
+bool Parser::type_of(std::string_view tok, uint16_t& type) {
+  type = known_type(tok);
+  if (type) return true;
+  if (tok.size() > 4 && iequal(tok.substr(0, 4), "TYPE")) return false;
+  auto it = scratch_->type_names.find(tok);
+  if (it == scratch_->type_names.end())
+    it = scratch_->type_names
+             .emplace(std::string(tok),
+                      static_cast<uint16_t>(ldns_get_rr_type_by_name(scratch_->cstr.c_str(tok))))
+             .first;
+  type = it->second;
+  return type != 0;
+}
+
+// ldns_get_rr_type_by_name, remembered (TYPEnnn and unknown names included).
+int Parser::ldns_type(std::string_view tok) {
+  if (uint16_t t = known_type(tok)) return t;
+  auto it = scratch_->ldns_types.find(tok);
+  if (it == scratch_->ldns_types.end())
+    it = scratch_->ldns_types
+             .emplace(std::string(tok), ldns_get_rr_type_by_name(scratch_->cstr.c_str(tok)))
+             .first;
+  return it->second;
+}
+
+// ldns_str2rdf_nsec: type names (as ldns_bget_token splits them) to the type bitmap.
+bool Parser::nsec_bitmap(std::string_view s, std::string& out) {
+  std::vector<ldns_rr_type>& types = scratch_->types;
+  types.clear();
+  size_t pos = 0;
+  std::string_view name;
+  for (;;) {
+    long c = bget_token(s, pos, Delim::blank, 65535, name);
+    if (c == kBail) return false;
+    if (c == -1 || c == 0) break;
+    // Through a uint16_t, as there (TYPE70000 is type 4464).
+    types.push_back(static_cast<ldns_rr_type>(static_cast<uint16_t>(ldns_type(name))));
+  }
+  RdfPtr r(ldns_dnssec_create_nsec_bitmap(types.data(), types.size(), LDNS_RR_TYPE_NSEC));
+  if (!r) return false;
+  out.append(reinterpret_cast<const char*>(ldns_rdf_data(r.get())), ldns_rdf_size(r.get()));
+  return true;
+}
+
+// A field ldns converts: ldns_rdf_new_frm_str, as ldns_rr_new_frm_str_internal calls it.
+bool Parser::ldns_field(int field_kind, std::string_view tok, std::string& out) {
+  auto field = static_cast<ldns_rdf_type>(field_kind);
+  if (!ldns_converts(field)) return false;  // HIP and the like
+  RdfPtr r(ldns_rdf_new_frm_str(field, scratch_->cstr.c_str(tok)));
+  if (!r) return false;
+  out.append(reinterpret_cast<const char*>(ldns_rdf_data(r.get())), ldns_rdf_size(r.get()));
+  return true;
+}
+
+// ldns_rr_new_frm_str_internal, on lines without parentheses or comments left in them, for
+// the types whose fields the direct parser can read (nearly all). False: ldns decides (it may
+// accept the line, or report an error). Nothing of `st` changes unless the record is
+// accepted.
 bool Parser::direct_record(State& st, std::string_view line, Record& out) {
   Scratch& sc = *scratch_;
   std::string_view tok;
@@ -688,46 +953,59 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
   // TTL, class, type.
   if (bget_token(line, pos, Delim::blank, 21, tok) < 0 || tok.empty()) return false;
   uint32_t ttl;
-  const TypeInfo* type = nullptr;
+  uint16_t type = 0;
+  bool in;
   if (!c_digit(static_cast<unsigned char>(tok[0]))) {
     ttl = st.ttl == 0 ? kDefaultTtl : st.ttl;
-    if (!iequal(tok, "IN")) {
-      type = find_type(tok);
-      if (!type) return false;
-    }
+    if (!class_or_type(tok, in, type)) return false;
   } else {
     size_t end;
     ttl = str2period(tok, end);
     if (bget_token(line, pos, Delim::blank, 16, tok) < 0) return false;
-    if (!iequal(tok, "IN")) {
-      type = find_type(tok);
-      if (!type) return false;
-    }
+    if (!class_or_type(tok, in, type)) return false;
   }
   if (!type) {
     if (bget_token(line, pos, Delim::blank, 16, tok) < 0) return false;
-    type = find_type(tok);
-    if (!type) return false;
+    if (!type_of(tok, type)) return false;
   }
   // RDATA text: the rest of the line, with nothing for ldns's token reader to change.
   std::string_view rd;
   if (bget_token(line, pos, Delim::none, 65535, rd) < 0) return false;
 
+  const ldns_rr_descriptor* desc = ldns_rr_descript(type);
+  const unsigned r_min = static_cast<unsigned>(ldns_rr_descriptor_minimum(desc));
+  const unsigned r_max = static_cast<uint16_t>(ldns_rr_descriptor_maximum(desc));
   std::string& rdata = sc.rdata;
   rdata.clear();
   size_t rpos = 0;
   unsigned count = 0;
-  for (unsigned r_cnt = 0; r_cnt < type->max; r_cnt++) {
-    Field field = type->variable ? Field::str : type->fields[r_cnt];
+  for (unsigned r_cnt = 0; r_cnt < r_max; r_cnt++) {
+    const ldns_rdf_type field = ldns_rr_descriptor_field_type(desc, r_cnt);
     Delim delim = Delim::blank;
+    switch (field) {  // these may hold blanks when they are the last field
+      case LDNS_RDF_TYPE_B64:
+      case LDNS_RDF_TYPE_HEX:
+      case LDNS_RDF_TYPE_NSEC:
+      case LDNS_RDF_TYPE_LOC:
+      case LDNS_RDF_TYPE_WKS:
+      case LDNS_RDF_TYPE_IPSECKEY:
+      case LDNS_RDF_TYPE_AMTRELAY:
+      case LDNS_RDF_TYPE_SVCPARAMS:
+        if (r_cnt == r_max - 1) delim = Delim::none;  // ldns: "\n"; a line has none
+        break;
+      default:
+        break;
+    }
     bool quoted = false;
-    if (field == Field::str && rpos < rd.size()) {
+    bool maybe_quoted = field == LDNS_RDF_TYPE_STR || field == LDNS_RDF_TYPE_LONG_STR;
+    if (maybe_quoted && rpos < rd.size()) {
       while (rpos < rd.size() && (rd[rpos] == ' ' || rd[rpos] == '\t')) ++rpos;
       if (rpos < rd.size() && rd[rpos] == '"') {
         delim = Delim::quote;
         ++rpos;
         quoted = true;
       }
+      if (!quoted && field == LDNS_RDF_TYPE_LONG_STR) return false;
     }
     while (rpos < rd.size() && (rd[rpos] == ' ' || rd[rpos] == '\t') && !quoted) ++rpos;
     long c = bget_token(rd, rpos, delim, 65535, tok);
@@ -736,27 +1014,36 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
     if (tok.starts_with("\\#") && !quoted && (tok.size() == 2 || tok[2] == ' ' || tok[2] == '\t'))
       return false;  // RFC 3597 generic data
     if (tok.empty() && !quoted) continue;
+    // (For a HEX or B64 last field ldns reads on to the end of the line and appends that:
+    // nothing, the token already ends there.)
     switch (field) {
-      case Field::a: {
+      case LDNS_RDF_TYPE_A: {
         unsigned char a[4];
         if (inet_pton(AF_INET, sc.cstr.c_str(tok), a) != 1) return false;
         rdata.append(reinterpret_cast<const char*>(a), 4);
         break;
       }
-      case Field::aaaa: {
+      case LDNS_RDF_TYPE_AAAA: {
         unsigned char a[16];
         if (inet_pton(AF_INET6, sc.cstr.c_str(tok), a) != 1) return false;
         rdata.append(reinterpret_cast<const char*>(a), 16);
         break;
       }
-      case Field::int16: {
+      case LDNS_RDF_TYPE_INT8: {
+        char* end = nullptr;
+        long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
+        if (*end != 0) return false;
+        rdata.push_back(static_cast<char>(static_cast<uint8_t>(v)));
+        break;
+      }
+      case LDNS_RDF_TYPE_INT16: {
         char* end = nullptr;
         long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
         if (*end != 0) return false;
         put16(rdata, static_cast<uint16_t>(v));
         break;
       }
-      case Field::int32: {
+      case LDNS_RDF_TYPE_INT32: {
         char* end = nullptr;
         const char* s = sc.cstr.c_str(tok);
         errno = 0;
@@ -766,14 +1053,14 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
         put32(rdata, v);
         break;
       }
-      case Field::period: {
+      case LDNS_RDF_TYPE_PERIOD: {
         size_t end;
         uint32_t v = str2period(tok, end);
         if (end != tok.size()) return false;
         put32(rdata, v);
         break;
       }
-      case Field::dname: {
+      case LDNS_RDF_TYPE_DNAME: {
         size_t start = rdata.size();
         if (!str2dname(tok, rdata)) return false;
         if (rdata.size() - start > 1 && rdata[start] == 1 && rdata[start + 1] == '@') {
@@ -784,14 +1071,48 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
         }
         break;
       }
-      case Field::str:
+      case LDNS_RDF_TYPE_STR:
         if (!str2str(tok, rdata)) return false;
+        break;
+      case LDNS_RDF_TYPE_B64:
+        if (!str2b64(tok, rdata)) return false;
+        break;
+      case LDNS_RDF_TYPE_HEX:
+        if (!str2hex(tok, rdata)) return false;
+        break;
+      case LDNS_RDF_TYPE_TYPE:  // ldns_str2rdf_type: never fails, 0 for a name it does not know
+        put16(rdata, static_cast<uint16_t>(ldns_type(tok)));
+        break;
+      case LDNS_RDF_TYPE_NSEC:
+        if (!nsec_bitmap(tok, rdata)) return false;
+        break;
+      case LDNS_RDF_TYPE_TIME: {
+        bool bad;
+        if (str2time14(tok, rdata, bad)) break;
+        if (bad) return false;
+        if (!ldns_field(field, tok, rdata)) return false;
+        break;
+      }
+      case LDNS_RDF_TYPE_ALG:  // a mnemonic or a number: no mnemonic is a number
+      case LDNS_RDF_TYPE_CERTIFICATE_USAGE:
+      case LDNS_RDF_TYPE_SELECTOR:
+      case LDNS_RDF_TYPE_MATCHING_TYPE:
+        if (all_digits(tok)) {
+          char* end = nullptr;
+          long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
+          rdata.push_back(static_cast<char>(static_cast<uint8_t>(v)));
+        } else if (!ldns_field(field, tok, rdata)) {
+          return false;
+        }
+        break;
+      default:
+        if (!ldns_field(field, tok, rdata)) return false;
         break;
     }
     ++count;
   }
-  if (rpos < rd.size()) return false;   // LDNS_STATUS_SYNTAX_SUPERFLUOUS_TEXT_ERR
-  if (count < type->min) return false;  // LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR
+  if (rpos < rd.size()) return false;  // LDNS_STATUS_SYNTAX_SUPERFLUOUS_TEXT_ERR
+  if (count < r_min) return false;     // LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR
   if (rdata.size() > 65535) return false;
 
   if (owner_at) {
@@ -801,7 +1122,7 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
     st.prev->swap(owner);
   }
   out.owner = owner_blank && !st.prev ? *st.origin : *st.prev;
-  out.type = type->type;
+  out.type = type;
   out.ttl = ttl;
   out.rdata = rdata;
   return true;

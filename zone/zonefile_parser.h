@@ -6,11 +6,14 @@
 //  - the scanner splits the text into logical lines the way ldns_fget_token_l_st does
 //    (parentheses, comments, quotes, line counting and all its quirks), handles $ORIGIN,
 //    $TTL and $INCLUDE, and tracks file:line;
-//  - each line then goes either through the direct parser, which converts the common types
-//    (A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT, SOA, SRV) straight to wire format, or, for
-//    anything it is not sure about (other types and classes, \# data, errors, odd syntax),
-//    through ldns_rr_new_frm_str on that line with the same origin, TTL and previous owner.
-//    ldns stays the reference: its results and error messages are what the fallback gives.
+//  - each line then goes either through the direct parser, which reads the fields as ldns
+//    describes them and converts names, strings, numbers and addresses (the common types:
+//    A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT, SOA, SRV) itself, and other fields (base64,
+//    hex, NSEC bitmaps, times, ...) with ldns's own converter for that field; or, for
+//    anything it is not sure about (classes other than IN, TYPEnnn and \# data, errors, odd
+//    syntax), through ldns_rr_new_frm_str on that line with the same origin, TTL and
+//    previous owner. ldns stays the reference: its results and error messages are what the
+//    fallback gives.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -72,6 +75,11 @@ class Parser {
   void record_line(State& st, std::string_view line, int first_line, int last_line,
                    bool explicit_owner);
   bool direct_record(State& st, std::string_view line, Record& out);
+  bool class_or_type(std::string_view tok, bool& in, uint16_t& type);
+  bool type_of(std::string_view tok, uint16_t& type);
+  int ldns_type(std::string_view tok);
+  bool nsec_bitmap(std::string_view s, std::string& out);
+  bool ldns_field(int field, std::string_view tok, std::string& out);
   void fallback_record(State& st, const std::string& line, int first_line, int last_line,
                        bool explicit_owner);
   uint32_t add_file(const std::string& name);
