@@ -717,8 +717,7 @@ struct Parser::State {
 struct Parser::Scratch {
   std::string owner, rdata;
   CString cstr;
-  // Type names ldns was asked about: as a record's type, and for ldns_get_rr_type_by_name.
-  std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> type_names;
+  // Type names ldns was asked about (ldns_get_rr_type_by_name).
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> ldns_types;
   std::vector<ldns_rr_type> types;
 };
@@ -866,8 +865,9 @@ bool Parser::class_or_type(std::string_view tok, bool& in, uint16_t& type) {
     in = true;
     return true;
   }
-  // ldns_get_rr_class_by_name first: "CH", "ANY" (a type too), "CLASS1" (that is IN).
-  uint16_t cls = static_cast<uint16_t>(ldns_get_rr_class_by_name(scratch_->cstr.c_str(tok)));
+  // ldns_get_rr_class_by_name first: "CH", "ANY" (a type too), "CLASS1" (that is IN, unlike
+  // CLASS65537: the number is not cut to 16 bits).
+  int cls = static_cast<int>(ldns_get_rr_class_by_name(scratch_->cstr.c_str(tok)));
   if (cls == LDNS_RR_CLASS_IN) {
     in = true;
     return true;
@@ -882,14 +882,9 @@ bool Parser::type_of(std::string_view tok, uint16_t& type) {
   type = known_type(tok);
   if (type) return true;
   if (tok.size() > 4 && iequal(tok.substr(0, 4), "TYPE")) return false;
-  auto it = scratch_->type_names.find(tok);
-  if (it == scratch_->type_names.end())
-    it = scratch_->type_names
-             .emplace(std::string(tok),
-                      static_cast<uint16_t>(ldns_get_rr_type_by_name(scratch_->cstr.c_str(tok))))
-             .first;
-  type = it->second;
-  return type != 0;
+  int t = ldns_type(tok);  // no TYPEnnn here: a number from the table, or 0
+  type = static_cast<uint16_t>(t);
+  return t != 0;
 }
 
 // ldns_get_rr_type_by_name, remembered (TYPEnnn and unknown names included).
@@ -898,7 +893,8 @@ int Parser::ldns_type(std::string_view tok) {
   auto it = scratch_->ldns_types.find(tok);
   if (it == scratch_->ldns_types.end())
     it = scratch_->ldns_types
-             .emplace(std::string(tok), ldns_get_rr_type_by_name(scratch_->cstr.c_str(tok)))
+             .emplace(std::string(tok),
+                      static_cast<int>(ldns_get_rr_type_by_name(scratch_->cstr.c_str(tok))))
              .first;
   return it->second;
 }

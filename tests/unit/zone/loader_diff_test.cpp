@@ -602,7 +602,9 @@ TEST(LoaderDiff, EdgeCases) {
       "@ SOA ns h 1 2 3 4 5\n@ NS ns\nt TXT \"" + std::string(255, 'x') + "\"\nu TXT \"" +
           std::string(256, 'x') + "\"\n",
       "@ SOA ns h 1 2 3 4 5\n@ NS ns\nt TXT " + std::string(70000, 'x') + "\n",
-      "@ SOA ns h 1 2 3 4 5\n@ NS ns\nt CH TXT \"x\"\nu CLASS1 A 192.0.2.1\n",
+      "@ SOA ns h 1 2 3 4 5\n@ NS ns\nt CH TXT \"x\"\nu CLASS1 A 192.0.2.1\nv CLASS65537 A 192.0.2.1\n",
+      "@ SOA ns h 1 2 3 4 5\n@ NS ns\nn NSEC a TYPE70000 TYPE99999999 A bogus\nr RRSIG TYPE70000 13 2 3600 "
+      "20380101000000 20170101000000 1 @ AAAA\n",
       "@ SOA ns h 1 2 3 4 5\n@ NS ns\n$INCLUDE\n  $INCLUDE x\n",
   };
   size_t i = 0;
