@@ -640,6 +640,14 @@ def scaling_rows(kinds, res):
                 a, b = med(res[(k, 1)][t], key), med(res[(k, 2)][t], key)
                 cells += [f"{a:.{d}f}", f"{b:.{d}f}", ratio(b, a)]
             rows.append(cells)
+            if key == "qps" and len(res[(kinds[0], 1)][t]) > 1:
+                cells = [f"{t.upper()} QPS min-max over rounds"]
+                for k in kinds:
+                    for w in (1, 2):
+                        xs = [x["qps"] for x in res[(k, w)][t]]
+                        cells.append(f"{min(xs) / 1000:.0f}k-{max(xs) / 1000:.0f}k")
+                    cells.append("")
+                rows.append(cells)
         cells = [f"{t.upper()} busiest 2 server threads, cores"]
         for k in kinds:
             for w in (1, 2):
