@@ -169,7 +169,7 @@ class Server:
             return [f"workers: {self.workers}"]
         if self.kind == "knot":
             return [f"udp-workers: {self.workers}", f"tcp-workers: {self.workers}"]
-        return [f"server-count: {self.workers}"] + (["reuseport: yes"] if self.workers > 1 else [])
+        return [f"server-count: {self.workers}", f"reuseport: {'yes' if self.workers > 1 else 'no'}"]
 
     def command(self):
         d, p, o, z = self.dir, self.port, self.origin, self.zonefile
