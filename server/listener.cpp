@@ -28,6 +28,7 @@ namespace {
 constexpr size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
 constexpr size_t kUdpBuf = 4096;        // largest datagram we read or write
 constexpr int kBatchesPerWake = 8;      // fairness between sockets of one worker
+constexpr int kUdpRcvBuf = 1 << 20;     // receive buffer of each UDP socket (as NSD's default)
 // TCP buffers start small and grow only as the client needs (a big message, a deep pipeline),
 // so that an idle connection costs about a kilobyte, not two 128 KiB buffers.
 constexpr size_t kTcpMessageMax = 2 + 65535;     // length prefix and the largest message
@@ -96,6 +97,10 @@ class UdpServer {
     int one = 1;
     ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     sock_.set_option(udp::socket::reuse_address(true));
+    // Room for a stall of several milliseconds at 100k queries/s (the kernel's default,
+    // ~200 KiB of datagram truesize, overflows after ~150 queries). Capped by rmem_max.
+    int rcvbuf = kUdpRcvBuf;
+    ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     boost::system::error_code ec;
     sock_.bind(endpoint, ec);
     if (ec) throw std::runtime_error("cannot listen on " + name_ + " (UDP): " + ec.message());

@@ -2,10 +2,12 @@
 survives what misbehaving clients send it."""
 import os
 import random
+import re
 import resource
 import select
 import socket
 import struct
+import subprocess
 import time
 
 import dns.edns
@@ -401,6 +403,19 @@ def test_tcp_cap_fits_the_open_file_limit_and_never_spins(make_zoned):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_udp_socket_has_room_for_a_stall(make_zoned):
+    # The UDP receive buffer holds about a megabyte of queries (the kernel's default, ~200
+    # KiB, overflowed within a few ms of stall with 10k idle TCP clients; NSD uses 1 MiB too).
+    rmem_max = int(open("/proc/sys/net/core/rmem_max").read())
+    if rmem_max < 1 << 20:
+        pytest.skip(f"net.core.rmem_max is {rmem_max}")
+    z = make_zoned(zones())
+    out = subprocess.run(["ss", "-ulnmH", f"sport = :{z.port}"], capture_output=True,
+                         text=True).stdout
+    sizes = [int(x) for x in re.findall(r"\brb(\d+)", out)]
+    assert sizes and min(sizes) >= 1 << 20, out
 
 
 def test_large_message_and_deep_pipeline_on_one_connection(make_zoned):
