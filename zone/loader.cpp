@@ -1,18 +1,35 @@
 #include "zone/loader.h"
 
-#include <ldns/ldns.h>
-
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
+#include <sys/stat.h>
+
+#include "zone/loader_internal.h"
 #include "zone/wire/name.h"
+#include "zone/zonefile_parser.h"
+
+// Last: ldns/common.h #defines bool, true and false.
+#include <ldns/ldns.h>
 
 namespace zone {
 
 namespace {
+
+using loader_internal::Added;
+using loader_internal::Options;
+using loader_internal::ParserKind;
 
 struct RdfFree {
   void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
@@ -35,16 +52,67 @@ constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxErrors = 50;
 constexpr uint32_t kDefaultTtl = 3600;
 
-class Parser {
+// Where records go: ZoneBuilder::add, plus the spans and the test trace when asked for.
+class Adder final : public zonefile::Sink {
  public:
-  Parser(ZoneBuilder& b, std::vector<ZoneError>& errors, std::vector<RecordSpan>* spans)
-      : builder_(b), errors_(errors), spans_(spans) {}
+  Adder(ZoneBuilder& b, const Options& o) : builder_(b), spans_(o.spans), trace_(o.trace) {}
+  void file(uint32_t index, const std::string& name) override {
+    if (files_.size() <= index) files_.resize(index + 1);
+    files_[index] = SourceLine{name, 0};
+  }
+  void record(const zonefile::Record& r) override {
+    spans(r);
+    add(r);
+  }
+  // The two halves of record(), for the pipeline (spans on the parser thread).
+  void spans(const zonefile::Record& r) {
+    if (spans_)
+      spans_->push_back(RecordSpan{wire::lowered(r.owner), r.type, r.ttl, std::string(r.rdata),
+                                   files_[r.file].file, r.first_line, r.last_line,
+                                   r.explicit_owner});
+  }
+  void add(const zonefile::Record& r) {
+    SourceLine& where = files_[r.file];
+    where.line = r.first_line;
+    builder_.add(r.owner, r.type, r.ttl, r.rdata, where);
+    if (trace_)
+      trace_->push_back(Added{std::string(r.owner), r.type, r.ttl, std::string(r.rdata), where});
+  }
+
+ private:
+  ZoneBuilder& builder_;
+  std::vector<RecordSpan>* spans_;
+  std::vector<Added>* trace_;
+  std::vector<SourceLine> files_;
+};
+
+// fopen for reading, but a directory is an error (EISDIR) rather than a stream that never
+// reaches its end (reading fails, feof stays false: the loop below would never stop).
+FILE* open_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  struct stat st;
+  if (f && ::fstat(::fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::fclose(f);
+    errno = EISDIR;
+    return nullptr;
+  }
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------
+// The reference: every line through ldns_rr_new_frm_fp_l (ParserKind::ldns). This is how
+// zoned read zone files before the direct parser; zonefile_parser.cpp follows it step by step.
+class LdnsParser {
+ public:
+  LdnsParser(zonefile::Sink& sink, std::vector<ZoneError>& errors)
+      : sink_(sink), errors_(errors) {}
 
   // Parses one stream. origin and ttl are the stream's starting state; $ORIGIN inside does
   // not leak out to the includer (RFC 1035 5.1).
   void parse(FILE* fp, const std::string& file, ldns_rdf* origin, uint32_t ttl, int depth) {
-    RdfPtr cur_origin(ldns_rdf_clone(origin));
-    ldns_rdf* origin_raw = cur_origin.release();
+    uint32_t file_id = next_file_++;
+    sink_.file(file_id, file);
+    ldns_rdf* origin_raw = origin ? ldns_rdf_clone(origin) : nullptr;
     ldns_rdf* prev = nullptr;
     int line = 0;
     uint32_t default_ttl = ttl;
@@ -54,7 +122,7 @@ class Parser {
       long before = std::ftell(fp);
       int start_line = line + 1;
       bool explicit_owner = true;
-      if (spans_ && before >= 0) {
+      if (before >= 0) {
         int c = std::getc(fp);
         explicit_owner = !(c == ' ' || c == '\t');
         std::fseek(fp, before, SEEK_SET);
@@ -65,12 +133,7 @@ class Parser {
       SourceLine where{file, start_line};
       switch (s) {
         case LDNS_STATUS_OK:
-          add(rr.get(), where);
-          if (spans_ && !spans_->empty() && spans_->back().first_line == -1) {
-            spans_->back().first_line = start_line;
-            spans_->back().last_line = std::max(start_line, line);
-            spans_->back().explicit_owner = explicit_owner;
-          }
+          add(rr.get(), where, file_id, std::max(start_line, line), explicit_owner);
           break;
         case LDNS_STATUS_SYNTAX_EMPTY:
         case LDNS_STATUS_SYNTAX_TTL:
@@ -109,7 +172,8 @@ class Parser {
     }
   }
 
-  void add(ldns_rr* rr, const SourceLine& where) {
+  void add(ldns_rr* rr, const SourceLine& where, uint32_t file_id, int last_line,
+           bool explicit_owner) {
     if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
       errors_.push_back({where, "only class IN is served"});
       return;
@@ -127,12 +191,16 @@ class Parser {
       errors_.push_back({where, "RDATA longer than 65535 bytes"});
       return;
     }
-    std::string_view rdata(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
-    uint16_t type = static_cast<uint16_t>(ldns_rr_get_type(rr));
-    builder_.add(owner_wire, type, ldns_rr_ttl(rr), rdata, where);
-    if (spans_)
-      spans_->push_back(RecordSpan{wire::lowered(owner_wire), type, ldns_rr_ttl(rr),
-                                   std::string(rdata), where.file, -1, -1, true});
+    zonefile::Record r;
+    r.file = file_id;
+    r.first_line = where.line;
+    r.last_line = last_line;
+    r.explicit_owner = explicit_owner;
+    r.owner = owner_wire;
+    r.type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    r.ttl = ldns_rr_ttl(rr);
+    r.rdata = std::string_view(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
+    sink_.record(r);
   }
 
   // ldns reports $INCLUDE but drops its argument: re-read the directive line ourselves.
@@ -171,7 +239,7 @@ class Parser {
     std::filesystem::path p(path);
     if (p.is_relative() && !file.empty() && file.front() != '<')
       p = std::filesystem::path(file).parent_path() / p;
-    FilePtr inc(std::fopen(p.c_str(), "r"));
+    FilePtr inc(open_file(p.string()));
     if (!inc) {
       errors_.push_back({where, "cannot open $INCLUDE file " + p.string() + ": " +
                                     std::strerror(errno)});
@@ -194,46 +262,331 @@ class Parser {
     parse(inc.get(), p.string(), o ? o.get() : origin, ttl, depth + 1);
   }
 
-  ZoneBuilder& builder_;
+  zonefile::Sink& sink_;
   std::vector<ZoneError>& errors_;
-  std::vector<RecordSpan>* spans_;
+  uint32_t next_file_ = 0;
 };
 
-LoadResult load_stream(FILE* fp, const std::string& label, NameView origin,
-                       std::vector<RecordSpan>* spans = nullptr) {
-  LoadResult res;
-  ZoneBuilder builder(wire::lowered(origin), label);
-  RdfPtr o(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
-  Parser parser(builder, res.errors, spans);
-  parser.parse(fp, label, o.get(), kDefaultTtl, 0);
+// ---------------------------------------------------------------------------------------
+// The pipeline: the parser runs on its own thread and hands records over in batches; the
+// loading thread adds them to the zone as they come, in file order. Record spans (zonectl,
+// file edits) are made on the parser thread too, from the same batches, whenever it would
+// otherwise wait for the loading thread, and after the last record (while the zone is built).
+struct Batch {
+  struct Rec {
+    uint32_t owner_at, owner_len;
+    uint32_t rdata_at, rdata_len;
+    uint32_t file;
+    int first_line, last_line;
+    uint16_t type;
+    bool explicit_owner;
+    uint32_t ttl;
+  };
+  std::string bytes;  // owners and RDATA
+  std::vector<Rec> recs;
+  std::vector<std::pair<uint32_t, std::string>> files;  // new file indexes, before recs
+  std::string_view owner(const Rec& r) const { return {bytes.data() + r.owner_at, r.owner_len}; }
+  std::string_view rdata(const Rec& r) const { return {bytes.data() + r.rdata_at, r.rdata_len}; }
+  void clear() {
+    bytes.clear();
+    recs.clear();
+    files.clear();
+  }
+};
+using BatchPtr = std::shared_ptr<Batch>;
+
+class Pipe {
+ public:
+  static constexpr size_t kRecords = 4096;  // per batch
+  static constexpr size_t kInFlight = 16;   // batches between the threads at most
+
+  BatchPtr take_empty() {
+    std::unique_lock lock(mu_);
+    if (!free_.empty()) {
+      auto b = std::move(free_.back());
+      free_.pop_back();
+      return b;
+    }
+    return std::make_shared<Batch>();
+  }
+  // Queues `b`; false (and `b` not taken) when the queue is full and wait is false.
+  bool push(BatchPtr& b, bool wait) {
+    std::unique_lock lock(mu_);
+    if (!wait && full_.size() >= kInFlight && !abandoned_) return false;
+    space_.wait(lock, [&] { return full_.size() < kInFlight || abandoned_; });
+    if (!abandoned_) {  // else nobody reads any more
+      full_.push_back(std::move(b));
+      ready_.notify_one();
+    }
+    b.reset();
+    return true;
+  }
+  // The reading side gives up (it threw): the writer must not wait for it.
+  void abandon() {
+    std::unique_lock lock(mu_);
+    abandoned_ = true;
+    space_.notify_one();
+  }
+  void close() {
+    std::unique_lock lock(mu_);
+    closed_ = true;
+    ready_.notify_one();
+  }
+  // nullptr once closed and drained.
+  BatchPtr pop() {
+    std::unique_lock lock(mu_);
+    ready_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return nullptr;
+    auto b = std::move(full_.front());
+    full_.pop_front();
+    space_.notify_one();
+    return b;
+  }
+  // A batch the reader is done with, for reuse (unless the writer still holds it).
+  void recycle(BatchPtr b) {
+    if (b.use_count() != 1) return;
+    b->clear();
+    std::unique_lock lock(mu_);
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_, space_;
+  std::deque<BatchPtr> full_;
+  std::vector<BatchPtr> free_;
+  bool closed_ = false;
+  bool abandoned_ = false;
+};
+
+// Parser side: the records are copied into batches; spans are made from them.
+class BatchSink final : public zonefile::Sink {
+ public:
+  BatchSink(Pipe& pipe, std::vector<RecordSpan>* spans)
+      : pipe_(pipe), spans_(spans), cur_(pipe.take_empty()) {}
+  void file(uint32_t index, const std::string& name) override {
+    if (files_.size() <= index) files_.resize(index + 1);
+    files_[index] = name;
+    cur_->files.emplace_back(index, name);
+  }
+  void record(const zonefile::Record& r) override {
+    Batch::Rec rec;
+    rec.owner_at = static_cast<uint32_t>(cur_->bytes.size());
+    rec.owner_len = static_cast<uint32_t>(r.owner.size());
+    cur_->bytes.append(r.owner);
+    rec.rdata_at = static_cast<uint32_t>(cur_->bytes.size());
+    rec.rdata_len = static_cast<uint32_t>(r.rdata.size());
+    cur_->bytes.append(r.rdata);
+    rec.file = r.file;
+    rec.first_line = r.first_line;
+    rec.last_line = r.last_line;
+    rec.explicit_owner = r.explicit_owner;
+    rec.type = r.type;
+    rec.ttl = r.ttl;
+    cur_->recs.push_back(rec);
+    if (cur_->recs.size() >= Pipe::kRecords) flush();
+  }
+  void flush() {
+    if (cur_->recs.empty() && cur_->files.empty()) return;
+    if (spans_) unspanned_.push_back(cur_);
+    // Rather than wait for the loading thread, make spans.
+    while (!pipe_.push(cur_, unspanned_.empty()))
+      make_spans();
+    cur_ = pipe_.take_empty();
+  }
+  // After the last record: the loading thread gets the rest, then the spans are finished.
+  void close() {
+    flush();
+    pipe_.close();
+  }
+  void finish_spans() {
+    while (!unspanned_.empty()) make_spans();
+  }
+
+ private:
+  void make_spans() {
+    BatchPtr b = std::move(unspanned_.front());
+    unspanned_.pop_front();
+    for (const auto& rec : b->recs)
+      spans_->push_back(RecordSpan{wire::lowered(b->owner(rec)), rec.type, rec.ttl,
+                                   std::string(b->rdata(rec)), files_[rec.file],
+                                   rec.first_line, rec.last_line, rec.explicit_owner});
+  }
+
+  Pipe& pipe_;
+  std::vector<RecordSpan>* spans_;
+  std::vector<std::string> files_;
+  BatchPtr cur_;
+  std::deque<BatchPtr> unspanned_;
+};
+
+LoadResult finish(ZoneBuilder& builder, LoadResult res) {
   if (!res.errors.empty()) return res;
   res.zone = builder.build(res.errors, &res.warnings);
   return res;
 }
 
+ParserKind resolve(ParserKind k) {
+  return k == ParserKind::automatic ? loader_internal::default_parser() : k;
+}
+
+// ParserKind::ldns on a stream.
+LoadResult load_stream_ldns(FILE* fp, const std::string& label, NameView origin,
+                            const Options& opts) {
+  LoadResult res;
+  ZoneBuilder builder(wire::lowered(origin), label);
+  Adder adder(builder, opts);
+  RdfPtr o(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
+  LdnsParser parser(adder, res.errors);
+  parser.parse(fp, label, o.get(), kDefaultTtl, 0);
+  return finish(builder, std::move(res));
+}
+
+LoadResult load_sequential(std::string_view text, const std::string& label, NameView origin,
+                           bool direct, const Options& opts) {
+  LoadResult res;
+  ZoneBuilder builder(wire::lowered(origin), label);
+  Adder adder(builder, opts);
+  zonefile::Parser parser(adder, res.errors, direct);
+  parser.parse(text, label, origin);
+  if (opts.stats) *opts.stats = parser.stats();
+  return finish(builder, std::move(res));
+}
+
+LoadResult load_pipelined(std::string_view text, const std::string& label, NameView origin,
+                          bool direct, const Options& opts) {
+  LoadResult res;
+  ZoneBuilder builder(wire::lowered(origin), label);
+  Pipe pipe;
+  // Set before the pipe is closed (parsing failed) or after (making spans failed).
+  std::exception_ptr parse_failed, spans_failed;
+  std::thread parse_thread;
+  try {
+    parse_thread = std::thread([&] {
+      bool parsed = false;
+      try {
+        BatchSink sink(pipe, opts.spans);
+        zonefile::Parser parser(sink, res.errors, direct);
+        parser.parse(text, label, origin);
+        if (opts.stats) *opts.stats = parser.stats();
+        sink.close();
+        parsed = true;
+        sink.finish_spans();
+      } catch (...) {
+        (parsed ? spans_failed : parse_failed) = std::current_exception();
+        if (!parsed) pipe.close();
+      }
+    });
+  } catch (const std::system_error&) {
+    return load_sequential(text, label, origin, direct, opts);  // no thread to be had
+  }
+  try {
+    std::vector<SourceLine> files;
+    while (auto b = pipe.pop()) {
+      for (const auto& [index, name] : b->files) {
+        if (files.size() <= index) files.resize(index + 1);
+        files[index] = SourceLine{name, 0};
+      }
+      for (const Batch::Rec& rec : b->recs) {
+        SourceLine& where = files[rec.file];
+        where.line = rec.first_line;
+        builder.add(b->owner(rec), rec.type, rec.ttl, b->rdata(rec), where);
+        if (opts.trace)
+          opts.trace->push_back(Added{std::string(b->owner(rec)), rec.type, rec.ttl,
+                                      std::string(b->rdata(rec)), where});
+      }
+      pipe.recycle(std::move(b));
+    }
+  } catch (...) {
+    pipe.abandon();
+    parse_thread.join();
+    throw;
+  }
+  // The pipe is closed: the parser is done with res.errors, maybe not with the spans. Build
+  // the zone meanwhile.
+  if (parse_failed || !res.errors.empty()) {
+    parse_thread.join();
+    if (parse_failed) std::rethrow_exception(parse_failed);
+    return res;
+  }
+  LoadResult out = finish(builder, std::move(res));
+  parse_thread.join();
+  if (spans_failed) std::rethrow_exception(spans_failed);
+  return out;
+}
+
+// ParserKind::fast and ::scanner on text in memory.
+LoadResult load_memory(std::string_view text, const std::string& label, NameView origin,
+                       ParserKind kind, const Options& opts) {
+  bool direct = kind != ParserKind::scanner;
+  if (opts.pipeline && text.size() >= opts.pipeline_min_bytes)
+    return load_pipelined(text, label, origin, direct, opts);
+  return load_sequential(text, label, origin, direct, opts);
+}
+
 }  // namespace
 
-LoadResult load_zone_file(const std::string& path, NameView origin,
-                          std::vector<RecordSpan>* spans) {
-  FilePtr fp(std::fopen(path.c_str(), "r"));
-  if (!fp) {
+namespace loader_internal {
+
+ParserKind default_parser() {
+  static const ParserKind k = [] {
+    const char* e = std::getenv("ZONED_ZONE_PARSER");
+    if (e && std::strcmp(e, "ldns") == 0) return ParserKind::ldns;
+    if (e && std::strcmp(e, "scanner") == 0) return ParserKind::scanner;
+    return ParserKind::fast;
+  }();
+  return k;
+}
+
+LoadResult load_file(const std::string& path, NameView origin, const Options& opts) {
+  ParserKind kind = resolve(opts.parser);
+  if (kind == ParserKind::ldns) {
+    FilePtr fp(open_file(path));
+    if (!fp) {
+      LoadResult res;
+      res.errors.push_back({SourceLine{path, 0}, std::string("cannot open zone file: ") +
+                                                     std::strerror(errno)});
+      return res;
+    }
+    return load_stream_ldns(fp.get(), path, origin, opts);
+  }
+  std::string text;
+  if (!zonefile::read_file(path, text)) {
     LoadResult res;
     res.errors.push_back({SourceLine{path, 0}, std::string("cannot open zone file: ") +
                                                    std::strerror(errno)});
     return res;
   }
-  return load_stream(fp.get(), path, origin, spans);
+  return load_memory(text, path, origin, kind, opts);
+}
+
+LoadResult load_text(std::string_view text, NameView origin, const std::string& label,
+                     const Options& opts) {
+  ParserKind kind = resolve(opts.parser);
+  if (kind == ParserKind::ldns) {
+    std::string copy(text);
+    FilePtr fp(fmemopen(copy.data(), copy.size(), "r"));
+    if (!fp) {
+      LoadResult res;
+      res.errors.push_back({SourceLine{label, 0}, "cannot read zone text"});
+      return res;
+    }
+    return load_stream_ldns(fp.get(), label, origin, opts);
+  }
+  return load_memory(text, label, origin, kind, opts);
+}
+
+}  // namespace loader_internal
+
+LoadResult load_zone_file(const std::string& path, NameView origin,
+                          std::vector<RecordSpan>* spans) {
+  Options o;
+  o.spans = spans;
+  return loader_internal::load_file(path, origin, o);
 }
 
 LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label) {
-  std::string copy(text);
-  FilePtr fp(fmemopen(copy.data(), copy.size(), "r"));
-  if (!fp) {
-    LoadResult res;
-    res.errors.push_back({SourceLine{label, 0}, "cannot read zone text"});
-    return res;
-  }
-  return load_stream(fp.get(), label, origin);
+  return loader_internal::load_text(text, origin, label, Options{});
 }
 
 }  // namespace zone

@@ -125,23 +125,24 @@ SignatureReport verify_signatures(
       sigs->for_each([&](std::string_view rd) {
         ++rep.checked;
         std::string rdata(rd);
-        std::string at = where(name, rrtype::RRSIG, rdata);
+        // Where the signature is written: looked up only for an error (a search of the file).
+        auto at = [&] { return where(name, rrtype::RRSIG, rdata); };
         uint32_t expiration = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 8);
         uint32_t inception = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 12);
         uint16_t tag = get16(reinterpret_cast<const uint8_t*>(rd.data()) + 16);
         std::string sig_label = "RRSIG " + label + " (key tag " + std::to_string(tag) + ")";
         if (before(expiration, now)) {
-          rep.errors.push_back(at + ": " + sig_label + " expired on " + time_text(expiration));
+          rep.errors.push_back(at() + ": " + sig_label + " expired on " + time_text(expiration));
           return;
         }
         if (before(now, inception)) {
-          rep.errors.push_back(at + ": " + sig_label + " is not valid before " +
+          rep.errors.push_back(at() + ": " + sig_label + " is not valid before " +
                                time_text(inception));
           return;
         }
         ldns_rr* sig = make_rr(name, rrtype::RRSIG, rdata);
         if (!sig) {
-          rep.errors.push_back(at + ": " + sig_label + " is malformed");
+          rep.errors.push_back(at() + ": " + sig_label + " is malformed");
           return;
         }
         ldns_rr_list* good = ldns_rr_list_new();
@@ -151,7 +152,7 @@ SignatureReport verify_signatures(
         ldns_rr_list_free(good);
         ldns_rr_free(sig);
         if (st != LDNS_STATUS_OK)
-          rep.errors.push_back(at + ": " + sig_label + " does not verify: " +
+          rep.errors.push_back(at() + ": " + sig_label + " does not verify: " +
                                ldns_get_errorstr_by_id(st));
       });
     }

@@ -1,0 +1,887 @@
+#include "zone/zonefile_parser.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "zone/wire/types.h"
+
+// Last: ldns/common.h #defines bool, true and false.
+#include <ldns/ldns.h>
+
+namespace zone::zonefile {
+
+namespace {
+
+constexpr int kMaxIncludeDepth = 8;
+constexpr size_t kMaxErrors = 50;
+constexpr uint32_t kDefaultTtl = 3600;  // LDNS_DEFAULT_TTL, and the loader's starting $TTL
+constexpr size_t kMaxDomainLen = 255;   // LDNS_MAX_DOMAINLEN
+constexpr size_t kMaxLabelLen = 63;     // LDNS_MAX_LABELLEN
+
+// The C locale's character classes, as ldns sees them (isspace, isdigit).
+inline bool c_space(int c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+inline bool c_digit(int c) { return c >= '0' && c <= '9'; }
+inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+// s[i] of a C string that holds `s`: NUL past the end. (Lines and tokens never hold a NUL:
+// the scanner drops them, as ldns does.)
+inline unsigned char at(std::string_view s, size_t i) {
+  return i < s.size() ? static_cast<unsigned char>(s[i]) : 0;
+}
+
+using Table = std::array<bool, 256>;
+constexpr Table make_table(std::string_view chars) {
+  Table t{};
+  for (char c : chars) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+using namespace std::string_view_literals;
+// What the line scanner has to look at one by one; any other byte is just part of the line.
+constexpr Table kScanSpecial = make_table("\0\n\r\f\v();\"\\"sv);
+// The same for ldns_bget_token with blank delimiters, with none, and inside quotes.
+constexpr Table kTokenSpecial = make_table("\n\r();\"\\ \t"sv);
+constexpr Table kRestSpecial = make_table("\n\r();\"\\"sv);
+constexpr Table kQuotedSpecial = make_table("\n\r\"\\"sv);
+
+// ---------------------------------------------------------------------------------------
+// Text in memory read like a FILE* (getc/ungetc/feof), for the ports of ldns's readers.
+struct Cursor {
+  const unsigned char* data;
+  size_t size;
+  size_t pos = 0;
+  bool eof = false;
+  explicit Cursor(std::string_view t)
+      : data(reinterpret_cast<const unsigned char*>(t.data())), size(t.size()) {}
+  int get() {
+    if (pos < size) return data[pos++];
+    eof = true;
+    return EOF;
+  }
+  void unget() { --pos; }
+};
+
+// The loader's skip_blank_lines (loader.cpp, ldns path): skips and counts lines that hold
+// only blanks and a comment, leaving the cursor at the start of the next line with content
+// (or at the end, eof set).
+int skip_blank_lines(Cursor& f) {
+  int skipped = 0;
+  for (;;) {
+    size_t start = f.pos;
+    int c;
+    do c = f.get();
+    while (c == ' ' || c == '\t' || c == '\r');
+    if (c == ';')
+      while (c != '\n' && c != EOF) c = f.get();
+    if (c == '\n') {
+      ++skipped;
+      continue;
+    }
+    if (c != EOF) f.pos = start;
+    return skipped;
+  }
+}
+
+inline bool skip_space_delim(int c) { return c == '\f' || c == '\n' || c == '\r' || c == '\v'; }
+
+// ldns_fskipcs_l(f, LDNS_PARSE_SKIP_SPACE, line_nr)
+void fskipcs(Cursor& f, int& line_nr) {
+  int c;
+  while ((c = f.get()) != EOF) {
+    if (c == '\n') ++line_nr;
+    if (!skip_space_delim(c)) {
+      f.unget();
+      break;
+    }
+  }
+}
+
+// ldns_fget_token_l_st(f, &line, &limit, false, LDNS_PARSE_SKIP_SPACE, &line_nr): one
+// logical line. Unescaped, unquoted parentheses are dropped (newlines inside them become
+// spaces), comments are dropped, '\r' becomes a space, NUL bytes vanish. Returns false for
+// LDNS_STATUS_SYNTAX_EMPTY (nothing read), true for LDNS_STATUS_OK, with the line in `out`:
+// a view of the text itself when it is plain, else of `scratch`.
+bool fget_line(Cursor& f, std::string& scratch, int& line_nr, std::string_view& out) {
+  // Most lines: plain characters up to the newline.
+  size_t start = f.pos, j = start;
+  while (j < f.size && !kScanSpecial[f.data[j]]) ++j;
+  if (j > start && (j == f.size || f.data[j] == '\n')) {
+    out = std::string_view(reinterpret_cast<const char*>(f.data) + start, j - start);
+    if (j == f.size) {
+      f.pos = j;
+      f.eof = true;
+      return true;
+    }
+    f.pos = j + 1;
+    ++line_nr;
+    fskipcs(f, line_nr);
+    return true;
+  }
+  std::string& t = scratch;
+  int p = 0;  // open parentheses
+  size_t i = 0;
+  int com = 0, quoted = 0;
+  int prev_c = 0;
+  int c;
+  t.clear();
+  while ((c = f.get()) != EOF) {
+    if (c == '\r') c = ' ';
+    if (c == '(' && prev_c != '\\' && !quoted) {
+      if (com == 0) p++;
+      prev_c = c;
+      continue;
+    }
+    if (c == ')' && prev_c != '\\' && !quoted) {
+      if (com == 0) p--;
+      prev_c = c;
+      continue;
+    }
+    if (p < 0) {  // more ) than (: the line ends, this character is lost
+      out = t;
+      return i != 0;
+    }
+    if (c == ';' && quoted == 0) {
+      if (prev_c != '\\') com = 1;
+    }
+    if (c == '"' && com == 0 && prev_c != '\\') quoted = 1 - quoted;
+    if (c == '\n' && com != 0) {
+      com = 0;
+      ++line_nr;
+      if (p == 0 && i > 0) goto tokenread;
+      prev_c = c;
+      continue;
+    }
+    if (com == 1) {
+      prev_c = c;
+      continue;
+    }
+    if (c == '\n' && p != 0 && !t.empty()) {
+      ++line_nr;
+      t.push_back(' ');
+      prev_c = c;
+      continue;
+    }
+    if (skip_space_delim(c) && i > 0 && prev_c != '\\' && p == 0) {
+      if (c == '\n') ++line_nr;
+      goto tokenread;
+    }
+    if (c != '\0' && c != '\n') {
+      ++i;
+      t.push_back(static_cast<char>(c));
+    }
+    if (c == '\n') ++line_nr;
+    if (c == '\\' && prev_c == '\\')
+      prev_c = 0;
+    else
+      prev_c = c;
+  }
+  out = t;
+  return i != 0;
+tokenread:
+  fskipcs(f, line_nr);
+  out = t;
+  return i != 0;  // p is 0 here
+}
+
+// ldns_strip_ws: `line` without its leading spaces (returned) and trailing ones (cut off
+// `line` itself, as ldns does; but not from what is left of up to two characters, nor an
+// escaped one).
+std::string_view strip_ws(std::string_view& line, size_t from) {
+  size_t s = from;
+  while (s < line.size() && c_space(static_cast<unsigned char>(line[s]))) ++s;
+  size_t e = line.size();
+  while (e > s + 2 && c_space(static_cast<unsigned char>(line[e - 1])) && line[e - 2] != '\\')
+    --e;
+  line = line.substr(0, e);
+  return line.substr(std::min(s, e));
+}
+
+// ldns_str2period: "1h30m" and friends. Stops at the first character it does not know;
+// `end` is where.
+uint32_t str2period(std::string_view s, size_t& end) {
+  int sign = 0;
+  uint32_t i = 0;
+  uint32_t seconds = 0;
+  for (end = 0; end < s.size(); end++) {
+    switch (s[end]) {
+      case ' ':
+      case '\t':
+        break;
+      case '-':
+        if (sign == 0)
+          sign = -1;
+        else
+          return seconds;
+        break;
+      case '+':
+        if (sign == 0)
+          sign = 1;
+        else
+          return seconds;
+        break;
+      case 's':
+      case 'S':
+        seconds += i;
+        i = 0;
+        break;
+      case 'm':
+      case 'M':
+        seconds += i * 60;
+        i = 0;
+        break;
+      case 'h':
+      case 'H':
+        seconds += i * 60 * 60;
+        i = 0;
+        break;
+      case 'd':
+      case 'D':
+        seconds += i * 60 * 60 * 24;
+        i = 0;
+        break;
+      case 'w':
+      case 'W':
+        seconds += i * 60 * 60 * 24 * 7;
+        i = 0;
+        break;
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9':
+        i *= 10;
+        i += static_cast<uint32_t>(s[end] - '0');
+        break;
+      default:
+        seconds += i;
+        return seconds;
+    }
+  }
+  seconds += i;
+  return seconds;
+}
+
+// parse_escape of str2host.c: "\DDD" or "\X"; `i` is just after the backslash.
+bool parse_escape(std::string_view s, size_t& i, uint8_t* ch) {
+  if (c_digit(at(s, i)) && c_digit(at(s, i + 1)) && c_digit(at(s, i + 2))) {
+    unsigned val = (at(s, i) - '0') * 100u + (at(s, i + 1) - '0') * 10u + (at(s, i + 2) - '0');
+    if (val > 255) return false;
+    *ch = static_cast<uint8_t>(val);
+    i += 3;
+    return true;
+  }
+  if (at(s, i) && !c_digit(at(s, i))) {
+    *ch = at(s, i++);
+    return true;
+  }
+  return false;
+}
+
+// ldns_dname_str_absolute.
+bool str_absolute(std::string_view s) {
+  size_t n = s.size();
+  if (n == 1 && s[0] == '.') return true;
+  if (n < 2) return false;
+  if (s[n - 1] != '.') return false;
+  if (s[n - 2] != '\\') return true;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '\\') {
+      if (at(s, i + 1) && at(s, i + 2) && at(s, i + 3) && c_digit(at(s, i + 1)) &&
+          c_digit(at(s, i + 2)) && c_digit(at(s, i + 3)))
+        i += 3;
+      else if (!at(s, i + 1) || c_digit(at(s, i + 1)))
+        return false;
+      else
+        i++;
+    } else if (!at(s, i + 1) && s[i] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// ldns_str2rdf_dname: text to wire, appended to `out`; false on any error (the caller then
+// lets ldns report it).
+bool str2dname(std::string_view str, std::string& out) {
+  size_t len = str.size();
+  if (len > kMaxDomainLen * 4 || len == 0) return false;
+  if (len == 1 && str[0] == '.') {
+    out.push_back('\0');
+    return true;
+  }
+  uint8_t buf[kMaxDomainLen + 1];
+  uint8_t* q = buf + 1;
+  uint8_t* pq = buf;
+  unsigned label_len = 0;
+  size_t total = 0;
+  for (size_t s = 0; s < len; s++, q++) {
+    if (q >= buf + kMaxDomainLen) return false;
+    *q = 0;
+    switch (str[s]) {
+      case '.':
+        if (label_len > kMaxLabelLen || label_len == 0) return false;
+        total += label_len + 1;
+        *pq = static_cast<uint8_t>(label_len);
+        label_len = 0;
+        pq = q;
+        break;
+      case '\\':
+        s += 1;
+        if (!parse_escape(str, s, q)) return false;
+        s -= 1;
+        label_len++;
+        break;
+      default:
+        *q = static_cast<uint8_t>(str[s]);
+        label_len++;
+    }
+  }
+  if (!str_absolute(str)) {
+    if (q >= buf + kMaxDomainLen) return false;
+    if (label_len > kMaxLabelLen || label_len == 0) return false;
+    total += label_len + 1;
+    *pq = static_cast<uint8_t>(label_len);
+    *q = 0;
+  }
+  total++;
+  out.append(reinterpret_cast<const char*>(buf), total);
+  return true;
+}
+
+// ldns_dname_cat(name, origin) for the name at out[name_start..], which ends in the root
+// label (as every name of str2dname does): the name without its root, then the origin.
+// Names of more than 255 bytes are left to ldns (which makes them).
+bool cat_origin(std::string& out, size_t name_start, std::string_view origin) {
+  out.pop_back();
+  out.append(origin);
+  return out.size() - name_start <= kMaxDomainLen;
+}
+
+// ldns_str2rdf_str: one <character-string>, escapes decoded, at most 255 bytes.
+bool str2str(std::string_view s, std::string& out) {
+  size_t len_at = out.size();
+  out.push_back('\0');
+  size_t n = 0;
+  for (size_t i = 0; i < s.size();) {
+    uint8_t ch;
+    if (s[i] == '\\') {
+      ++i;
+      if (!parse_escape(s, i, &ch)) return false;
+    } else {
+      ch = static_cast<uint8_t>(s[i++]);
+    }
+    if (n >= 255) return false;
+    out.push_back(static_cast<char>(ch));
+    ++n;
+  }
+  out[len_at] = static_cast<char>(n);
+  return true;
+}
+
+// ldns_bget_token on a line, for the direct parser: the same token (a view of the line: ldns
+// copies the characters unchanged) and the same position afterwards. Where ldns would see a
+// parenthesis or a comment, or hit a length limit, the direct parser gives up (kBail) and
+// leaves the line to ldns. -1: nothing left to read.
+enum class Delim { blank /* "\t\n " */, none /* "\0" */, quote /* "\"\0" */ };
+constexpr long kBail = -2;
+
+long bget_token(std::string_view s, size_t& pos, Delim d, size_t limit, std::string_view& tok) {
+  size_t start = pos;
+  bool lc_backslash = false;  // ldns's lc == '\\'
+  bool quoted = d == Delim::quote;
+  const size_t n = s.size();
+  const Table& special = d == Delim::blank ? kTokenSpecial
+                         : d == Delim::none  ? kRestSpecial
+                                             : kQuotedSpecial;
+  while (pos < n) {
+    // A run of characters that need no thought.
+    while (pos < n && !special[static_cast<unsigned char>(s[pos])]) {
+      ++pos;
+      lc_backslash = false;
+    }
+    if (pos >= n) break;
+    int c = static_cast<unsigned char>(s[pos++]);
+    if (c == '\r' || c == '\n') return kBail;  // not in a line the scanner made
+    if ((c == '(' || c == ')') && !lc_backslash && !quoted) return kBail;
+    if (c == ';' && !quoted && !lc_backslash) return kBail;
+    if (c == '"' && !lc_backslash) quoted = !quoted;
+    bool delim = d == Delim::blank ? (c == '\t' || c == ' ') : d == Delim::quote ? c == '"' : false;
+    if (delim && !lc_backslash) {
+      tok = s.substr(start, pos - 1 - start);
+      if (d == Delim::blank)  // ldns_bskipcs(b, del); after a quote nothing is skipped
+        while (pos < n && (s[pos] == '\t' || s[pos] == ' ')) ++pos;
+      if (limit > 0 && tok.size() >= limit) return kBail;
+      return static_cast<long>(tok.size());
+    }
+    lc_backslash = c == '\\' && !lc_backslash;
+  }
+  tok = s.substr(start, pos - start);
+  if (limit > 0 && tok.size() >= limit) return kBail;
+  if (tok.empty()) return -1;
+  return static_cast<long>(tok.size());
+}
+
+// strtol and inet_pton want C strings.
+struct CString {
+  char small[96];
+  std::string big;
+  const char* c_str(std::string_view s) {
+    if (s.size() < sizeof small) {
+      std::memcpy(small, s.data(), s.size());
+      small[s.size()] = '\0';
+      return small;
+    }
+    big.assign(s);
+    return big.c_str();
+  }
+};
+
+// The RDATA field kinds of the types the direct parser knows (ldns_rdf_type subset).
+enum class Field : uint8_t { a, aaaa, dname, int16, int32, period, str };
+
+struct TypeInfo {
+  const char* name;
+  uint16_t type;
+  uint16_t min, max;  // field counts (ldns_rr_descriptor_minimum/maximum, max as uint16_t)
+  Field fields[7];
+  bool variable;  // all fields past `fields` are STR (TXT)
+};
+
+const TypeInfo kTypes[] = {
+    {"A", wire::rrtype::A, 1, 1, {Field::a}, false},
+    {"NS", wire::rrtype::NS, 1, 1, {Field::dname}, false},
+    {"CNAME", wire::rrtype::CNAME, 1, 1, {Field::dname}, false},
+    {"SOA", wire::rrtype::SOA, 7, 7,
+     {Field::dname, Field::dname, Field::int32, Field::period, Field::period, Field::period,
+      Field::period},
+     false},
+    {"PTR", wire::rrtype::PTR, 1, 1, {Field::dname}, false},
+    {"MX", wire::rrtype::MX, 2, 2, {Field::int16, Field::dname}, false},
+    {"TXT", wire::rrtype::TXT, 1, 65535, {}, true},
+    {"AAAA", wire::rrtype::AAAA, 1, 1, {Field::aaaa}, false},
+    {"SRV", wire::rrtype::SRV, 4, 4, {Field::int16, Field::int16, Field::int16, Field::dname},
+     false},
+    {"DNAME", wire::rrtype::DNAME, 1, 1, {Field::dname}, false},
+};
+
+const TypeInfo* find_type(std::string_view name) {
+  for (const auto& t : kTypes)
+    if (iequal(name, t.name)) return &t;
+  return nullptr;
+}
+
+void put16(std::string& out, uint32_t v) {
+  out.push_back(static_cast<char>((v >> 8) & 0xFF));
+  out.push_back(static_cast<char>(v & 0xFF));
+}
+void put32(std::string& out, uint32_t v) {
+  put16(out, v >> 16);
+  put16(out, v & 0xFFFF);
+}
+
+struct RdfFree {
+  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
+};
+struct RrFree {
+  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
+};
+struct BufferFree {
+  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
+};
+using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
+using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
+using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
+
+RdfPtr dname_rdf(std::string_view wire) {
+  return RdfPtr(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, wire.size(), wire.data()));
+}
+
+}  // namespace
+
+// The per-file state of ldns_rr_new_frm_fp_l's callers: origin (none after a bad $ORIGIN),
+// default TTL and the previous owner.
+struct Parser::State {
+  uint32_t file;
+  std::optional<std::string> origin;
+  uint32_t ttl;
+  std::optional<std::string> prev;
+};
+
+struct Parser::Scratch {
+  std::string owner, rdata;
+  CString cstr;
+};
+
+Parser::Parser(Sink& sink, std::vector<ZoneError>& errors, bool direct)
+    : sink_(sink), errors_(errors), direct_(direct), scratch_(new Scratch) {}
+
+Parser::~Parser() { delete scratch_; }
+
+uint32_t Parser::add_file(const std::string& name) {
+  files_.push_back(name);
+  uint32_t id = static_cast<uint32_t>(files_.size() - 1);
+  sink_.file(id, name);
+  return id;
+}
+
+void Parser::error(uint32_t file, int line, std::string message) {
+  errors_.push_back({SourceLine{files_[file], line}, std::move(message)});
+}
+
+void Parser::parse(std::string_view text, const std::string& file, std::string_view origin) {
+  uint32_t id = add_file(file);
+  parse_text(text, id, std::string(origin), kDefaultTtl, 0);
+}
+
+// The loop of the ldns-based loader (LdnsParser::parse in loader.cpp) with
+// ldns_rr_new_frm_fp_l (_ldns_rr_new_frm_fp_l_internal) inlined.
+void Parser::parse_text(std::string_view text, uint32_t file, std::optional<std::string> origin,
+                        uint32_t ttl, int depth) {
+  State st{file, std::move(origin), ttl, std::nullopt};
+  Cursor f(text);
+  int line = 0;
+  std::string scratch;  // this file's own: an $INCLUDE below has another
+  while (!f.eof && errors_.size() < kMaxErrors) {
+    line += skip_blank_lines(f);
+    if (f.eof) break;
+    size_t before = f.pos;
+    int start_line = line + 1;
+    bool explicit_owner = !(f.data[before] == ' ' || f.data[before] == '\t');
+    std::string_view l;
+    if (!fget_line(f, scratch, line, l)) continue;  // LDNS_STATUS_SYNTAX_EMPTY
+    if (l.starts_with("$ORIGIN") && c_space(at(l, 7))) {
+      st.origin.reset();
+      std::string o;
+      if (!str2dname(strip_ws(l, 8), o)) {
+        error(file, start_line, ldns_get_errorstr_by_id(LDNS_STATUS_SYNTAX_DNAME_ERR));
+        continue;
+      }
+      st.origin = std::move(o);
+    } else if (l.starts_with("$TTL") && c_space(at(l, 4))) {
+      size_t end;
+      st.ttl = str2period(strip_ws(l, 5), end);
+    } else if (l.starts_with("$INCLUDE")) {
+      include(text.substr(before, f.pos - before), file, start_line, st.origin, st.ttl, depth);
+    } else if (strip_ws(l, 0).empty()) {
+      continue;  // LDNS_STATUS_SYNTAX_EMPTY
+    } else {
+      // strip_ws has cut the trailing spaces off `l`, as ldns does before parsing it.
+      record_line(st, l, start_line, std::max(start_line, line), explicit_owner);
+    }
+  }
+}
+
+// ldns reports $INCLUDE but not its argument; the ldns-based loader re-read the text of the
+// directive. The same here, from `raw`: the text ldns consumed for it.
+void Parser::include(std::string_view raw, uint32_t file, int line,
+                     const std::optional<std::string>& origin, uint32_t ttl, int depth) {
+  std::string directive;
+  {
+    std::istringstream in{std::string(raw)};
+    std::string l;
+    while (std::getline(in, l)) {
+      size_t p = l.find_first_not_of(" \t");
+      if (p != std::string::npos && l.compare(p, 8, "$INCLUDE") == 0) {
+        directive = l.substr(p + 8);
+        break;
+      }
+    }
+  }
+  if (auto c = directive.find(';'); c != std::string::npos) directive.resize(c);
+  std::istringstream words(directive);
+  std::string path, new_origin;
+  words >> path >> new_origin;
+  if (path.empty()) {
+    error(file, line, "$INCLUDE without a file name");
+    return;
+  }
+  if (depth >= kMaxIncludeDepth) {
+    error(file, line,
+          "$INCLUDE nested more than " + std::to_string(kMaxIncludeDepth) + " deep (a loop?)");
+    return;
+  }
+  std::filesystem::path p(path);
+  const std::string& name = files_[file];
+  if (p.is_relative() && !name.empty() && name.front() != '<')
+    p = std::filesystem::path(name).parent_path() / p;
+  std::string text;
+  if (!read_file(p.string(), text)) {
+    error(file, line, "cannot open $INCLUDE file " + p.string() + ": " + std::strerror(errno));
+    return;
+  }
+  std::optional<std::string> o = origin;
+  if (!new_origin.empty()) {
+    std::string rel;
+    if (!str2dname(new_origin, rel)) {
+      error(file, line, "bad origin '" + new_origin + "' in $INCLUDE");
+      return;
+    }
+    // ldns_dname_cat_clone: no length limit.
+    if (!str_absolute(new_origin) && origin) {
+      rel.pop_back();
+      rel += *origin;
+    }
+    o = std::move(rel);
+  }
+  uint32_t id = add_file(p.string());
+  parse_text(text, id, std::move(o), ttl, depth + 1);
+}
+
+void Parser::record_line(State& st, std::string_view line, int first_line, int last_line,
+                         bool explicit_owner) {
+  if (direct_ && st.origin) {
+    Record r;
+    if (direct_record(st, line, r)) {
+      r.file = st.file;
+      r.first_line = first_line;
+      r.last_line = last_line;
+      r.explicit_owner = explicit_owner;
+      ++stats_.direct;
+      sink_.record(r);
+      return;
+    }
+  }
+  ++stats_.fallback;
+  fallback_record(st, std::string(line), first_line, last_line, explicit_owner);
+}
+
+// ldns_rr_new_frm_str_internal for the types of kTypes, on lines without parentheses or
+// comments left in them. False: ldns decides (it may accept the line, or report an error).
+// Nothing of `st` changes unless the record is accepted.
+bool Parser::direct_record(State& st, std::string_view line, Record& out) {
+  Scratch& sc = *scratch_;
+  std::string_view tok;
+  size_t pos = 0;
+  // Owner.
+  std::string& owner = sc.owner;
+  owner.clear();
+  if (bget_token(line, pos, Delim::blank, kMaxDomainLen, tok) < 0) return false;
+  bool owner_at = !tok.empty() && tok[0] == '@';
+  bool owner_blank = tok.empty();
+  if (!owner_at && !owner_blank) {
+    if (!str2dname(tok, owner)) return false;
+    if (!str_absolute(tok) && !cat_origin(owner, 0, *st.origin)) return false;
+  }
+  // TTL, class, type.
+  if (bget_token(line, pos, Delim::blank, 21, tok) < 0 || tok.empty()) return false;
+  uint32_t ttl;
+  const TypeInfo* type = nullptr;
+  if (!c_digit(static_cast<unsigned char>(tok[0]))) {
+    ttl = st.ttl == 0 ? kDefaultTtl : st.ttl;
+    if (!iequal(tok, "IN")) {
+      type = find_type(tok);
+      if (!type) return false;
+    }
+  } else {
+    size_t end;
+    ttl = str2period(tok, end);
+    if (bget_token(line, pos, Delim::blank, 16, tok) < 0) return false;
+    if (!iequal(tok, "IN")) {
+      type = find_type(tok);
+      if (!type) return false;
+    }
+  }
+  if (!type) {
+    if (bget_token(line, pos, Delim::blank, 16, tok) < 0) return false;
+    type = find_type(tok);
+    if (!type) return false;
+  }
+  // RDATA text: the rest of the line, with nothing for ldns's token reader to change.
+  std::string_view rd;
+  if (bget_token(line, pos, Delim::none, 65535, rd) < 0) return false;
+
+  std::string& rdata = sc.rdata;
+  rdata.clear();
+  size_t rpos = 0;
+  unsigned count = 0;
+  for (unsigned r_cnt = 0; r_cnt < type->max; r_cnt++) {
+    Field field = type->variable ? Field::str : type->fields[r_cnt];
+    Delim delim = Delim::blank;
+    bool quoted = false;
+    if (field == Field::str && rpos < rd.size()) {
+      while (rpos < rd.size() && (rd[rpos] == ' ' || rd[rpos] == '\t')) ++rpos;
+      if (rpos < rd.size() && rd[rpos] == '"') {
+        delim = Delim::quote;
+        ++rpos;
+        quoted = true;
+      }
+    }
+    while (rpos < rd.size() && (rd[rpos] == ' ' || rd[rpos] == '\t') && !quoted) ++rpos;
+    long c = bget_token(rd, rpos, delim, 65535, tok);
+    if (c == kBail) return false;
+    if (c == -1) break;
+    if (tok.starts_with("\\#") && !quoted && (tok.size() == 2 || tok[2] == ' ' || tok[2] == '\t'))
+      return false;  // RFC 3597 generic data
+    if (tok.empty() && !quoted) continue;
+    switch (field) {
+      case Field::a: {
+        unsigned char a[4];
+        if (inet_pton(AF_INET, sc.cstr.c_str(tok), a) != 1) return false;
+        rdata.append(reinterpret_cast<const char*>(a), 4);
+        break;
+      }
+      case Field::aaaa: {
+        unsigned char a[16];
+        if (inet_pton(AF_INET6, sc.cstr.c_str(tok), a) != 1) return false;
+        rdata.append(reinterpret_cast<const char*>(a), 16);
+        break;
+      }
+      case Field::int16: {
+        char* end = nullptr;
+        long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
+        if (*end != 0) return false;
+        put16(rdata, static_cast<uint16_t>(v));
+        break;
+      }
+      case Field::int32: {
+        char* end = nullptr;
+        const char* s = sc.cstr.c_str(tok);
+        errno = 0;
+        uint32_t v = tok[0] == '-' ? static_cast<uint32_t>(std::strtol(s, &end, 10))
+                                   : static_cast<uint32_t>(std::strtoul(s, &end, 10));
+        if (*end != 0 || errno == ERANGE) return false;
+        put32(rdata, v);
+        break;
+      }
+      case Field::period: {
+        size_t end;
+        uint32_t v = str2period(tok, end);
+        if (end != tok.size()) return false;
+        put32(rdata, v);
+        break;
+      }
+      case Field::dname: {
+        size_t start = rdata.size();
+        if (!str2dname(tok, rdata)) return false;
+        if (rdata.size() - start > 1 && rdata[start] == 1 && rdata[start + 1] == '@') {
+          rdata.resize(start);
+          rdata += *st.origin;
+        } else if (!str_absolute(tok)) {
+          if (!cat_origin(rdata, start, *st.origin)) return false;
+        }
+        break;
+      }
+      case Field::str:
+        if (!str2str(tok, rdata)) return false;
+        break;
+    }
+    ++count;
+  }
+  if (rpos < rd.size()) return false;   // LDNS_STATUS_SYNTAX_SUPERFLUOUS_TEXT_ERR
+  if (count < type->min) return false;  // LDNS_STATUS_SYNTAX_MISSING_VALUE_ERR
+  if (rdata.size() > 65535) return false;
+
+  if (owner_at) {
+    st.prev = *st.origin;  // "@" sets it too
+  } else if (!owner_blank) {
+    if (!st.prev) st.prev.emplace();
+    st.prev->swap(owner);
+  }
+  out.owner = owner_blank && !st.prev ? *st.origin : *st.prev;
+  out.type = type->type;
+  out.ttl = ttl;
+  out.rdata = rdata;
+  return true;
+}
+
+// The line through ldns, as the ldns-based loader did it (LdnsParser::add).
+void Parser::fallback_record(State& st, const std::string& line, int first_line, int last_line,
+                             bool explicit_owner) {
+  RdfPtr origin;
+  if (st.origin) origin = dname_rdf(*st.origin);
+  ldns_rdf* prev = st.prev ? dname_rdf(*st.prev).release() : nullptr;
+  ldns_rr* raw = nullptr;
+  ldns_status s = ldns_rr_new_frm_str(&raw, line.c_str(), st.ttl, origin.get(), &prev);
+  RrPtr rr(raw);
+  if (prev) {
+    st.prev = std::string(reinterpret_cast<const char*>(ldns_rdf_data(prev)), ldns_rdf_size(prev));
+    ldns_rdf_deep_free(prev);
+  } else {
+    st.prev.reset();
+  }
+  if (s != LDNS_STATUS_OK) {
+    error(st.file, first_line, ldns_get_errorstr_by_id(s));
+    return;
+  }
+  if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
+    error(st.file, first_line, "only class IN is served");
+    return;
+  }
+  const ldns_rdf* owner = ldns_rr_owner(rr.get());
+  BufferPtr buf(ldns_buffer_new(256));
+  if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
+    error(st.file, first_line, "cannot encode RDATA");
+    return;
+  }
+  size_t n = ldns_buffer_position(buf.get());
+  if (n > 65535) {
+    error(st.file, first_line, "RDATA longer than 65535 bytes");
+    return;
+  }
+  Record r;
+  r.file = st.file;
+  r.first_line = first_line;
+  r.last_line = last_line;
+  r.explicit_owner = explicit_owner;
+  r.owner = std::string_view(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
+                             ldns_rdf_size(owner));
+  r.type = static_cast<uint16_t>(ldns_rr_get_type(rr.get()));
+  r.ttl = ldns_rr_ttl(rr.get());
+  r.rdata = std::string_view(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
+  sink_.record(r);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  out.clear();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  size_t expect = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    expect = static_cast<size_t>(st.st_size);
+  // Straight into the string; one byte more than expected to see the end without a resize.
+  out.resize(expect + 1);
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) out.resize(out.size() * 2 + 4096);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      out.clear();
+      errno = e;
+      return false;
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(have);
+  return true;
+}
+
+}  // namespace zone::zonefile

@@ -1,0 +1,91 @@
+// The zone-file reader behind load_zone_file/load_zone_text: reads master-file text from
+// memory and turns it into records, giving exactly what the ldns-based reader did (ldns 1.8.3
+// ldns_rr_new_frm_fp_l in a loop, see loader.cpp), only much faster.
+//
+// Two layers, both written to follow ldns step by step:
+//  - the scanner splits the text into logical lines the way ldns_fget_token_l_st does
+//    (parentheses, comments, quotes, line counting and all its quirks), handles $ORIGIN,
+//    $TTL and $INCLUDE, and tracks file:line;
+//  - each line then goes either through the direct parser, which converts the common types
+//    (A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT, SOA, SRV) straight to wire format, or, for
+//    anything it is not sure about (other types and classes, \# data, errors, odd syntax),
+//    through ldns_rr_new_frm_str on that line with the same origin, TTL and previous owner.
+//    ldns stays the reference: its results and error messages are what the fallback gives.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zone/zone.h"
+
+namespace zone::zonefile {
+
+// One record, as it goes to ZoneBuilder::add.
+struct Record {
+  uint32_t file = 0;  // index into Parser::files()
+  int first_line = 0, last_line = 0;
+  bool explicit_owner = true;
+  std::string_view owner;  // wire, as written (not lowercased)
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::string_view rdata;  // wire
+};
+
+// Receives the records in file order (an $INCLUDE's records where the directive is).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // A new file index, before any record that names it.
+  virtual void file(uint32_t index, const std::string& name) = 0;
+  virtual void record(const Record& r) = 0;
+};
+
+struct Stats {
+  size_t direct = 0;    // records converted by the direct parser
+  size_t fallback = 0;  // lines handed to ldns_rr_new_frm_str
+};
+
+class Parser {
+ public:
+  // direct = false sends every record line to ldns (the scanner still does the rest).
+  Parser(Sink& sink, std::vector<ZoneError>& errors, bool direct = true);
+  ~Parser();
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  // Parses one zone: `text` named `file` (for messages and relative $INCLUDE paths), with
+  // `origin` (wire) as its starting $ORIGIN and a default TTL of 3600.
+  void parse(std::string_view text, const std::string& file, std::string_view origin);
+
+  const std::vector<std::string>& files() const { return files_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct State;
+  struct Scratch;
+  void parse_text(std::string_view text, uint32_t file, std::optional<std::string> origin,
+                  uint32_t ttl, int depth);
+  void include(std::string_view raw, uint32_t file, int line, const std::optional<std::string>& origin,
+               uint32_t ttl, int depth);
+  void record_line(State& st, std::string_view line, int first_line, int last_line,
+                   bool explicit_owner);
+  bool direct_record(State& st, std::string_view line, Record& out);
+  void fallback_record(State& st, const std::string& line, int first_line, int last_line,
+                       bool explicit_owner);
+  uint32_t add_file(const std::string& name);
+  void error(uint32_t file, int line, std::string message);
+
+  Sink& sink_;
+  std::vector<ZoneError>& errors_;
+  bool direct_;
+  std::vector<std::string> files_;
+  Stats stats_;
+  Scratch* scratch_;
+};
+
+// Reads a whole file into `out`; false with errno set when it cannot be opened or read.
+bool read_file(const std::string& path, std::string& out);
+
+}  // namespace zone::zonefile
