@@ -1,5 +1,7 @@
 #include "replication/replicator.h"
 
+#include "server/background.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -70,7 +72,7 @@ void Replicator::run() {
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] {
     // Transfers and their SQLite writes are background work: queries come first.
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    server::make_background_thread();
     io_.run();
   });
 }
