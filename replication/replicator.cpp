@@ -1,7 +1,5 @@
 #include "replication/replicator.h"
 
-#include "server/background.h"
-
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -72,7 +70,7 @@ void Replicator::run() {
   work_.emplace(io_.get_executor());
   thread_ = std::thread([this] {
     // Transfers and their SQLite writes are background work: queries come first.
-    server::make_background_thread();
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
     io_.run();
   });
 }

@@ -17,7 +17,6 @@
 #include <thread>
 
 #include "replication/replicator.h"
-#include "server/background.h"
 #include "server/config.h"
 #include "server/control.h"
 #include "server/listener.h"
@@ -108,7 +107,9 @@ int check_config(const std::string& path) {
 }
 
 // Nice +10 for the calling thread only (Linux: a thread id is a PRIO_PROCESS target).
-void lower_thread_priority() { server::make_background_thread(); }
+void lower_thread_priority() {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+}
 
 // Blocking SOA queries from the main thread (status): all remotes at once, 1 s timeout.
 std::vector<replication::SoaCheck> query_serials(const std::vector<replication::Remote>& remotes,
