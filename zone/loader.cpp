@@ -52,7 +52,8 @@ constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxErrors = 50;
 constexpr uint32_t kDefaultTtl = 3600;
 
-// Where records go: ZoneBuilder::add, plus the spans and the test trace when asked for.
+// Where records go when parsed on the loading thread: ZoneBuilder::add, plus the spans and
+// the test trace when asked for.
 class Adder final : public zonefile::Sink {
  public:
   Adder(ZoneBuilder& b, const Options& o) : builder_(b), spans_(o.spans), trace_(o.trace) {}
@@ -61,17 +62,10 @@ class Adder final : public zonefile::Sink {
     files_[index] = SourceLine{name, 0};
   }
   void record(const zonefile::Record& r) override {
-    spans(r);
-    add(r);
-  }
-  // The two halves of record(), for the pipeline (spans on the parser thread).
-  void spans(const zonefile::Record& r) {
     if (spans_)
       spans_->push_back(RecordSpan{wire::lowered(r.owner), r.type, r.ttl, std::string(r.rdata),
                                    files_[r.file].file, r.first_line, r.last_line,
                                    r.explicit_owner});
-  }
-  void add(const zonefile::Record& r) {
     SourceLine& where = files_[r.file];
     where.line = r.first_line;
     builder_.add(r.owner, r.type, r.ttl, r.rdata, where);

@@ -537,6 +537,8 @@ TEST(LoaderDiff, Includes) {
       "$INCLUDE sub/hosts.zone\n$TTL 5\n$INCLUDE sub/more.zone\nz A 192.0.2.5\n",
       "$INCLUDE (\nsub/hosts.zone )\n",
       "$INCLUDEsub/hosts.zone\n",
+      "$ORIGIN a..b\n$INCLUDE sub/hosts.zone\n$INCLUDE sub/hosts.zone rel\n",  // no origin
+      "$INCLUDE sub\n",  // a directory
   };
   for (size_t i = 0; i < mains.size(); ++i) {
     std::string text = "$ORIGIN example.com.\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n" + mains[i];
