@@ -7,9 +7,12 @@
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -25,12 +28,23 @@ namespace {
 constexpr size_t kBatch = 32;           // datagrams per recvmmsg/sendmmsg
 constexpr size_t kUdpBuf = 4096;        // largest datagram we read or write
 constexpr int kBatchesPerWake = 8;      // fairness between sockets of one worker
+constexpr int kUdpRcvBuf = 1 << 20;     // receive buffer of each UDP socket (as NSD's default)
+// TCP buffers start small and grow only as the client needs (a big message, a deep pipeline),
+// so that an idle connection costs about a kilobyte, not two 128 KiB buffers.
+constexpr size_t kTcpMessageMax = 2 + 65535;     // length prefix and the largest message
+constexpr size_t kTcpInStart = 512;              // first read buffer of a session
+constexpr size_t kTcpInMax = 2 * kTcpMessageMax;  // the read buffer never grows past this
+constexpr size_t kTcpOutFlush = 64 * 1024;       // gathered answers are sent at this size
+constexpr size_t kTcpKeep = 16 * 1024;           // larger buffers are released once drained
+// Descriptors kept for everything but TCP clients (zone files, transfers, NOTIFY, control).
+constexpr rlim_t kFdReserve = 256;
 using Clock = std::chrono::steady_clock;
 
-std::shared_ptr<spdlog::logger> query_logger() {
-  auto l = spdlog::get("query");
+std::shared_ptr<spdlog::logger> logger(const char* name) {
+  auto l = spdlog::get(name);
   return l ? l : spdlog::default_logger();
 }
+std::shared_ptr<spdlog::logger> query_logger() { return logger("query"); }
 
 // Per-query detail, only when the "query" logger is at debug level.
 void log_query(spdlog::logger& log, const char* transport, const ParsedQuery& q,
@@ -83,6 +97,10 @@ class UdpServer {
     int one = 1;
     ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     sock_.set_option(udp::socket::reuse_address(true));
+    // Room for a stall of several milliseconds at 100k queries/s (the kernel's default,
+    // ~200 KiB of datagram truesize, overflows after ~150 queries). Capped by rmem_max.
+    int rcvbuf = kUdpRcvBuf;
+    ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     boost::system::error_code ec;
     sock_.bind(endpoint, ec);
     if (ec) throw std::runtime_error("cannot listen on " + name_ + " (UDP): " + ec.message());
@@ -239,11 +257,27 @@ class TcpServer {
 
  private:
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(io_);
     for (;;) {
       boost::system::error_code ec;
       tcp::socket s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;
+      if (ec) {
+        // Out of descriptors or memory: the connection stays queued and the acceptor stays
+        // readable, so retrying at once would spin a core. Wait for clients to leave.
+        int e = ec.value();
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+          auto now = Clock::now();
+          if (now - last_warning_ > std::chrono::seconds(10)) {
+            last_warning_ = now;
+            logger("server")->warn("TCP {}: cannot accept: {}; pausing", name_, ec.message());
+          }
+          pause.expires_after(std::chrono::milliseconds(100));
+          co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec == asio::error::operation_aborted) co_return;
+        }
+        continue;
+      }
       if (clients_.fetch_add(1) >= opts_.tcp_max_clients) {
         clients_.fetch_sub(1);
         s.close(ec);  // over the cap: the client retries or falls back elsewhere
@@ -274,14 +308,18 @@ class TcpServer {
     asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
 
     // Buffered: one read may bring many pipelined queries (RFC 7766 6.2.1.1), and their
-    // answers leave in one write. `in` holds at most one partial message after compaction,
-    // so it always has room for a whole one.
-    std::vector<uint8_t> in(2 * (2 + 65535)), out(2 * (2 + 65535));
+    // answers leave in one write. After compaction `in` holds at most one partial message;
+    // it grows to fit that message, and doubles when a read fills it (a deep pipeline).
+    // Answers are built in the server's scratch buffer (no co_await in between) and gathered
+    // in `out`, which only ever holds what is about to be written.
+    std::vector<uint8_t> in(kTcpInStart), out;
     size_t have = 0;
+    bool filled = false;  // the last read filled `in`: more was probably waiting
     ParsedQuery parsed;
     bool open = true;
     while (open) {
-      size_t pos = 0, out_len = 0;
+      size_t pos = 0;
+      out.clear();
       while (open && have - pos >= 2) {
         size_t len = static_cast<size_t>(in[pos]) << 8 | in[pos + 1];
         if (len == 0) {
@@ -290,23 +328,25 @@ class TcpServer {
         }
         if (have - pos - 2 < len) break;  // the rest has not arrived yet
         const uint8_t* msg = in.data() + pos + 2;
-        if (out.size() - out_len < 2 + 65535) {  // no room for another answer: send these
-          co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+        if (out.size() >= kTcpOutFlush) {  // enough gathered: send these first
+          co_await asio::async_write(*sock, asio::buffer(out),
                                      asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) open = false;
-          out_len = 0;
-          if (!open) break;
+          out.clear();
+          if (ec) {
+            open = false;
+            break;
+          }
         }
-        uint8_t* answer = out.data() + out_len + 2;
+        uint8_t* answer = answer_.data();
         QueryResult r = ctx_.proc.process(msg, len, Transport::tcp, ctx_.zones.get(), answer,
-                                          65535, parsed, &ctx_.policy.get());
+                                          answer_.size(), parsed, &ctx_.policy.get());
         if (r.disposition == Disposition::notify) {
           auto remote = sock->remote_endpoint(ec);
           if (ec) {
             open = false;
             break;
           }
-          r.size = ctx_.notify.handle(msg, len, parsed, remote.address(), answer, 65535);
+          r.size = ctx_.notify.handle(msg, len, parsed, remote.address(), answer, answer_.size());
           r.disposition = Disposition::respond;
         }
         if (query_log_->should_log(spdlog::level::debug))
@@ -315,10 +355,10 @@ class TcpServer {
         if (r.disposition == Disposition::transfer) {
           // Answers so far go first; a transfer is bounded by the client reading it, not by
           // the idle deadline.
-          if (out_len) {
-            co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+          if (!out.empty()) {
+            co_await asio::async_write(*sock, asio::buffer(out),
                                        asio::redirect_error(asio::use_awaitable, ec));
-            out_len = 0;
+            out.clear();
             if (ec) {
               open = false;
               break;
@@ -336,27 +376,36 @@ class TcpServer {
           continue;
         }
         if (r.disposition == Disposition::respond) {
-          out[out_len] = static_cast<uint8_t>(r.size >> 8);
-          out[out_len + 1] = static_cast<uint8_t>(r.size);
-          out_len += 2 + r.size;
+          out.push_back(static_cast<uint8_t>(r.size >> 8));
+          out.push_back(static_cast<uint8_t>(r.size));
+          out.insert(out.end(), answer, answer + r.size);
         }
         // Each complete message earns a fresh budget; partial reads never do (slowloris).
         *deadline = Clock::now() + idle_timeout();
       }
-      if (out_len && open) {
-        co_await asio::async_write(*sock, asio::buffer(out.data(), out_len),
+      if (!out.empty() && open) {
+        co_await asio::async_write(*sock, asio::buffer(out),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
       }
       if (!open) break;
+      if (out.capacity() > kTcpKeep) out = {};
       if (pos) {
         std::memmove(in.data(), in.data() + pos, have - pos);
         have -= pos;
       }
-      size_t n = co_await sock->async_read_some(asio::buffer(in.data() + have, in.size() - have),
+      // Room for the whole message being received, and more when the client pipelines.
+      size_t need = have >= 2 ? 2 + (static_cast<size_t>(in[0]) << 8 | in[1]) : 2;
+      if (in.size() < need || (filled && in.size() < kTcpInMax))
+        in.resize(std::min(kTcpInMax, std::max(need, 2 * in.size())));
+      else if (have == 0 && in.size() > kTcpKeep)
+        in = std::vector<uint8_t>(kTcpInStart);  // drained: give a burst's buffer back
+      size_t room = in.size() - have;
+      size_t n = co_await sock->async_read_some(asio::buffer(in.data() + have, room),
                                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       have += n;
+      filled = n == room;
     }
     timer->cancel();
     sock->close(ec);
@@ -385,6 +434,8 @@ class TcpServer {
   std::atomic<unsigned>& clients_;
   const ListenerOptions& opts_;
   std::string name_;
+  std::vector<uint8_t> answer_ = std::vector<uint8_t>(65535);  // one answer, then copied
+  Clock::time_point last_warning_{};
 };
 
 class Worker {
@@ -426,7 +477,27 @@ Listener::Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones,
 
 Listener::~Listener() { stop(); }
 
+// TCP clients need descriptors: raise the soft limit towards the hard one for the configured
+// cap, and lower the cap to what the limit allows (past it accept() would fail with EMFILE).
+void Listener::fit_open_files() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t want = static_cast<rlim_t>(opts_.tcp_max_clients) + kFdReserve;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return;
+  rlim_t reserve = std::min(kFdReserve, rl.rlim_cur / 4);
+  unsigned cap = static_cast<unsigned>(std::max<rlim_t>(1, rl.rlim_cur - reserve));
+  logger("server")->warn("tcp-max-clients {} does not fit the open-file limit {}: at most {} TCP clients",
+            opts_.tcp_max_clients, static_cast<unsigned long long>(rl.rlim_cur), cap);
+  opts_.tcp_max_clients = cap;
+}
+
 void Listener::bind() {
+  fit_open_files();
   for (unsigned i = 0; i < opts_.workers; ++i) {
     auto w = std::make_unique<Worker>(opts_, zones_, policy_, tcp_clients_);
     w->bind();

@@ -33,12 +33,15 @@ class Listener {
   Listener(ListenerOptions opts, const zone::ZoneTablePublisher& zones,
            const zone::Publisher<Policy>& policy);
   ~Listener();
-  // Binds every socket (throws std::runtime_error naming the address on failure).
+  // Binds every socket (throws std::runtime_error naming the address on failure). Raises
+  // the process's open-file limit for tcp_max_clients, or lowers the cap to fit it.
   void bind();
   void start();  // starts the worker threads
   void stop();   // stops and joins them
+  unsigned tcp_max_clients() const { return opts_.tcp_max_clients; }  // after bind()
 
  private:
+  void fit_open_files();
   ListenerOptions opts_;
   const zone::ZoneTablePublisher& zones_;
   const zone::Publisher<Policy>& policy_;

@@ -211,6 +211,17 @@ class Daemon {
           signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    // Replaced zones are freed here, not by the worker that lets go of them last.
+    boost::asio::steady_timer sweeper(io_);
+    std::function<void(const boost::system::error_code&)> on_sweep =
+        [&](const boost::system::error_code& ec) {
+          if (ec) return;
+          registry_.sweep();
+          sweeper.expires_after(std::chrono::milliseconds(200));
+          sweeper.async_wait(on_sweep);
+        };
+    sweeper.expires_after(std::chrono::milliseconds(200));
+    sweeper.async_wait(on_sweep);
     io_.run();
     listener.stop();
     replicator_.stop();

@@ -110,17 +110,20 @@ ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
 
 void ZoneRegistry::set_primaries(ZoneMap zones) {
   std::lock_guard<std::mutex> g(mu_);
+  ZoneMap replaced = std::move(primaries_);
   primaries_ = std::move(zones);
-  publish_locked();
+  publish_locked(std::move(replaced));
 }
 
 void ZoneRegistry::set_secondary(const std::string& origin, std::shared_ptr<const zone::Zone> z) {
   std::lock_guard<std::mutex> g(mu_);
+  ZoneMap replaced;
+  if (auto it = secondaries_.find(origin); it != secondaries_.end()) replaced[origin] = it->second;
   if (z)
     secondaries_[origin] = std::move(z);
   else
     secondaries_.erase(origin);
-  publish_locked();
+  publish_locked(std::move(replaced));
 }
 
 ZoneMap ZoneRegistry::primaries() const {
@@ -128,10 +131,34 @@ ZoneMap ZoneRegistry::primaries() const {
   return primaries_;
 }
 
-void ZoneRegistry::publish_locked() {
+void ZoneRegistry::publish_locked(ZoneMap replaced) {
   ZoneMap all = secondaries_;
   for (const auto& [k, z] : primaries_) all[k] = z;
   pub_.publish(std::make_shared<const zone::ZoneTable>(std::move(all)));
+  // Zones no longer served wait in retired_ until the workers have let go of them.
+  for (auto& [k, z] : replaced) {
+    bool still_served = false;
+    for (const auto* m : {&primaries_, &secondaries_})
+      if (auto it = m->find(k); it != m->end() && it->second == z) still_served = true;
+    if (!still_served && z) retired_.push_back(std::move(z));
+  }
+}
+
+void ZoneRegistry::sweep() {
+  std::vector<std::shared_ptr<const zone::Zone>> free_now;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (size_t i = 0; i < retired_.size();) {
+      if (retired_[i].use_count() == 1) {
+        free_now.push_back(std::move(retired_[i]));
+        retired_[i] = std::move(retired_.back());
+        retired_.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+  free_now.clear();  // here, outside the lock, on the caller's thread
 }
 
 }  // namespace server

@@ -40,12 +40,16 @@ class ZoneRegistry {
   void set_primaries(ZoneMap zones);
   void set_secondary(const std::string& origin, std::shared_ptr<const zone::Zone> z);
   ZoneMap primaries() const;
+  // Frees the replaced zones that no worker holds any more. Called by the main thread (on a
+  // timer), so that a worker never pays for freeing a big zone: it only drops a reference.
+  void sweep();
 
  private:
-  void publish_locked();
+  void publish_locked(ZoneMap replaced);
   mutable std::mutex mu_;
   zone::ZoneTablePublisher& pub_;
   ZoneMap primaries_, secondaries_;
+  std::vector<std::shared_ptr<const zone::Zone>> retired_;
 };
 
 }  // namespace server

@@ -440,6 +440,7 @@ LoadResult load_sequential(std::string_view text, const std::string& label, Name
                            bool direct, const Options& opts) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
+  builder.reserve_for_text(text.size());
   Adder adder(builder, opts);
   zonefile::Parser parser(adder, res.errors, direct);
   parser.parse(text, label, origin);
@@ -451,6 +452,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
                           bool direct, const Options& opts) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
+  builder.reserve_for_text(text.size());
   Pipe pipe;
   // Set before the pipe is closed (parsing failed) or after (making spans failed).
   std::exception_ptr parse_failed, spans_failed;

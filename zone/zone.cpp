@@ -58,6 +58,16 @@ ZoneBuilder::ZoneBuilder(const Zone& base) : ZoneBuilder(base.origin(), base.sou
   });
 }
 
+void ZoneBuilder::reserve_for_text(size_t text_bytes) {
+  // A record line is rarely under 20 bytes, a name with its records rarely under 30.
+  size_t records = text_bytes / 20, nodes = text_bytes / 30;
+  recs_.reserve(records);
+  bnodes_.reserve(nodes);
+  rdata_.reserve(text_bytes / 2);
+  names_.reserve(text_bytes / 2);
+  if (bindex_.size() == 0) bindex_.reset(nodes);
+}
+
 uint32_t ZoneBuilder::node_for(NameView owner, bool create) {
   uint64_t h = NameIndex::hash(owner);
   int64_t i = bindex_.find(owner, h, BNameOf{this});

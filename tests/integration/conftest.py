@@ -53,7 +53,8 @@ class Zoned:
     """A zoned process with its own directory, config and zone files."""
 
     def __init__(self, zones, extra_server="", extra="", host="127.0.0.1", port=None,
-                 listen=None, probe=None):
+                 listen=None, probe=None, prefix=()):
+        self.prefix = list(prefix)  # e.g. ["prlimit", "--nofile=200:200"] (which execs zoned)
         self.dir = Path(tempfile.mkdtemp(prefix="zoned-test-"))
         self.host = host
         self.port = port or free_port(host)
@@ -80,7 +81,7 @@ class Zoned:
 
     def start(self, wait=True):
         self.log_file = open(self.log_path, "w")
-        self.proc = subprocess.Popen([zoned_bin(), "--config", str(self.config)],
+        self.proc = subprocess.Popen(self.prefix + [zoned_bin(), "--config", str(self.config)],
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait and self.probe:
             if not wait_for_answer(self.host, self.port, self.probe):

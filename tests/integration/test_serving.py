@@ -1,8 +1,13 @@
 """zoned answers real clients (dig, kdig, raw sockets) over UDP and TCP, IPv4 and IPv6, and
 survives what misbehaving clients send it."""
+import os
 import random
+import re
+import resource
+import select
 import socket
 import struct
+import subprocess
 import time
 
 import dns.edns
@@ -281,6 +286,162 @@ def test_tcp_max_clients_refuses_the_next_connection(make_zoned):
                 raise
             time.sleep(0.05)
     c2.close()
+
+
+def process_cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def open_idle(port, n):
+    """n idle TCP connections (the client's open-file limit raised as needed)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        if hard != resource.RLIM_INFINITY and hard < n + 200:
+            pytest.skip(f"open-file limit {hard} is too low for {n} connections")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n + 200, hard))
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def closed_among(socks):
+    """How many of socks the server has closed (readable EOF or reset, seen at once)."""
+    ep = select.epoll()
+    try:
+        for s in socks:
+            ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+        return len(ep.poll(0.2))
+    finally:
+        ep.close()
+
+
+def test_idle_tcp_connections_are_held_cheaply(make_zoned):
+    # 2000 idle clients: each costs the server little memory and no CPU, none is dropped,
+    # and active clients are still answered at once over UDP and TCP.
+    n = 2000
+    z = make_zoned(zones(), extra_server="  tcp-max-clients: 5000\n  tcp-idle-timeout: 60\n")
+    pid = z.proc.pid
+    rss0, fds0 = process_rss_kib(pid), open_fds(pid)
+    socks = open_idle(z.port, n)
+    try:
+        deadline = time.monotonic() + 10
+        while open_fds(pid) < fds0 + n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert open_fds(pid) >= fds0 + n, "zoned did not accept every connection"
+        per_conn = (process_rss_kib(pid) - rss0) / n
+        assert per_conn < 32, f"{per_conn:.1f} KiB of memory per idle TCP connection"
+        cpu0 = process_cpu_seconds(pid)
+        time.sleep(2)
+        idle_cpu = process_cpu_seconds(pid) - cpu0
+        assert idle_cpu < 0.2, f"{idle_cpu:.2f} s of CPU in 2 s with idle connections"
+        assert dns.query.udp(make_query("www.example.com"), "127.0.0.1", port=z.port,
+                             timeout=1).answer
+        with tcp_connect(z.port, timeout=1) as s:
+            tcp_send(s, make_query("www.example.com", id=7).to_wire())
+            assert tcp_recv(s).id == 7
+        assert closed_among(socks) == 0, "zoned closed idle connections within their timeout"
+        # The first and last idle clients are served when they finally ask.
+        for i, s in enumerate((socks[0], socks[-1])):
+            s.settimeout(3)
+            tcp_send(s, make_query("mail.example.com", id=20 + i).to_wire())
+            assert addresses(tcp_recv(s)) == ["192.0.2.25"]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_tcp_cap_fits_the_open_file_limit_and_never_spins(make_zoned):
+    # Under a 200-descriptor limit a cap of 1000 cannot be met: zoned says so, lowers the cap,
+    # and refuses the extra clients instead of looping on a failing accept() (EMFILE).
+    z = make_zoned(zones(), extra_server="  tcp-max-clients: 1000\n  tcp-idle-timeout: 60\n",
+                   prefix=["prlimit", "--nofile=200:200"])
+    pid = z.proc.pid
+    socks = open_idle(z.port, 300)
+    try:
+        time.sleep(1)
+        cpu0 = process_cpu_seconds(pid)
+        time.sleep(2)
+        busy = process_cpu_seconds(pid) - cpu0
+        assert busy < 0.3, f"{busy:.2f} s of CPU in 2 s with clients over the cap"
+        assert open_fds(pid) < 200
+        assert dns.query.udp(make_query("www.example.com"), "127.0.0.1", port=z.port,
+                             timeout=1).answer
+        assert "does not fit the open-file limit 200: at most 150 TCP clients" in z.log()
+        assert "cannot accept" not in z.log()
+    finally:
+        for s in socks:
+            s.close()
+    # Once the clients are gone, new ones are served again.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with tcp_connect(z.port, timeout=1) as s:
+                tcp_send(s, make_query("www.example.com", id=4).to_wire())
+                assert tcp_recv(s).id == 4
+            break
+        except (ConnectionError, socket.timeout):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_udp_socket_has_room_for_a_stall(make_zoned):
+    # The UDP receive buffer holds about a megabyte of queries (the kernel's default, ~200
+    # KiB, overflowed within a few ms of stall with 10k idle TCP clients; NSD uses 1 MiB too).
+    rmem_max = int(open("/proc/sys/net/core/rmem_max").read())
+    if rmem_max < 1 << 20:
+        pytest.skip(f"net.core.rmem_max is {rmem_max}")
+    z = make_zoned(zones())
+    out = subprocess.run(["ss", "-ulnmH", f"sport = :{z.port}"], capture_output=True,
+                         text=True).stdout
+    sizes = [int(x) for x in re.findall(r"\brb(\d+)", out)]
+    assert sizes and min(sizes) >= 1 << 20, out
+
+
+def test_large_message_and_deep_pipeline_on_one_connection(make_zoned):
+    # Read buffers start small: a 4 kB message (EDNS padding) and then 500 pipelined queries
+    # in one write are all read whole and answered in order.
+    z = make_zoned(zones())
+    pad = dns.edns.GenericOption(12, b"\0" * 4000)
+    big = make_query("www.example.com", id=1, use_edns=0, options=[pad]).to_wire(max_size=65535)
+    assert len(big) > 4000
+    many = [make_query(name, rdtype, id=100 + i).to_wire()
+            for i, (name, rdtype, _) in enumerate(PIPELINE * 25)]
+    with tcp_connect(z.port) as s:
+        s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in [big] + many))
+        r = tcp_recv(s)
+        assert r.id == 1 and addresses(r) == ["192.0.2.10", "192.0.2.11"]
+        for i, (_, _, want) in enumerate(PIPELINE * 25):
+            r = tcp_recv(s)
+            assert r.id == 100 + i and addresses(r) == want
+        # A message split across reads, its length prefix first.
+        w = make_query("mail.example.com", id=9).to_wire()
+        s.sendall(struct.pack("!H", len(w)))
+        time.sleep(0.1)
+        s.sendall(w[:5])
+        time.sleep(0.1)
+        s.sendall(w[5:])
+        assert addresses(tcp_recv(s)) == ["192.0.2.25"]
 
 
 # --------------------------------------------------------------------------- bad input

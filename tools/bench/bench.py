@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """zoned vs Knot DNS vs NSD on this machine: CPU per query, QPS, latency, start-to-serving,
-memory, AXFR time, and (with --replication) zoned's primary->secondary figures.
+memory, AXFR time, what 10k idle TCP connections cost active clients (--idle-tcp), and
+optionally zoned's primary->secondary figures (--replication) and 1 vs 2 workers (--scaling).
 
 One command from a fresh clone:  tools/bench/run.sh   (builds Release, then runs this)
 Servers are pinned to CPU 1 and dnsperf to CPU 0; runs are interleaved; server CPU is read
@@ -10,10 +11,13 @@ import argparse
 import os
 import random
 import re
+import resource
+import select
 import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -26,9 +30,10 @@ import dns.query
 import dns.rdatatype
 
 ROOT = Path(__file__).resolve().parents[2]
-ZONED = ROOT / "build" / "zoned"
+ZONED = ROOT / "build" / "zoned"  # --zoned PATH compares another build
 CLK = os.sysconf("SC_CLK_TCK")
 SERVER_CPU, CLIENT_CPU = "1", "0"
+ALL_CPUS = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
 
 
 # ---------------------------------------------------------------- zones and queries
@@ -136,20 +141,43 @@ def answers(port, name, qtype="SOA", timeout=0.3):
 
 
 class Server:
-    def __init__(self, kind, origin, zonefile, workdir, workers=1):
+    def __init__(self, kind, origin, zonefile, workdir, workers=1, pin=True, tcp_clients=None,
+                 tcp_timeout=None, name=None):
+        """tcp_clients / tcp_timeout (seconds): the TCP client cap and idle timeout, set in
+        each server's own terms (see tcp_settings); None leaves the server's defaults."""
         self.kind, self.origin, self.zonefile = kind, origin, Path(zonefile)
-        self.dir = Path(workdir) / kind
+        self.dir = Path(workdir) / (name or kind)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.workers = workers
+        self.workers, self.pin = workers, pin
+        self.tcp_clients, self.tcp_timeout = tcp_clients, tcp_timeout
         self.proc = None
+
+    def tcp_settings(self):
+        """What the configuration says about TCP clients, in the server's own words."""
+        c, t = self.tcp_clients, self.tcp_timeout
+        if self.kind == "zoned":
+            return ([f"tcp-max-clients: {c}"] if c else []) + ([f"tcp-idle-timeout: {t}"] if t else [])
+        if self.kind == "knot":
+            return ([f"tcp-max-clients: {c}"] if c else []) + ([f"tcp-idle-timeout: {t}s"] if t else [])
+        if self.kind == "nsd":
+            return ([f"tcp-count: {c}"] if c else []) + ([f"tcp-timeout: {t}"] if t else [])
+        return []
+
+    def worker_settings(self):
+        if self.kind == "zoned":
+            return [f"workers: {self.workers}"]
+        if self.kind == "knot":
+            return [f"udp-workers: {self.workers}", f"tcp-workers: {self.workers}"]
+        return [f"server-count: {self.workers}", f"reuseport: {'yes' if self.workers > 1 else 'no'}"]
 
     def command(self):
         d, p, o, z = self.dir, self.port, self.origin, self.zonefile
         if self.kind == "zoned":
+            tcp = "".join(f"  {x}\n" for x in self.tcp_settings())
             (d / "zoned.yaml").write_text(
                 f"server:\n  listen: ['127.0.0.1:{p}']\n  workers: {self.workers}\n  log-level: warning\n"
-                f"zones:\n  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n")
+                f"{tcp}zones:\n  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n")
             return [str(ZONED), "--config", str(d / "zoned.yaml")]
         if self.kind == "knot":
             (d / "knot.conf").write_text(f"""server:
@@ -158,7 +186,7 @@ class Server:
     udp-workers: {self.workers}
     tcp-workers: {self.workers}
     background-workers: 1
-database:
+{"".join(f"    {x}{chr(10)}" for x in self.tcp_settings())}database:
     storage: "{d}"
 log:
   - target: stderr
@@ -185,7 +213,8 @@ zone:
     port: {p}
     ip-address: 127.0.0.1
     server-count: {self.workers}
-    username: ""
+    reuseport: {"yes" if self.workers > 1 else "no"}
+{"".join(f"    {x}{chr(10)}" for x in self.tcp_settings())}    username: ""
     chroot: ""
     zonesdir: "{d}"
     pidfile: "{d}/nsd.pid"
@@ -210,7 +239,7 @@ zone:
         raise ValueError(self.kind)
 
     def start(self, timeout=120):
-        cmd = ["taskset", "-c", SERVER_CPU] + self.command()
+        cmd = (["taskset", "-c", SERVER_CPU] if self.pin else []) + self.command()
         self.log = open(self.dir / "server.log", "w")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
@@ -224,12 +253,14 @@ zone:
             time.sleep(0.02)
         else:
             raise RuntimeError(f"{self.kind} did not answer within {timeout}s")
-        # Knot pins its own threads: put every thread of every server on the server CPU.
-        subprocess.run(["taskset", "-a", "-p", "-c", SERVER_CPU, str(self.proc.pid)],
-                       capture_output=True)
-        for p in tree(self.proc.pid):
-            subprocess.run(["taskset", "-a", "-p", "-c", SERVER_CPU, str(p)], capture_output=True)
+        # Knot pins its own threads: put every thread of every server on the server CPU (or,
+        # unpinned, let every thread run on every CPU).
+        self.pin_threads(SERVER_CPU if self.pin else ALL_CPUS)
         return self
+
+    def pin_threads(self, cpus):
+        for p in tree(self.proc.pid):
+            subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(p)], capture_output=True)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -242,8 +273,10 @@ zone:
 
 
 # ---------------------------------------------------------------- measurements
-def dnsperf(port, queries, seconds, tcp=False, qps=None, verbose=False, clients=20):
-    cmd = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(port),
+def dnsperf(port, queries, seconds, tcp=False, qps=None, verbose=False, clients=20, threads=1,
+            pin=True):
+    cmd = (["taskset", "-c", CLIENT_CPU] if pin else []) + [
+           "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-T", str(threads),
            "-d", str(queries), "-l", str(seconds), "-c", str(clients), "-q", "500", "-t", "2"]
     if tcp:
         cmd += ["-m", "tcp"]
@@ -251,11 +284,19 @@ def dnsperf(port, queries, seconds, tcp=False, qps=None, verbose=False, clients=
         cmd += ["-Q", str(qps)]
     if verbose:
         cmd += ["-v"]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    res = {"completed": 0, "qps": 0.0, "lat": []}
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = {"completed": 0, "lost": 0, "qps": 0.0, "lat": [],
+           "client_cpu": (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)}
     m = re.search(r"Queries completed:\s+(\d+)", out)
     if m:
         res["completed"] = int(m.group(1))
+    m = re.search(r"Queries lost:\s+(\d+)", out)
+    if m:
+        res["lost"] = int(m.group(1))
+    m = re.search(r"Run time \(s\):\s+([\d.]+)", out)
+    res["seconds"] = float(m.group(1)) if m else float(seconds)
     m = re.search(r"Queries per second:\s+([\d.]+)", out)
     if m:
         res["qps"] = float(m.group(1))
@@ -317,6 +358,339 @@ def table(rows):
     w = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)).rstrip())
+
+
+def percentile_us(lat, q):
+    return sorted(lat)[min(len(lat) - 1, int(len(lat) * q))] * 1e6 if lat else 0.0
+
+
+def measure_fixed(server, queries, seconds, qps, tcp=False):
+    """dnsperf at a fixed rate: answered q/s, lost, server CPU per answer, latency p50/p99."""
+    c0 = cpu_seconds(server.proc.pid)
+    r = dnsperf(server.port, queries, seconds, tcp=tcp, qps=qps, verbose=True)
+    c1 = cpu_seconds(server.proc.pid)
+    r["cpu_us"] = (c1 - c0) / max(1, r["completed"]) * 1e6
+    r["answered"] = r["completed"] / max(0.001, r["seconds"])
+    r["p50"], r["p99"] = percentile_us(r["lat"], 0.50), percentile_us(r["lat"], 0.99)
+    r["lat"] = []
+    return r
+
+
+# ---------------------------------------------------------------- idle TCP connections
+def raise_open_files(want):
+    """Raises this process's open-file limit (the servers it starts inherit it); as root the
+    hard limit too. Returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return want
+        except (ValueError, OSError):
+            want = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
+
+
+def accept_queue(port):
+    """Connections waiting in the accept queue of the TCP listener on 127.0.0.1:port, asked of
+    the kernel with sock_diag (listening sockets only: cheap however many are open)."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4) as nl:  # NETLINK_SOCK_DIAG
+        req = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 1 << 10)  # LISTEN
+        req += bytes(48)  # inet_diag_sockid: no filter
+        nl.send(struct.pack("=IHHII", 16 + len(req), 20, 0x301, 1, 0) + req)  # DUMP|REQUEST
+        waiting = 0
+        while True:
+            data = nl.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                length, kind = struct.unpack_from("=IH", data, off)
+                if kind in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
+                    return waiting
+                sport = struct.unpack_from("!H", data, off + 20)[0]
+                if sport == port:
+                    waiting += struct.unpack_from("=I", data, off + 72)[0]  # idiag_rqueue
+                off += (length + 3) & ~3
+            if not data:
+                return waiting
+
+
+class IdleClients:
+    """n TCP connections that connect and then say nothing, from this process (pinned to the
+    client CPU while connecting). Connects go a few at a time, and the next ones wait until
+    the server has accepted them (its accept queue is empty again): this measures holding
+    connections, not absorbing a burst of them. (Knot listens with a backlog of 10: a burst
+    overflows it, SYNs are dropped and retried a second later, and with SYN cookies a client
+    can even believe in a connection the server never saw.)"""
+
+    def __init__(self, port, n, chunk=8, timeout=10):
+        self.socks, self.failed = [], 0
+        misses = 0
+        old = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {int(CLIENT_CPU)})
+        t0 = time.monotonic()
+        try:
+            for start in range(0, n, chunk):
+                ep, pending = select.epoll(), {}
+                for _ in range(start, min(n, start + chunk)):
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s.setblocking(False)
+                    s.connect_ex(("127.0.0.1", port))
+                    ep.register(s.fileno(), select.EPOLLOUT)
+                    pending[s.fileno()] = s
+                deadline = time.monotonic() + timeout
+                while pending and time.monotonic() < deadline:
+                    for fd, _ in ep.poll(0.1):
+                        s = pending.pop(fd)
+                        ep.unregister(fd)
+                        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                            self.socks.append(s)
+                        else:
+                            self.failed += 1
+                            s.close()
+                for s in pending.values():  # never connected
+                    self.failed += 1
+                    s.close()
+                ep.close()
+                # Let the server accept these before the next ones; a server that stops
+                # accepting (a cap) is not waited for again after a few tries.
+                if misses < 3:
+                    wait_until = time.monotonic() + 0.2
+                    while accept_queue(port) and time.monotonic() < wait_until:
+                        time.sleep(0.0002)
+                    misses = misses + 1 if accept_queue(port) else 0
+        finally:
+            os.sched_setaffinity(0, old)
+        self.connect_seconds = time.monotonic() - t0
+
+    def closed_by_server(self):
+        """How many the server has closed or reset (EOF, RST: readable at once)."""
+        ep = select.epoll()
+        try:
+            for s in self.socks:
+                ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+            return len(ep.poll(0.2, maxevents=len(self.socks) or 1))
+        finally:
+            ep.close()
+
+    def close(self):
+        for s in self.socks:  # RST, not FIN: no TIME_WAIT left behind on loopback
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            except OSError:
+                pass
+            s.close()
+        self.socks = []
+
+
+def held_by_server(pid, port):
+    """TCP connections to port that the server's processes have accepted and still hold
+    (ESTABLISHED sockets whose inode is one of their descriptors; a connection still waiting
+    in the accept queue has no inode)."""
+    inodes = set()
+    for p in tree(pid):
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port and f[9] in inodes:
+                n += 1
+    return n
+
+
+def idle_tcp(kinds, origin, zf, qf, work, n, seconds, qps, rounds):
+    """Per server: active clients at a fixed rate (UDP, then TCP) without and then with n
+    idle TCP connections open, and what became of those connections."""
+    cap, timeout = 2 * n + 1000, 3600
+    out = {}
+    for k in kinds:
+        s = Server(k, origin, zf, work / "idle", tcp_clients=cap, tcp_timeout=timeout,
+                   name=f"{k}-idle").start()
+        o = out[k] = {"settings": s.tcp_settings(), "base": [], "idle": [], "status": []}
+        try:
+            for _ in range(rounds):
+                o["base"].append({t: measure_fixed(s, qf, seconds, qps, tcp=t == "tcp")
+                                  for t in ("udp", "tcp")})
+                rss0 = rss_mib(s.proc.pid)
+                idle = IdleClients(s.port, n)
+                try:
+                    t0 = time.monotonic()
+                    held = held_by_server(s.proc.pid, s.port)
+                    while held < len(idle.socks) and time.monotonic() - t0 < 10:
+                        time.sleep(0.2)
+                        held = held_by_server(s.proc.pid, s.port)
+                    c0 = cpu_seconds(s.proc.pid)
+                    time.sleep(2)
+                    idle_cpu_ms = (cpu_seconds(s.proc.pid) - c0) / 2 * 1000
+                    st = {"connected": len(idle.socks), "failed": idle.failed,
+                          "connect_s": idle.connect_seconds, "held_start": held,
+                          "rss_mib": rss_mib(s.proc.pid) - rss0, "idle_cpu_ms": idle_cpu_ms}
+                    o["idle"].append({t: measure_fixed(s, qf, seconds, qps, tcp=t == "tcp")
+                                      for t in ("udp", "tcp")})
+                    time.sleep(0.5)  # dnsperf's own TCP connections are gone
+                    st["held_end"] = held_by_server(s.proc.pid, s.port)
+                    st["closed"] = idle.closed_by_server()
+                    st["seconds"] = time.monotonic() - t0
+                    o["status"].append(st)
+                finally:
+                    idle.close()
+        finally:
+            s.stop()
+    return out, cap, timeout
+
+
+def idle_rows(kinds, res, n, qps):
+    med = lambda xs, t, key: statistics.median(x[t][key] for x in xs)
+    medst = lambda k, key: statistics.median(x[key] for x in res[k]["status"])
+    rows = [[f"{n} idle TCP connections (medians)", *kinds]]
+    def fmt(v, d):
+        return f"{v:.{d}f}"
+    for label, key, d in (("connected (client side)", "connected", 0),
+                          ("  connect failed", "failed", 0),
+                          ("  seconds to connect them", "connect_s", 2),
+                          ("accepted and held by server at start", "held_start", 0),
+                          ("held by server at end", "held_end", 0),
+                          ("closed by server (seen by client)", "closed", 0),
+                          ("  seconds they were open", "seconds", 1),
+                          ("server RSS growth MiB", "rss_mib", 1),
+                          ("server CPU ms/s while only idle", "idle_cpu_ms", 1)):
+        rows.append([label, *[fmt(medst(k, key), d) for k in kinds]])
+    rows.append([f"active clients @{qps} q/s: no idle -> {n} idle (ratio)", *["" for _ in kinds]])
+    for t in ("udp", "tcp"):
+        for label, key, d in (("answered q/s", "answered", 0), ("lost queries", "lost", 0),
+                              ("server CPU us/query", "cpu_us", 2),
+                              ("latency p50 us", "p50", 0), ("latency p99 us", "p99", 0)):
+            cells = []
+            for k in kinds:
+                a, b = med(res[k]["base"], t, key), med(res[k]["idle"], t, key)
+                cells.append(f"{fmt(a, d)} -> {fmt(b, d)}" + (f" {ratio(b, a)}" if key != "lost" else ""))
+            rows.append([f"{t.upper()} {label}", *cells])
+    return rows
+
+
+# ---------------------------------------------------------------- 1 vs 2 workers
+def machine_busy_seconds():
+    """CPU seconds every CPU of the machine spent busy (all processes, others' too)."""
+    f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(f[:8]) - f[3] - f[4]) / CLK  # all but idle and iowait
+
+
+def thread_cpu(pid):
+    """CPU seconds of each thread of pid's process tree."""
+    out = {}
+    for p in tree(pid):
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                f = Path(f"/proc/{p}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()
+                out[(p, t)] = (int(f[11]) + int(f[12])) / CLK
+            except (OSError, IndexError):
+                pass
+    return out
+
+
+def dnsperf_sampled(server, queries, seconds, tcp, clients, threads):
+    """dnsperf unpinned at full speed; cores busy (server, dnsperf, whole machine) sampled in
+    the steady middle of the run, leaving out dnsperf's start (reading the query file)."""
+    cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(server.port), "-T", str(threads),
+           "-d", str(queries), "-l", str(seconds), "-c", str(clients), "-q", "500", "-t", "2"]
+    if tcp:
+        cmd += ["-m", "tcp"]
+    c_all0 = cpu_seconds(server.proc.pid)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(min(1.0, seconds / 4))
+    t0, c0, d0, m0 = time.monotonic(), cpu_seconds(server.proc.pid), cpu_seconds(p.pid), \
+        machine_busy_seconds()
+    th0 = thread_cpu(server.proc.pid)
+    time.sleep(max(0.5, seconds - min(1.0, seconds / 4) - 0.5))
+    t1, c1, d1, m1 = time.monotonic(), cpu_seconds(server.proc.pid), cpu_seconds(p.pid), \
+        machine_busy_seconds()
+    th1 = thread_cpu(server.proc.pid)
+    out = p.communicate()[0]
+    c_all1 = cpu_seconds(server.proc.pid)
+    m = re.search(r"Queries completed:\s+(\d+)", out)
+    done = int(m.group(1)) if m else 0
+    m = re.search(r"Queries per second:\s+([\d.]+)", out)
+    wall = t1 - t0
+    return {"qps": float(m.group(1)) if m else 0.0,
+            "cpu_us": (c_all1 - c_all0) / max(1, done) * 1e6,
+            "server_cores": (c1 - c0) / wall, "client_cores": (d1 - d0) / wall,
+            "machine_cores": (m1 - m0) / wall,
+            "threads": sorted(((th1[k] - th0.get(k, 0)) / wall for k in th1), reverse=True)[:2]}
+
+
+def scaling(kinds, origin, zf, qf, work, seconds, rounds, threads=2, clients=20):
+    """Each server with 1 and with 2 workers, nothing pinned; dnsperf (unpinned, `threads`
+    threads) at full speed over UDP and TCP. Runs are interleaved."""
+    servers = {(k, w): Server(k, origin, zf, work / "scaling", workers=w, pin=False,
+                              name=f"{k}-{w}w").start() for k in kinds for w in (1, 2)}
+    res = {key: {"udp": [], "tcp": []} for key in servers}
+    try:
+        for _ in range(rounds):
+            for (k, w), s in servers.items():
+                for t in ("udp", "tcp"):
+                    res[(k, w)][t].append(dnsperf_sampled(s, qf, seconds, t == "tcp", clients,
+                                                          threads))
+    finally:
+        for s in servers.values():
+            s.stop()
+    settings = {k: " / ".join(" | ".join(x) for x in zip(*[servers[(k, w)].worker_settings()
+                                                          for w in (1, 2)]))
+                for k in kinds}
+    return res, settings
+
+
+def scaling_rows(kinds, res):
+    med = lambda xs, key: statistics.median(x[key] for x in xs)
+    head = [""]
+    for k in kinds:
+        head += [f"{k} 1w", f"{k} 2w", "2w/1w"]
+    rows = [head]
+    for t in ("udp", "tcp"):
+        for label, key, d in (("QPS", "qps", 0), ("server CPU us/query", "cpu_us", 2),
+                              ("server cores busy", "server_cores", 2),
+                              ("dnsperf cores busy", "client_cores", 2),
+                              ("machine cores busy (all processes)", "machine_cores", 2)):
+            cells = [f"{t.upper()} {label}"]
+            for k in kinds:
+                a, b = med(res[(k, 1)][t], key), med(res[(k, 2)][t], key)
+                cells += [f"{a:.{d}f}", f"{b:.{d}f}", ratio(b, a)]
+            rows.append(cells)
+            if key == "qps" and len(res[(kinds[0], 1)][t]) > 1:
+                cells = [f"{t.upper()} QPS min-max over rounds"]
+                for k in kinds:
+                    for w in (1, 2):
+                        xs = [x["qps"] for x in res[(k, w)][t]]
+                        cells.append(f"{min(xs) / 1000:.0f}k-{max(xs) / 1000:.0f}k")
+                    cells.append("")
+                rows.append(cells)
+        cells = [f"{t.upper()} busiest 2 server threads, cores"]
+        for k in kinds:
+            for w in (1, 2):
+                xs = res[(k, w)][t]
+                cells.append("+".join(f"{statistics.median(x['threads'][i] for x in xs):.2f}"
+                                      for i in range(min(len(x["threads"]) for x in xs))))
+            cells.append("")
+        rows.append(cells)
+    return rows
 
 
 # ---------------------------------------------------------------- replication figures
@@ -408,27 +782,10 @@ def reload_latency(work, big_zone, hosts, qps=20000, seconds=12, hup_at=4):
     return rows, r["completed"]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--seconds", type=int, default=10, help="per dnsperf run")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    ap.add_argument("--hosts", type=int, default=10000, help="hosts in the small zone (~22k records)")
-    ap.add_argument("--big", type=int, default=1000000, help="records in the big zone")
-    ap.add_argument("--peers", default="zoned,knot,nsd")
-    ap.add_argument("--no-big", action="store_true")
-    ap.add_argument("--replication", action="store_true", help="also zoned primary->secondary figures")
-    ap.add_argument("--reload", action="store_true",
-                    help="also latency per second while zoned reloads the big zone")
-    args = ap.parse_args()
-    work = ROOT / "build" / "bench"
-    work.mkdir(parents=True, exist_ok=True)
-    kinds = args.peers.split(",")
-
-    origin = "bench.test"
-    zf = gen_zone(origin, args.hosts, work / "bench.test.zone")
-    qf = gen_queries(origin, args.hosts, work / "queries.txt")
-    nrec = sum(1 for l in open(zf) if l[0] not in "$")
-    print(f"small zone: {nrec} records; queries: {qf}")
+def main_comparison(kinds, origin, zf, qf, work, args, row):
+    """All servers pinned to the server CPU: CPU per query and QPS at full speed (UDP, TCP),
+    latency at a fixed rate."""
+    med = lambda xs, k: statistics.median(x[k] for x in xs)
     servers = [Server(k, origin, zf, work).start() for k in kinds]
     try:
         d = same_answers(servers, qf)
@@ -447,13 +804,6 @@ def main():
     finally:
         for s in servers:
             s.stop()
-
-    med = lambda xs, k: statistics.median(x[k] for x in xs)
-    rows = [["", *kinds] + [f"zoned/{k}" for k in kinds if k != "zoned"]]
-    def row(label, vals, lower_better=True):
-        z = vals.get("zoned")
-        rows.append([label, *[f"{vals[k]:.2f}" if isinstance(vals[k], float) else vals[k] for k in kinds]]
-                    + [ratio(z, vals[k]) for k in kinds if k != "zoned" and z is not None])
     row("UDP CPU us/query", {k: med(res[k]["udp"], "cpu_us") for k in kinds})
     row("UDP QPS", {k: med(res[k]["udp"], "qps") for k in kinds})
     row("TCP CPU us/query", {k: med(res[k]["tcp"], "cpu_us") for k in kinds})
@@ -461,18 +811,77 @@ def main():
     row("latency p50 us @20k qps", {k: lat[k][0] for k in kinds})
     row("latency p99 us @20k qps", {k: lat[k][1] for k in kinds})
 
+
+def main():
+    global ZONED
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=int, default=10, help="per dnsperf run")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    ap.add_argument("--hosts", type=int, default=10000, help="hosts in the small zone (~22k records)")
+    ap.add_argument("--big", type=int, default=1000000, help="records in the big zone")
+    ap.add_argument("--peers", default="zoned,knot,nsd")
+    ap.add_argument("--no-big", action="store_true")
+    ap.add_argument("--replication", action="store_true", help="also zoned primary->secondary figures")
+    ap.add_argument("--reload", action="store_true",
+                    help="also latency per second while zoned reloads the big zone")
+    ap.add_argument("--idle-tcp", type=int, default=10000, metavar="N",
+                    help="idle TCP connections held open while active clients are measured "
+                         "(0: skip that part)")
+    ap.add_argument("--idle-seconds", type=int, default=3, help="per dnsperf run of --idle-tcp")
+    ap.add_argument("--idle-qps", type=int, default=20000,
+                    help="fixed rate of the active clients in --idle-tcp")
+    ap.add_argument("--idle-rounds", type=int, default=1,
+                    help="without/with pairs per server in --idle-tcp (medians)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="also 1 vs 2 workers per server, nothing pinned, dnsperf -T 2 -c 20")
+    ap.add_argument("--zoned", type=Path, default=ZONED, help="the zoned binary to measure")
+    ap.add_argument("--only", choices=["idle", "scaling"],
+                    help="skip the main comparison and the big zone; run just this part")
+    args = ap.parse_args()
+    ZONED = args.zoned.resolve()
+    if args.only == "idle" and not args.idle_tcp:
+        ap.error("--only idle needs --idle-tcp N")
+    if args.only == "scaling":
+        args.scaling = True
+    work = ROOT / "build" / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    kinds = args.peers.split(",")
+
+    origin = "bench.test"
+    zf = gen_zone(origin, args.hosts, work / "bench.test.zone")
+    qf = gen_queries(origin, args.hosts, work / "queries.txt")
+    nrec = sum(1 for l in open(zf) if l[0] not in "$")
+    print(f"small zone: {nrec} records; queries: {qf}")
+    if args.idle_tcp and args.only in (None, "idle"):
+        # The idle clients and the servers (which inherit this limit) need descriptors: N
+        # each, and room for caps above N (2N + 1000 is asked for; see idle_tcp).
+        limit = raise_open_files(2 * args.idle_tcp + 2000)
+        if limit < args.idle_tcp + 1000:
+            print(f"warning: open-file limit {limit} is too low for {args.idle_tcp} idle "
+                  f"connections: the servers cannot hold them all", file=sys.stderr)
+    rows = [["", *kinds] + [f"zoned/{k}" for k in kinds if k != "zoned"]]
+    def row(label, vals, lower_better=True):
+        z = vals.get("zoned")
+        rows.append([label, *[f"{vals[k]:.2f}" if isinstance(vals[k], float) else vals[k] for k in kinds]]
+                    + [ratio(z, vals[k]) for k in kinds if k != "zoned" and z is not None])
+    if not args.only:
+        main_comparison(kinds, origin, zf, qf, work, args, row)
+
     hosts = int(args.big / 1.9)  # ~1.9 records per host in gen_zone
     big = work / f"big.test.{hosts}.zone"
-    if (not args.no_big or args.replication or args.reload) and not big.exists():
+    if ((not args.no_big and not args.only) or args.replication or args.reload) and not big.exists():
         gen_zone("big.test", hosts, big)
-    if not args.no_big:
-        big_rows = {"start to serving s": {}, "resident memory MiB": {}, "AXFR to kdig s": {},
+    if not args.no_big and not args.only:
+        big_rows = {"start to serving s (2 cores)": {}, "resident memory MiB": {}, "AXFR to kdig s": {},
                     "AXFR server CPU s": {}}
         for k in kinds:
-            s = Server(k, "big.test", big, work / "big").start(timeout=600)
+            # Loading may use both cores (zoned parses and indexes in parallel); then the
+            # server is pinned like the others for the AXFR.
+            s = Server(k, "big.test", big, work / "big", pin=False).start(timeout=600)
+            s.pin_threads(SERVER_CPU)
             try:
                 time.sleep(1)
-                big_rows["start to serving s"][k] = s.start_time
+                big_rows["start to serving s (2 cores)"][k] = s.start_time
                 big_rows["resident memory MiB"][k] = rss_mib(s.proc.pid)
                 # Wall time is mostly kdig's own parsing; the server's CPU is its share.
                 walls, cpus = [], []
@@ -486,8 +895,28 @@ def main():
                 s.stop()
         for label, vals in big_rows.items():
             row(f"1M zone: {label}", vals)
-    print()
-    table(rows)
+    if len(rows) > 1:
+        print()
+        table(rows)
+    if args.idle_tcp and args.only in (None, "idle"):
+        res, cap, timeout = idle_tcp(kinds, origin, zf, qf, work, args.idle_tcp,
+                                     args.idle_seconds, args.idle_qps, args.idle_rounds)
+        print()
+        print(f"idle TCP: {args.idle_tcp} connections opened to each server after a run without "
+              f"them; active clients: dnsperf -Q {args.idle_qps} -c 20, {args.idle_seconds} s "
+              f"UDP then TCP; servers pinned to CPU {SERVER_CPU}, clients to CPU {CLIENT_CPU}; "
+              f"open-file limit {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}.")
+        print("  set so that the idle connections are accepted and not timed out: " +
+              "; ".join(f"{k}: {', '.join(res[k]['settings'])}" for k in kinds))
+        table(idle_rows(kinds, res, args.idle_tcp, args.idle_qps))
+    if args.scaling:
+        res, settings = scaling(kinds, origin, zf, qf, work, args.seconds, args.rounds)
+        print()
+        print(f"scaling: 1 vs 2 workers on {len(ALL_CPUS.split(','))} CPUs, nothing pinned; "
+              f"dnsperf -T 2 -c 20 at full speed on the same CPUs, {args.seconds} s per run, "
+              f"{args.rounds} interleaved round(s), medians.")
+        print("  workers set: " + "; ".join(f"{k}: {v}" for k, v in settings.items()))
+        table(scaling_rows(kinds, res))
     if args.reload:
         print()
         rows, done = reload_latency(work, big, hosts)
