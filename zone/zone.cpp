@@ -218,6 +218,7 @@ void ZoneBuilder::freeze(Zone& z) {
 
   // Empty non-terminals: every ancestor of a name with data, down from the apex, exists.
   size_t n_before = bnodes_.size();
+  std::vector<std::pair<uint32_t, uint32_t>> ent_twins;  // NSEC3 owner -> its ENT
   for (uint32_t i = 0; i < n_before; ++i) {
     if (!live[i] || bnodes_[i].nsec3_owner || keep[i]) continue;
     keep[i] = 1;
@@ -228,6 +229,19 @@ void ZoneBuilder::freeze(Zone& z) {
     while (p.size() > origin_.size()) {
       p = parent_name(p);
       uint32_t j = node_for(p, true);
+      if (bnodes_[j].nsec3_owner) {
+        // An NSEC3 owner is not a name of the zone: the name below it needs an empty
+        // non-terminal of its own, apart from the NSEC3 owner (one per such owner).
+        uint32_t twin = kNone;
+        for (const auto& [owner, t] : ent_twins)
+          if (owner == j) twin = t;
+        if (twin == kNone) {
+          twin = static_cast<uint32_t>(bnodes_.size());
+          bnodes_.push_back(BNode{bnodes_[j].name_off, bnodes_[j].name_len});
+          ent_twins.emplace_back(j, twin);
+        }
+        j = twin;
+      }
       if (j >= keep.size()) {
         keep.resize(j + 1, 0);
         live.resize(j + 1, 0);

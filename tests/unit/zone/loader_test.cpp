@@ -490,3 +490,26 @@ TEST(LoaderSigned, NsecMissingIsAnErrorAndAGapAWarning) {
 }
 
 }  // namespace signed_zones
+
+// A name holding only an NSEC3 right below the apex is an NSEC3 owner, not a name of the zone;
+// a name below it still gets its empty non-terminal (found by lookup), apart from the owner.
+TEST(Loader, NameBelowAnNsec3OnlyNameGetsItsOwnEmptyNonTerminal) {
+  std::string text = std::string(kHead) +
+                     "b.b IN A 192.0.2.7\n"
+                     "b IN NSEC3 1 0 6 00 p4jhjf2hukjlgrqe1522qdvkn3cctbor nsec3param SOA\n";
+  LoadResult r = load_zone_text(text, kOrigin, "t.zone");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Zone& z = *r.zone;
+  const Node* ent = z.find(W("b.example.com."));
+  ASSERT_TRUE(ent);
+  EXPECT_TRUE(ent->empty());  // the lookup namespace's b: an empty non-terminal
+  const Node* owner = z.find_stored(W("b.example.com."));
+  ASSERT_TRUE(owner);
+  EXPECT_TRUE(find(z, "b.b.example.com.", rrtype::A));
+  size_t with_nsec3 = 0;
+  z.for_each_node([&](const Node& n) {
+    if (n.find(rrtype::NSEC3)) ++with_nsec3;
+  });
+  EXPECT_EQ(with_nsec3, 1u);
+  EXPECT_EQ(z.record_count(), 5u);  // SOA, NS, ns1 A, b.b A, NSEC3
+}
