@@ -16,12 +16,12 @@
 
 #include <sys/stat.h>
 
+#include "zone/ldns_util.h"
 #include "zone/loader_internal.h"
 #include "zone/wire/name.h"
 #include "zone/zonefile_parser.h"
 
 // Last: ldns/common.h #defines bool, true and false.
-#include <ldns/ldns.h>
 
 namespace zone {
 
@@ -31,21 +31,12 @@ using loader_internal::Added;
 using loader_internal::Options;
 using loader_internal::ParserKind;
 
-struct RdfFree {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct RrFree {
-  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
-struct BufferFree {
-  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
-};
 struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
 };
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
-using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
-using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
+using ldns_util::BufferPtr;
+using ldns_util::RdfPtr;
+using ldns_util::RrPtr;
 using FilePtr = std::unique_ptr<FILE, FileClose>;
 
 constexpr int kMaxIncludeDepth = 8;
@@ -168,32 +159,16 @@ class LdnsParser {
 
   void add(ldns_rr* rr, const SourceLine& where, uint32_t file_id, int last_line,
            bool explicit_owner) {
-    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-      errors_.push_back({where, "only class IN is served"});
-      return;
-    }
-    const ldns_rdf* owner = ldns_rr_owner(rr);
-    std::string_view owner_wire(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
-                                ldns_rdf_size(owner));
     BufferPtr buf(ldns_buffer_new(256));
-    if (ldns_rr_rdata2buffer_wire(buf.get(), rr) != LDNS_STATUS_OK) {
-      errors_.push_back({where, "cannot encode RDATA"});
-      return;
-    }
-    size_t n = ldns_buffer_position(buf.get());
-    if (n > 65535) {
-      errors_.push_back({where, "RDATA longer than 65535 bytes"});
-      return;
-    }
     zonefile::Record r;
+    if (const char* err = ldns_util::to_record(rr, buf.get(), r)) {
+      errors_.push_back({where, err});
+      return;
+    }
     r.file = file_id;
     r.first_line = where.line;
     r.last_line = last_line;
     r.explicit_owner = explicit_owner;
-    r.owner = owner_wire;
-    r.type = static_cast<uint16_t>(ldns_rr_get_type(rr));
-    r.ttl = ldns_rr_ttl(rr);
-    r.rdata = std::string_view(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
     sink_.record(r);
   }
 

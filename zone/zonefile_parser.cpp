@@ -18,7 +18,7 @@
 #include "zone/wire/types.h"
 
 // Last: ldns/common.h #defines bool, true and false.
-#include <ldns/ldns.h>
+#include "zone/ldns_util.h"
 
 namespace zone::zonefile {
 
@@ -686,18 +686,9 @@ void put32(std::string& out, uint32_t v) {
   put16(out, v & 0xFFFF);
 }
 
-struct RdfFree {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
-};
-struct RrFree {
-  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
-};
-struct BufferFree {
-  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
-};
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
-using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
-using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
+using ldns_util::BufferPtr;
+using ldns_util::RdfPtr;
+using ldns_util::RrPtr;
 
 RdfPtr dname_rdf(std::string_view wire) {
   return RdfPtr(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, wire.size(), wire.data()));
@@ -1143,31 +1134,16 @@ void Parser::fallback_record(State& st, const std::string& line, int first_line,
     error(st.file, first_line, ldns_get_errorstr_by_id(s));
     return;
   }
-  if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
-    error(st.file, first_line, "only class IN is served");
-    return;
-  }
-  const ldns_rdf* owner = ldns_rr_owner(rr.get());
   BufferPtr buf(ldns_buffer_new(256));
-  if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
-    error(st.file, first_line, "cannot encode RDATA");
-    return;
-  }
-  size_t n = ldns_buffer_position(buf.get());
-  if (n > 65535) {
-    error(st.file, first_line, "RDATA longer than 65535 bytes");
-    return;
-  }
   Record r;
+  if (const char* err = ldns_util::to_record(rr.get(), buf.get(), r)) {
+    error(st.file, first_line, err);
+    return;
+  }
   r.file = st.file;
   r.first_line = first_line;
   r.last_line = last_line;
   r.explicit_owner = explicit_owner;
-  r.owner = std::string_view(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
-                             ldns_rdf_size(owner));
-  r.type = static_cast<uint16_t>(ldns_rr_get_type(rr.get()));
-  r.ttl = ldns_rr_ttl(rr.get());
-  r.rdata = std::string_view(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), n);
   sink_.record(r);
 }
 
