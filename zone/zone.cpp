@@ -44,17 +44,7 @@ ZoneBuilder::ZoneBuilder(const Zone& base) : ZoneBuilder(base.origin(), base.sou
     if (n.rrsets.empty()) return;  // empty non-terminals are derived again by build()
     uint32_t idx = node_for(n.name, true);
     for (const auto& set : n.rrsets)
-      set.for_each([&](std::string_view rd) {
-        BRec r{rdata_.size(), kNone, set.ttl, set.type, static_cast<uint16_t>(rd.size())};
-        rdata_.append(rd);
-        uint32_t ri = static_cast<uint32_t>(recs_.size());
-        recs_.push_back(r);
-        BNode& b = bnodes_[idx];
-        if (b.last == kNone) b.first = ri;
-        else recs_[b.last].next = ri;
-        b.last = ri;
-        ++records_;
-      });
+      set.for_each([&](std::string_view rd) { append(idx, set.type, set.ttl, rd); });
   });
 }
 
@@ -170,11 +160,14 @@ void ZoneBuilder::add(NameView owner_in, uint16_t type, uint32_t ttl, std::strin
     early_errors_.push_back({where, "too many records in one RRset"});
     return;
   }
-  BRec r{rdata_.size(), kNone, ttl, type, static_cast<uint16_t>(rdata.size())};
-  rdata_.append(rdata);
+  append(idx, type, ttl, rdata);
+}
+
+void ZoneBuilder::append(uint32_t node, uint16_t type, uint32_t ttl, std::string_view rdata) {
   uint32_t ri = static_cast<uint32_t>(recs_.size());
-  recs_.push_back(r);
-  BNode& b = bnodes_[idx];
+  recs_.push_back(BRec{rdata_.size(), kNone, ttl, type, static_cast<uint16_t>(rdata.size())});
+  rdata_.append(rdata);
+  BNode& b = bnodes_[node];
   if (b.last == kNone) b.first = ri;
   else recs_[b.last].next = ri;
   b.last = ri;

@@ -283,10 +283,10 @@ class ZoneBuilder {
     }
   };
   uint32_t node_for(NameView owner_lower, bool create);
+  // Appends a record (already checked) to the node's list.
+  void append(uint32_t node, uint16_t type, uint32_t ttl, std::string_view rdata);
   NameView bname(const BNode& n) const { return NameView(names_.data() + n.name_off, n.name_len); }
   std::string_view brdata(const BRec& r) const { return std::string_view(rdata_.data() + r.rd_off, r.rd_len); }
-  void add_lowered(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata,
-                   const SourceLine& where);
   void freeze(Zone& z);
   void check(Zone& z, std::vector<ZoneError>& errors, std::vector<ZoneError>* warnings);
   // Recognises a signed zone and indexes (and checks) its NSEC or NSEC3 chain.
