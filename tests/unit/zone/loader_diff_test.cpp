@@ -24,6 +24,7 @@
 using namespace zone;
 using loader_internal::Added;
 using loader_internal::ParserKind;
+using test_support::TempDir;
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 
@@ -488,26 +489,6 @@ uint32_t seeds(uint32_t n) {
   return s ? n * static_cast<uint32_t>(std::max(1, std::atoi(s))) : n;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            (std::string("zoned-diff-") + info->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& rel, const std::string& text) const {
-    fs::path p = path_ / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-
- private:
-  fs::path path_;
-};
 
 }  // namespace
 

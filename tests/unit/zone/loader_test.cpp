@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using test_support::TempDir;
 using test_support::W;
 const std::string kOrigin = W("example.com.");
 
@@ -37,28 +38,6 @@ std::vector<std::string> rdatas(const RRset* s) {
   return v;
 }
 
-// A scratch directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            (std::string("zoned-loader-") + info->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& rel, const std::string& text) const {
-    fs::path p = path_ / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 const char* kHead =
     "$ORIGIN example.com.\n"
