@@ -401,12 +401,12 @@ UpdateStatus check_prerequisites(const UpdateRequest& u, const Zone& z) {
       case PrereqKind::rrset_exists:
         if (!set)
           return status(rcode::NXRRSET,
-                        "prerequisite failed: " + what + " has no " + type_text(p.type) + " RRset");
+                        "prerequisite failed: " + what + " has no " + type_text(p.type) + " records");
         break;
       case PrereqKind::rrset_not_exists:
         if (set)
           return status(rcode::YXRRSET,
-                        "prerequisite failed: " + what + " has a " + type_text(p.type) + " RRset");
+                        "prerequisite failed: " + what + " has " + type_text(p.type) + " records");
         break;
       case PrereqKind::rrset_equals: {
         Group* g = nullptr;
