@@ -144,10 +144,6 @@ bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out) {
   return true;
 }
 
-}  // namespace zone::wire
-
-namespace zone::wire {
-
 std::string canonical_rdata(uint16_t type, std::string_view rdata) {
   std::string out(rdata);
   auto p = reinterpret_cast<uint8_t*>(out.data());
