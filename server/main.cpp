@@ -5,7 +5,6 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -20,6 +19,7 @@
 #include "server/config.h"
 #include "server/control.h"
 #include "server/listener.h"
+#include "server/logging.h"
 #include "server/policy.h"
 #include "server/zone_set.h"
 #include "zone/delegation.h"
@@ -27,17 +27,6 @@
 #include "zone/zonefile_edit.h"
 
 namespace {
-
-void setup_logging(const std::string& level) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"server", "zone", "query", "xfr", "notify", "ctl"}) {
-    if (spdlog::get(name)) continue;
-    auto l = std::make_shared<spdlog::logger>(name, sink);
-    l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-    spdlog::register_logger(l);
-  }
-  spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
-}
 
 // The replication view of the configuration: remotes resolved to addresses and keys.
 replication::ReplicationConfig replication_config(const server::Config& cfg,
@@ -78,7 +67,7 @@ void check_secondaries_have_database(const server::Config& cfg) {
 }
 
 int check_config(const std::string& path) {
-  setup_logging("off");
+  server::setup_logging("off");
   server::Config cfg;
   try {
     cfg = server::load_config(path);
@@ -145,7 +134,7 @@ class Daemon {
       std::cerr << e.what() << "\n";
       return 1;
     }
-    setup_logging(cfg_.server.log_level);
+    server::setup_logging(cfg_.server.log_level);
     log_ = spdlog::get("server");
     try {
       replicator_.start(replication_config(cfg_, *policy_.current()));
