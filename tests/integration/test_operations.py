@@ -1,0 +1,264 @@
+"""zoned as an operator runs it in production: the shipped systemd unit (its system-call
+filter applied with seccomp, as systemd applies it), the install step, log timestamps,
+warnings and errors at load (signatures, zone-file syntax)."""
+import datetime
+import os
+import re
+import subprocess
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, free_port, zoned_bin
+from zonectl_helpers import (ZonedServer, ask, soa_serial, wait_until, zonectl, zonectl_bin)
+
+UNIT = ROOT / "etc" / "zoned.service"
+
+
+def filter_bin():
+    return os.environ.get("SYSCALL_FILTER_BIN", str(ROOT / "build" / "tests" / "integration" /
+                                                    "syscall_filter"))
+
+
+# --------------------------------------------------------------------------- the unit's filter
+
+@lru_cache(maxsize=None)
+def expand(group):
+    """The system calls of a systemd @group, subgroups expanded (systemd-analyze)."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter", "--no-pager", group],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    names = set()
+    for line in out.splitlines()[1:]:
+        item = line.strip()
+        if not item or item.startswith("#"):
+            continue
+        names |= expand(item) if item.startswith("@") else {item}
+    return frozenset(names)
+
+
+def unit_filter(unit_text):
+    """(mode, names): the SystemCallFilter= lines of a unit combined as systemd does. The
+    first line decides: an allow-list (then @default is always allowed, later ~ lines take
+    calls away and later plain lines add) or a deny-list (the reverse)."""
+    lines = [l.split("=", 1)[1].strip() for l in unit_text.splitlines()
+             if l.strip().startswith("SystemCallFilter=")]
+    assert lines, "the unit has no SystemCallFilter="
+    allow_list = not lines[0].startswith("~")
+    names = set(expand("@default")) if allow_list else set()
+    for value in lines:
+        invert = value.startswith("~")
+        items = value.lstrip("~").split()
+        calls = set()
+        for item in items:
+            calls |= expand(item) if item.startswith("@") else {item}
+        if invert == (not allow_list):
+            names |= calls  # allow-list: allowed; deny-list: denied
+        else:
+            names -= calls
+    return ("allow" if allow_list else "deny"), names
+
+
+def unit_setting(name):
+    m = re.search(rf"^{name}=(.*)$", UNIT.read_text(), re.M)
+    return m.group(1).strip() if m else None
+
+
+# The unit's User= (zoned) does not exist here: an unprivileged stand-in.
+RUN_AS = "nobody"
+
+
+@pytest.fixture(scope="module")
+def unit_prefix(tmp_path_factory):
+    """The command prefix that runs a program as the unit does: its LimitNOFILE=, an
+    unprivileged User=, and its SystemCallFilter= (kill on any other call)."""
+    if not Path(filter_bin()).exists():
+        pytest.fail(f"{filter_bin()} is not built (target syscall_filter)")
+    mode, names = unit_filter(UNIT.read_text())
+    d = tmp_path_factory.mktemp("seccomp")
+    os.chmod(d, 0o755)
+    f = d / f"{mode}.list"
+    f.write_text("\n".join(sorted(names)) + "\n")
+    os.chmod(f, 0o644)
+    prefix = []
+    nofile = unit_setting("LimitNOFILE")
+    if nofile:
+        import resource
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        n = int(nofile) if hard == resource.RLIM_INFINITY else min(int(nofile), hard)
+        prefix += ["prlimit", f"--nofile={n}:{n}"]  # no higher than this sandbox allows
+    prefix.append(filter_bin())
+    if unit_setting("User") and os.geteuid() == 0:
+        prefix += ["--user", RUN_AS]
+    return prefix + [f"--{mode}", str(f), "--"]
+
+
+def give_to_service_user(server):
+    """The server's directory (config, zones, database, socket) belongs to the service user,
+    as /etc/zoned's zone directory and /var/lib/zoned would."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    pw = pwd.getpwnam(RUN_AS)
+    for root, dirs, files in os.walk(server.dir):
+        for n in dirs + files:
+            os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+    os.chown(server.dir, pw.pw_uid, pw.pw_gid)
+
+
+def test_the_filter_helper_kills_a_call_outside_the_list(unit_prefix, tmp_path):
+    """The helper really enforces: a call the unit forbids kills the process (SIGSYS)."""
+    mode, names = unit_filter(UNIT.read_text())
+    assert mode == "allow" and "read" in names and "reboot" not in names
+    # python3 calling reboot(2) (in @privileged / @reboot): killed before it gets EPERM.
+    r = subprocess.run(unit_prefix + ["python3", "-c",
+                                      "import ctypes; ctypes.CDLL(None).syscall(169, 0, 0, 0, 0)"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == -31, (r.returncode, r.stderr)  # SIGSYS: "Bad system call"
+
+
+PRIMARY_CONFIG = """\
+server:
+  listen: ["{host}:{port}"]
+  workers: 2
+  log-level: info
+  tcp-max-clients: 70000   # more than LimitNOFILE: zoned raises its soft limit (setrlimit)
+  control: ctl.sock
+  database: var/zoned.db
+remotes:
+  - name: secondary
+    address: "127.0.0.1:%d"
+zones:
+  - name: unit.test
+    file: zones/unit.test.zone
+    notify: [secondary]
+    allow-transfer: [secondary]
+"""
+
+SECONDARY_CONFIG = """\
+server:
+  listen: ["{host}:{port}"]
+  workers: 2
+  log-level: info
+  control: ctl.sock
+  database: var/zoned.db
+remotes:
+  - name: primary
+    address: "127.0.0.1:%d"
+zones:
+  - name: unit.test
+    primaries: [primary]
+"""
+
+UNIT_ZONE = """\
+$ORIGIN unit.test.
+$TTL 300
+@       IN SOA  ns1 hostmaster (
+                1 ; serial
+                3600 600 86400 60 )
+        IN NS   ns1
+        IN NS   ns2
+ns1     IN A    192.0.2.1
+ns2     IN A    198.51.100.1
+www     IN A    192.0.2.80
+"""
+
+
+def test_zoned_runs_under_the_units_system_call_filter(unit_prefix):
+    """Regression (an operator's first days, 1): SystemCallFilter=~@resources killed zoned
+    ("Bad system call") as soon as a background thread lowered its priority. Under the unit's
+    own filter zoned must check its config, serve, reload, answer zonectl, rewrite a zone
+    file, feed a secondary and stop cleanly."""
+    pport, sport = free_port(), free_port()
+    primary = ZonedServer({"unit.test": UNIT_ZONE}, PRIMARY_CONFIG % sport, port=pport)
+    secondary = ZonedServer({}, SECONDARY_CONFIG % pport, port=sport, probe="unit.test")
+    primary.prefix = secondary.prefix = unit_prefix
+    for z in (primary, secondary):
+        (z.dir / "var").mkdir()
+        give_to_service_user(z)
+    try:
+        # ExecStartPre=zoned --check-config
+        r = subprocess.run(unit_prefix + [zoned_bin(), "--check-config", str(primary.config)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        primary.start()
+        secondary.start()
+        assert ask(primary.host, pport, "www.unit.test", "A").answer
+        dig = subprocess.run(["dig", "@127.0.0.1", "-p", str(pport), "+norec", "+short",
+                              "www.unit.test", "A"], capture_output=True, text=True, timeout=20)
+        assert dig.stdout.strip() == "192.0.2.80", dig.stdout + dig.stderr
+        assert wait_until(lambda: soa_serial("127.0.0.1", sport, "unit.test") == 1, 15), \
+            secondary.log()
+        # SIGHUP: a changed zone is served and reaches the secondary (NOTIFY, IXFR).
+        primary.zone_path("unit.test").write_text(
+            UNIT_ZONE.replace("1 ; serial", "2 ; serial") + "new     IN A    192.0.2.99\n")
+        primary.sighup()
+        assert wait_until(lambda: soa_serial("127.0.0.1", sport, "unit.test") == 2, 15), \
+            primary.log() + secondary.log()
+        assert ask("127.0.0.1", sport, "new.unit.test", "A").answer
+        # zonectl over the control socket: status, reload, and an edit that rewrites the file.
+        c = zonectl("--config", primary.config, "status")
+        assert c.returncode == 0, c.stdout + c.stderr
+        c = zonectl("--config", primary.config, "reload")
+        assert c.returncode == 0 and "unit.test: unchanged, serial 2" in c.stdout, c.stdout + c.stderr
+        c = zonectl("--config", primary.config, "delegate", "sub.unit.test", "--ns",
+                    "ns1.sub.unit.test=192.0.2.53", "--ns", "ns2.sub.unit.test=198.51.100.53",
+                    "--force")
+        assert c.returncode == 0, c.stdout + c.stderr
+        assert "sub.unit.test. 3600 IN NS" in primary.zone_path("unit.test").read_text()
+        assert wait_until(lambda: soa_serial("127.0.0.1", sport, "unit.test") == 3, 15), \
+            secondary.log()
+        c = zonectl("--config", secondary.config, "status")
+        assert c.returncode == 0, c.stdout + c.stderr
+        for z in (primary, secondary):
+            assert z.proc.poll() is None, z.log()
+    finally:
+        codes = [z.stop() for z in (secondary, primary)]
+        logs = primary.log() + secondary.log()
+        primary.cleanup()
+        secondary.cleanup()
+    assert codes == [0, 0], (codes, logs)
+    assert "Bad system call" not in logs
+
+
+def test_the_unit_checks_the_config_first_and_runs_what_install_puts(tmp_path):
+    unit = UNIT.read_text()
+    exec_start = re.search(r"^ExecStart=(\S+) --config (\S+)$", unit, re.M)
+    pre = re.search(r"^ExecStartPre=(\S+) --check-config (\S+)$", unit, re.M)
+    assert exec_start and pre, unit
+    assert pre.groups() == exec_start.groups()
+    assert exec_start.group(1) == "/usr/local/sbin/zoned"
+    # cmake --install puts zoned and zonectl where the unit (and its comments) say.
+    build = Path(zoned_bin()).parent
+    r = subprocess.run(["cmake", "--install", str(build), "--prefix", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for tool in ("zoned", "zonectl"):
+        installed = tmp_path / "sbin" / tool
+        assert installed.exists(), r.stdout
+        h = subprocess.run([str(installed), "--help"], capture_output=True, text=True, timeout=20)
+        assert h.returncode == 0 and tool in h.stdout, h.stdout + h.stderr
+
+
+# --------------------------------------------------------------------------- logs
+
+def test_log_lines_are_stamped_in_utc(tmp_path):
+    """Regression (an operator's first days, 6): log times were the machine's local time
+    without a zone. Under TZ=UTC-5 (five hours ahead) the first line must still say UTC, Z."""
+    z = ZonedServer({"unit.test": UNIT_ZONE},
+                    'server:\n  listen: ["{host}:{port}"]\n  workers: 1\n  log-level: info\n'
+                    "zones:\n  - name: unit.test\n    file: zones/unit.test.zone\n")
+    z.prefix = ["env", "TZ=XYZ-5"]
+    try:
+        z.start()
+        first = z.log().splitlines()[0]
+    finally:
+        z.cleanup()
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z (info|warning|error|debug) \[\w+\] ",
+                 first)
+    assert m, first
+    stamp = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").replace(
+        tzinfo=datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - stamp).total_seconds()) < 120, (first, now)
