@@ -262,3 +262,25 @@ def test_log_lines_are_stamped_in_utc(tmp_path):
         tzinfo=datetime.timezone.utc)
     now = datetime.datetime.now(datetime.timezone.utc)
     assert abs((now - stamp).total_seconds()) < 120, (first, now)
+
+
+# --------------------------------------------------------------------------- shipped examples
+
+def test_the_example_delegation_has_two_nameservers_with_glue():
+    """Regression (an operator's first days, 5): etc/zones delegated sub.example.com to a
+    single nameserver, the mistake zonectl refuses."""
+    import dns.zone
+    parent = dns.zone.from_file(str(ROOT / "etc/zones/example.com.zone"), "example.com.",
+                                relativize=False)
+    child = dns.zone.from_file(str(ROOT / "etc/zones/sub.example.com.zone"), "sub.example.com.",
+                               relativize=False)
+    ns = {r.target.to_text() for r in parent.find_rdataset("sub.example.com.", "NS")}
+    assert len(ns) >= 2, ns
+    assert ns == {r.target.to_text() for r in child.find_rdataset("sub.example.com.", "NS")}
+    for n in ns:
+        if n.endswith(".sub.example.com."):  # in the child: the parent needs glue
+            glue = {r.address for r in parent.find_rdataset(n, "A")}
+            assert glue == {r.address for r in child.find_rdataset(n, "A")}, n
+    r = subprocess.run([zoned_bin(), "--check-config", str(ROOT / "etc/zoned.yaml")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stdout + r.stderr

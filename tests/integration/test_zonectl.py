@@ -611,6 +611,10 @@ def cd():
     z = f"lame.{t}"
     lame_text = child_text(z, [ns("lame", 1), ns("lame", 2)], [("ns1", CD_KNOT), ("ns2", CD1)])
     cuts += cut(z, [(ns("lame", 1), CD_KNOT), (ns("lame", 2), CD1)])
+    # shared: two NS names, one address (one server under two names).
+    z = f"shared.{t}"
+    children[z] = child_text(z, [ns("shared", 1), ns("shared", 2)], [("ns1", CD1), ("ns2", CD1)])
+    cuts += cut(z, [(ns("shared", 1), CD1), (ns("shared", 2), CD1)])
     # dead: ns2's address has no server at all.
     z = f"dead.{t}"
     children[z] = child_text(z, [ns("dead", 1), ns("dead", 2)], [("ns1", CD1), ("ns2", CD_DEAD)])
@@ -675,6 +679,12 @@ def test_check_delegation_healthy(cd):
         assert (row["ANSWER"], row["AUTH"], row["SERIAL"]) == ("yes", "yes", "1")
         assert row["NS"] == "ns1.healthy.ctl.test. ns2.healthy.ctl.test."
     assert j["ok"] and j["problems"] == [] and j["domain"] == "healthy.ctl.test."
+    # Regression (an operator's first days, 5): the parent's referral is not authoritative.
+    (p,) = [s for s in j["servers"] if s["role"] == "parent"]
+    assert p["authoritative"] is False and p["referral"] is True, p
+    # Every address in 127.0.0.0/24: a warning, as zonectl delegate gives; still exit 0.
+    assert "warning: all nameservers are in 127.0.0.0/24" in r.stdout, r.stdout
+    assert any("127.0.0.0/24" in w for w in j["warnings"]), j
     assert {s["address"] for s in j["servers"] if s["role"] == "child"} == {f"{CD1}:53", f"{CD2}:53"}
     assert all(s["answered"] and s["authoritative"] and s["serial"] == 1
                for s in j["servers"] if s["role"] == "child")
@@ -692,6 +702,8 @@ def test_check_delegation_healthy(cd):
     ("lame", f"ns2.lame.ctl.test. ({CD1}:53) is lame: it does not answer authoritatively for "
              "lame.ctl.test."),
     ("dead", f"ns2.dead.ctl.test. ({CD_DEAD}:53) does not answer"),
+    # Regression (an operator's first days, 5): two names on one address said "no problems".
+    ("shared", f"ns1.shared.ctl.test. and ns2.shared.ctl.test. share one address ({CD1})"),
 ])
 def test_check_delegation_finds_the_problem(cd, label, problem):
     r, j = check(cd, label)
