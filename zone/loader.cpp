@@ -16,9 +16,10 @@
 
 #include <sys/stat.h>
 
-#include "zone/ldns_util.h"
 #include "zone/loader_internal.h"
 #include "zone/wire/name.h"
+#include "zone/wire/types.h"
+#include "zone/ldns_util.h"
 #include "zone/zonefile_parser.h"
 
 // Last: ldns/common.h #defines bool, true and false.
@@ -47,7 +48,8 @@ constexpr uint32_t kDefaultTtl = 3600;
 // the test trace when asked for.
 class Adder final : public zonefile::Sink {
  public:
-  Adder(ZoneBuilder& b, const Options& o) : builder_(b), spans_(o.spans), trace_(o.trace) {}
+  Adder(ZoneBuilder& b, const Options& o, SignatureCheck& sigs)
+      : builder_(b), spans_(o.spans), trace_(o.trace), sigs_(sigs) {}
   void file(uint32_t index, const std::string& name) override {
     if (files_.size() <= index) files_.resize(index + 1);
     files_[index] = SourceLine{name, 0};
@@ -60,6 +62,7 @@ class Adder final : public zonefile::Sink {
     SourceLine& where = files_[r.file];
     where.line = r.first_line;
     builder_.add(r.owner, r.type, r.ttl, r.rdata, where);
+    if (r.type == wire::rrtype::RRSIG) sigs_.add(r.owner, r.rdata, where);
     if (trace_)
       trace_->push_back(Added{std::string(r.owner), r.type, r.ttl, std::string(r.rdata), where});
   }
@@ -68,6 +71,7 @@ class Adder final : public zonefile::Sink {
   ZoneBuilder& builder_;
   std::vector<RecordSpan>* spans_;
   std::vector<Added>* trace_;
+  SignatureCheck& sigs_;
   std::vector<SourceLine> files_;
 };
 
@@ -389,7 +393,9 @@ class BatchSink final : public zonefile::Sink {
   std::deque<BatchPtr> unspanned_;
 };
 
-LoadResult finish(ZoneBuilder& builder, LoadResult res) {
+// Signature warnings come first: they hold even when the zone has errors.
+LoadResult finish(ZoneBuilder& builder, LoadResult res, const SignatureCheck& sigs) {
+  sigs.report(res.warnings);
   if (!res.errors.empty()) return res;
   res.zone = builder.build(res.errors, &res.warnings);
   return res;
@@ -404,11 +410,12 @@ LoadResult load_stream_ldns(FILE* fp, const std::string& label, NameView origin,
                             const Options& opts) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
-  Adder adder(builder, opts);
+  SignatureCheck sigs(opts.signatures);
+  Adder adder(builder, opts, sigs);
   RdfPtr o(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
   LdnsParser parser(adder, res.errors);
   parser.parse(fp, label, o.get(), kDefaultTtl, 0);
-  return finish(builder, std::move(res));
+  return finish(builder, std::move(res), sigs);
 }
 
 LoadResult load_sequential(std::string_view text, const std::string& label, NameView origin,
@@ -416,11 +423,12 @@ LoadResult load_sequential(std::string_view text, const std::string& label, Name
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   builder.reserve_for_text(text.size());
-  Adder adder(builder, opts);
+  SignatureCheck sigs(opts.signatures);
+  Adder adder(builder, opts, sigs);
   zonefile::Parser parser(adder, res.errors, direct);
   parser.parse(text, label, origin);
   if (opts.stats) *opts.stats = parser.stats();
-  return finish(builder, std::move(res));
+  return finish(builder, std::move(res), sigs);
 }
 
 LoadResult load_pipelined(std::string_view text, const std::string& label, NameView origin,
@@ -428,6 +436,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   builder.reserve_for_text(text.size());
+  SignatureCheck sigs(opts.signatures);
   Pipe pipe;
   // Set before the pipe is closed (parsing failed) or after (making spans failed).
   std::exception_ptr parse_failed, spans_failed;
@@ -462,6 +471,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
         SourceLine& where = files[rec.file];
         where.line = rec.first_line;
         builder.add(b->owner(rec), rec.type, rec.ttl, b->rdata(rec), where);
+        if (rec.type == wire::rrtype::RRSIG) sigs.add(b->owner(rec), b->rdata(rec), where);
         if (opts.trace)
           opts.trace->push_back(Added{std::string(b->owner(rec)), rec.type, rec.ttl,
                                       std::string(b->rdata(rec)), where});
@@ -478,9 +488,10 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
   if (parse_failed || !res.errors.empty()) {
     parse_thread.join();
     if (parse_failed) std::rethrow_exception(parse_failed);
+    sigs.report(res.warnings);
     return res;
   }
-  LoadResult out = finish(builder, std::move(res));
+  LoadResult out = finish(builder, std::move(res), sigs);
   parse_thread.join();
   if (spans_failed) std::rethrow_exception(spans_failed);
   return out;
@@ -550,14 +561,18 @@ LoadResult load_text(std::string_view text, NameView origin, const std::string& 
 }  // namespace loader_internal
 
 LoadResult load_zone_file(const std::string& path, NameView origin,
-                          std::vector<RecordSpan>* spans) {
+                          std::vector<RecordSpan>* spans, const SignatureWindow& signatures) {
   Options o;
   o.spans = spans;
+  o.signatures = signatures;
   return loader_internal::load_file(path, origin, o);
 }
 
-LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label) {
-  return loader_internal::load_text(text, origin, label, Options{});
+LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label,
+                          const SignatureWindow& signatures) {
+  Options o;
+  o.signatures = signatures;
+  return loader_internal::load_text(text, origin, label, o);
 }
 
 }  // namespace zone

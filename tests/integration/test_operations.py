@@ -284,3 +284,40 @@ def test_the_example_delegation_has_two_nameservers_with_glue():
     r = subprocess.run([zoned_bin(), "--check-config", str(ROOT / "etc/zoned.yaml")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "warning" not in r.stderr, r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------------- DNSSEC at load
+
+def sign_expired(origin, text, workdir):
+    """text signed by ldns-signzone with signatures valid in 2019 only."""
+    run = lambda *a: subprocess.run(a, cwd=workdir, capture_output=True, text=True, check=True,
+                                    timeout=60).stdout.strip()
+    ksk = run("ldns-keygen", "-a", "ECDSAP256SHA256", "-k", origin)
+    zsk = run("ldns-keygen", "-a", "ECDSAP256SHA256", origin)
+    (workdir / "in.zone").write_text(text)
+    run("ldns-signzone", "-i", "20190101000000", "-e", "20200101000000", "-f",
+        str(workdir / "out.zone"), "in.zone", ksk, zsk)
+    return (workdir / "out.zone").read_text()
+
+
+def test_expired_signatures_are_a_warning_at_check_config_and_at_load(tmp_path):
+    """Regression (an operator's first days, 3): a zone whose every signature expired in 2020
+    loaded and was served without a warning, and --check-config said ok."""
+    signed = sign_expired("unit.test", UNIT_ZONE, tmp_path)
+    z = ZonedServer({"unit.test": signed},
+                    'server:\n  listen: ["{host}:{port}"]\n  workers: 1\n  log-level: info\n'
+                    "zones:\n  - name: unit.test\n    file: zones/unit.test.zone\n")
+    try:
+        r = subprocess.run([zoned_bin(), "--check-config", str(z.config)], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr  # served anyway: a warning
+        warning = re.search(r"^warning: zone unit\.test: .*unit\.test\.zone:\d+: (\d+) of \1 "
+                            r"signatures expired \(the last on 2020-01-01 00:00:00 UTC\): "
+                            r"unit\.test\. \w+, .* and \d+ more; .*re-sign", r.stderr, re.M)
+        assert warning, r.stderr
+        assert len(r.stderr.splitlines()) == 1, r.stderr  # one line, not one per signature
+        z.start()
+        assert re.search(r"warning \[zone\] zone unit\.test: .*signatures expired", z.log()), z.log()
+        assert ask(z.host, z.port, "www.unit.test", "A").answer
+    finally:
+        z.cleanup()
