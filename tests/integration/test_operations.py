@@ -206,7 +206,7 @@ def test_zoned_runs_under_the_units_system_call_filter(unit_prefix):
                     "ns1.sub.unit.test=192.0.2.53", "--ns", "ns2.sub.unit.test=198.51.100.53",
                     "--force")
         assert c.returncode == 0, c.stdout + c.stderr
-        assert "sub.unit.test. 3600 IN NS" in primary.zone_path("unit.test").read_text()
+        assert "\nsub     3600 IN NS ns1.sub.unit.test.\n" in primary.zone_path("unit.test").read_text()
         assert wait_until(lambda: soa_serial("127.0.0.1", sport, "unit.test") == 3, 15), \
             secondary.log()
         c = zonectl("--config", secondary.config, "status")
@@ -321,3 +321,43 @@ def test_expired_signatures_are_a_warning_at_check_config_and_at_load(tmp_path):
         assert ask(z.host, z.port, "www.unit.test", "A").answer
     finally:
         z.cleanup()
+
+
+# --------------------------------------------------------------------------- zone-file errors
+
+@pytest.mark.parametrize("line, message", [
+    ("www     IN A    192.0.2.300", "192.0.2.300 is not an IPv4 address"),
+    ("www     IN 300 A 192.0.2.1", "'IN 300': the TTL goes before the class "
+                                   "(write 'www 300 IN A 192.0.2.1 ...')"),
+    ("mail    IN MX   70000 mx", "MX preference '70000' is out of range (0..65535)"),
+], ids=["bad-address", "ttl-after-class", "out-of-range"])
+def test_check_config_names_the_field_and_the_value(tmp_path, line, message):
+    """Regression (an operator's first days, 4): "Syntax error, could not parse the RR's
+    rdata" said neither which field nor which value."""
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    (zones / "unit.test.zone").write_text(UNIT_ZONE + line + "\n")
+    cfg = tmp_path / "zoned.yaml"
+    cfg.write_text('server:\n  listen: ["127.0.0.1:53535"]\n'
+                   "zones:\n  - name: unit.test\n    file: zones/unit.test.zone\n")
+    r = subprocess.run([zoned_bin(), "--check-config", str(cfg)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1, r.stdout + r.stderr
+    n = len(UNIT_ZONE.splitlines()) + 1
+    assert f"error: zone unit.test: {zones / 'unit.test.zone'}:{n}: {message}\n" in r.stderr, r.stderr
+
+
+def test_a_missing_soa_points_at_the_file_not_line_0(tmp_path):
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    (zones / "unit.test.zone").write_text("; no SOA\n$ORIGIN unit.test.\n@ 300 IN NS ns1\n"
+                                          "ns1 300 IN A 192.0.2.1\n")
+    cfg = tmp_path / "zoned.yaml"
+    cfg.write_text('server:\n  listen: ["127.0.0.1:53535"]\n'
+                   "zones:\n  - name: unit.test\n    file: zones/unit.test.zone\n")
+    r = subprocess.run([zoned_bin(), "--check-config", str(cfg)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1
+    assert f"{zones / 'unit.test.zone'}:3: no SOA record at the zone apex unit.test." in r.stderr, \
+        r.stderr
+    assert ":0:" not in r.stderr
