@@ -495,7 +495,9 @@ int main(int argc, char** argv) {
         }
         print_table(rows);
         std::cout << "\n";
-        for (const auto& f : rep.findings) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
+        for (bool problems : {true, false})  // problems first, then warnings
+          for (const auto& f : rep.findings)
+            if (f.error == problems) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
         if (rep.ok()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
       }
       return rep.ok() ? 0 : 1;
