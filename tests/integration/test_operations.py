@@ -165,7 +165,26 @@ www     IN A    192.0.2.80
 """
 
 
-def test_zoned_runs_under_the_units_system_call_filter(unit_prefix):
+@pytest.fixture
+def zoned_for_service_user(monkeypatch, tmp_path_factory):
+    """ZONED_BIN pointing at a copy of zoned that the stand-in user may run (the build tree
+    may sit below a directory only root can enter, such as /root)."""
+    if os.geteuid() != 0:
+        yield zoned_bin()
+        return
+    import shutil
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="zoned-bin-"))
+    os.chmod(d, 0o755)
+    copy = d / "zoned"
+    shutil.copy2(zoned_bin(), copy)
+    os.chmod(copy, 0o755)
+    monkeypatch.setenv("ZONED_BIN", str(copy))
+    yield str(copy)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_service_user):
     """Regression (an operator's first days, 1): SystemCallFilter=~@resources killed zoned
     ("Bad system call") as soon as a background thread lowered its priority. Under the unit's
     own filter zoned must check its config, serve, reload, answer zonectl, rewrite a zone
