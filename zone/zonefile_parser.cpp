@@ -1397,6 +1397,7 @@ std::string explain_error(std::string_view line, const char* ldns_message) {
   const ldns_rr_descriptor* desc = ldns_rr_descript(h.type);
   if (!desc) return ldns_message;
   size_t min = ldns_rr_descriptor_minimum(desc), max = ldns_rr_descriptor_maximum(desc);
+  if (max == 0) return ldns_message;
   bool variable = ldns_rr_descriptor_field_type(desc, max - 1) == LDNS_RDF_TYPE_STR ||
                   max > 64;  // TXT-like and open-ended types: no "too many fields"
   std::string tn = type_name(h.type);
