@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
@@ -23,6 +22,7 @@
 #include "server/control_verbs.h"
 #include "server/instance_lock.h"
 #include "server/listener.h"
+#include "server/logging.h"
 #include "server/policy.h"
 #include "server/systemd.h"
 #include "server/zone_service.h"
@@ -31,17 +31,6 @@
 namespace {
 
 namespace asio = boost::asio;
-
-void setup_logging(const std::string& level) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"server", "zone", "query", "xfr", "notify", "ctl"}) {
-    if (spdlog::get(name)) continue;
-    auto l = std::make_shared<spdlog::logger>(name, sink);
-    l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-    spdlog::register_logger(l);
-  }
-  spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
-}
 
 // The replication view of the configuration: remotes resolved to addresses, keys and
 // source addresses.
@@ -135,7 +124,7 @@ int run(const std::string& path) {
     std::cerr << e.what() << "\n";
     return 1;
   }
-  setup_logging(cfg.server.log_level);
+  server::setup_logging(cfg.server.log_level);
   auto log = spdlog::get("server");
   std::unique_ptr<server::InstanceLock> lock;
   try {
@@ -200,7 +189,7 @@ int run(const std::string& path) {
       std::string level = now.log_level == "warning" ? "warn" : now.log_level;
       if (spdlog::level::from_str(level) != log->level()) {
         log->info("log-level is now {}", now.log_level);
-        spdlog::set_level(spdlog::level::from_str(level));
+        server::set_log_level(now.log_level);
       }
       if (now.listen.size() != cfg.server.listen.size() ||
           !std::equal(now.listen.begin(), now.listen.end(), cfg.server.listen.begin(),
@@ -306,7 +295,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!check.empty()) {
-    spdlog::set_level(spdlog::level::off);
+    server::setup_logging("off");
     return server::check_config(check);
   }
   if (config.empty()) {

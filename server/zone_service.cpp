@@ -687,7 +687,7 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
     return false;
   }
   std::string err;
-  if (!zone::edit_zone_file(zc->file, origin, cs, *served, err)) return report(err);
+  if (!zone::edit_zone_file(zc->file, origin, st.pending, *served, err)) return report(err);
   st.stamp = stamp_of(zc->file);
   st.st.sync_error.clear();
   st.logged_sync_error.clear();

@@ -529,6 +529,7 @@ int main(int argc, char** argv) {
         for (const auto& s : rep.servers) {
           json e = {{"role", s.role}, {"name", s.server.label}, {"address", s.server.str()},
                     {"answered", s.answered}, {"authoritative", s.authoritative}, {"ns", s.ns}};
+          if (s.role == "parent") e["referral"] = s.referral;
           if (s.has_serial) e["serial"] = s.serial;
           if (!s.error.empty()) e["error"] = s.error;
           j["servers"].push_back(e);
@@ -541,14 +542,16 @@ int main(int argc, char** argv) {
           std::string ns;
           for (const auto& n : s.ns) ns += (ns.empty() ? "" : " ") + n;
           rows.push_back({s.role, s.server.label, s.server.str(), s.answered ? "yes" : "no",
-                          s.role == "parent" ? (s.answered ? "referral" : "-")
+                          s.role == "parent" ? (s.referral ? "referral" : s.authoritative ? "yes" : "-")
                                              : (s.answered ? (s.authoritative ? "yes" : "LAME") : "-"),
                           s.has_serial ? std::to_string(s.serial) : "-", ns.empty() ? "-" : ns});
         }
         print_table(rows);
         std::cout << "\n";
-        for (const auto& f : rep.findings) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
-        if (rep.findings.empty()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
+        for (bool problems : {true, false})  // problems first, then warnings
+          for (const auto& f : rep.findings)
+            if (f.error == problems) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
+        if (rep.ok()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
       }
       return rep.ok() ? 0 : 1;
     }
