@@ -538,6 +538,17 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
     out.commit.applied = p.changes;
     return out;
   }
+  // An operator's edit on a file edited by hand since it was read: reload first, rather than
+  // a change served and stored but not written to the file.
+  if (auto it = primaries_.find(origin); it != primaries_.end() && it->second->pending.empty()) {
+    Primary& st = *it->second;
+    FileStamp now = stamp_of(zc->file);
+    if (!(now == st.stamp)) {
+      std::string err;
+      if (!zone::zone_file_holds(zc->file, origin, *cur, err)) return fail(err);
+      st.stamp = now;  // touched, same content
+    }
+  }
   zone::ZoneChange c;
   c.kind = zone::ZoneChange::Kind::plan;
   c.origin = origin;
@@ -673,10 +684,6 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
     }
     return false;
   };
-  if (!(stamp_of(zc->file) == st.stamp))
-    return report("the file changed since zoned last read or wrote it; `zonectl reload " +
-                  zc->name + "` merges the edit with the " + std::to_string(st.pending.size()) +
-                  " change(s) made here");
   zone::Changeset cs = zone::condense(st.pending);
   auto served = registry_.current()->get(origin);
   if (!served || served->serial() != cs.to_serial()) {
@@ -686,6 +693,8 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
     note = "zone file " + zc->file + " will be updated in a moment";
     return false;
   }
+  // The edit checks that the file holds the served zone without these changes: a file
+  // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
   std::string err;
   if (!zone::edit_zone_file(zc->file, origin, st.pending, *served, err)) return report(err);
   st.stamp = stamp_of(zc->file);

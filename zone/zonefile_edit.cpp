@@ -337,6 +337,25 @@ std::string changed_error(const std::string& path, const std::set<Key>& file,
 
 }  // namespace
 
+bool zone_file_holds(const std::string& path, NameView origin, const Zone& served,
+                     std::string& error) {
+  std::vector<RecordSpan> spans;
+  LoadResult cur = load_zone_file(path, origin, &spans);
+  if (!cur.ok()) {
+    error = "the zone file " + path + " does not load: " +
+            (cur.errors.empty() ? std::string("?") : cur.errors.front().str()) +
+            " (fix it and reload first)";
+    return false;
+  }
+  std::map<Key, uint32_t> ttls;
+  for (const auto& r : zone_records(served)) ttls[{r.owner, r.type, r.rdata}] = r.ttl;
+  for (const auto& r : zone_records(*cur.zone)) ttls.emplace(Key{r.owner, r.type, r.rdata}, r.ttl);
+  std::set<Key> in_file = content(*cur.zone), want = content(served);
+  if (in_file == want) return true;
+  error = changed_error(path, in_file, want, spans, ttls);
+  return false;
+}
+
 bool edit_zone_file(const std::string& path, NameView origin, const Changeset& c,
                     const Zone& expected, std::string& error) {
   std::vector<RecordSpan> spans;

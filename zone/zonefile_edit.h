@@ -33,6 +33,11 @@ namespace zone {
 bool edit_zone_file(const std::string& path, NameView origin, const Changeset& c,
                     const Zone& expected, std::string& error);
 
+// Whether the file still holds `served` (the SOA serial aside); false with the first
+// differences in `error` ("zone file F changed since it was loaded: reload first ...").
+bool zone_file_holds(const std::string& path, NameView origin, const Zone& served,
+                     std::string& error);
+
 // Several consecutive changesets (a burst of DNS UPDATEs) written back in one edit.
 bool edit_zone_file(const std::string& path, NameView origin, const std::vector<Changeset>& chain,
                     const Zone& expected, std::string& error);
