@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
 #include "zone/wire/name.h"
 #include "zone/wire/serial.h"
@@ -173,6 +174,14 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
       if (!s.done) store_failed(s, "database " + store_.path() + " unusable: " + store_.last_error());
     return;
   }
+  // A big batch (start-up) reads every zone's meta at once instead of one query each.
+  std::optional<std::map<std::string, ZoneMeta>> all_meta;
+  auto meta_of = [&](const std::string& origin) -> std::optional<ZoneMeta> {
+    if (!all_meta) return st->load_meta(origin);
+    auto it = all_meta->find(origin);
+    if (it == all_meta->end()) return std::nullopt;
+    return it->second;
+  };
   auto write = [&](Step& s) {
     const ZoneChange& c = s.c;
     if (c.kind == ZoneChange::Kind::remove) {
@@ -181,7 +190,7 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
     }
     ZoneTimers t = timers_of(c);
     if (s.cs) {
-      auto meta = st->load_meta(c.origin);
+      auto meta = meta_of(c.origin);
       if (meta && meta->serial == s.cs->from_serial()) {
         try {
           Store::Scope inner(*st);
@@ -199,23 +208,27 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
       st->clear_history(c.origin);
       if (c.keep_history) st->add_history(c.origin, *s.cs, c.keep_history);
     } else {
-      auto meta = st->load_meta(c.origin);
-      if (meta && meta->hash && meta->hash == s.hash && meta->serial == s.next->serial() &&
-          !c.timers && st->has_records(c.origin)) {
-        s.already_stored = true;  // start-up: the store has this very version
-      } else {
-        st->save_zone(*s.next, t, s.hash);
-        st->clear_history(c.origin);
-      }
+      st->save_zone(*s.next, t, s.hash);
+      st->clear_history(c.origin);
     }
     if (!c.stored_config.empty()) st->save_config(c.origin, c.stored_config);
   };
   bool fault = false;
   std::string fault_why;
   try {
+    if (steps.size() > 16) all_meta = st->load_all_meta();
+    // Start-up: a version the store holds already (same content and serial) needs no write.
+    for (auto& s : steps) {
+      if (s.done || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
+          !s.c.stored_config.empty())
+        continue;
+      auto meta = meta_of(s.c.origin);
+      s.already_stored = meta && meta->hash && meta->hash == s.hash &&
+                         meta->serial == s.next->serial() && meta->has_records;
+    }
     Store::Scope batch(*st);
     for (auto& s : steps) {
-      if (s.done) continue;
+      if (s.done || s.already_stored) continue;
       try {
         Store::Scope one(*st);
         write(s);
@@ -242,10 +255,13 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
   for (size_t i = 0; i < changes.size(); ++i) steps[i].c = std::move(changes[i]);
   // 1. validate (and plan) against the versions served now.
   auto table = registry_.current();
+  // Two changes to one zone in one call: the second must see the first (only then is a
+  // table version made per change).
+  std::map<std::string, int> per_zone;
+  for (const auto& s : steps) ++per_zone[s.c.origin];
   for (auto& s : steps) {
     validate(s, *table);
-    // Two changes to one zone in one call: the second must see the first.
-    if (!s.done && s.next) {
+    if (per_zone[s.c.origin] > 1 && !s.done && s.next) {
       std::vector<zone::ZoneTable::Change> one{{s.c.origin, s.next, false}};
       table = table->with(one);
     }
@@ -287,6 +303,7 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
   }
   if (!publish.empty()) registry_.publish(publish);
   // 4. history, 5. NOTIFY.
+  std::optional<std::set<std::string>> with_history;  // read once per batch, when needed
   for (auto& s : steps) {
     if (s.done) continue;
     const ZoneChange& c = s.c;
@@ -307,7 +324,15 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
     if (s.cs && c.keep_history) {
       history_.add(c.origin, std::make_shared<const zone::Changeset>(*s.cs), c.keep_history);
     } else if (s.already_stored) {
-      restore_history(c.origin, c.name, c.keep_history, s.next->serial());
+      if (!with_history) {
+        with_history.emplace();
+        try {
+          if (Store* st = store_.get()) *with_history = st->zones_with_history();
+        } catch (const StoreError&) {
+        }
+      }
+      if (with_history->count(c.origin))
+        restore_history(c.origin, c.name, c.keep_history, s.next->serial());
     } else {
       history_.clear(c.origin);
     }

@@ -233,12 +233,14 @@ ZoneMeta meta_row(Stmt& s, int first) {
   m.timers.next_refresh = s.col_num(first + 3);
   m.timers.expire_at = s.col_num(first + 4);
   m.config = s.col_blob(first + 5);
+  m.has_records = s.col_num(first + 6) != 0;
   return m;
 }
 }  // namespace
 
 std::optional<ZoneMeta> Store::load_meta(const std::string& origin) {
-  Stmt s(db_, "SELECT serial, hash, last_refresh, next_refresh, expire_at, config FROM zones "
+  Stmt s(db_, "SELECT serial, hash, last_refresh, next_refresh, expire_at, config, "
+              "EXISTS(SELECT 1 FROM records WHERE records.zone = zones.name) FROM zones "
               "WHERE name=?1");
   s.text(1, origin);
   if (!s.step()) return std::nullopt;
@@ -252,7 +254,8 @@ bool Store::has_records(const std::string& origin) {
 }
 
 std::map<std::string, ZoneMeta> Store::load_all_meta() {
-  Stmt s(db_, "SELECT name, serial, hash, last_refresh, next_refresh, expire_at, config FROM zones");
+  Stmt s(db_, "SELECT name, serial, hash, last_refresh, next_refresh, expire_at, config, "
+              "EXISTS(SELECT 1 FROM records WHERE records.zone = zones.name) FROM zones");
   std::map<std::string, ZoneMeta> out;
   while (s.step()) out.emplace(s.col_blob(0), meta_row(s, 1));
   return out;
@@ -334,6 +337,13 @@ std::vector<zone::Changeset> Store::history_all(const std::string& origin) {
     if (!zone::deserialize(s.col_blob(0), c)) throw StoreError("corrupt history for " + zone::wire::name_to_text(origin));
     out.push_back(std::move(c));
   }
+  return out;
+}
+
+std::set<std::string> Store::zones_with_history() {
+  Stmt s(db_, "SELECT DISTINCT zone FROM history");
+  std::set<std::string> out;
+  while (s.step()) out.insert(s.col_blob(0));
   return out;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -37,6 +38,7 @@ struct ZoneMeta {
   uint64_t hash = 0;       // zone::content_hash of the stored version (0: unknown)
   ZoneTimers timers;
   std::string config;      // the configuration of a zone added at runtime (JSON), or empty
+  bool has_records = false;  // a version of the zone is stored (not only its meta)
 };
 
 class Store {
@@ -92,6 +94,8 @@ class Store {
   // Every stored changeset of a zone, oldest first.
   std::vector<zone::Changeset> history_all(const std::string& origin);
   void clear_history(const std::string& origin);
+  // The zones that have any history stored (start-up looks only at those).
+  std::set<std::string> zones_with_history();
 
  private:
   void exec(const char* sql);

@@ -102,14 +102,18 @@ class Reader {
     return v;
   }
 
-  std::string path(const YAML::Node& n, const std::string& key) const {
+  std::string path(const YAML::Node& n, const std::string& key) {
     fs::path p = str(n, key);
-    if (p.is_relative()) p = fs::absolute(fs::path(path_)).parent_path() / p;
+    if (p.is_relative()) {
+      if (dir_.empty()) dir_ = fs::absolute(fs::path(path_)).parent_path();  // once, not per zone
+      p = dir_ / p;
+    }
     return p.lexically_normal().string();
   }
 
  private:
   std::string path_;
+  fs::path dir_;
 };
 
 bool is_cidr(const std::string& s) {
@@ -226,6 +230,7 @@ Config load_config(const std::string& file) {
   std::set<std::string> origins;
   if (auto zs = root["zones"]) {
     if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
+    cfg.zones.reserve(zs.size());
     for (const auto& z : zs) {
       rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
                                  "allow-notify", "serial-policy", "ixfr-history", "allow-update",
@@ -276,7 +281,7 @@ Config load_config(const std::string& file) {
         rd.fail(z["allow-update"], "zone '" + zc.name +
                                        "' is a secondary: UPDATE goes to its primary (allow-update "
                                        "is for primary zones)");
-      cfg.zones.push_back(zc);
+      cfg.zones.push_back(std::move(zc));
     }
   }
   return cfg;

@@ -58,15 +58,14 @@ FileStamp stamp_of(const std::string& path) {
   return s;
 }
 
-// A file with $INCLUDE is re-read on every reload: its stamp does not cover the included ones.
-bool has_includes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t p = line.find_first_not_of(" \t");
-    if (p != std::string::npos && line.compare(p, 8, "$INCLUDE") == 0) return true;
-  }
-  return false;
+// The stamps of every file a zone was read from (the zone file first, then its $INCLUDEs).
+using Stamps = std::vector<std::pair<std::string, FileStamp>>;
+
+bool unchanged_files(const Stamps& stamps) {
+  if (stamps.empty()) return false;  // not known: read it again
+  for (const auto& [path, st] : stamps)
+    if (!(stamp_of(path) == st)) return false;
+  return true;
 }
 
 std::string name_of(const std::string& origin) {
@@ -87,8 +86,7 @@ std::string first(const std::vector<std::string>& v, const std::string& otherwis
 }  // namespace
 
 struct ZoneService::Primary {
-  FileStamp stamp;        // the file as last read or written
-  bool includes = false;
+  Stamps stamps;  // the files as last read or written
   PrimaryZoneStatus st;
   std::vector<zone::Changeset> pending;  // committed, not yet written to the file
   bool sync_scheduled = false;
@@ -106,8 +104,7 @@ struct ZoneService::Prepared {
   uint64_t hash = 0;
   std::optional<zone::Changeset> diff;     // from cur
   std::optional<zone::Changeset> rebased;  // pending changes merged into a hand-edited file
-  FileStamp stamp;
-  bool includes = false;
+  Stamps stamps;
   std::vector<std::string> errors, warnings;
 };
 
@@ -164,9 +161,10 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
   Prepared p;
   p.zc = &zc;
   p.cur = cur;
-  p.stamp = stamp_of(zc.file);
-  p.includes = has_includes(zc.file);
+  FileStamp main_stamp = stamp_of(zc.file);  // before reading: a later edit is seen next time
   zone::LoadResult res = zone::load_zone_file(zc.file, zc.origin);
+  for (size_t i = 0; i < res.files.size(); ++i)
+    p.stamps.emplace_back(res.files[i], i == 0 ? main_stamp : stamp_of(res.files[i]));
   for (const auto& w : res.warnings) p.warnings.push_back(w.str());
   for (const auto& e : res.errors) p.errors.push_back(e.str());
   if (!res.ok()) return p;
@@ -216,6 +214,7 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
 
 LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool startup,
                               const std::map<std::string, StoredZoneMeta>& stored) {
+  auto t_begin = Clock::now();
   drain_incoming();
   LoadSummary sum;
   auto table = registry_.current();
@@ -227,8 +226,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     if (!slot) slot = std::make_unique<Primary>();
     Primary& st = *slot;
     auto cur = table->get(zc->origin);
-    if (!startup && cur && st.st.last_load_ok && !st.includes && !st.retry_load &&
-        (stamp_of(zc->file) == st.stamp)) {
+    if (!startup && cur && st.st.last_load_ok && !st.retry_load && unchanged_files(st.stamps)) {
       ++sum.unchanged;  // same file as last read or written
       continue;
     }
@@ -244,6 +242,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   std::vector<Prepared> prepared;
   prepared.reserve(futs.size());
   for (auto& f : futs) prepared.push_back(f.get());
+  auto t_parsed = Clock::now();
 
   // 2. Decide per zone; commit all changed zones together.
   const int64_t now = unix_now();
@@ -294,8 +293,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     rep.warnings = p.warnings;
     rep.errors = p.errors;
     if (p.what == Prepared::What::unchanged) {
-      st.stamp = p.stamp;
-      st.includes = p.includes;
+      st.stamps = p.stamps;
       st.st.last_load_ok = true;
       st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
       log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
@@ -307,8 +305,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       st.st.last_load_ok = false;
       std::string why = first(p.errors, "failed");
       if (p.cur) {
-        st.stamp = p.stamp;  // do not re-read it until it changes again
-        st.includes = p.includes;
+        st.stamps = p.stamps;  // do not re-read it until it changes again
         rep.serving = true;
         rep.serial = p.cur->serial();
         rep.serving_from = st.st.serving_from;
@@ -330,8 +327,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
           from_database[i] = why;
           changes.push_back(std::move(c));
           change_of.push_back(i);
-          st.stamp = p.stamp;
-          st.includes = p.includes;
+          st.stamps = p.stamps;
         } else {
           registry_.publish(zc.origin, nullptr);  // configured, nothing to serve: SERVFAIL
           st.st.serving_from.clear();
@@ -362,7 +358,14 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     change_of.push_back(i);
   }
   if (changes.empty()) return sum;
+  auto t_decided = Clock::now();
   std::vector<zone::CommitResult> results = hooks_.committer->commit_wait(std::move(changes));
+  auto t_committed = Clock::now();
+  zone_log()->debug("load: {} file(s) parsed in {} ms, decided in {} ms, committed in {} ms",
+    prepared.size(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_parsed - t_begin).count(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_decided - t_parsed).count(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_committed - t_decided).count());
   for (size_t k = 0; k < results.size(); ++k) {
     Prepared& p = prepared[change_of[k]];
     const ZoneConfig& zc = *p.zc;
@@ -395,6 +398,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       if (r.store_fault || r.error.find("changed while") != std::string::npos) {
         st.retry_load = true;  // the file is fine: try again soon
         st.retry_at = Clock::now() + std::chrono::seconds(r.store_fault ? 10 : 0);
+        waiting_.insert(zc.origin);
       }
       if (p.cur) {
         rep.serving = true;
@@ -404,8 +408,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       sum.zones.push_back(std::move(rep));
       continue;
     }
-    st.stamp = p.stamp;
-    st.includes = p.includes;
+    st.stamps = p.stamps;
     st.retry_load = false;
     st.st.last_load_ok = true;
     st.st.serving_from = "file";
@@ -491,8 +494,8 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
   } else if (const ZoneConfig* z = zone(only_origin)) {
     if (!z->secondary()) {
       zones.push_back(z);
-      // Asked for by name: read it even if its stamp did not move.
-      if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamp = {};
+      // Asked for by name: read it even if its files did not change.
+      if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamps.clear();
     }
   }
   LoadSummary loaded = load(zones, false, {});
@@ -542,11 +545,9 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
   // a change served and stored but not written to the file.
   if (auto it = primaries_.find(origin); it != primaries_.end() && it->second->pending.empty()) {
     Primary& st = *it->second;
-    FileStamp now = stamp_of(zc->file);
-    if (!(now == st.stamp)) {
+    if (!unchanged_files(st.stamps)) {
       std::string err;
       if (!zone::zone_file_holds(zc->file, origin, *cur, err)) return fail(err);
-      st.stamp = now;  // touched, same content
     }
   }
   zone::ZoneChange c;
@@ -608,8 +609,7 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
   }
   auto& slot = primaries_[z.origin];
   slot = std::make_unique<Primary>();
-  slot->stamp = p.stamp;
-  slot->includes = p.includes;
+  slot->stamps = p.stamps;
   slot->st.file = z.file;
   slot->st.last_load = unix_now();
   slot->st.serving_from = "file";
@@ -662,6 +662,7 @@ void ZoneService::drain_incoming() {
     if (!st.sync_scheduled) {
       st.sync_scheduled = true;
       st.sync_due = Clock::now() + std::chrono::seconds(zc->zonefile_sync);
+      waiting_.insert(origin);
     }
   }
 }
@@ -690,6 +691,7 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
     // A change is being committed right now: write them all at the next tick.
     st.sync_scheduled = true;
     st.sync_due = Clock::now();
+    waiting_.insert(origin);
     note = "zone file " + zc->file + " will be updated in a moment";
     return false;
   }
@@ -697,7 +699,8 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
   // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
   std::string err;
   if (!zone::edit_zone_file(zc->file, origin, st.pending, *served, err)) return report(err);
-  st.stamp = stamp_of(zc->file);
+  // Our own write: the next reload need not read it again.
+  if (!st.stamps.empty() && st.stamps.front().first == zc->file) st.stamps.front().second = stamp_of(zc->file);
   st.st.sync_error.clear();
   st.logged_sync_error.clear();
   zone_log()->info("zone {}: zone file {} updated to serial {} (+{} -{} records)", zc->name,
@@ -710,9 +713,15 @@ void ZoneService::tick() {
   drain_incoming();
   const auto now = Clock::now();
   std::vector<std::string> due, retry;
-  for (const auto& [origin, st] : primaries_) {
-    if (st->sync_scheduled && st->sync_due <= now) due.push_back(origin);
-    if (st->retry_load && st->retry_at <= now) retry.push_back(origin);
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto p = primaries_.find(*it);
+    if (p == primaries_.end() || (!p->second->sync_scheduled && !p->second->retry_load)) {
+      it = waiting_.erase(it);
+      continue;
+    }
+    if (p->second->sync_scheduled && p->second->sync_due <= now) due.push_back(*it);
+    if (p->second->retry_load && p->second->retry_at <= now) retry.push_back(*it);
+    ++it;
   }
   for (const auto& o : due) {
     std::string note;

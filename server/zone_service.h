@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -130,6 +131,7 @@ class ZoneService {
   std::unordered_map<std::string, size_t> by_origin_;  // index into cfg_.zones
   std::map<std::string, ZoneConfig> runtime_;  // by origin
   std::map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
+  std::set<std::string> waiting_;  // zones with a write-back or a retry to do
   std::mutex incoming_mu_;
   std::map<std::string, std::vector<zone::Changeset>> incoming_;
 };

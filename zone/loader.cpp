@@ -481,6 +481,7 @@ LoadResult load_sequential(std::string_view text, const std::string& label, Name
   zonefile::Parser parser(adder, res.errors, direct);
   parser.parse(text, label, origin);
   if (opts.stats) *opts.stats = parser.stats();
+  res.files = parser.files();
   return finish(builder, std::move(res), sigs, soa, label);
 }
 
@@ -503,6 +504,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
         zonefile::Parser parser(sink, res.errors, direct);
         parser.parse(text, label, origin);
         if (opts.stats) *opts.stats = parser.stats();
+        res.files = parser.files();
         sink.close();
         parsed = true;
         sink.finish_spans();

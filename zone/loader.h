@@ -17,6 +17,9 @@ struct LoadResult {
   std::shared_ptr<const Zone> zone;  // null when the zone failed to load
   std::vector<ZoneError> errors;
   std::vector<ZoneError> warnings;
+  // Every file read: the zone file, then its $INCLUDE files (empty when the reader cannot
+  // tell: ZONED_ZONE_PARSER=ldns). A reload re-reads a zone only when one of them changed.
+  std::vector<std::string> files;
   bool ok() const { return zone != nullptr; }
 };
 
