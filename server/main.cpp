@@ -135,6 +135,9 @@ int run(const std::string& path) {
   }
 
   asio::io_context io;
+  // Installed before anything is loaded: a SIGHUP or SIGTERM that arrives early (systemd
+  // reload right after READY) waits for the loop instead of killing the process.
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   zone::ZoneTablePublisher table;
   zone::ZoneRegistry registry(table);
   zone::History history;
@@ -233,7 +236,6 @@ int run(const std::string& path) {
   for (const auto& z : zones.config().zones)
     if (!z.notify.empty()) replicator.send_notify(z.origin);
 
-  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
