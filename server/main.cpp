@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -138,6 +139,12 @@ int run(const std::string& path) {
   // Installed before anything is loaded: a SIGHUP or SIGTERM that arrives early (systemd
   // reload right after READY) waits for the loop instead of killing the process.
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  {
+    sigset_t these;
+    sigemptyset(&these);
+    for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&these, sig);
+    pthread_sigmask(SIG_UNBLOCK, &these, nullptr);  // pending ones now wait in signals
+  }
   zone::ZoneTablePublisher table;
   zone::ZoneRegistry registry(table);
   zone::History history;
@@ -281,6 +288,12 @@ int run(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Held until the loop can take them (run() installs the handlers and lets them through):
+  // every thread started meanwhile inherits the mask, so they reach the main loop only.
+  sigset_t stop_and_reload;
+  sigemptyset(&stop_and_reload);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&stop_and_reload, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_and_reload, nullptr);
   CLI::App app{"zoned - authoritative DNS server"};
   std::string config, check;
   app.add_option("--config,-c", config, "run in the foreground with this configuration file");
@@ -297,6 +310,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!check.empty()) {
+    pthread_sigmask(SIG_UNBLOCK, &stop_and_reload, nullptr);  // nothing to stop cleanly
     server::setup_logging("off");
     return server::check_config(check);
   }

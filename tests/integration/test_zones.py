@@ -294,10 +294,10 @@ def test_corrupt_database_serves_the_files_and_recovers(zoneds):
 def test_sighup_during_start_up_does_not_kill_zoned(zoneds):
     # Regression: the signal handlers were installed after READY=1, so a reload asked for
     # right after start (systemd, a deploy script) killed zoned with the default action.
-    z = zoneds({f"s{i}.test": zone_text() for i in range(200)}, start=False, probe="s199.test")
+    z = zoneds({f"s{i}.test": zone_text() for i in range(2000)}, start=False, probe="s1999.test")
     z.start(wait=False)
-    time.sleep(0.02)
+    time.sleep(0.1)
     z.sighup()
-    assert wait_for_answer(z.host, z.port, "s199.test"), z.log()
+    assert wait_for_answer(z.host, z.port, "s1999.test"), z.log()
     assert z.proc.poll() is None
     assert wait_until(lambda: "reload: " in z.log()), z.log()
