@@ -273,7 +273,18 @@ Config load_config(const std::string& file) {
             rd.fail(z["allow-update"], "'allow-update' of zone '" + zc.name +
                                            "' names unknown key '" + k + "'");
       }
-      if (z["update-policy"]) zc.update_policy = rd.list(z["update-policy"], "update-policy");
+      if (z["update-policy"]) {
+        zc.update_policy = rd.list(z["update-policy"], "update-policy");
+        for (const auto& rule : zc.update_policy) {
+          std::string err;
+          if (!parse_update_rule(rule, zone::UpdatePolicy{}, &err))
+            rd.fail(z["update-policy"], "update-policy of zone '" + zc.name + "': " + err);
+          auto key = rule.substr(0, rule.find(' '));
+          if (!key_names.count(key))
+            rd.fail(z["update-policy"], "update-policy of zone '" + zc.name +
+                                            "' names unknown key '" + key + "'");
+        }
+      }
       if (z["zonefile-sync"]) zc.zonefile_sync = rd.num(z["zonefile-sync"], "zonefile-sync", 0, 86400);
       if (zc.file.empty() && zc.primaries.empty())
         rd.fail(z, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
@@ -359,6 +370,38 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
   z.runtime = true;
   check_zone_config(z, cfg);
   return z;
+}
+
+bool parse_update_rule(const std::string& text, zone::UpdatePolicy policy, std::string* error,
+                       zone::UpdatePolicy* out) {
+  std::vector<std::string> words;
+  for (size_t p = 0; p < text.size();) {
+    size_t b = text.find_first_not_of(" \t", p);
+    if (b == std::string::npos) break;
+    size_t e = text.find_first_of(" \t", b);
+    words.push_back(text.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    p = e == std::string::npos ? text.size() : e;
+  }
+  if (words.size() < 2) {
+    *error = "'" + text + "' is not 'KEY MATCH [NAME] [TYPE...]'";
+    return false;
+  }
+  const std::string& match = words[1];
+  bool named = match == "name" || match == "subdomain" || match == "wildcard";
+  if (named && words.size() < 3) {
+    *error = "'" + text + "': " + match + " needs a name";
+    return false;
+  }
+  std::string name = named ? words[2] : std::string();
+  std::vector<std::string> types(words.begin() + (named ? 3 : 2), words.end());
+  std::string key = words[0];
+  if (!key.ends_with('.')) key += '.';
+  if (!policy.add_rule(key, match, name, types, error)) {
+    *error = "'" + text + "': " + *error;
+    return false;
+  }
+  if (out) *out = std::move(policy);
+  return true;
 }
 
 }  // namespace server

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "zone/update.h"
+
 namespace server {
 
 struct Endpoint {
@@ -72,6 +74,12 @@ class ConfigError : public std::runtime_error {
 
 // Throws ConfigError on any problem.
 Config load_config(const std::string& path);
+
+// One update-policy entry, "KEY MATCH [NAME] [TYPE...]" (MATCH: name, subdomain, wildcard
+// with a NAME; self, selfsub, zonesub without), e.g. "acme-key wildcard _acme-challenge.* TXT".
+// Added to `policy` and stored in *out; false with *error when it cannot be read.
+bool parse_update_rule(const std::string& text, zone::UpdatePolicy policy, std::string* error,
+                       zone::UpdatePolicy* out = nullptr);
 
 // A zone's configuration as kept in the database for zones added at runtime (JSON), and
 // back, checked against the configuration's keys and remotes. Throws ConfigError.
