@@ -301,3 +301,70 @@ def test_sighup_during_start_up_does_not_kill_zoned(zoneds):
     assert wait_for_answer(z.host, z.port, "s1999.test"), z.log()
     assert z.proc.poll() is None
     assert wait_until(lambda: "reload: " in z.log()), z.log()
+
+
+# --------------------------------------------------------------------------- source addresses
+
+ETC = Path(__file__).resolve().parents[2] / "etc"
+
+
+def shipped_pair(tmp_path, primary_via=True):
+    """etc/primary.yaml and etc/secondary.yaml as shipped (each on its own loopback address,
+    ACLs naming exactly those), in a directory of their own."""
+    shutil.copytree(ETC, tmp_path / "etc")
+    if not primary_via:
+        p = tmp_path / "etc" / "primary.yaml"
+        p.write_text(p.read_text().replace("  via: 127.0.0.10\n", ""))
+    return tmp_path / "etc"
+
+
+def run(cfg):
+    return subprocess.Popen([zoned_bin(), "--config", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def soa_serial_at(host, port, name="example.com"):
+    try:
+        r = query(host, port, name, "SOA")
+        return r.answer[0][0].serial if r.answer else None
+    except Exception:
+        return None
+
+
+def test_shipped_primary_and_secondary_on_their_own_addresses(tmp_path):
+    etc = shipped_pair(tmp_path)
+    zone = etc / "zones" / "example.com.zone"
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    try:
+        serial = soa_serial_at("127.0.0.10", 5301) if wait_until(
+            lambda: soa_serial_at("127.0.0.10", 5301) is not None) else None
+        assert serial is not None
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) == serial, 15)
+        # A change: NOTIFY from 127.0.0.10 is accepted (allow-notify names the primary's
+        # address), the IXFR from 127.0.0.11 too (allow-transfer names the secondary's).
+        zone.write_text(zone.read_text().replace(str(serial), str(serial + 1), 1) +
+                        "via-test A 192.0.2.123\n")
+        p.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) == serial + 1, 15)
+        assert query("127.0.0.11", 5302, "via-test.example.com", "A").answer
+    finally:
+        for proc in (p, s):
+            proc.terminate()
+        outs = [proc.communicate(timeout=10)[0] for proc in (p, s)]
+    assert "IXFR in from primary (127.0.0.10:5301)" in outs[1], outs[1]
+
+
+def test_without_via_the_secondary_refuses_what_the_primary_sends(tmp_path):
+    etc = shipped_pair(tmp_path, primary_via=False)
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    try:
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) is not None, 15)
+        # The primary's NOTIFY leaves from 127.0.0.1: not the address the secondary trusts.
+        time.sleep(2)
+    finally:
+        for proc in (p, s):
+            proc.terminate()
+        outs = [proc.communicate(timeout=10)[0] for proc in (p, s)]
+    assert "from 127.0.0.1 refused: not in allow-notify" in outs[1], outs[1]
