@@ -368,3 +368,27 @@ def test_without_via_the_secondary_refuses_what_the_primary_sends(tmp_path):
             proc.terminate()
         outs = [proc.communicate(timeout=10)[0] for proc in (p, s)]
     assert "from 127.0.0.1 refused: not in allow-notify" in outs[1], outs[1]
+
+
+def test_secondary_status_exits_1_when_its_refresh_failed(tmp_path):
+    etc = shipped_pair(tmp_path)
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    sec = ["--config", str(etc / "secondary.yaml")]
+    try:
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) is not None, 15)
+        assert wait_until(lambda: zonectl(*sec, "status").returncode == 0, 15), \
+            zonectl(*sec, "status").stdout
+        p.terminate()
+        p.communicate(timeout=10)
+        assert zonectl(*sec, "refresh", "example.com").returncode == 0
+        assert wait_until(lambda: zonectl(*sec, "status").returncode == 1, 15)
+        r = zonectl(*sec, "status")
+        assert "PROBLEM: example.com: last refresh failed" in r.stdout, r.stdout
+        # Still served meanwhile.
+        assert soa_serial_at("127.0.0.11", 5302) is not None
+    finally:
+        for proc in (p, s):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.communicate(timeout=10)
