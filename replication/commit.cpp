@@ -143,7 +143,8 @@ void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
       }
       s.r.message = out.message;
       if (!out.changes) return s.fail(out.error, out.rcode);
-      if (out.changes->empty()) {
+      // Nothing to do: no record and no SOA field changes (an UPDATE may raise only the SOA).
+      if (out.changes->empty() && out.changes->soa_from == out.changes->soa_to) {
         s.r.ok = true;
         s.r.zone = s.cur;
         s.done = true;
