@@ -214,7 +214,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       std::vector<zone::ZoneError> errs;
       std::shared_ptr<const zone::Zone> cur = s.zone;
       for (const auto& c : tr.changes) {
-        cur = zone::apply_changeset(*cur, c, errs);
+        cur = zone::apply_changeset(cur, c, errs);
         if (!cur) break;
       }
       if (cur) {

@@ -440,7 +440,7 @@ class Daemon {
     }
     if (!plan) return {{"ok", false}, {"error", "change refused"}, {"problems", errors}};
     std::vector<zone::ZoneError> zerrs;
-    auto next = zone::apply_changeset(*parent, *plan, zerrs);
+    auto next = zone::apply_changeset(parent, *plan, zerrs);
     if (!next) {
       for (const auto& e : zerrs) errors.push_back(e.message);
       return {{"ok", false}, {"error", "the zone would not pass its checks"}, {"problems", errors}};

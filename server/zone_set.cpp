@@ -57,7 +57,7 @@ ZoneMap load_primary_zones(const Config& cfg, const ZoneMap& previous,
       else if (same && zone::wire::serial_lt(file_serial, base_serial))
         serial = base_serial;  // unchanged since we bumped it: keep serving that serial
       if (serial != file_serial) {
-        res.zone = zone::with_serial(*res.zone, serial);
+        res.zone = zone::with_serial(res.zone, serial);
         if (log && !same)
           log->info("zone {}: content changed, serial-policy {} sets serial {} (file has {})",
                     zc.name, zc.serial_policy, serial, file_serial);
