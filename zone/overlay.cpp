@@ -14,11 +14,15 @@ using namespace wire;
 
 Zone::~Zone() = default;
 
-void DeltaTable::assign(std::vector<DeltaEntry> entries) {
-  entries_ = std::move(entries);
-  index_.reset(entries_.size());
-  for (uint32_t i = 0; i < entries_.size(); ++i)
-    index_.insert(NameIndex::hash(entries_[i].name), i, NameOf{&entries_});
+void DeltaTable::set(DeltaEntry e) {
+  uint64_t h = NameIndex::hash(e.name);
+  int64_t i = index_.find(e.name, h, NameOf{&entries_});
+  if (i >= 0) {
+    entries_[static_cast<size_t>(i)] = std::move(e);
+    return;
+  }
+  entries_.push_back(std::move(e));
+  index_.insert(h, static_cast<uint32_t>(entries_.size() - 1), NameOf{&entries_});
 }
 
 size_t Overlay::bytes() const {
@@ -32,7 +36,7 @@ size_t Overlay::bytes() const {
     for (const auto& e : t->entries())
       if (e.block) {
         n += sizeof(NodeBlock) + e.block->rrsets.capacity() * sizeof(RRset) +
-             e.block->sigs.capacity() * sizeof(Signatures) + e.node->name.size();
+             e.block->sigs.capacity() * sizeof(Signatures) + e.block->node.name.size();
         for (const auto& r : e.block->rrsets) n += r.data.size();
       }
   return n;

@@ -49,8 +49,9 @@ class DeltaTable {
   }
   const std::vector<DeltaEntry>& entries() const { return entries_; }
   size_t size() const { return entries_.size(); }
-  // Replaces the content (the index is rebuilt: entries never move afterwards).
-  void assign(std::vector<DeltaEntry> entries);
+  // Sets the entry of e.name (replacing the one it had). Only while the version is built:
+  // once published, entries never move.
+  void set(DeltaEntry e);
   size_t bytes() const { return entries_.capacity() * sizeof(DeltaEntry) + index_.bytes(); }
 
  private:

@@ -437,31 +437,32 @@ void VersionBuilder::make_version() {
   } else {
     o.base = from_;
   }
-  std::vector<DeltaEntry> names, owners;
+  // The old version's tables as they are, then the names that changed, in place. A name
+  // that goes keeps an entry saying so (even when the base never had it: until the next
+  // compaction, that costs less than moving entries around).
   if (v_.overlay_) {
-    names.reserve(v_.overlay_->names.size() + lnames_.size());
-    for (const auto& e : v_.overlay_->names.entries())
-      if (!lname_ix_.count(e.name)) names.push_back(e);
-    for (const auto& e : v_.overlay_->nsec3_names.entries())
-      if (!touched_ix_.count(e.name)) owners.push_back(e);
+    o.names = v_.overlay_->names;
+    o.nsec3_names = v_.overlay_->nsec3_names;
   }
+  // A name that goes: the base's copy of the name will do; else one of its own.
+  auto gone = [&](const DeltaTable* before, const Node* old) {
+    const DeltaEntry* e = before ? before->find(old->name, NameIndex::hash(old->name)) : nullptr;
+    if (!e || !e->block) return DeltaEntry{old->name, nullptr, nullptr};  // old is the base's
+    auto b = make_block(old->name, {}, 0);
+    return DeltaEntry{b->node.name, nullptr, b};
+  };
+  const Overlay* before = v_.overlay_.get();
   int64_t nodes = 0;
   for (const LName& l : lnames_) {
     nodes += (l.now ? 1 : 0) - (l.old ? 1 : 0);
-    if (l.now)
-      names.push_back({l.now->name, l.now, l.block});
-    else if (const Node* b = base_.find_flat(l.name, NameIndex::hash(l.name)))
-      names.push_back({b->name, nullptr, nullptr});
+    if (l.now) o.names.set({l.now->name, l.now, l.block});
+    else if (l.old) o.names.set(gone(before ? &before->names : nullptr, l.old));
   }
   for (const Touched& t : touched_) {
     nodes += (t.owner_block ? 1 : 0) - (t.old_owner ? 1 : 0);
-    if (t.owner_block)
-      owners.push_back({t.owner_block->node.name, &t.owner_block->node, t.owner_block});
-    else if (const Node* b = base_.find_nsec3_owner_flat(t.name, NameIndex::hash(t.name)))
-      owners.push_back({b->name, nullptr, nullptr});
+    if (t.owner_block) o.nsec3_names.set({t.owner_block->node.name, &t.owner_block->node, t.owner_block});
+    else if (t.old_owner) o.nsec3_names.set(gone(before ? &before->nsec3_names : nullptr, t.old_owner));
   }
-  o.names.assign(std::move(names));
-  o.nsec3_names.assign(std::move(owners));
   z.denial_ = v_.denial_;
   z.nsec3_salt_ = v_.nsec3_salt_;
   z.nsec3_iterations_ = v_.nsec3_iterations_;
