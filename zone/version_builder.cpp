@@ -470,26 +470,34 @@ void VersionBuilder::make_version() {
   z.node_count_ = static_cast<size_t>(static_cast<int64_t>(v_.node_count_) + nodes);
 }
 
-// Every name below `l` in the new version is one this change knows (so that what a cut or
-// DNAME set or cleared at `l` does to them can be worked out here).
-bool VersionBuilder::descendants_known(const LName& l) const {
-  uint32_t want = l.now ? l.now->children : 0;
-  if (want == 0) return true;
-  std::vector<const LName*> kids;
-  for (const LName& k : lnames_)
-    if (k.now && k.name.size() > l.name.size() && parent_name(k.name) == NameView(l.name))
-      kids.push_back(&k);
-  if (kids.size() != want) return false;
-  for (const LName* k : kids)
-    if (!descendants_known(*k)) return false;
-  return true;
-}
-
+// A cut or DNAME set or cleared changes what every name below it is (authoritative or
+// not, glue or not): fine when every name below it in the new version is one this change
+// knows (typically a delegation with its glue), else a full build works it out.
 bool VersionBuilder::flips_reach_unknown_names() const {
+  std::unordered_map<NameView, std::vector<const LName*>> kids;  // new version, by parent
+  auto children_of = [&](NameView n) -> const std::vector<const LName*>& {
+    static const std::vector<const LName*> none;
+    if (kids.empty())
+      for (const LName& k : lnames_)
+        if (k.now && k.name.size() > v_.origin_.size()) kids[parent_name(k.name)].push_back(&k);
+    auto it = kids.find(n);
+    return it == kids.end() ? none : it->second;
+  };
+  std::vector<const LName*> todo;
   for (const LName& l : lnames_) {
     bool cut0 = l.old && l.old->is_cut, cut1 = l.now && l.now->is_cut;
     bool dn0 = l.old && l.old->has_dname, dn1 = l.now && l.now->has_dname;
-    if ((cut0 != cut1 || dn0 != dn1) && !descendants_known(l)) return true;
+    if (cut0 == cut1 && dn0 == dn1) continue;
+    todo.assign(1, &l);
+    while (!todo.empty()) {
+      const LName* n = todo.back();
+      todo.pop_back();
+      uint32_t want = n->now ? n->now->children : 0;
+      if (want == 0) continue;
+      const auto& known = children_of(n->name);
+      if (known.size() != want) return true;
+      todo.insert(todo.end(), known.begin(), known.end());
+    }
   }
   return false;
 }

@@ -70,7 +70,6 @@ class VersionBuilder {
                                               uint32_t children) const;
   std::shared_ptr<const NodeBlock> reshare(const LName& l) const;
   void make_version();
-  bool descendants_known(const LName& l) const;
   bool flips_reach_unknown_names() const;
   void update_ns_refs();
   bool update_nsec_chain();
