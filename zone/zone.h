@@ -223,7 +223,6 @@ class Zone {
  private:
   friend class ZoneBuilder;
   friend class VersionBuilder;
-  friend struct Overlay;
   struct NameOf {
     const std::vector<Node>* nodes;
     NameView operator()(uint32_t i) const { return (*nodes)[i].name; }
