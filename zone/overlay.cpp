@@ -56,7 +56,7 @@ void Overlay::link_gaps(std::vector<ChainGap>& gaps) {
 }
 
 size_t default_overlay_limit(size_t base_nodes) {
-  size_t n = static_cast<size_t>(8 * std::sqrt(static_cast<double>(base_nodes)));
+  size_t n = static_cast<size_t>(32 * std::sqrt(static_cast<double>(base_nodes)));
   return std::clamp<size_t>(n, 1024, 1 << 16);
 }
 
