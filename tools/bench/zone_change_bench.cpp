@@ -279,10 +279,11 @@ int main(int argc, char** argv) {
   std::printf("lookups/s: flat %.2fM, version with %zu names in its overlay %.2fM (%.0f%%)\n",
               flat_qps / 1e6, largest ? largest->delta_size() : 0, ver_qps / 1e6,
               flat_qps ? 100 * ver_qps / flat_qps : 0);
-  // The generated zone and the largest version were kept for the lookups: without them,
-  // what a server holding only the current version holds.
+  // The generated zone, the largest version and the queries were kept for the lookups:
+  // without them, what a server holding only the current version holds.
   flat.reset();
   largest.reset();
+  std::vector<std::string>().swap(qs);
   malloc_trim(0);
   std::printf("RSS with only the current version held: %ld MiB\n", rss_mib());
 #else
