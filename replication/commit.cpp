@@ -103,15 +103,14 @@ void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
     if (!zone::wire::serial_gt(cs.to_serial(), cs.from_serial()))
       return s.fail("validate: the new serial " + std::to_string(cs.to_serial()) +
                     " is not greater than " + std::to_string(cs.from_serial()));
-    s.next = zone::apply_changeset(*s.cur, cs, errs);
+    s.next = zone::apply_changeset(s.cur, cs, errs);
     if (!s.next) {
       std::string why;
       for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
       return s.fail("validate: " + (why.empty() ? std::string("the change does not apply") : why));
     }
     s.cs = cs;
-    uint64_t before = served_hash(c.origin);
-    s.hash = zone::content_hash_after(before ? before : zone::content_hash(*s.cur), cs);
+    s.hash = zone::content_hash(*s.next);  // carried by the version: O(change)
   };
   switch (c.kind) {
     case ZoneChange::Kind::replace: {

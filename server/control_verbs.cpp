@@ -267,6 +267,8 @@ json ControlVerbs::delegate(const json& req, bool remove) {
     if (!out.changes) {
       plan_errors = errs;
       out.error = "change refused";
+    } else if (out.changes->empty()) {
+      out.changes->soa_to = out.changes->soa_from;  // the same delegation: no new serial
     }
     return out;
   };

@@ -199,7 +199,7 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
                              " served before: secondaries keep their copy until it is higher");
       }
     }
-    if (serial != fs) z = zone::with_serial(*z, serial);
+    if (serial != fs) z = zone::with_serial(z, serial);
     if (cur && same && serial == cur->serial()) {
       p.what = Prepared::What::unchanged;
       p.zone = cur;
@@ -273,7 +273,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       m.removed = pend.removed;
       m.added = pend.added;
       std::vector<zone::ZoneError> errs;
-      auto merged = zone::apply_changeset(*p.zone, m, errs);
+      auto merged = zone::apply_changeset(p.zone, m, errs);
       if (!merged) {
         p.what = Prepared::What::failed;
         p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
@@ -529,7 +529,7 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
       return out;
     }
     std::vector<zone::ZoneError> errs;
-    auto next = zone::apply_changeset(*cur, *p.changes, errs);
+    auto next = zone::apply_changeset(cur, *p.changes, errs);
     if (!next) {
       std::string why;
       for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;

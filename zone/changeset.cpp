@@ -5,6 +5,8 @@
 #include <set>
 #include <tuple>
 
+#include "zone/overlay.h"
+#include "zone/version_builder.h"
 #include "zone/wire/message.h"
 #include "zone/wire/rdata.h"
 
@@ -74,16 +76,18 @@ std::vector<Record> zone_records(const Zone& z) {
   return out;
 }
 
-Changeset diff_zones(const Zone& from, const Zone& to) {
-  // Node by node: identical RRsets (the common case) cost one comparison of their packed
-  // RDATA and no allocation; only RRsets that differ are taken apart into records.
-  Changeset c;
-  auto soa_record = [](const Zone& z) {
-    return Record{z.origin(), rrtype::SOA, z.soa().ttl,
-                  std::string(std::string_view(z.soa().data).substr(2))};
-  };
-  c.soa_from = soa_record(from);
-  c.soa_to = soa_record(to);
+namespace {
+
+// The node holding a name's records (an NSEC3 owner is found too), or nullptr.
+const Node* records_at(const Zone& z, NameView name) {
+  const Node* n = z.find_stored(name);
+  return n && !n->empty() ? n : nullptr;
+}
+
+// The records of one name that differ: identical RRsets (the common case) cost one
+// comparison of their packed RDATA and no allocation; only RRsets that differ are taken
+// apart into records. SOA records are the changeset's own.
+void diff_node(const Node* a, const Node* b, Changeset& c) {
   auto same = [](const RRset* x, const RRset* y) {
     return x && y && x->ttl == y->ttl && x->data == y->data;
   };
@@ -94,53 +98,103 @@ Changeset diff_zones(const Zone& from, const Zone& to) {
         out.push_back(Record{std::string(n.name), mine.type, n.record_ttl(mine, rd), std::string(rd)});
     });
   };
-  to.for_each_node([&](const Node& b) {
-    const Node* a = from.find_stored(b.name);
-    for (const auto& rb : b.rrsets) {
+  if (b)
+    for (const auto& rb : b->rrsets) {
       if (rb.type == rrtype::SOA) continue;
       const RRset* ra = a ? a->find(rb.type) : nullptr;
       if (same(ra, &rb)) continue;
-      missing(b, rb, ra, c.added);
+      missing(*b, rb, ra, c.added);
       if (ra) missing(*a, *ra, &rb, c.removed);
     }
-    if (a)
-      for (const auto& ra : a->rrsets)
-        if (ra.type != rrtype::SOA && !b.find(ra.type)) missing(*a, ra, nullptr, c.removed);
+  if (a)
+    for (const auto& ra : a->rrsets)
+      if (ra.type != rrtype::SOA && !(b && b->find(ra.type))) missing(*a, ra, nullptr, c.removed);
+}
+
+void overlay_names(const Zone& z, std::set<std::string>& out) {
+  if (const Overlay* o = z.overlay())
+    for (const DeltaTable* t : {&o->names, &o->nsec3_names})
+      for (const auto& e : t->entries()) out.emplace(e.name);
+}
+
+}  // namespace
+
+Changeset diff_zones(const Zone& from, const Zone& to) {
+  Changeset c;
+  auto soa_record = [](const Zone& z) {
+    return Record{z.origin(), rrtype::SOA, z.soa().ttl,
+                  std::string(std::string_view(z.soa().data).substr(2))};
+  };
+  c.soa_from = soa_record(from);
+  c.soa_to = soa_record(to);
+  if (&from.flat_base() == &to.flat_base()) {
+    // Versions of one base differ only where their overlays hold names.
+    std::set<std::string> names;
+    overlay_names(from, names);
+    overlay_names(to, names);
+    for (const auto& n : names) diff_node(records_at(from, n), records_at(to, n), c);
+    return c;
+  }
+  to.for_each_node([&](const Node& b) {
+    if (!b.empty()) diff_node(records_at(from, b.name), &b, c);
   });
   from.for_each_node([&](const Node& a) {
-    if (to.find_stored(a.name)) return;
-    for (const auto& ra : a.rrsets)
-      if (ra.type != rrtype::SOA) missing(a, ra, nullptr, c.removed);
+    if (!a.empty() && !records_at(to, a.name)) diff_node(&a, nullptr, c);
   });
   return c;
 }
 
-std::shared_ptr<const Zone> apply_changeset(const Zone& base, const Changeset& c,
-                                            std::vector<ZoneError>& errors) {
-  auto here = [&](std::string msg) {
-    errors.push_back({SourceLine{"changeset " + std::to_string(c.from_serial()) + "->" +
-                                     std::to_string(c.to_serial()),
-                                 0},
-                      std::move(msg)});
-  };
-  if (soa_serial(c.soa_from) != base.serial()) {
-    here("starts at serial " + std::to_string(c.from_serial()) + " but the zone is at " +
-         std::to_string(base.serial()));
-    return nullptr;
-  }
-  // Start from the base's RRsets (copied whole), take out what goes, add what comes.
+namespace {
+
+// The whole zone built again from base's records with the change applied: compaction, and
+// the changes whose effects reach names they do not touch.
+std::shared_ptr<const Zone> rebuild(const Zone& base, const Changeset& c,
+                                    std::vector<ZoneError>& errors, const SourceLine& here) {
   ZoneBuilder b(base);
   b.remove(base.origin(), rrtype::SOA, base.soa().ttl, std::string_view(base.soa().data).substr(2));
   size_t missing = 0;
   for (const auto& r : c.removed)
-    if (!b.remove(r.owner, r.type, r.ttl, r.rdata)) ++missing;
+    if (!b.remove(lowered(r.owner), r.type, r.ttl, r.rdata)) ++missing;
   if (missing) {
-    here("removes " + std::to_string(missing) + " record(s) that the zone does not have");
+    errors.push_back({here, "removes " + std::to_string(missing) +
+                                " record(s) that the zone does not have"});
     return nullptr;
   }
   b.add(c.soa_to.owner, rrtype::SOA, c.soa_to.ttl, c.soa_to.rdata);
   for (const auto& r : c.added) b.add(r.owner, r.type, r.ttl, r.rdata);
   return b.build(errors);
+}
+
+}  // namespace
+
+std::shared_ptr<const Zone> apply_changeset(std::shared_ptr<const Zone> base, const Changeset& c,
+                                            std::vector<ZoneError>& errors,
+                                            const ApplyOptions& options) {
+  SourceLine here{"changeset " + std::to_string(c.from_serial()) + "->" +
+                      std::to_string(c.to_serial()),
+                  0};
+  if (!base) {
+    errors.push_back({here, "there is no zone to apply it to"});
+    return nullptr;
+  }
+  if (soa_serial(c.soa_from) != base->serial()) {
+    errors.push_back({here, "starts at serial " + std::to_string(c.from_serial()) +
+                                " but the zone is at " + std::to_string(base->serial())});
+    return nullptr;
+  }
+  size_t limit = options.max_overlay ? options.max_overlay
+                                     : default_overlay_limit(base->flat_base().node_count());
+  // A version holds at least the names the change touches: past the bound, compact.
+  bool compact = base->delta_size() + c.removed.size() + c.added.size() + 1 > limit;
+  if (!options.full_build && !compact) {
+    VersionBuilder vb(base, c, errors);
+    switch (vb.run()) {
+      case VersionBuilder::Outcome::built: return vb.result();
+      case VersionBuilder::Outcome::refused: return nullptr;
+      case VersionBuilder::Outcome::rebuild: break;
+    }
+  }
+  return rebuild(*base, c, errors, here);
 }
 
 Changeset condense(const std::vector<Changeset>& chain) {
@@ -170,41 +224,17 @@ Changeset condense(const std::vector<Changeset>& chain) {
   return out;
 }
 
-namespace {
-// One record's share of content_hash: a sum of per-record hashes is independent of the
-// order records are visited in, and can be updated by a changeset.
-uint64_t record_hash(const Record& r) {
-  std::string rd = r.rdata;
-  if (r.type == rrtype::SOA) set_soa_serial(rd, 0);  // what a serial policy changes
-  std::string k = r.owner;
-  k.append(reinterpret_cast<const char*>(&r.type), 2);
-  k.append(reinterpret_cast<const char*>(&r.ttl), 4);
-  k += rd;
-  return std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
-}
-}  // namespace
+uint64_t content_hash(const Zone& z) { return z.content_hash(); }
 
-uint64_t content_hash(const Zone& z) {
-  uint64_t h = 0;
-  for (const auto& r : zone_records(z)) h += record_hash(r);
-  return h;
-}
-
-uint64_t content_hash_after(uint64_t before, const Changeset& c) {
-  uint64_t h = before - record_hash(c.soa_from) + record_hash(c.soa_to);
-  for (const auto& r : c.removed) h -= record_hash(r);
-  for (const auto& r : c.added) h += record_hash(r);
-  return h;
-}
-
-std::shared_ptr<const Zone> with_serial(const Zone& z, uint32_t serial) {
-  ZoneBuilder b(z.origin(), z.source());
-  for (auto r : zone_records(z)) {
-    if (r.type == rrtype::SOA) set_soa_serial(r.rdata, serial);
-    b.add(r.owner, r.type, r.ttl, r.rdata);
-  }
+std::shared_ptr<const Zone> with_serial(std::shared_ptr<const Zone> z, uint32_t serial) {
+  if (!z) return nullptr;
+  Changeset c;
+  c.soa_from = Record{z->origin(), rrtype::SOA, z->soa().ttl,
+                      std::string(std::string_view(z->soa().data).substr(2))};
+  c.soa_to = c.soa_from;
+  set_soa_serial(c.soa_to.rdata, serial);
   std::vector<ZoneError> errors;
-  return b.build(errors);
+  return apply_changeset(std::move(z), c, errors);
 }
 
 std::string serialize(const Changeset& c) {

@@ -10,6 +10,7 @@ namespace zone {
 using namespace wire;
 
 const Node* Zone::nsec_for(NameView lower_name) const {
+  if (overlay_) [[unlikely]] return nsec_for_version(lower_name);
   if (nsec_chain_.empty()) return nullptr;
   auto it = std::upper_bound(
       nsec_chain_.begin(), nsec_chain_.end(), lower_name,
@@ -33,6 +34,7 @@ void Zone::nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const {
 }
 
 const Nsec3Entry* Zone::nsec3_for(const uint8_t hash[kNsec3HashLen], bool& match) const {
+  if (overlay_) [[unlikely]] return nsec3_for_version(hash, match);
   match = false;
   if (nsec3_chain_.empty()) return nullptr;
   auto it = std::upper_bound(nsec3_chain_.begin(), nsec3_chain_.end(), hash,

@@ -5,6 +5,8 @@
 
 #include <malloc.h>
 
+#include "zone/nsec3_params.h"
+#include "zone/overlay.h"
 #include "zone/wire/types.h"
 
 namespace zone {
@@ -16,7 +18,6 @@ uint64_t line_hash(NameView owner, uint16_t type) {
   return std::hash<std::string_view>{}(owner) ^ (static_cast<uint64_t>(type) * 0x9E3779B97F4A7C15ull);
 }
 
-std::string type_name(uint16_t t);
 }  // namespace
 
 void NameIndex::reset(size_t entries) {
@@ -28,10 +29,12 @@ void NameIndex::reset(size_t entries) {
 }
 
 size_t Zone::memory_bytes() const {
-  return sizeof(Zone) + arena_size_ + nodes_.capacity() * sizeof(Node) +
-         rrsets_.capacity() * sizeof(RRset) + sigs_.capacity() * sizeof(Signatures) +
-         index_.bytes() + nsec3_index_.bytes() + nsec_chain_.capacity() * sizeof(const Node*) +
-         nsec3_chain_.capacity() * sizeof(Nsec3Entry);
+  size_t own = sizeof(Zone) + arena_size_ + nodes_.capacity() * sizeof(Node) +
+               rrsets_.capacity() * sizeof(RRset) + sigs_.capacity() * sizeof(Signatures) +
+               index_.bytes() + nsec3_index_.bytes() +
+               nsec_chain_.capacity() * sizeof(const Node*) +
+               nsec3_chain_.capacity() * sizeof(Nsec3Entry) + ns_refs_.capacity() * sizeof(uint64_t);
+  return overlay_ ? own + overlay_->bytes() + overlay_->base->memory_bytes() : own;
 }
 
 ZoneBuilder::ZoneBuilder(std::string origin_lower, std::string source)
@@ -210,7 +213,9 @@ void ZoneBuilder::freeze(Zone& z) {
   }
 
   // Empty non-terminals: every ancestor of a name with data, down from the apex, exists.
+  // Each name kept counts once as a child of its parent.
   size_t n_before = bnodes_.size();
+  std::vector<uint32_t> children(bnodes_.size(), 0);
   std::vector<std::pair<uint32_t, uint32_t>> ent_twins;  // NSEC3 owner -> its ENT
   for (uint32_t i = 0; i < n_before; ++i) {
     if (!live[i] || bnodes_[i].nsec3_owner || keep[i]) continue;
@@ -238,7 +243,9 @@ void ZoneBuilder::freeze(Zone& z) {
       if (j >= keep.size()) {
         keep.resize(j + 1, 0);
         live.resize(j + 1, 0);
+        children.resize(j + 1, 0);
       }
+      ++children[j];
       if (keep[j]) break;
       keep[j] = 1;
     }
@@ -255,6 +262,7 @@ void ZoneBuilder::freeze(Zone& z) {
   char* a = z.arena_.get();
   size_t used = 0;
   z.nodes_.resize(order.size());
+  z.node_count_ = order.size();
   struct Spans {
     uint32_t rr_first, rr_count, sig_first, sig_count;
   };
@@ -328,6 +336,7 @@ void ZoneBuilder::freeze(Zone& z) {
     n.rrsets = std::span<const RRset>(z.rrsets_.data() + spans[k].rr_first, spans[k].rr_count);
     n.sigs = std::span<const Signatures>(z.sigs_.data() + spans[k].sig_first, spans[k].sig_count);
     bool apex = n.name == NameView(origin_);
+    n.children = k < z.nsec3_first_ ? children[order[k]] : 0;
     n.has_cname = n.find(rrtype::CNAME) != nullptr;
     n.has_dname = n.find(rrtype::DNAME) != nullptr;
     n.is_cut = !apex && n.find(rrtype::NS) != nullptr;
@@ -474,56 +483,6 @@ void ZoneBuilder::check(Zone& z, std::vector<ZoneError>& errors,
   }
 }
 
-namespace {
-
-// RFC 4648 base32hex, as NSEC3 owner labels are written (RFC 5155 3.3).
-bool base32hex_decode(std::string_view in, uint8_t* out, size_t out_len) {
-  if (in.size() * 5 / 8 != out_len) return false;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t o = 0;
-  for (char ch : in) {
-    int v;
-    uint8_t c = ascii_lower(static_cast<uint8_t>(ch));
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'v') v = c - 'a' + 10;
-    else return false;
-    acc = (acc << 5) | static_cast<uint32_t>(v);
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      if (o < out_len) out[o++] = static_cast<uint8_t>(acc >> bits);
-    }
-  }
-  return o == out_len;
-}
-
-struct Nsec3Params {
-  uint8_t algorithm = 0, flags = 0;
-  uint16_t iterations = 0;
-  std::string_view salt;
-  std::string_view next;  // NSEC3 only: the next hashed owner
-};
-
-bool parse_nsec3(std::string_view rd, bool param, Nsec3Params& p) {
-  auto u = [&](size_t i) { return static_cast<uint8_t>(rd[i]); };
-  if (rd.size() < 5) return false;
-  p.algorithm = u(0);
-  p.flags = u(1);
-  p.iterations = static_cast<uint16_t>(u(2) << 8 | u(3));
-  size_t sl = u(4);
-  if (rd.size() < 5 + sl) return false;
-  p.salt = rd.substr(5, sl);
-  if (param) return true;
-  if (rd.size() < 6 + sl) return false;
-  size_t hl = u(5 + sl);
-  if (rd.size() < 6 + sl + hl) return false;
-  p.next = rd.substr(6 + sl, hl);
-  return true;
-}
-
-}  // namespace
-
 void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
                                std::vector<ZoneError>* warnings) {
   auto where = [&](NameView owner, uint16_t type) -> SourceLine { return line_of(owner, type); };
@@ -669,7 +628,6 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
   z.denial_ = Denial::nsec;
 }
 
-namespace {
 std::string type_name(uint16_t t) {
   switch (t) {
     case rrtype::A: return "A";
@@ -691,6 +649,5 @@ std::string type_name(uint16_t t) {
     default: return "TYPE" + std::to_string(t);
   }
 }
-}  // namespace
 
 }  // namespace zone

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <span>
@@ -25,12 +26,16 @@ struct Signatures {
   RRset rrsigs;  // type RRSIG; its TTL is not used (an RRSIG is served with its RRset's TTL)
 };
 
-// One name of a zone. Everything it points to lives in its Zone's arrays and arena: a node
-// is 56 bytes and no allocation of its own.
+// One name of a zone. Everything it points to lives in its Zone's arrays and arena (or, in a
+// version made by apply_changeset, in that version's own blocks): a node is 56 bytes and no
+// allocation of its own.
 struct Node {
   NameView name;                   // lowercased wire name
   std::span<const RRset> rrsets;   // SOA, NS first, then by type
   std::span<const Signatures> sigs;  // derived from the RRSIG RRset, by covered type
+  // Names of the lookup namespace right below this one: tells a change whether a name that
+  // loses its last record stays as an empty non-terminal (it sits in the padding).
+  uint32_t children = 0;
   // Derived at build time so that lookup needs no scans.
   bool is_cut = false;    // NS below the apex: a delegation point
   bool has_dname = false;
@@ -58,6 +63,8 @@ struct Node {
     return nullptr;
   }
 };
+
+static_assert(sizeof(Node) == 56, "a node stays 56 bytes");
 
 // Open addressing from a lowercased wire name to a node index: one 8-byte slot per entry
 // (32 bits of the hash beside the index, so most misses never touch a node).
@@ -128,13 +135,21 @@ struct Nsec3Entry {
   bool opt_out;      // the Opt-Out flag of its NSEC3 (RFC 5155 3.1.2.1)
 };
 
+struct Overlay;
+class VersionBuilder;
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+// A zone is either flat (built by ZoneBuilder: every node in its own arrays) or a version
+// made by apply_changeset: a flat base shared with other versions plus an overlay holding
+// only the names that differ (see zone/overlay.h). Both answer the same questions; a flat
+// zone pays one predictable branch for it.
 class Zone {
  public:
+  ~Zone();
   const std::string& origin() const { return origin_; }  // lowercased wire name
   uint32_t serial() const { return serial_; }
   const Node& apex() const { return *apex_; }
@@ -150,25 +165,43 @@ class Zone {
 
   // Exact match on a lowercased wire name; nullptr if absent.
   const Node* find(NameView lower_name) const {
+    if (overlay_) [[unlikely]] return find_in_version(lower_name);
     int64_t i = index_.find(lower_name, NameIndex::hash(lower_name), name_of_);
     return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
   }
-  size_t node_count() const { return nodes_.size(); }
+  size_t node_count() const { return node_count_; }
   // Any node that holds records, NSEC3 owners included (find() skips those); for diffs.
-  const Node* find_stored(NameView lower_name) const {
-    if (const Node* n = find(lower_name)) return n;
-    int64_t i = nsec3_index_.find(lower_name, NameIndex::hash(lower_name), name_of_);
-    return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
-  }
+  // For a name that is both an NSEC3 owner and an empty non-terminal, the NSEC3 owner.
+  const Node* find_stored(NameView lower_name) const;
   size_t record_count() const { return record_count_; }
   // Every node, the NSEC3 owners (not part of the lookup namespace) and empty non-terminals
-  // included, in the order the names were first added.
+  // included, each once: a flat zone in the order the names were first added, a version its
+  // base's nodes it still has, then its own.
   template <class F>
   void for_each_node(F&& f) const {
-    for (const auto& n : nodes_) f(n);
+    if (!overlay_) {
+      for (const auto& n : nodes_) f(n);
+      return;
+    }
+    auto* fp = std::addressof(f);
+    using P = decltype(fp);
+    visit_version_nodes(
+        [](const void* ctx, const Node& n) { (*static_cast<P>(const_cast<void*>(ctx)))(n); },
+        fp);
   }
-  // Bytes held by the zone's data structures (for status and benchmarks).
+  // Bytes held by the zone's data structures (for status and benchmarks); a version counts
+  // its base too.
   size_t memory_bytes() const;
+
+  // Versions (apply_changeset). The flat zone this one shares its nodes with (itself when
+  // flat), and how many names the version holds apart from it (0 when flat).
+  const Zone& flat_base() const;
+  size_t delta_size() const;
+  const Overlay* overlay() const { return overlay_.get(); }
+
+  // An order-independent hash of the records, SOA serial excluded (see content_hash in
+  // changeset.h). Computed once for a flat zone, carried by versions.
+  uint64_t content_hash() const;
 
   // DNSSEC (RFC 4035, RFC 5155). A zone is signed when its apex has a DNSKEY and an NSEC
   // chain, or an NSEC3PARAM with its NSEC3 chain.
@@ -189,10 +222,30 @@ class Zone {
 
  private:
   friend class ZoneBuilder;
+  friend class VersionBuilder;
   struct NameOf {
     const std::vector<Node>* nodes;
     NameView operator()(uint32_t i) const { return (*nodes)[i].name; }
   };
+  // Flat zones only: the lookup namespace and the NSEC3 owners, with a precomputed hash.
+  const Node* find_flat(NameView lower_name, uint64_t h) const {
+    int64_t i = index_.find(lower_name, h, name_of_);
+    return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
+  }
+  const Node* find_nsec3_owner_flat(NameView lower_name, uint64_t h) const {
+    int64_t i = nsec3_index_.find(lower_name, h, name_of_);
+    return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
+  }
+  // The same questions asked of a version (zone/overlay.cpp).
+  const Node* find_in_version(NameView lower_name) const;
+  const Node* find_nsec3_owner(NameView lower_name) const;
+  void visit_version_nodes(void (*fn)(const void*, const Node&), const void* ctx) const;
+  const Node* nsec_for_version(NameView lower_name) const;
+  const Nsec3Entry* nsec3_for_version(const uint8_t hash[kNsec3HashLen], bool& match) const;
+  // In-zone NS targets of the apex and of every cut, as sorted hashes: which names a change
+  // must not leave without glue. Built on first use (flat zones; versions carry a delta).
+  const std::vector<uint64_t>& ns_target_refs() const;
+
   std::string origin_;
   std::string source_;
   // Names, RDATA and signatures of every node, back to back; nodes and RRsets point here.
@@ -217,6 +270,12 @@ class Zone {
   uint32_t serial_ = 0;
   uint32_t negative_ttl_ = 0;
   size_t record_count_ = 0;
+  size_t node_count_ = 0;
+  // Set for versions: the base they share and the names that differ.
+  std::unique_ptr<Overlay> overlay_;
+  mutable std::once_flag hash_once_, refs_once_;
+  mutable uint64_t content_hash_ = 0;
+  mutable std::vector<uint64_t> ns_refs_;
   mutable std::atomic<bool> expired_{false};
 };
 
@@ -226,6 +285,9 @@ struct SourceLine {
   int line = 0;
   std::string str() const { return file.empty() ? std::string("<input>") : file + ":" + std::to_string(line); }
 };
+
+// A type's mnemonic for messages ("A", "NSEC3PARAM", "TYPE65400").
+std::string type_name(uint16_t type);
 
 struct ZoneError {
   SourceLine where;
@@ -237,8 +299,9 @@ struct ZoneError {
 class ZoneBuilder {
  public:
   explicit ZoneBuilder(std::string origin_lower, std::string source = {});
-  // Starts from every record of an existing zone (for applying a changeset): its RRsets are
-  // copied whole, which is far cheaper than adding the records one by one.
+  // Starts from every record of an existing zone (flat or a version: to rebuild or compact
+  // one): its RRsets are copied whole, which is far cheaper than adding the records one by
+  // one.
   explicit ZoneBuilder(const Zone& base);
 
   // Sizes the builder for a zone file of `text_bytes` (a hint: saves regrowing and rehashing

@@ -67,14 +67,15 @@ dn         DNAME target.example.net.
 _acme-challenge  TXT "token"
 )";
 
-const Zone& the_zone() {
+const std::shared_ptr<const Zone>& the_zone_ptr() {
   static std::shared_ptr<const Zone> z = [] {
     LoadResult r = load_zone_text(kZone, *name_from_text("example.com."));
     if (!r.ok()) fail("the fuzz zone does not load", r.errors.empty() ? "" : r.errors[0].str());
     return r.zone;
   }();
-  return *z;
+  return z;
 }
+const Zone& the_zone() { return *the_zone_ptr(); }
 
 const UpdatePolicy& the_policy() {
   static UpdatePolicy p = [] {
@@ -145,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CHECK(serial_gt(c.to_serial(), c.from_serial()), plan.status.message);
 
   std::vector<ZoneError> errors;
-  auto after = apply_changeset(z, c, errors);
+  auto after = apply_changeset(the_zone_ptr(), c, errors);
   if (!after) {
     CHECK(!errors.empty(), plan.status.message);
     for (const auto& e : errors)

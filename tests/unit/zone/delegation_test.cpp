@@ -81,7 +81,7 @@ std::string errors_text(const std::vector<std::string>& errors) {
 }
 
 // Applies a planned changeset and checks it produced a valid zone at new_serial.
-std::shared_ptr<const Zone> apply(const Zone& z, const Changeset& c) {
+std::shared_ptr<const Zone> apply_plan(const std::shared_ptr<const Zone>& z, const Changeset& c) {
   std::vector<ZoneError> errors;
   auto out = apply_changeset(z, c, errors);
   for (const auto& e : errors) ADD_FAILURE() << e.str();
@@ -127,7 +127,7 @@ TEST(PlanDelegation, NewDelegationWithInDomainGlueAndDs) {
                            K("ns1.c.p.test.", rrtype::AAAA, 7200, AAAA("2001:db8::30"))}));
   EXPECT_EQ(c->added.size(), 5u);
 
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   auto r = lookup(*z2, W("www.c.p.test."), rrtype::A);
   EXPECT_EQ(r.kind, Outcome::delegation);
@@ -270,7 +270,7 @@ TEST(PlanDelegation, ReplacingDropsGlueNoLongerNeededButKeepsSharedGlue) {
   EXPECT_EQ(keys(c->added),
             (std::set<Key>{K("a.p.test.", rrtype::NS, 3600, W("ns3.a.p.test.")),
                            K("ns3.a.p.test.", rrtype::A, 3600, A("192.0.2.12"))}));
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   EXPECT_FALSE(z2->find(W("ns2.a.p.test.")));
   const Node* shared = z2->find(W("ns.a.p.test."));
@@ -300,7 +300,7 @@ TEST(PlanDelegation, ReplacingWhenNoOtherCutUsesTheGlueDropsIt) {
                            K("b.p.test.", rrtype::NS, 3600, W("ns.b.p.test.")),
                            K("ns.b.p.test.", rrtype::A, 3600, A("192.0.2.20"))}));
   EXPECT_EQ(keys(c->added), (std::set<Key>{K("b.p.test.", rrtype::NS, 3600, W("ns.other.net."))}));
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   EXPECT_TRUE(z2->find(W("ns.a.p.test.")));
   EXPECT_FALSE(z2->find(W("ns.b.p.test.")));
@@ -324,7 +324,7 @@ TEST(PlanDelegation, NewAddressesForSharedGlueReplaceTheOldOnes) {
       << changeset_text(*c);
   EXPECT_EQ(keys(c->added), (std::set<Key>{K("ns.a.p.test.", rrtype::A, 3600, A("192.0.2.99"))}))
       << changeset_text(*c);
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   const Node* g = z2->find(W("ns.a.p.test."));
   ASSERT_TRUE(g);
@@ -347,7 +347,7 @@ TEST(PlanUndelegation, RemovesNsDsAndOnlyItsOwnGlue) {
                            K("a.p.test.", rrtype::NS, 3600, W("ns2.a.p.test.")),
                            K("a.p.test.", rrtype::DS, 3600, ds_rdata(1)),
                            K("ns2.a.p.test.", rrtype::A, 3600, A("192.0.2.11"))}));
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   EXPECT_FALSE(z2->find(W("a.p.test."))->is_cut);
   EXPECT_EQ(lookup(*z2, W("ns.a.p.test."), rrtype::A).kind, Outcome::answer);
@@ -359,7 +359,7 @@ TEST(PlanUndelegation, RemovesNsDsAndOnlyItsOwnGlue) {
             (std::set<Key>{K("b.p.test.", rrtype::NS, 3600, W("ns.a.p.test.")),
                            K("b.p.test.", rrtype::NS, 3600, W("ns.b.p.test.")),
                            K("ns.b.p.test.", rrtype::A, 3600, A("192.0.2.20"))}));
-  auto z3 = apply(*z, *b);
+  auto z3 = apply_plan(z, *b);
   ASSERT_TRUE(z3);
   EXPECT_EQ(lookup(*z3, W("x.b.p.test."), rrtype::A).kind, Outcome::nxdomain);
   EXPECT_EQ(lookup(*z3, W("x.a.p.test."), rrtype::A).kind, Outcome::delegation);
@@ -376,7 +376,7 @@ TEST(PlanUndelegation, GlueAtTheCutNameGoesWithTheDelegation) {
             (std::set<Key>{K("d.p.test.", rrtype::NS, 3600, W("d.p.test.")),
                            K("d.p.test.", rrtype::A, 3600, A("192.0.2.40"))}))
       << changeset_text(*c);
-  auto z2 = apply(*z, *c);
+  auto z2 = apply_plan(z, *c);
   ASSERT_TRUE(z2);
   EXPECT_EQ(lookup(*z2, W("d.p.test."), rrtype::A).kind, Outcome::nxdomain);
 }

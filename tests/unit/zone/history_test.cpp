@@ -64,7 +64,7 @@ TEST(History, SinceASerialInTheMiddleIsTheCondensedRest) {
   EXPECT_EQ(c->added.size(), 2u);
   // Applied to version 2 it gives version 4.
   std::vector<ZoneError> errors;
-  auto z = apply_changeset(*version(2), *c, errors);
+  auto z = apply_changeset(version(2), *c, errors);
   ASSERT_TRUE(z);
   EXPECT_EQ(zone_records(*z).size(), zone_records(*version(4)).size());
   EXPECT_EQ(content_hash(*z), content_hash(*version(4)));

@@ -64,7 +64,7 @@ std::shared_ptr<const Zone> make_zone(const std::string& text = kZone,
 // is one line here.)
 std::shared_ptr<const Zone> apply(const std::shared_ptr<const Zone>& z, const Changeset& c,
                                   std::vector<ZoneError>& errors) {
-  return apply_changeset(*z, c, errors);
+  return apply_changeset(z, c, errors);
 }
 
 std::string u16(uint16_t v) { return {static_cast<char>(v >> 8), static_cast<char>(v)}; }
