@@ -135,6 +135,7 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
       }
       if (s->zone) {
         if (s->timers.expire_at && s->timers.expire_at <= unix_now()) s->zone->set_expired(true);
+        s->zone->set_expire_at(s->timers.expire_at);
         log->info("zone {}: serving serial {} from the database{}", r.name, s->zone->serial(),
                   s->zone->expired() ? " (expired: SERVFAIL until refreshed)" : "");
         hooks_.publish(r.origin, s->zone);
@@ -189,6 +190,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       s.timers.last_refresh = now;
       s.timers.next_refresh = now + bounded(f.refresh, 1, 86400 * 7);
       s.timers.expire_at = now + bounded(f.expire, 1, 86400 * 365);
+      s.zone->set_expire_at(s.timers.expire_at);
       if (s.zone->expired()) {
         s.zone->set_expired(false);
         log->info("zone {}: serial {} confirmed by {}, no longer expired", name, have, primary.name);
@@ -278,6 +280,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
               tr.messages, secs);
     s.zone = next;
     s.timers = t;
+    next->set_expire_at(t.expire_at);
     s.last_result = std::string(kind) + " from " + primary.name + ": serial " +
                     std::to_string(next->serial());
     hooks_.publish(s.role.origin, next);

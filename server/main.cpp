@@ -236,7 +236,7 @@ class Daemon {
     if (only_zone.empty()) {
       try {
         server::Config fresh = server::load_config(path_);
-        auto fresh_policy = server::make_policy(fresh);
+        auto fresh_policy = server::make_policy(fresh, policy_.current().get());
         check_secondaries_have_database(fresh);
         if (fresh.server.listen.size() != cfg_.server.listen.size() ||
             !std::equal(fresh.server.listen.begin(), fresh.server.listen.end(),
