@@ -428,7 +428,11 @@ class LateAnswer {
 
 }  // namespace
 
-QueryProcessor::QueryProcessor(QueryOptions opts) : opts_(std::move(opts)) {}
+static uint64_t system_clock() { return static_cast<uint64_t>(std::time(nullptr)); }
+
+QueryProcessor::QueryProcessor(QueryOptions opts) : opts_(std::move(opts)) {
+  if (!opts_.clock) opts_.clock = system_clock;
+}
 
 QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
                                     const Policy& policy, uint8_t* out, size_t out_cap,
@@ -456,7 +460,7 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
   TsigCheck tsig;
   uint64_t now = 0;
   if (st == ParseStatus::ok && q.has_tsig) {
-    now = static_cast<uint64_t>(std::time(nullptr));
+    now = opts_.clock();
     tsig = tsig_verify(req.data, req.size,
                        [&](std::string_view n) { return policy.find_key(n); }, now, {}, false);
     limit = limit > kTsigRoom + kClassicUdpSize / 2 ? limit - kTsigRoom : limit;
@@ -466,7 +470,7 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
   CookieCheck cookie;
   OptBuf options;
   if (q.edns.cookie_len && !policy.cookie_secrets.empty()) {
-    if (!now) now = static_cast<uint64_t>(std::time(nullptr));
+    if (!now) now = opts_.clock();
     cookie = check_cookie(q.edns.cookie, q.edns.cookie_len, req.peer,
                           static_cast<uint32_t>(now), policy.cookie_secrets);
     cookie_option(q.edns.cookie, q.edns.cookie_len, cookie, req.peer, static_cast<uint32_t>(now),
@@ -582,7 +586,7 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
       to.edns = q.edns.present;
       to.do_bit = q.edns.do_bit;
       to.udp_payload = opts_.udp_payload;
-      if (!now) now = static_cast<uint64_t>(std::time(nullptr));
+      if (!now) now = opts_.clock();
       if (expire_asked && !zone->expired()) {
         uint8_t v[4];
         put32(v, expire_of(*zone, now));
@@ -605,7 +609,7 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
       if (const Zone* z = zones.find_exact(q.name_lower()); z && !z->expired()) expire_zone = z;
   }
   if (expire_zone) {
-    if (!now) now = static_cast<uint64_t>(std::time(nullptr));
+    if (!now) now = opts_.clock();
     uint8_t v[4];
     put32(v, expire_of(*expire_zone, now));
     options.add(edns_option::EXPIRE, v, 4);

@@ -65,6 +65,9 @@ struct QueryOptions {
   const zone::History* history = nullptr;  // IXFR out; null: every IXFR gets the whole zone
   NotifyCallback on_notify;                // a NOTIFY was accepted (posts the refresh)
   DeferredHandler on_update;               // UPDATE (opcode 5); unset: NOTIMP
+  // Unix time for TSIG, cookies and EXPIRE; read only when a message needs it. Tests and
+  // the fuzzer fix it.
+  uint64_t (*clock)() = nullptr;  // null: the system clock
 };
 
 // One message to process.

@@ -81,7 +81,7 @@ RateLimiter::Verdict RateLimiter::check(const RateLimit& cfg, const Peer& peer, 
   in[17] = peer.v6;
   zone::wire::put16(in + 18, cls == ResponseClass::answer ? qtype : 0);
   size_t n = name.size() <= zone::wire::kMaxNameLen ? name.size() : zone::wire::kMaxNameLen;
-  std::memcpy(in + 20, name.data(), n);
+  if (n) std::memcpy(in + 20, name.data(), n);
   uint64_t key = siphash24(hash_key_, in, 20 + n) | 1;
 
   // Two candidate slots: the bucket of this key, or the older of the two is reused.
