@@ -21,7 +21,11 @@ inline uint64_t load64_le(const uint8_t* p) {
 
 }  // namespace
 
-uint64_t siphash24(const uint8_t key[16], const uint8_t* data, size_t len) {
+namespace {
+
+// SipHash with `C` compression and `D` finalization rounds.
+template <int C, int D>
+uint64_t siphash(const uint8_t key[16], const uint8_t* data, size_t len) {
   uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
   uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
   uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
@@ -35,17 +39,26 @@ uint64_t siphash24(const uint8_t key[16], const uint8_t* data, size_t len) {
   for (size_t i = 0; i < full; i += 8) {
     uint64_t m = load64_le(data + i);
     v3 ^= m;
-    round(), round();
+    for (int r = 0; r < C; ++r) round();
     v0 ^= m;
   }
   uint64_t last = static_cast<uint64_t>(len) << 56;
   for (size_t i = 0; i < (len & 7); ++i) last |= static_cast<uint64_t>(data[full + i]) << (8 * i);
   v3 ^= last;
-  round(), round();
+  for (int r = 0; r < C; ++r) round();
   v0 ^= last;
   v2 ^= 0xff;
-  round(), round(), round(), round();
+  for (int r = 0; r < D; ++r) round();
   return v0 ^ v1 ^ v2 ^ v3;
+}
+
+}  // namespace
+
+uint64_t siphash24(const uint8_t key[16], const uint8_t* data, size_t len) {
+  return siphash<2, 4>(key, data, len);
+}
+uint64_t siphash13(const uint8_t key[16], const uint8_t* data, size_t len) {
+  return siphash<1, 3>(key, data, len);
 }
 
 namespace {

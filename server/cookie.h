@@ -18,6 +18,9 @@ using CookieSecret = std::array<uint8_t, 16>;
 // endian. A few dozen arithmetic operations: cheaper than setting up an OpenSSL EVP_MAC
 // for every query.
 uint64_t siphash24(const uint8_t key[16], const uint8_t* data, size_t len);
+// SipHash-1-3: the variant hash tables use against collision flooding (Python, Rust), about
+// twice as fast; for the rate limiter's buckets, never for cookies.
+uint64_t siphash13(const uint8_t key[16], const uint8_t* data, size_t len);
 
 inline constexpr size_t kClientCookieLen = 8;
 inline constexpr size_t kServerCookieLen = 16;  // what we hand out (RFC 9018 4)

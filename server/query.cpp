@@ -22,15 +22,21 @@ namespace {
 constexpr int kMaxChain = 16;  // CNAME/DNAME steps followed before we stop (loop-safe)
 constexpr size_t kTsigRoom = 200;  // key name, algorithm, a SHA-512 MAC and the fixed fields
 
-uint16_t response_flags(const ParsedQuery& q) {
-  // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
-  return static_cast<uint16_t>(flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)));
-}
+// The rate limit's bucket for a response, asked for as soon as the response class is known
+// (the first lookup), so that its cache line arrives while the answer is rendered.
+struct EarlyBucket {
+  RateLimiter* rl = nullptr;  // null: the response is not limited
+  const RateLimit* cfg = nullptr;
+  const Peer* peer = nullptr;
+  uint64_t key = 0;
+  ResponseClass cls = ResponseClass::error;
+  NameView name;
+};
 
 class Answer {
  public:
-  Answer(const ParsedQuery& q, const ZoneTable& zones, Renderer& r)
-      : q_(q), zones_(zones), r_(r) {}
+  Answer(const ParsedQuery& q, const ZoneTable& zones, Renderer& r, EarlyBucket* early)
+      : q_(q), zones_(zones), r_(r), early_(early) {}
 
   // Fills answer, authority and additional sections; returns the rcode.
   uint16_t run() {
@@ -164,6 +170,10 @@ class Answer {
       case Outcome::dname:
         cls_ = ResponseClass::answer;
         break;
+    }
+    if (early_ && early_->rl) {
+      early_->cls = cls_, early_->name = cls_name_;
+      early_->key = early_->rl->prepare(*early_->cfg, *early_->peer, cls_, cls_name_, q_.qtype);
     }
   }
 
@@ -322,6 +332,7 @@ class Answer {
   const ParsedQuery& q_;
   const ZoneTable& zones_;
   Renderer& r_;
+  EarlyBucket* early_;
   NameView added_[kMaxAdded];
   size_t nadded_ = 0;
   char visited_[kMaxChain][kMaxNameLen];
@@ -487,12 +498,21 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
 
   Renderer r(out, out_cap);
   r.set_limit(limit);
+  // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
   uint16_t flags = static_cast<uint16_t>(flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)));
   if (!question)
     r.begin_header_only(q.id, flags);  // nothing (sure) to echo
   else if (!r.begin(q.id, flags, q.name(), q.qtype, q.qclass))
     r.begin_header_only(q.id, flags | flag::TC);  // cannot happen with a 255-byte name
   if (q.edns.present) r.reserve_opt(options.len + (expire_asked ? kExpireOptionLen : 0));
+
+  // Response rate limiting: UDP queries only (never NOTIFY or UPDATE answers), and not for
+  // a client that proved its address (a valid server cookie, a TSIG key) or is exempt.
+  const RateLimit& rl = policy.rate_limit;
+  EarlyBucket early;
+  if (udp && rl.on() && q.opcode == opcode::QUERY && !key &&
+      cookie.state != CookieState::valid && !rl.exempt.allows(req.peer, {}))
+    early.rl = &rrl_, early.cfg = &rl, early.peer = &req.peer;
 
   uint16_t rc = rcode::NOERROR;
   bool notify_accepted = false;
@@ -602,7 +622,7 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
   } else if (is_meta_type(q.qtype) && q.qtype != rrtype::ANY) {
     rc = rcode::NOTIMP;
   } else {
-    Answer a(q, zones, r);
+    Answer a(q, zones, r, &early);
     rc = a.run();
     cls = a.response_class(), cls_name = a.class_name();
     if (expire_asked && rc == rcode::NOERROR)
@@ -621,12 +641,11 @@ QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
   res.size = r.size();
   res.rcode = rc;
 
-  // Response rate limiting: UDP queries only (never NOTIFY or UPDATE answers), and not for
-  // a client that proved its address (a valid server cookie, a TSIG key) or is exempt.
-  const RateLimit& rl = policy.rate_limit;
-  if (udp && rl.on() && known && q.opcode == opcode::QUERY && !key &&
-      cookie.state != CookieState::valid && !rl.exempt.allows(req.peer, {})) {
-    auto verdict = rrl_.check(rl, req.peer, cls, cls_name, q.qtype, monotonic_ms());
+  if (early.rl) {
+    uint64_t bucket = early.key && early.cls == cls && early.name == cls_name
+                          ? early.key
+                          : rrl_.prepare(rl, req.peer, cls, cls_name, q.qtype);
+    auto verdict = rrl_.check(rl, bucket, req.peer, cls, cls_name, q.qtype, monotonic_ms());
     if (verdict == RateLimiter::Verdict::drop) {
       stats_.bump(QueryStats::rrl_dropped);
       res.disposition = Disposition::drop;

@@ -13,7 +13,7 @@ namespace server {
 
 namespace {
 
-constexpr size_t kBuckets = 1 << 15;  // per worker: 32768 x 24 bytes
+constexpr size_t kLines = 1 << 13;  // per worker: 8192 lines of 4 buckets
 constexpr size_t kPrefixLogs = 1 << 10;
 constexpr int64_t kUnit = 1000;  // credit of one response, in thousandths
 
@@ -48,10 +48,14 @@ std::string prefix_text(const Peer& peer, unsigned v4_bits, unsigned v6_bits) {
 }
 
 struct RateLimiter::Bucket {
-  uint64_t key = 0;    // 0: free
-  uint64_t last_ms = 0;
-  int32_t credit = 0;  // thousandths of a response
-  uint32_t limited = 0;  // limited responses in a row (for slip)
+  // The key's hash; its low byte counts the limited responses in a row, modulo slip. 0: free.
+  uint64_t tag = 0;
+  uint32_t last_ms = 0;  // the clock's low 32 bits (an idle bucket wraps after 49 days)
+  int32_t credit = 0;    // thousandths of a response
+};
+
+struct alignas(64) RateLimiter::Line {
+  Bucket b[4];
 };
 
 struct RateLimiter::PrefixLog {
@@ -67,10 +71,10 @@ RateLimiter::RateLimiter() {
 }
 RateLimiter::~RateLimiter() = default;
 
-RateLimiter::Verdict RateLimiter::check(const RateLimit& cfg, const Peer& peer, ResponseClass cls,
-                                        std::string_view name, uint16_t qtype, uint64_t now_ms) {
-  if (!buckets_) {
-    buckets_.reset(new Bucket[kBuckets]);
+uint64_t RateLimiter::prepare(const RateLimit& cfg, const Peer& peer, ResponseClass cls,
+                              std::string_view name, uint16_t qtype) {
+  if (!lines_) {
+    lines_.reset(new Line[kLines]);
     logs_.reset(new PrefixLog[kPrefixLogs]);
   }
   // Key: prefix, class, and the name (and type for answers) the class is counted by.
@@ -82,35 +86,46 @@ RateLimiter::Verdict RateLimiter::check(const RateLimit& cfg, const Peer& peer, 
   zone::wire::put16(in + 18, cls == ResponseClass::answer ? qtype : 0);
   size_t n = name.size() <= zone::wire::kMaxNameLen ? name.size() : zone::wire::kMaxNameLen;
   if (n) std::memcpy(in + 20, name.data(), n);
-  uint64_t key = siphash24(hash_key_, in, 20 + n) | 1;
+  uint64_t key = (siphash13(hash_key_, in, 20 + n) | 0x100) & ~uint64_t{0xFF};
+  __builtin_prefetch(&lines_[(key >> 8) & (kLines - 1)], 1);
+  return key;
+}
 
-  // Two candidate slots: the bucket of this key, or the older of the two is reused.
-  size_t i = key & (kBuckets - 1), j = i ^ 1;
-  Bucket* b = &buckets_[i];
-  if (b->key != key) {
-    if (buckets_[j].key == key) {
-      b = &buckets_[j];
-    } else {
-      if (buckets_[j].last_ms < b->last_ms) b = &buckets_[j];
-      *b = Bucket{key, now_ms, static_cast<int32_t>(cfg.responses_per_second * kUnit), 0};
-    }
+RateLimiter::Verdict RateLimiter::check(const RateLimit& cfg, uint64_t key, const Peer& peer,
+                                        ResponseClass cls, std::string_view name, uint16_t qtype,
+                                        uint64_t now_ms) {
+  // The bucket of this key in its line; else a free one, or the one idle longest.
+  uint32_t now32 = static_cast<uint32_t>(now_ms);
+  Line& line = lines_[(key >> 8) & (kLines - 1)];
+  constexpr uint64_t kTagMask = ~uint64_t{0xFF};
+  int64_t cap = static_cast<int64_t>(cfg.responses_per_second) * kUnit;
+  Bucket* b = nullptr;
+  for (Bucket& x : line.b)
+    if ((x.tag & kTagMask) == key) b = &x;
+  if (!b) {
+    b = &line.b[0];
+    for (Bucket& x : line.b)
+      if (b->tag != 0 && (x.tag == 0 || now32 - x.last_ms > now32 - b->last_ms)) b = &x;
+    *b = Bucket{key, now32, static_cast<int32_t>(cap)};
   }
   // Refill: `rate` responses per second, at most one second's worth banked.
-  int64_t cap = static_cast<int64_t>(cfg.responses_per_second) * kUnit;
-  uint64_t elapsed = now_ms > b->last_ms ? now_ms - b->last_ms : 0;
+  uint32_t elapsed = now32 - b->last_ms;
   int64_t credit = b->credit;
   if (elapsed >= 1000) credit = cap;
   else credit += static_cast<int64_t>(elapsed) * cfg.responses_per_second;
   if (credit > cap) credit = cap;
-  b->last_ms = now_ms;
+  b->last_ms = now32;
   if (credit >= kUnit) {
     b->credit = static_cast<int32_t>(credit - kUnit);
-    b->limited = 0;
+    b->tag = key;  // no longer limited: the slip count starts over
     return Verdict::send;
   }
   b->credit = static_cast<int32_t>(credit);
-  ++b->limited;
-  bool slip = cfg.slip > 0 && b->limited % cfg.slip == 0;
+  // Every slip-th limited response in a row is truncated, the others dropped.
+  unsigned count = static_cast<unsigned>(b->tag & 0xFF) + 1;
+  bool slip = cfg.slip > 0 && count >= cfg.slip;
+  if (slip) count = 0;
+  b->tag = key | (count & 0xFF);
   note_limited(cfg, peer, cls, name, qtype, slip, now_ms);
   return slip ? Verdict::slip : Verdict::drop;
 }
@@ -121,7 +136,7 @@ void RateLimiter::note_limited(const RateLimit& cfg, const Peer& peer, ResponseC
                                std::string_view name, uint16_t qtype, bool slipped,
                                uint64_t now_ms) {
   auto pre = masked(peer, cfg.ipv4_prefix, cfg.ipv6_prefix);
-  uint64_t key = siphash24(hash_key_, pre.data(), 16) | 1;
+  uint64_t key = siphash13(hash_key_, pre.data(), 16) | 1;
   PrefixLog& l = logs_[key & (kPrefixLogs - 1)];
   if (l.key != key) l = PrefixLog{key, 0, 0, 0, true};
   (slipped ? l.slipped : l.dropped)++;
