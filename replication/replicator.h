@@ -1,6 +1,7 @@
-// The replication thread: secondary zones (SOA checks, IXFR/AXFR with fallback, timers,
-// persistence), IXFR history of every zone, and NOTIFY to downstream servers. Everything
-// runs on its own io_context thread; the public methods only post work there.
+// The replication thread: the store and the one commit (commit.h), secondary zones (SOA
+// checks, IXFR/AXFR with fallback, timers), NOTIFY to downstream servers and what is known
+// of them (notifier.h). Everything runs on its own io_context thread; the public methods
+// post work there (the ones that return something wait for it).
 #pragma once
 #include <utility>  // before Asio
 
@@ -14,15 +15,18 @@
 #include <thread>
 #include <vector>
 
+#include "replication/commit.h"
+#include "replication/notifier.h"
 #include "replication/store.h"
 #include "replication/xfr_client.h"
 #include "zone/history.h"
+#include "zone/zone_registry.h"
 
 namespace replication {
 
 struct ZoneRole {
   std::string origin;  // lowercased wire
-  std::string name;    // as configured
+  std::string name;    // without the final dot, for logs
   std::vector<Remote> primaries;  // non-empty: a secondary zone
   std::vector<Remote> notify;
   size_t history = 100;  // changesets kept for IXFR out
@@ -34,67 +38,80 @@ struct ReplicationConfig {
   std::vector<ZoneRole> zones;
 };
 
+// A primary's answer to the last SOA query of a secondary zone.
+struct UpstreamState {
+  std::string remote, address;
+  bool answered = false;
+  uint32_t serial = 0;
+  int64_t checked_at = 0;
+  std::string error;
+};
+
+struct ZoneReplicationStatus {
+  std::string origin;
+  bool secondary = false;
+  // Secondary zones:
+  bool loaded = false;
+  uint32_t serial = 0;
+  bool expired = false;
+  ZoneTimers timers;
+  int64_t last_attempt = 0;
+  bool last_ok = true;      // the last refresh reached a primary and it worked
+  std::string last_result;  // "up to date with ...", "IXFR from ...", or the error
+  std::vector<UpstreamState> primaries;
+  // Every zone with notify remotes:
+  std::vector<DownstreamState> downstream;
+};
+
 class Replicator {
  public:
-  struct Hooks {
-    // A new version of a secondary zone is ready to serve (nullptr: stop serving it).
-    std::function<void(const std::string& origin, std::shared_ptr<const zone::Zone>)> publish;
-  };
-  Replicator(Hooks hooks, zone::History& history);
+  Replicator(zone::ZoneRegistry& registry, zone::History& history);
   ~Replicator();
 
-  // Opens the store, serves what it holds for secondary zones, schedules their refresh.
-  // Throws StoreError when the database cannot be opened. run() starts the thread.
+  // Opens the store (a failure is logged: zoned serves what it can and retries), serves
+  // what it holds for secondary zones, schedules their refresh. run() starts the thread.
   void start(const ReplicationConfig& cfg);
   void run();
-  // Before run() only: the serial and content hash a primary zone was last served with.
-  std::optional<std::pair<uint32_t, uint64_t>> last_served(const std::string& origin);
-  void reconfigure(const ReplicationConfig& cfg);
   void stop();
+  void reconfigure(const ReplicationConfig& cfg);
+
+  ZoneCommitter& committer() { return committer_; }
+
+  // What the store holds: every zone's meta (start-up reads them at once) and one zone's
+  // last stored version (a primary whose file fails to load). Empty/null when the store is
+  // unusable. These wait for the replication thread (inline before run()).
+  std::map<std::string, ZoneMeta> stored_meta();
+  std::shared_ptr<const zone::Zone> stored_zone(const std::string& origin, std::string& error);
+  // Whether the store is usable now, and why not.
+  bool store_ok(std::string& error);
 
   void notify_received(const std::string& origin, const std::string& from);
   void refresh(const std::string& origin, bool force_axfr);
-  // A primary zone got a new version (reload or edit): history, then NOTIFY.
-  void primary_changed(const std::string& origin, std::shared_ptr<const zone::Zone> before,
-                       std::shared_ptr<const zone::Zone> after);
-  // Tells the primary zone's initial version (start-up): history continuity check.
-  void primary_loaded(const std::string& origin, std::shared_ptr<const zone::Zone> z);
-  // NOTIFY every `notify` remote of the zone about this version of it.
-  void send_notify(const std::string& origin, std::shared_ptr<const zone::Zone> z);
+  // NOTIFY every `notify` remote of the zone about the version served now.
+  void send_notify(const std::string& origin);
 
-  struct SecondaryStatus {
-    std::string origin;
-    bool loaded = false;
-    uint32_t serial = 0;
-    bool expired = false;
-    ZoneTimers timers;
-    int64_t last_attempt = 0;
-    std::string last_result;  // "ok", "up to date", or the error
-  };
-  // A snapshot of every secondary zone (asks the replication thread and waits).
-  std::vector<SecondaryStatus> status();
+  // A snapshot of every zone's replication state (waits for the replication thread).
+  std::vector<ZoneReplicationStatus> status();
 
  private:
   struct Secondary;
+  template <class F>
+  auto on_thread(F&& f) -> decltype(f());
   void apply_config(const ReplicationConfig& cfg);
   boost::asio::awaitable<void> run_secondary(std::shared_ptr<Secondary> s);
   boost::asio::awaitable<bool> refresh_once(Secondary& s);
-  boost::asio::awaitable<void> notify_one(Remote remote, std::string origin,
-                                          std::shared_ptr<const zone::Zone> zone);
-  void record_history(const std::string& origin, const zone::Changeset& c, size_t keep,
-                      bool persist);
   const ZoneRole* role(const std::string& origin) const;
 
-  Hooks hooks_;
-  zone::History& history_;
+  zone::ZoneRegistry& registry_;
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
-  std::unique_ptr<Store> store_;
+  StoreHandle store_{""};
+  Notifier notifier_{io_};
   ReplicationConfig cfg_;
+  std::map<std::string, const ZoneRole*> roles_;  // by origin, into cfg_
+  ZoneCommitter committer_;
   std::map<std::string, std::shared_ptr<Secondary>> secondaries_;
-  // Per zone and remote: the newest NOTIFY sequence; an older one still retransmitting stops.
-  std::map<std::string, uint64_t> notify_generation_;
 };
 
 }  // namespace replication

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "zone/wire/rdata.h"
@@ -20,6 +21,10 @@ class Stmt {
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt& text(int i, const std::string& v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& str(int i, const std::string& v) {  // as TEXT, for comparing with SQLite's own names
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Stmt& num(int i, int64_t v) {
@@ -48,42 +53,25 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-// Rolls back unless committed: a failure half-way leaves the previous version intact.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { exec("BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec("COMMIT");
-    done_ = true;
-  }
-
- private:
-  void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "?";
-      sqlite3_free(err);
-      throw StoreError("sqlite: " + m);
-    }
-  }
-  sqlite3* db_;
-  bool done_ = false;
-};
-
-void write_timers(sqlite3* db, const std::string& origin, uint32_t serial, const ZoneTimers& t) {
+void write_meta(sqlite3* db, const std::string& origin, uint32_t serial, const ZoneTimers& t,
+                uint64_t hash) {
   Stmt(db,
-       "INSERT INTO zones(name, serial, last_refresh, next_refresh, expire_at) "
-       "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO UPDATE SET serial=?2, last_refresh=?3, "
-       "next_refresh=?4, expire_at=?5")
+       "INSERT INTO zones(name, serial, last_refresh, next_refresh, expire_at, hash) "
+       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(name) DO UPDATE SET serial=?2, last_refresh=?3, "
+       "next_refresh=?4, expire_at=?5, hash=?6")
       .text(1, origin)
       .num(2, serial)
       .num(3, t.last_refresh)
       .num(4, t.next_refresh)
       .num(5, t.expire_at)
+      .num(6, static_cast<int64_t>(hash))
       .run();
+}
+
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  Stmt s(db, (std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name=?1").c_str());
+  s.str(1, column);
+  return s.step();
 }
 
 }  // namespace
@@ -107,8 +95,14 @@ Store::Store(const std::string& path) : path_(path) {
     exec("CREATE TABLE IF NOT EXISTS records(zone BLOB, owner BLOB, type INTEGER, "
          "ttl INTEGER, rdata BLOB)");
     exec("CREATE INDEX IF NOT EXISTS records_zone ON records(zone, owner, type)");
-    exec("CREATE TABLE IF NOT EXISTS served(zone BLOB PRIMARY KEY, serial INTEGER, "
-         "hash INTEGER)");
+    // Databases of earlier versions: the content hash and runtime configuration columns.
+    if (!has_column(db_, "zones", "hash")) exec("ALTER TABLE zones ADD COLUMN hash INTEGER");
+    if (!has_column(db_, "zones", "config")) exec("ALTER TABLE zones ADD COLUMN config TEXT");
+    // Earlier versions kept primary zones' served serial and hash apart.
+    if (Stmt(db_, "SELECT 1 FROM sqlite_master WHERE name='served'").step()) {
+      exec("INSERT OR IGNORE INTO zones(name, serial, hash) SELECT zone, serial, hash FROM served");
+      exec("DROP TABLE served");
+    }
     exec("CREATE TABLE IF NOT EXISTS history(zone BLOB, seq INTEGER, from_serial INTEGER, "
          "to_serial INTEGER, data BLOB, PRIMARY KEY(zone, seq))");
   } catch (const StoreError& e) {
@@ -120,6 +114,29 @@ Store::Store(const std::string& path) : path_(path) {
 
 Store::~Store() { sqlite3_close(db_); }
 
+Store::Scope::Scope(Store& s) : s_(s), name_("s" + std::to_string(s.depth_)) {
+  s_.exec(s_.depth_ == 0 ? "BEGIN IMMEDIATE" : ("SAVEPOINT " + name_).c_str());
+  ++s_.depth_;
+}
+
+Store::Scope::~Scope() {
+  if (done_) return;
+  --s_.depth_;
+  // Best effort: a failed rollback leaves SQLite to roll back on its own.
+  if (s_.depth_ == 0) {
+    sqlite3_exec(s_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  } else {
+    std::string sql = "ROLLBACK TO " + name_ + "; RELEASE " + name_;
+    sqlite3_exec(s_.db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+}
+
+void Store::Scope::commit() {
+  s_.exec(s_.depth_ == 1 ? "COMMIT" : ("RELEASE " + name_).c_str());
+  --s_.depth_;
+  done_ = true;
+}
+
 void Store::exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -129,19 +146,19 @@ void Store::exec(const char* sql) {
   }
 }
 
-void Store::save_zone(const zone::Zone& z, const ZoneTimers& t) {
-  Transaction tx(db_);
+void Store::save_zone(const zone::Zone& z, const ZoneTimers& t, uint64_t hash) {
+  Scope tx(*this);
   Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, z.origin()).run();
   Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
   for (const auto& r : zone::zone_records(z))
     ins.text(1, z.origin()).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
-  write_timers(db_, z.origin(), z.serial(), t);
+  write_meta(db_, z.origin(), z.serial(), t, hash);
   tx.commit();
 }
 
 void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
-                          const ZoneTimers& t, size_t keep_history) {
-  Transaction tx(db_);
+                          const ZoneTimers& t, size_t keep_history, uint64_t hash) {
+  Scope tx(*this);
   Stmt del(db_,
            "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE zone=?1 AND "
            "owner=?2 AND type=?3 AND ttl=?4 AND rdata=?5 LIMIT 1)");
@@ -161,14 +178,15 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
     throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " is at serial " +
                      std::to_string(cur.col_num(0)) + ", the change starts at " +
                      std::to_string(c.from_serial()));
-  Stmt(db_, "DELETE FROM records WHERE zone=?1 AND type=6").text(1, origin).run();
+  // By owner too: the index (zone, owner, type) finds it without a scan of the zone.
+  Stmt(db_, "DELETE FROM records WHERE zone=?1 AND owner=?1 AND type=6").text(1, origin).run();
   if (sqlite3_changes(db_) != 1)
     throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " has no single SOA");
   for (const auto& r : c.removed) remove(r);
   for (const auto* r : {&c.soa_to}) ins.text(1, origin).text(2, r->owner).num(3, r->type).num(4, r->ttl).text(5, r->rdata).run();
   for (const auto& r : c.added)
     ins.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
-  write_timers(db_, origin, c.to_serial(), t);
+  write_meta(db_, origin, c.to_serial(), t, hash);
   if (keep_history) add_history_locked(origin, c, keep_history);
   tx.commit();
 }
@@ -207,24 +225,53 @@ void Store::save_timers(const std::string& origin, const ZoneTimers& t) {
       .run();
 }
 
-void Store::save_served(const std::string& origin, uint32_t serial, uint64_t hash) {
-  Stmt(db_, "INSERT INTO served(zone, serial, hash) VALUES(?1,?2,?3) "
-            "ON CONFLICT(zone) DO UPDATE SET serial=?2, hash=?3")
+namespace {
+ZoneMeta meta_row(Stmt& s, int first) {
+  ZoneMeta m;
+  m.serial = static_cast<uint32_t>(s.col_num(first));
+  m.hash = static_cast<uint64_t>(s.col_num(first + 1));
+  m.timers.last_refresh = s.col_num(first + 2);
+  m.timers.next_refresh = s.col_num(first + 3);
+  m.timers.expire_at = s.col_num(first + 4);
+  m.config = s.col_blob(first + 5);
+  m.has_records = s.col_num(first + 6) != 0;
+  return m;
+}
+}  // namespace
+
+std::optional<ZoneMeta> Store::load_meta(const std::string& origin) {
+  Stmt s(db_, "SELECT serial, hash, last_refresh, next_refresh, expire_at, config, "
+              "EXISTS(SELECT 1 FROM records WHERE records.zone = zones.name) FROM zones "
+              "WHERE name=?1");
+  s.text(1, origin);
+  if (!s.step()) return std::nullopt;
+  return meta_row(s, 0);
+}
+
+bool Store::has_records(const std::string& origin) {
+  Stmt s(db_, "SELECT 1 FROM records WHERE zone=?1 LIMIT 1");
+  s.text(1, origin);
+  return s.step();
+}
+
+std::map<std::string, ZoneMeta> Store::load_all_meta() {
+  Stmt s(db_, "SELECT name, serial, hash, last_refresh, next_refresh, expire_at, config, "
+              "EXISTS(SELECT 1 FROM records WHERE records.zone = zones.name) FROM zones");
+  std::map<std::string, ZoneMeta> out;
+  while (s.step()) out.emplace(s.col_blob(0), meta_row(s, 1));
+  return out;
+}
+
+void Store::save_config(const std::string& origin, const std::string& config) {
+  Stmt(db_, "INSERT INTO zones(name, serial, config) VALUES(?1, 0, ?2) "
+            "ON CONFLICT(name) DO UPDATE SET config=?2")
       .text(1, origin)
-      .num(2, serial)
-      .num(3, static_cast<int64_t>(hash))
+      .text(2, config)
       .run();
 }
 
-std::optional<std::pair<uint32_t, uint64_t>> Store::load_served(const std::string& origin) {
-  Stmt s(db_, "SELECT serial, hash FROM served WHERE zone=?1");
-  s.text(1, origin);
-  if (!s.step()) return std::nullopt;
-  return std::make_pair(static_cast<uint32_t>(s.col_num(0)), static_cast<uint64_t>(s.col_num(1)));
-}
-
 void Store::drop_zone(const std::string& origin) {
-  Transaction tx(db_);
+  Scope tx(*this);
   Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, origin).run();
   Stmt(db_, "DELETE FROM zones WHERE name=?1").text(1, origin).run();
   Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
@@ -250,7 +297,7 @@ void Store::add_history_locked(const std::string& origin, const zone::Changeset&
 }
 
 void Store::add_history(const std::string& origin, const zone::Changeset& c, size_t keep) {
-  Transaction tx(db_);
+  Scope tx(*this);
   add_history_locked(origin, c, keep);
   tx.commit();
 }
@@ -294,8 +341,36 @@ std::vector<zone::Changeset> Store::history_all(const std::string& origin) {
   return out;
 }
 
+std::set<std::string> Store::zones_with_history() {
+  Stmt s(db_, "SELECT DISTINCT zone FROM history");
+  std::set<std::string> out;
+  while (s.step()) out.insert(s.col_blob(0));
+  return out;
+}
+
 void Store::clear_history(const std::string& origin) {
   Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
+}
+
+Store* StoreHandle::get() {
+  if (store_ || path_.empty()) return store_.get();
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (now < retry_at_) return nullptr;
+  try {
+    store_ = std::make_unique<Store>(path_);
+    error_.clear();
+  } catch (const StoreError& e) {
+    error_ = e.what();
+    retry_at_ = now + 5;
+  }
+  return store_.get();
+}
+
+void StoreHandle::failed(const std::string& error) {
+  error_ = error;
+  store_.reset();
+  retry_at_ = 0;  // the next use tries again at once
 }
 
 }  // namespace replication

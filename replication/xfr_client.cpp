@@ -22,6 +22,8 @@ std::string Remote::str() const {
   return a + ":" + std::to_string(port);
 }
 
+std::string Remote::label() const { return (name.empty() ? std::string("remote") : name) + " (" + str() + ")"; }
+
 namespace {
 
 uint16_t random_id() {
@@ -113,9 +115,10 @@ asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& ori
   auto sock = std::make_shared<udp::socket>(ex);
   boost::system::error_code ec;
   udp::endpoint ep(remote.address, remote.port);
-  sock->open(ep.protocol(), ec);
+  open_for(*sock, remote, ec);
   if (ec) {
-    res.error = ec.message();
+    res.error = (remote.via ? "source address " + remote.via->to_string() + ": " : std::string()) +
+                ec.message();
     co_return res;
   }
   uint16_t id = random_id();
@@ -180,6 +183,12 @@ asio::awaitable<TransferResult> transfer(const Remote& remote, const std::string
   boost::system::error_code ec;
   Deadline<tcp::socket> dl(ex, sock);
   dl.arm(timeout);
+  open_for(*sock, remote, ec);
+  if (ec) {
+    res.error = "source address " + (remote.via ? remote.via->to_string() : std::string("?")) +
+                ": " + ec.message();
+    co_return res;
+  }
   co_await sock->async_connect(tcp::endpoint(remote.address, remote.port),
                                asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {

@@ -22,8 +22,21 @@ struct Remote {
   boost::asio::ip::address address;
   uint16_t port = 53;
   std::optional<zone::wire::TsigKey> key;
-  std::string str() const;
+  // Source address for everything sent to it (NOTIFY, SOA queries, transfers), so that a
+  // peer whose ACL names this server's address accepts it. Unset: the kernel's choice.
+  std::optional<boost::asio::ip::address> via;
+  std::string str() const;    // "127.0.0.1:53"
+  std::string label() const;  // "name (127.0.0.1:53)", as every log line names a remote
 };
+
+// Opens `sock` for talking to `remote`, bound to its `via` address when it has one.
+template <class Socket>
+void open_for(Socket& sock, const Remote& remote, boost::system::error_code& ec) {
+  using Endpoint = typename Socket::endpoint_type;
+  Endpoint ep(remote.address, remote.port);
+  sock.open(ep.protocol(), ec);
+  if (!ec && remote.via) sock.bind(Endpoint(*remote.via, 0), ec);
+}
 
 struct SoaCheck {
   bool ok = false;

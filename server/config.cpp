@@ -3,6 +3,7 @@
 #include "server/acl.h"
 
 #include <arpa/inet.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -101,14 +102,18 @@ class Reader {
     return v;
   }
 
-  std::string path(const YAML::Node& n, const std::string& key) const {
+  std::string path(const YAML::Node& n, const std::string& key) {
     fs::path p = str(n, key);
-    if (p.is_relative()) p = fs::absolute(fs::path(path_)).parent_path() / p;
+    if (p.is_relative()) {
+      if (dir_.empty()) dir_ = fs::absolute(fs::path(path_)).parent_path();  // once, not per zone
+      p = dir_ / p;
+    }
     return p.lexically_normal().string();
   }
 
  private:
   std::string path_;
+  fs::path dir_;
 };
 
 bool is_cidr(const std::string& s) {
@@ -211,8 +216,14 @@ Config load_config(const std::string& file) {
 
   if (auto s = root["server"]) {
     rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
-                               "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "nsid",
-                               "identity", "version", "cookie-secret", "rate-limit"});
+                               "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "via",
+                               "nsid", "identity", "version", "cookie-secret", "rate-limit"});
+    if (s["via"]) {
+      cfg.server.via = rd.str(s["via"], "via");
+      Endpoint ep;
+      if (!parse_endpoint(cfg.server.via, ep, 0) || ep.port != 0)
+        rd.fail(s["via"], "via must be an address without a port, e.g. 192.0.2.1 or 2001:db8::1");
+    }
     if (s["listen"]) {
       for (const auto& e : rd.list(s["listen"], "listen")) {
         Endpoint ep;
@@ -271,7 +282,7 @@ Config load_config(const std::string& file) {
   if (auto rs = root["remotes"]) {
     if (!rs.IsSequence()) rd.fail(rs, "'remotes' must be a list");
     for (const auto& r : rs) {
-      rd.only_keys(r, "a remote", {"name", "address", "key"});
+      rd.only_keys(r, "a remote", {"name", "address", "key", "via"});
       RemoteConfig rc;
       if (!r["name"] || !r["address"]) rd.fail(r, "a remote needs 'name' and 'address'");
       rc.name = rd.str(r["name"], "name");
@@ -283,6 +294,13 @@ Config load_config(const std::string& file) {
         if (!key_names.count(rc.key))
           rd.fail(r["key"], "remote '" + rc.name + "' uses unknown key '" + rc.key + "'");
       }
+      if (r["via"]) {
+        rc.via = rd.str(r["via"], "via");
+        Endpoint ep;
+        if (!parse_endpoint(rc.via, ep, 0) || ep.port != 0)
+          rd.fail(r["via"], "via of remote '" + rc.name +
+                                "' must be an address without a port, e.g. 192.0.2.1");
+      }
       if (!remote_names.insert(rc.name).second)
         rd.fail(r, "duplicate remote '" + rc.name + "'");
       cfg.remotes.push_back(rc);
@@ -291,9 +309,11 @@ Config load_config(const std::string& file) {
   std::set<std::string> origins;
   if (auto zs = root["zones"]) {
     if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
+    cfg.zones.reserve(zs.size());
     for (const auto& z : zs) {
       rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
-                                 "allow-notify", "serial-policy", "ixfr-history"});
+                                 "allow-notify", "serial-policy", "ixfr-history", "allow-update",
+                                 "update-policy", "zonefile-sync"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -325,12 +345,142 @@ Config load_config(const std::string& file) {
           rd.fail(z["serial-policy"], "serial-policy must be keep, increment or unixtime");
       }
       if (z["ixfr-history"]) zc.ixfr_history = rd.num(z["ixfr-history"], "ixfr-history", 0, 100000);
+      if (z["allow-update"]) {
+        zc.allow_update = rd.list(z["allow-update"], "allow-update");
+        for (const auto& k : zc.allow_update)
+          if (!key_names.count(k))
+            rd.fail(z["allow-update"], "'allow-update' of zone '" + zc.name +
+                                           "' names unknown key '" + k + "'");
+      }
+      if (z["update-policy"]) {
+        zc.update_policy = rd.list(z["update-policy"], "update-policy");
+        for (const auto& rule : zc.update_policy) {
+          std::string err;
+          if (!parse_update_rule(rule, zone::UpdatePolicy{}, &err))
+            rd.fail(z["update-policy"], "update-policy of zone '" + zc.name + "': " + err);
+          auto key = rule.substr(0, rule.find(' '));
+          if (!key_names.count(key))
+            rd.fail(z["update-policy"], "update-policy of zone '" + zc.name +
+                                            "' names unknown key '" + key + "'");
+        }
+      }
+      if (z["zonefile-sync"]) zc.zonefile_sync = rd.num(z["zonefile-sync"], "zonefile-sync", 0, 86400);
       if (zc.file.empty() && zc.primaries.empty())
         rd.fail(z, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
-      cfg.zones.push_back(zc);
+      if (!zc.allow_update.empty() && zc.secondary())
+        rd.fail(z["allow-update"], "zone '" + zc.name +
+                                       "' is a secondary: UPDATE goes to its primary (allow-update "
+                                       "is for primary zones)");
+      cfg.zones.push_back(std::move(zc));
     }
   }
   return cfg;
+}
+
+namespace {
+std::string fail_zone(const ZoneConfig& z, const std::string& what) {
+  return "zone '" + z.name + "': " + what;
+}
+}  // namespace
+
+void check_zone_config(const ZoneConfig& z, const Config& cfg) {
+  auto remote = [&](const std::string& n) {
+    for (const auto& r : cfg.remotes)
+      if (r.name == n) return true;
+    return false;
+  };
+  auto check = [&](const std::vector<std::string>& v, const char* key, bool cidr_ok) {
+    for (const auto& e : v)
+      if (!remote(e) && !(cidr_ok && is_cidr(e)))
+        throw ConfigError(fail_zone(z, std::string("'") + key + "' names unknown remote '" + e + "'"));
+  };
+  check(z.notify, "notify", false);
+  check(z.allow_transfer, "allow-transfer", true);
+  check(z.primaries, "primaries", false);
+  check(z.allow_notify, "allow-notify", true);
+  for (const auto& k : z.allow_update) {
+    bool found = false;
+    for (const auto& kc : cfg.keys) found = found || kc.name == k;
+    if (!found) throw ConfigError(fail_zone(z, "'allow-update' names unknown key '" + k + "'"));
+  }
+  if (z.file.empty() && z.primaries.empty())
+    throw ConfigError(fail_zone(z, "needs a file (primary) or primaries (secondary)"));
+  if (z.serial_policy != "keep" && z.serial_policy != "increment" && z.serial_policy != "unixtime")
+    throw ConfigError(fail_zone(z, "serial-policy must be keep, increment or unixtime"));
+}
+
+std::string zone_config_to_json(const ZoneConfig& z) {
+  nlohmann::json j = {{"name", z.name},
+                      {"file", z.file},
+                      {"notify", z.notify},
+                      {"allow-transfer", z.allow_transfer},
+                      {"primaries", z.primaries},
+                      {"allow-notify", z.allow_notify},
+                      {"serial-policy", z.serial_policy},
+                      {"ixfr-history", z.ixfr_history},
+                      {"allow-update", z.allow_update},
+                      {"update-policy", z.update_policy},
+                      {"zonefile-sync", z.zonefile_sync}};
+  return j.dump();
+}
+
+ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
+  ZoneConfig z;
+  try {
+    auto j = nlohmann::json::parse(text);
+    z.name = j.at("name").get<std::string>();
+    z.file = j.value("file", std::string());
+    z.notify = j.value("notify", std::vector<std::string>{});
+    z.allow_transfer = j.value("allow-transfer", std::vector<std::string>{});
+    z.primaries = j.value("primaries", std::vector<std::string>{});
+    z.allow_notify = j.value("allow-notify", std::vector<std::string>{});
+    z.serial_policy = j.value("serial-policy", std::string("keep"));
+    z.ixfr_history = j.value("ixfr-history", 100u);
+    z.allow_update = j.value("allow-update", std::vector<std::string>{});
+    z.update_policy = j.value("update-policy", std::vector<std::string>{});
+    z.zonefile_sync = j.value("zonefile-sync", 1u);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError("stored zone configuration unreadable: " + std::string(e.what()));
+  }
+  std::string text_name = z.name.ends_with('.') ? z.name : z.name + ".";
+  auto wire = zone::wire::name_from_text(text_name);
+  if (!wire) throw ConfigError("stored zone name '" + z.name + "' is not a valid domain name");
+  z.origin = zone::wire::lowered(*wire);
+  z.runtime = true;
+  check_zone_config(z, cfg);
+  return z;
+}
+
+bool parse_update_rule(const std::string& text, zone::UpdatePolicy policy, std::string* error,
+                       zone::UpdatePolicy* out) {
+  std::vector<std::string> words;
+  for (size_t p = 0; p < text.size();) {
+    size_t b = text.find_first_not_of(" \t", p);
+    if (b == std::string::npos) break;
+    size_t e = text.find_first_of(" \t", b);
+    words.push_back(text.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    p = e == std::string::npos ? text.size() : e;
+  }
+  if (words.size() < 2) {
+    *error = "'" + text + "' is not 'KEY MATCH [NAME] [TYPE...]'";
+    return false;
+  }
+  const std::string& match = words[1];
+  bool named = match == "name" || match == "subdomain" || match == "wildcard";
+  if (named && words.size() < 3) {
+    *error = "'" + text + "': " + match + " needs a name";
+    return false;
+  }
+  std::string name = named ? words[2] : std::string();
+  std::vector<std::string> types(words.begin() + (named ? 3 : 2), words.end());
+  std::string key = words[0];
+  if (!key.ends_with('.')) key += '.';
+  if (!policy.add_rule(key, match, name, types, error)) {
+    *error = "'" + text + "': " + *error;
+    return false;
+  }
+  if (out) *out = std::move(policy);
+  return true;
 }
 
 }  // namespace server

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "zone/update.h"
+
 namespace server {
 
 struct Endpoint {
@@ -23,6 +25,7 @@ struct RemoteConfig {
   std::string name;
   Endpoint address;
   std::string key;  // empty: no TSIG
+  std::string via;  // source address for what zoned sends it; empty: server.via or the kernel's
 };
 
 struct ZoneConfig {
@@ -34,6 +37,14 @@ struct ZoneConfig {
   // keep (refuse, serve the old version), increment (old + 1), unixtime (now, or old + 1).
   std::string serial_policy = "keep";
   unsigned ixfr_history = 100;  // changesets kept for IXFR out
+  // DNS UPDATE (RFC 2136/3007): keys allowed to update the zone (empty: UPDATE refused),
+  // and what each may change (empty: everything in the zone).
+  std::vector<std::string> allow_update;
+  std::vector<std::string> update_policy;
+  // Seconds between a change that did not come from the zone file (UPDATE, zonectl) and its
+  // write-back to the file; a burst within that time is one rewrite.
+  unsigned zonefile_sync = 1;
+  bool runtime = false;  // added with `zonectl zone-add` (kept in the database)
   bool secondary() const { return !primaries.empty(); }
 };
 
@@ -54,6 +65,7 @@ struct ServerConfig {
   uint16_t udp_payload = 1232;
   unsigned tcp_idle_timeout = 10;   // seconds
   unsigned tcp_max_clients = 1000;  // open TCP connections, over all workers
+  std::string via;  // default source address for NOTIFY, SOA queries and transfers
   std::string nsid;                       // EDNS NSID payload (raw bytes); empty: none
   std::optional<std::string> identity;    // id.server / hostname.bind; unset: host name
   std::optional<std::string> version;     // version.bind; unset: "zoned <version>"; "": REFUSED
@@ -76,6 +88,20 @@ class ConfigError : public std::runtime_error {
 
 // Throws ConfigError on any problem.
 Config load_config(const std::string& path);
+
+// One update-policy entry, "KEY MATCH [NAME] [TYPE...]" (MATCH: name, subdomain, wildcard
+// with a NAME; self, selfsub, zonesub without), e.g. "acme-key wildcard _acme-challenge.* TXT".
+// Added to `policy` and stored in *out; false with *error when it cannot be read.
+bool parse_update_rule(const std::string& text, zone::UpdatePolicy policy, std::string* error,
+                       zone::UpdatePolicy* out = nullptr);
+
+// A zone's configuration as kept in the database for zones added at runtime (JSON), and
+// back, checked against the configuration's keys and remotes. Throws ConfigError.
+std::string zone_config_to_json(const ZoneConfig& z);
+ZoneConfig zone_config_from_json(const std::string& json, const Config& cfg);
+// Checks one zone's settings against the configuration (remotes, keys, file or primaries);
+// throws ConfigError naming the zone.
+void check_zone_config(const ZoneConfig& z, const Config& cfg);
 
 // "127.0.0.1:53", "[::1]:5353", "::1", "127.0.0.1" (port defaults to default_port).
 bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_port = 53);

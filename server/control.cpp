@@ -71,7 +71,6 @@ asio::awaitable<void> ControlServer::session(stream_protocol::socket sock) {
       json req = json::parse(line);
       if (!req.is_object() || !req.contains("verb") || !req["verb"].is_string())
         throw std::runtime_error("a request is a JSON object with a \"verb\"");
-      if (log) log->info("control: {}", req["verb"].get<std::string>());
       reply = handler_(req);
     } catch (const json::exception& e) {
       reply = {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}};

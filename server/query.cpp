@@ -721,7 +721,7 @@ std::string query_log_line(Transport transport, const Peer& peer, const ParsedQu
     if (name.size() > 1 && name.back() == '.') name.pop_back();
     line += name + " ";
     if (q.qclass != rrclass::IN) line += q.qclass == rrclass::CH ? "CH " : "CLASS" + std::to_string(q.qclass) + " ";
-    line += type_text(q.qtype);
+    line += rrtype_text(q.qtype);
   } else {
     line += "-";
   }

@@ -149,7 +149,7 @@ void RateLimiter::note_limited(const RateLimit& cfg, const Peer& peer, ResponseC
   if (cls != ResponseClass::error) {
     what += cls == ResponseClass::nxdomain ? " in " : " for ";
     what += zone::wire::name_to_text(name);
-    if (cls == ResponseClass::answer) what += " " + zone::wire::type_text(qtype);
+    if (cls == ResponseClass::answer) what += " " + zone::wire::rrtype_text(qtype);
   }
   std::string prefix = prefix_text(peer, cfg.ipv4_prefix, cfg.ipv6_prefix);
   if (start)

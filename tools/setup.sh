@@ -10,6 +10,7 @@ PKGS=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev
   bind9-dnsutils knot-dnsutils ldnsutils knot nsd bind9 dnsperf
   python3 python3-pytest python3-dnspython procps iproute2
+  systemd libseccomp-dev libsystemd-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

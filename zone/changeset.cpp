@@ -170,21 +170,30 @@ Changeset condense(const std::vector<Changeset>& chain) {
   return out;
 }
 
+namespace {
+// One record's share of content_hash: a sum of per-record hashes is independent of the
+// order records are visited in, and can be updated by a changeset.
+uint64_t record_hash(const Record& r) {
+  std::string rd = r.rdata;
+  if (r.type == rrtype::SOA) set_soa_serial(rd, 0);  // what a serial policy changes
+  std::string k = r.owner;
+  k.append(reinterpret_cast<const char*>(&r.type), 2);
+  k.append(reinterpret_cast<const char*>(&r.ttl), 4);
+  k += rd;
+  return std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
+}
+}  // namespace
+
 uint64_t content_hash(const Zone& z) {
   uint64_t h = 0;
-  for (const auto& r : zone_records(z)) {
-    std::string rd = r.rdata;
-    if (r.type == rrtype::SOA) {
-      // Blank the serial: it is what a serial policy changes.
-      set_soa_serial(rd, 0);
-    }
-    std::string k = r.owner;
-    k.append(reinterpret_cast<const char*>(&r.type), 2);
-    k.append(reinterpret_cast<const char*>(&r.ttl), 4);
-    k += rd;
-    // Sum of per-record hashes: independent of the order records are visited in.
-    h += std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
-  }
+  for (const auto& r : zone_records(z)) h += record_hash(r);
+  return h;
+}
+
+uint64_t content_hash_after(uint64_t before, const Changeset& c) {
+  uint64_t h = before - record_hash(c.soa_from) + record_hash(c.soa_to);
+  for (const auto& r : c.removed) h -= record_hash(r);
+  for (const auto& r : c.added) h += record_hash(r);
   return h;
 }
 

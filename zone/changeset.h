@@ -46,6 +46,8 @@ Changeset condense(const std::vector<Changeset>& chain);
 // An order-independent hash of a zone's content, SOA serial excluded: tells whether a
 // zone file changed since the version last served.
 uint64_t content_hash(const Zone& z);
+// The content hash of the version `c` leads to, from the hash of the version it starts at.
+uint64_t content_hash_after(uint64_t before, const Changeset& c);
 
 // The same zone with another SOA serial.
 std::shared_ptr<const Zone> with_serial(const Zone& z, uint32_t serial);

@@ -10,15 +10,17 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
 
 #include <sys/stat.h>
 
-#include "zone/ldns_util.h"
 #include "zone/loader_internal.h"
 #include "zone/wire/name.h"
+#include "zone/wire/types.h"
+#include "zone/ldns_util.h"
 #include "zone/zonefile_parser.h"
 
 // Last: ldns/common.h #defines bool, true and false.
@@ -43,11 +45,39 @@ constexpr int kMaxIncludeDepth = 8;
 constexpr size_t kMaxErrors = 50;
 constexpr uint32_t kDefaultTtl = 3600;
 
+// Is there an SOA at the apex? Checked before the zone is built, so that its absence is
+// reported at a line of the file: the first record (a zone file starts with its SOA).
+class ApexSoa {
+ public:
+  explicit ApexSoa(NameView origin) : origin_(wire::lowered(origin)) {}
+  void add(NameView owner, uint16_t type, const SourceLine& where) {
+    if (!first_) first_ = where;
+    if (type == wire::rrtype::SOA && !found_ && wire::lowered(owner) == origin_) found_ = true;
+  }
+  void check(const std::string& label, std::vector<ZoneError>& errors) const {
+    if (found_) return;
+    std::string apex = wire::name_to_text(origin_);
+    if (first_)
+      errors.push_back({*first_, "no SOA record at the zone apex " + apex +
+                                     " (a zone file starts with the SOA of its zone; its first "
+                                     "record is here)"});
+    else
+      errors.push_back({SourceLine{label, 1}, "no SOA record at the zone apex " + apex +
+                                                  ": the zone file has no records"});
+  }
+
+ private:
+  std::string origin_;
+  bool found_ = false;
+  std::optional<SourceLine> first_;
+};
+
 // Where records go when parsed on the loading thread: ZoneBuilder::add, plus the spans and
 // the test trace when asked for.
 class Adder final : public zonefile::Sink {
  public:
-  Adder(ZoneBuilder& b, const Options& o) : builder_(b), spans_(o.spans), trace_(o.trace) {}
+  Adder(ZoneBuilder& b, const Options& o, SignatureCheck& sigs, ApexSoa& soa)
+      : builder_(b), spans_(o.spans), trace_(o.trace), sigs_(sigs), soa_(soa) {}
   void file(uint32_t index, const std::string& name) override {
     if (files_.size() <= index) files_.resize(index + 1);
     files_[index] = SourceLine{name, 0};
@@ -60,6 +90,8 @@ class Adder final : public zonefile::Sink {
     SourceLine& where = files_[r.file];
     where.line = r.first_line;
     builder_.add(r.owner, r.type, r.ttl, r.rdata, where);
+    if (r.type == wire::rrtype::RRSIG) sigs_.add(r.owner, r.rdata, where);
+    soa_.add(r.owner, r.type, where);
     if (trace_)
       trace_->push_back(Added{std::string(r.owner), r.type, r.ttl, std::string(r.rdata), where});
   }
@@ -68,6 +100,8 @@ class Adder final : public zonefile::Sink {
   ZoneBuilder& builder_;
   std::vector<RecordSpan>* spans_;
   std::vector<Added>* trace_;
+  SignatureCheck& sigs_;
+  ApexSoa& soa_;
   std::vector<SourceLine> files_;
 };
 
@@ -117,9 +151,16 @@ class LdnsParser {
       RrPtr rr(raw);
       SourceLine where{file, start_line};
       switch (s) {
-        case LDNS_STATUS_OK:
-          add(rr.get(), where, file_id, std::max(start_line, line), explicit_owner);
+        case LDNS_STATUS_OK: {
+          // Numbers ldns cut to their field's size are errors, as in the direct parser.
+          std::string e = zonefile::number_out_of_range(
+              record_text(fp, before), static_cast<uint16_t>(ldns_rr_get_type(rr.get())));
+          if (!e.empty())
+            errors_.push_back({where, std::move(e)});
+          else
+            add(rr.get(), where, file_id, std::max(start_line, line), explicit_owner);
           break;
+        }
         case LDNS_STATUS_SYNTAX_EMPTY:
         case LDNS_STATUS_SYNTAX_TTL:
         case LDNS_STATUS_SYNTAX_ORIGIN:
@@ -128,7 +169,8 @@ class LdnsParser {
           include(fp, before, file, where, origin_raw, default_ttl, depth);
           break;
         default:
-          errors_.push_back({where, ldns_get_errorstr_by_id(s)});
+          errors_.push_back(
+              {where, zonefile::explain_error(record_text(fp, before), ldns_get_errorstr_by_id(s))});
       }
     }
     if (origin_raw) ldns_rdf_deep_free(origin_raw);
@@ -155,6 +197,17 @@ class LdnsParser {
       if (c != EOF && start >= 0) std::fseek(fp, start, SEEK_SET);
       return skipped;
     }
+  }
+
+  // The logical line ldns just read (from `before` to where the stream is now); the stream
+  // stays where it is.
+  static std::string record_text(FILE* fp, long before) {
+    long after = std::ftell(fp);
+    if (before < 0 || after <= before || std::fseek(fp, before, SEEK_SET) != 0) return {};
+    std::string chunk(static_cast<size_t>(after - before), '\0');
+    chunk.resize(std::fread(chunk.data(), 1, chunk.size(), fp));
+    std::fseek(fp, after, SEEK_SET);
+    return zonefile::logical_line(chunk);
   }
 
   void add(ldns_rr* rr, const SourceLine& where, uint32_t file_id, int last_line,
@@ -389,7 +442,11 @@ class BatchSink final : public zonefile::Sink {
   std::deque<BatchPtr> unspanned_;
 };
 
-LoadResult finish(ZoneBuilder& builder, LoadResult res) {
+// Signature warnings come first: they hold even when the zone has errors.
+LoadResult finish(ZoneBuilder& builder, LoadResult res, const SignatureCheck& sigs,
+                  const ApexSoa& soa, const std::string& label) {
+  sigs.report(res.warnings);
+  if (res.errors.empty()) soa.check(label, res.errors);
   if (!res.errors.empty()) return res;
   res.zone = builder.build(res.errors, &res.warnings);
   return res;
@@ -404,11 +461,13 @@ LoadResult load_stream_ldns(FILE* fp, const std::string& label, NameView origin,
                             const Options& opts) {
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
-  Adder adder(builder, opts);
+  SignatureCheck sigs(opts.signatures);
+  ApexSoa soa(origin);
+  Adder adder(builder, opts, sigs, soa);
   RdfPtr o(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
   LdnsParser parser(adder, res.errors);
   parser.parse(fp, label, o.get(), kDefaultTtl, 0);
-  return finish(builder, std::move(res));
+  return finish(builder, std::move(res), sigs, soa, label);
 }
 
 LoadResult load_sequential(std::string_view text, const std::string& label, NameView origin,
@@ -416,11 +475,14 @@ LoadResult load_sequential(std::string_view text, const std::string& label, Name
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   builder.reserve_for_text(text.size());
-  Adder adder(builder, opts);
+  SignatureCheck sigs(opts.signatures);
+  ApexSoa soa(origin);
+  Adder adder(builder, opts, sigs, soa);
   zonefile::Parser parser(adder, res.errors, direct);
   parser.parse(text, label, origin);
   if (opts.stats) *opts.stats = parser.stats();
-  return finish(builder, std::move(res));
+  res.files = parser.files();
+  return finish(builder, std::move(res), sigs, soa, label);
 }
 
 LoadResult load_pipelined(std::string_view text, const std::string& label, NameView origin,
@@ -428,6 +490,8 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
   LoadResult res;
   ZoneBuilder builder(wire::lowered(origin), label);
   builder.reserve_for_text(text.size());
+  SignatureCheck sigs(opts.signatures);
+  ApexSoa soa(origin);
   Pipe pipe;
   // Set before the pipe is closed (parsing failed) or after (making spans failed).
   std::exception_ptr parse_failed, spans_failed;
@@ -440,6 +504,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
         zonefile::Parser parser(sink, res.errors, direct);
         parser.parse(text, label, origin);
         if (opts.stats) *opts.stats = parser.stats();
+        res.files = parser.files();
         sink.close();
         parsed = true;
         sink.finish_spans();
@@ -462,6 +527,8 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
         SourceLine& where = files[rec.file];
         where.line = rec.first_line;
         builder.add(b->owner(rec), rec.type, rec.ttl, b->rdata(rec), where);
+        if (rec.type == wire::rrtype::RRSIG) sigs.add(b->owner(rec), b->rdata(rec), where);
+        soa.add(b->owner(rec), rec.type, where);
         if (opts.trace)
           opts.trace->push_back(Added{std::string(b->owner(rec)), rec.type, rec.ttl,
                                       std::string(b->rdata(rec)), where});
@@ -478,9 +545,10 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
   if (parse_failed || !res.errors.empty()) {
     parse_thread.join();
     if (parse_failed) std::rethrow_exception(parse_failed);
+    sigs.report(res.warnings);
     return res;
   }
-  LoadResult out = finish(builder, std::move(res));
+  LoadResult out = finish(builder, std::move(res), sigs, soa, label);
   parse_thread.join();
   if (spans_failed) std::rethrow_exception(spans_failed);
   return out;
@@ -550,14 +618,18 @@ LoadResult load_text(std::string_view text, NameView origin, const std::string& 
 }  // namespace loader_internal
 
 LoadResult load_zone_file(const std::string& path, NameView origin,
-                          std::vector<RecordSpan>* spans) {
+                          std::vector<RecordSpan>* spans, const SignatureWindow& signatures) {
   Options o;
   o.spans = spans;
+  o.signatures = signatures;
   return loader_internal::load_file(path, origin, o);
 }
 
-LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label) {
-  return loader_internal::load_text(text, origin, label, Options{});
+LoadResult load_zone_text(std::string_view text, NameView origin, const std::string& label,
+                          const SignatureWindow& signatures) {
+  Options o;
+  o.signatures = signatures;
+  return loader_internal::load_text(text, origin, label, o);
 }
 
 }  // namespace zone

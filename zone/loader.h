@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zone/signature_check.h"
 #include "zone/zone.h"
 
 namespace zone {
@@ -16,6 +17,9 @@ struct LoadResult {
   std::shared_ptr<const Zone> zone;  // null when the zone failed to load
   std::vector<ZoneError> errors;
   std::vector<ZoneError> warnings;
+  // Every file read: the zone file, then its $INCLUDE files (empty when the reader cannot
+  // tell: ZONED_ZONE_PARSER=ldns). A reload re-reads a zone only when one of them changed.
+  std::vector<std::string> files;
   bool ok() const { return zone != nullptr; }
 };
 
@@ -31,11 +35,14 @@ struct RecordSpan {
 };
 
 // origin: lowercased wire name of the zone. `spans`, when given, receives every record's
-// location.
+// location. RRSIGs that are expired, not yet valid or expire within `signatures`' window are
+// warnings (signature_check.h).
 LoadResult load_zone_file(const std::string& path, NameView origin,
-                          std::vector<RecordSpan>* spans = nullptr);
+                          std::vector<RecordSpan>* spans = nullptr,
+                          const SignatureWindow& signatures = {});
 // The same from text in memory (tests, zonectl check-zone on stdin).
 LoadResult load_zone_text(std::string_view text, NameView origin,
-                          const std::string& label = "<text>");
+                          const std::string& label = "<text>",
+                          const SignatureWindow& signatures = {});
 
 }  // namespace zone

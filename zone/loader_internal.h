@@ -40,6 +40,7 @@ struct Options {
   std::vector<RecordSpan>* spans = nullptr;
   std::vector<Added>* trace = nullptr;  // every add, in order
   zonefile::Stats* stats = nullptr;     // how the records were parsed (fast/scanner)
+  SignatureWindow signatures;           // RRSIG validity warnings
 };
 
 LoadResult load_file(const std::string& path, NameView origin, const Options& opts);

@@ -366,13 +366,16 @@ std::shared_ptr<const Zone> ZoneBuilder::build(std::vector<ZoneError>& errors,
   z.serial_ = f.serial;
   z.negative_ttl_ = std::min(z.soa_->ttl, f.minimum);
   z.record_count_ = records_;
+  const size_t scratch = line_refs_.capacity() * sizeof(LineRef) +
+                         bnodes_.capacity() * sizeof(BNode) + names_.capacity() + bindex_.bytes();
   std::vector<LineRef>().swap(line_refs_);
   std::vector<BNode>().swap(bnodes_);
   std::string().swap(names_);
   bindex_ = NameIndex();
-  // The builder's scratch (often hundreds of MiB for a big zone) goes back to the system
-  // now, not at some later allocation: a server's resident size is its zones.
-  malloc_trim(0);
+  // A big builder's scratch (often hundreds of MiB) goes back to the system now, not at
+  // some later allocation: a server's resident size is its zones. Not for small zones: a
+  // trim walks the whole heap, and 10,000 small zones would pay it 10,000 times.
+  if (scratch > (32u << 20) || records_ > 100000) malloc_trim(0);
   return std::shared_ptr<const Zone>(zp.release());
 }
 

@@ -1,13 +1,18 @@
-// The set of zones served, and its publication: writers build a complete new table and
-// publish it; readers never wait (no lock, no shared write on the query path).
+// The set of zones served, and its publication: writers build a new table and publish it;
+// readers never wait (no lock, no shared write on the query path).
+//
+// A table is split into shards by the hash of each zone's origin, and versions share the
+// shards they do not change: replacing one zone copies one shard and the shard array, not
+// the whole set, so a change to one of 100,000 zones costs microseconds.
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "zone/zone.h"
 
@@ -15,20 +20,56 @@ namespace zone {
 
 class ZoneTable {
  public:
-  ZoneTable() = default;
-  explicit ZoneTable(std::map<std::string, std::shared_ptr<const Zone>> zones);
+  ZoneTable();
+  // A table serving exactly these zones (tests, start-up).
+  explicit ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& zones);
 
-  // The deepest zone at or above qname (lowercased wire), or nullptr.
+  // One zone's new state in a new version of the table.
+  struct Change {
+    std::string origin;                // lowercased wire
+    std::shared_ptr<const Zone> zone;  // the version to serve; null with !remove: unavailable
+    bool remove = false;               // no longer configured: queries get REFUSED
+  };
+  // This table with the changes applied (the others shared, not copied).
+  std::shared_ptr<const ZoneTable> with(const std::vector<Change>& changes) const;
+
+  // The deepest zone at or above qname (lowercased wire), or nullptr. A zone that is
+  // configured but has nothing to serve is found as a placeholder that is expired(), so
+  // that its names are answered SERVFAIL, not REFUSED (as BIND and Knot do).
   const Zone* find(NameView qname) const;
   // The deepest zone strictly above the given name (for DS at a child apex).
   const Zone* find_parent(NameView name) const;
+  // A zone being served (never a placeholder), or nullptr.
   const Zone* find_exact(NameView origin) const;
   std::shared_ptr<const Zone> get(NameView origin) const;
-  const std::map<std::string, std::shared_ptr<const Zone>>& zones() const { return zones_; }
+  // Configured but with nothing to serve.
+  bool unavailable(NameView origin) const;
+  size_t size() const { return size_; }
+  // f(origin, zone) for every zone served (placeholders left out), in no particular order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& s : shards_)
+      if (s)
+        for (const auto& e : s->entries)
+          if (e.available) f(e.origin, e.zone);
+  }
 
  private:
-  std::map<std::string, std::shared_ptr<const Zone>> zones_;  // by lowercased wire origin
-  std::unordered_map<std::string, const Zone*, StringHash, std::equal_to<>> index_;
+  struct Entry {
+    std::string origin;
+    uint64_t hash = 0;
+    std::shared_ptr<const Zone> zone;  // a placeholder when !available
+    bool available = true;
+  };
+  struct Shard {
+    std::vector<Entry> entries;  // few per shard: a linear scan of hashes
+  };
+  static constexpr size_t kShards = 512;
+  static size_t shard_of(uint64_t h) { return (h >> 40) % kShards; }
+  const Entry* entry(NameView origin, uint64_t h) const;
+  const Entry* entry(NameView origin) const { return entry(origin, NameIndex::hash(origin)); }
+  std::array<std::shared_ptr<const Shard>, kShards> shards_;
+  size_t size_ = 0;
 };
 
 // Publishes immutable snapshots of T: writers swap in a complete new version; each reader
@@ -80,5 +121,9 @@ class Reader {
 
 using ZoneTablePublisher = Publisher<ZoneTable>;
 using ZoneTableReader = Reader<ZoneTable>;
+
+// A placeholder for a configured zone with nothing to serve: SOA and NS only, expired() so
+// that every query for it is answered SERVFAIL.
+std::shared_ptr<const Zone> unavailable_zone(const std::string& origin);
 
 }  // namespace zone

@@ -1016,17 +1016,19 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
         rdata.append(reinterpret_cast<const char*>(a), 16);
         break;
       }
+      // A number that does not fit its field is an error (ldns would cut it: see
+      // number_out_of_range), worded by the fallback.
       case LDNS_RDF_TYPE_INT8: {
         char* end = nullptr;
         long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
-        if (*end != 0) return false;
+        if (*end != 0 || v < 0 || v > 0xFF) return false;
         rdata.push_back(static_cast<char>(static_cast<uint8_t>(v)));
         break;
       }
       case LDNS_RDF_TYPE_INT16: {
         char* end = nullptr;
         long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
-        if (*end != 0) return false;
+        if (*end != 0 || v < 0 || v > 0xFFFF) return false;
         put16(rdata, static_cast<uint16_t>(v));
         break;
       }
@@ -1034,10 +1036,9 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
         char* end = nullptr;
         const char* s = sc.cstr.c_str(tok);
         errno = 0;
-        uint32_t v = tok[0] == '-' ? static_cast<uint32_t>(std::strtol(s, &end, 10))
-                                   : static_cast<uint32_t>(std::strtoul(s, &end, 10));
-        if (*end != 0 || errno == ERANGE) return false;
-        put32(rdata, v);
+        long long v = std::strtoll(s, &end, 10);
+        if (*end != 0 || errno == ERANGE || v < 0 || v > 0xFFFFFFFFLL) return false;
+        put32(rdata, static_cast<uint32_t>(v));
         break;
       }
       case LDNS_RDF_TYPE_PERIOD: {
@@ -1087,6 +1088,7 @@ bool Parser::direct_record(State& st, std::string_view line, Record& out) {
         if (all_digits(tok)) {
           char* end = nullptr;
           long v = std::strtol(sc.cstr.c_str(tok), &end, 10);
+          if (v > 0xFF) return false;  // out of range (the fallback says so)
           rdata.push_back(static_cast<char>(static_cast<uint8_t>(v)));
         } else if (!ldns_field(field, tok, rdata)) {
           return false;
@@ -1131,7 +1133,12 @@ void Parser::fallback_record(State& st, const std::string& line, int first_line,
     st.prev.reset();
   }
   if (s != LDNS_STATUS_OK) {
-    error(st.file, first_line, ldns_get_errorstr_by_id(s));
+    error(st.file, first_line, explain_error(line, ldns_get_errorstr_by_id(s)));
+    return;
+  }
+  if (std::string e = number_out_of_range(line, static_cast<uint16_t>(ldns_rr_get_type(rr.get())));
+      !e.empty()) {
+    error(st.file, first_line, std::move(e));
     return;
   }
   BufferPtr buf(ldns_buffer_new(256));
@@ -1175,6 +1182,290 @@ bool read_file(const std::string& path, std::string& out) {
   ::close(fd);
   out.resize(have);
   return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Error wording.
+
+namespace {
+
+// The fields of a line, split at blanks; a quoted string is one field, a backslash escapes the
+// next character.
+std::vector<std::string_view> split_fields(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == ' ' || s[i] == '\t') {
+      ++i;
+      continue;
+    }
+    size_t b = i;
+    bool quoted = false;
+    while (i < s.size() && (quoted || (s[i] != ' ' && s[i] != '\t'))) {
+      if (s[i] == '\\') ++i;
+      else if (s[i] == '"') quoted = !quoted;
+      ++i;
+    }
+    out.push_back(s.substr(b, std::min(i, s.size()) - b));
+  }
+  return out;
+}
+
+// What the operator calls each field of the types written by hand; "" for the rest.
+const char* field_name(uint16_t type, size_t i) {
+  static const std::unordered_map<uint16_t, std::vector<const char*>> names = {
+      {1, {"address"}},
+      {28, {"address"}},
+      {2, {"nameserver"}},
+      {5, {"target"}},
+      {12, {"target"}},
+      {39, {"target"}},
+      {15, {"preference", "exchange"}},
+      {33, {"priority", "weight", "port", "target"}},
+      {6, {"MNAME (primary nameserver)", "RNAME (mailbox)", "serial", "refresh", "retry", "expire",
+           "minimum"}},
+      {43, {"key tag", "algorithm", "digest type", "digest"}},
+      {59, {"key tag", "algorithm", "digest type", "digest"}},
+      {48, {"flags", "protocol", "algorithm", "public key"}},
+      {60, {"flags", "protocol", "algorithm", "public key"}},
+      {257, {"flags", "tag", "value"}},
+      {52, {"usage", "selector", "matching type", "data"}},
+      {44, {"algorithm", "fingerprint type", "fingerprint"}},
+      {51, {"algorithm", "flags", "iterations", "salt"}},
+      {46, {"type covered", "algorithm", "labels", "original TTL", "expiration", "inception",
+            "key tag", "signer", "signature"}},
+  };
+  auto it = names.find(type);
+  if (it == names.end() || i >= it->second.size()) return "";
+  return it->second[i];
+}
+
+std::string type_name(uint16_t type) {
+  char* t = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
+  std::string s = t ? t : "TYPE" + std::to_string(type);
+  std::free(t);
+  return s;
+}
+
+// "MX preference", "SRV field 3".
+std::string field_label(uint16_t type, size_t i) {
+  const char* n = field_name(type, i);
+  return type_name(type) + " " + (*n ? std::string(n) : "field " + std::to_string(i + 1));
+}
+
+bool is_class(std::string_view tok) {
+  std::string t(tok);
+  return ldns_get_rr_class_by_name(t.c_str()) != 0;
+}
+
+// owner, TTL, class and type of a record line, as ldns reads them (TTL before class).
+struct Head {
+  std::string_view owner, ttl, cls, type_tok;
+  uint16_t type = 0;
+  size_t first_rdata = 0;  // index into the fields
+  std::string problem;     // what is wrong with them, if anything
+};
+
+Head read_head(std::string_view line, const std::vector<std::string_view>& f) {
+  Head h;
+  size_t i = 0;
+  if (!line.empty() && line[0] != ' ' && line[0] != '\t' && !f.empty()) h.owner = f[i++];
+  if (!h.owner.empty() && h.owner != "@") {
+    std::string w;
+    if (!str2dname(h.owner, w)) h.problem = "'" + std::string(h.owner) + "' is not a valid owner name";
+  }
+  for (; i < f.size(); ++i) {
+    std::string_view t = f[i];
+    if (c_digit(static_cast<unsigned char>(t[0]))) {
+      if (!h.cls.empty() && h.problem.empty()) {
+        // "www IN 300 A": ldns (and so zoned) wants the TTL first.
+        std::string fixed = std::string(h.owner.empty() ? "" : h.owner) + (h.owner.empty() ? "" : " ") +
+                            std::string(t) + " " + std::string(h.cls);
+        for (size_t k = i + 1; k < f.size() && k < i + 3; ++k) fixed += " " + std::string(f[k]);
+        h.problem = "'" + std::string(h.cls) + " " + std::string(t) +
+                    "': the TTL goes before the class (write '" + fixed + " ...')";
+      }
+      if (h.ttl.empty()) h.ttl = t;
+      continue;
+    }
+    if (h.cls.empty() && is_class(t)) {
+      h.cls = t;
+      continue;
+    }
+    h.type_tok = t;
+    std::string tt(t);
+    h.type = static_cast<uint16_t>(ldns_get_rr_type_by_name(tt.c_str()));
+    h.first_rdata = i + 1;
+    if (h.type == 0 && h.problem.empty())
+      h.problem = "'" + tt + "' is not a record type" + (h.ttl.empty() && h.cls.empty() ? " (nor a TTL or class)" : "");
+    return h;
+  }
+  if (h.problem.empty()) h.problem = "no record type on the line";
+  return h;
+}
+
+bool plain_number(std::string_view t, bool& negative, unsigned long long& v) {
+  size_t i = 0;
+  negative = false;
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) negative = t[i++] == '-';
+  if (i == t.size() || t.size() - i > 19) return false;
+  v = 0;
+  for (; i < t.size(); ++i) {
+    if (!c_digit(static_cast<unsigned char>(t[i]))) return false;
+    v = v * 10 + static_cast<unsigned>(t[i] - '0');
+  }
+  return true;
+}
+
+unsigned long long max_of(ldns_rdf_type k) {
+  switch (k) {
+    case LDNS_RDF_TYPE_INT16: return 0xFFFF;
+    case LDNS_RDF_TYPE_INT32: return 0xFFFFFFFF;
+    default: return 0xFF;  // INT8, and the one-byte kinds written as numbers
+  }
+}
+
+bool one_byte_kind(ldns_rdf_type k) {
+  return k == LDNS_RDF_TYPE_ALG || k == LDNS_RDF_TYPE_CERTIFICATE_USAGE ||
+         k == LDNS_RDF_TYPE_SELECTOR || k == LDNS_RDF_TYPE_MATCHING_TYPE;
+}
+
+// Field kinds that are one blank-free token (so the fields after them can be told apart).
+bool one_token_kind(ldns_rdf_type k) {
+  switch (k) {
+    case LDNS_RDF_TYPE_A: case LDNS_RDF_TYPE_AAAA: case LDNS_RDF_TYPE_INT8:
+    case LDNS_RDF_TYPE_INT16: case LDNS_RDF_TYPE_INT32: case LDNS_RDF_TYPE_PERIOD:
+    case LDNS_RDF_TYPE_DNAME: case LDNS_RDF_TYPE_ALG: case LDNS_RDF_TYPE_TYPE:
+    case LDNS_RDF_TYPE_TIME: case LDNS_RDF_TYPE_CERTIFICATE_USAGE: case LDNS_RDF_TYPE_SELECTOR:
+    case LDNS_RDF_TYPE_MATCHING_TYPE: case LDNS_RDF_TYPE_TAG: case LDNS_RDF_TYPE_NSEC3_SALT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The range problem of a numeric field, or "".
+std::string range_problem(uint16_t type, size_t i, ldns_rdf_type k, std::string_view tok) {
+  bool neg;
+  unsigned long long v;
+  if (!plain_number(tok, neg, v)) return "";
+  unsigned long long max = max_of(k);
+  if ((neg && v != 0) || v > max)
+    return field_label(type, i) + " '" + std::string(tok) + "' is out of range (0.." +
+           std::to_string(max) + ")";
+  return "";
+}
+
+}  // namespace
+
+std::string logical_line(std::string_view raw) {
+  Cursor f(raw);
+  skip_blank_lines(f);
+  int line = 0;
+  std::string scratch;
+  std::string_view out;
+  if (f.eof || !fget_line(f, scratch, line, out)) return {};
+  std::string_view l = out;
+  strip_ws(l, 0);  // trailing blanks go, as the reader cuts them
+  return std::string(l);
+}
+
+std::string number_out_of_range(std::string_view line, uint16_t type) {
+  const ldns_rr_descriptor* desc = ldns_rr_descript(type);
+  if (!desc) return "";
+  auto f = split_fields(line);
+  Head h = read_head(line, f);
+  if (h.type != type || !h.problem.empty()) return "";
+  size_t n = ldns_rr_descriptor_maximum(desc);
+  for (size_t i = 0; i < n && h.first_rdata + i < f.size(); ++i) {
+    ldns_rdf_type k = ldns_rr_descriptor_field_type(desc, i);
+    if (!one_token_kind(k)) break;
+    if (k == LDNS_RDF_TYPE_INT8 || k == LDNS_RDF_TYPE_INT16 || k == LDNS_RDF_TYPE_INT32 ||
+        (one_byte_kind(k) && all_digits(f[h.first_rdata + i]))) {
+      std::string p = range_problem(type, i, k, f[h.first_rdata + i]);
+      if (!p.empty()) return p;
+    }
+  }
+  return "";
+}
+
+std::string explain_error(std::string_view line, const char* ldns_message) {
+  if (line.starts_with("$")) return ldns_message;  // a directive: ldns's words
+  auto f = split_fields(line);
+  Head h = read_head(line, f);
+  if (!h.problem.empty()) return h.problem;
+  const ldns_rr_descriptor* desc = ldns_rr_descript(h.type);
+  if (!desc) return ldns_message;
+  size_t min = ldns_rr_descriptor_minimum(desc), max = ldns_rr_descriptor_maximum(desc);
+  if (max == 0) return ldns_message;
+  bool variable = ldns_rr_descriptor_field_type(desc, max - 1) == LDNS_RDF_TYPE_STR ||
+                  max > 64;  // TXT-like and open-ended types: no "too many fields"
+  std::string tn = type_name(h.type);
+  size_t have = f.size() - h.first_rdata;
+  size_t i = 0;
+  for (; i < max && i < have; ++i) {
+    ldns_rdf_type k = ldns_rr_descriptor_field_type(desc, i);
+    std::string tok(f[h.first_rdata + i]);
+    if (tok.starts_with("\\#")) return ldns_message;  // RFC 3597: ldns has the words
+    unsigned char bin[16];
+    switch (k) {
+      case LDNS_RDF_TYPE_A:
+        if (inet_pton(AF_INET, tok.c_str(), bin) != 1) return tok + " is not an IPv4 address";
+        continue;
+      case LDNS_RDF_TYPE_AAAA:
+        if (inet_pton(AF_INET6, tok.c_str(), bin) != 1) return tok + " is not an IPv6 address";
+        continue;
+      case LDNS_RDF_TYPE_INT8:
+      case LDNS_RDF_TYPE_INT16:
+      case LDNS_RDF_TYPE_INT32: {
+        bool neg;
+        unsigned long long v;
+        if (!plain_number(tok, neg, v))
+          return field_label(h.type, i) + " '" + tok + "' is not a number";
+        std::string p = range_problem(h.type, i, k, tok);
+        if (!p.empty()) return p;
+        continue;
+      }
+      case LDNS_RDF_TYPE_PERIOD: {
+        size_t end;
+        str2period(tok, end);
+        if (end != tok.size() || !c_digit(static_cast<unsigned char>(tok[0])))
+          return field_label(h.type, i) + " '" + tok + "' is not a TTL (seconds, or as 1h30m)";
+        continue;
+      }
+      case LDNS_RDF_TYPE_DNAME: {
+        std::string w;
+        if (tok != "@" && !str2dname(tok, w))
+          return field_label(h.type, i) + " '" + tok + "' is not a domain name";
+        continue;
+      }
+      case LDNS_RDF_TYPE_STR:
+        if (tok.size() >= 2 && tok.front() == '"' && tok.back() != '"')
+          return tn + " string " + tok + " has no closing quote";
+        if (tok.size() > (tok.front() == '"' ? 257u : 255u))
+          return tn + " string of " + std::to_string(tok.size()) +
+                 " characters: at most 255 per string (split it in several \"...\" \"...\")";
+        continue;
+      default:
+        if (!one_token_kind(k)) return ldns_message;  // blanks possible: fields unclear
+        continue;
+    }
+  }
+  if (have < min) {
+    std::string names;
+    for (size_t k = 0; k < min; ++k) {
+      const char* n = field_name(h.type, k);
+      names += (k ? ", " : "") + (*n ? std::string(n) : "field " + std::to_string(k + 1));
+    }
+    return tn + " needs " + std::to_string(min) + " field(s) (" + names + "), the line has " +
+           std::to_string(have);
+  }
+  if (!variable && have > max) {
+    std::string rest;
+    for (size_t k = h.first_rdata + max; k < f.size(); ++k) rest += (rest.empty() ? "" : " ") + std::string(f[k]);
+    return "unexpected text after the " + tn + " record: '" + rest + "'";
+  }
+  return ldns_message;
 }
 
 }  // namespace zone::zonefile

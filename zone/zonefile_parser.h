@@ -93,6 +93,18 @@ class Parser {
   Scratch* scratch_;
 };
 
+// Error wording shared by both readers (the direct parser's ldns fallback and the ldns-based
+// loader), so that an operator reads which field and which value are wrong:
+//  - the logical line ldns read from `raw` text (parentheses joined, comments dropped);
+std::string logical_line(std::string_view raw);
+//  - why ldns rejected `line`, in the words of its fields ("192.0.2.300 is not an IPv4
+//    address", "MX preference 'x' is not a number", a hint when the TTL follows the class);
+//    ldns's own message when there is nothing better to say;
+std::string explain_error(std::string_view line, const char* ldns_message);
+//  - a number ldns accepts but cuts to its field's size ("MX preference '70000' is out of
+//    range (0..65535)"): an error, or "" when every number of `line` (of type `type`) fits.
+std::string number_out_of_range(std::string_view line, uint16_t type);
+
 // Reads a whole file into `out`; false with errno set when it cannot be opened or read.
 bool read_file(const std::string& path, std::string& out);
 

@@ -182,12 +182,16 @@ def test_undelegate_a_hand_written_delegation(e2e):
         assert line in r.stdout, r.stdout
     assert "TXT" not in r.stdout  # only NS, DS and glue go
     text = e2e.file.read_text()
-    assert "legacy IN" not in text and "ns1.legacy" not in text and "192.0.2.5" not in text, text
+    assert not re.search(r"^legacy\s+IN", text, re.M), text
+    assert "ns1.legacy" not in text and "192.0.2.5" not in text, text
     assert "DS" not in text and "0123456789ABCDEF )" not in text, text
     assert "; legacy: delegated by hand" in text
     assert "after   IN A    192.0.2.90   ; after the legacy delegation" in text
     # The TXT that borrowed its owner from a removed line keeps its owner.
-    assert re.search(r'^ns2\.legacy\.e2e\.test\.\s+IN TXT\s+"below the cut"$', text, re.M), text
+    assert re.search(r'^ns2\.legacy\s+IN TXT\s+"below the cut"$', text, re.M), text
+    # The multi-line SOA keeps its lines and comments; only the serial digits changed.
+    assert f"                {serial + 1} ; serial\n                3600 600 86400 60 )\n" \
+        "        IN NS   ns1\n        IN NS   ns2\n" in text, text
     t = ask(e2e.primary.host, e2e.primary.port, "ns2.legacy.e2e.test", "TXT")
     assert t.rcode() == dns.rcode.NOERROR and t.answer and "below the cut" in t.answer[0].to_text()
     sec = e2e.secondary
@@ -217,11 +221,15 @@ def test_delegate_reaches_secondary_and_file(e2e):
     assert ds.answer and ds.answer[0][0].to_text().upper() == e2e.shop_ds.upper(), ds
     # The file: the new records, and everything else kept (comments too).
     text = e2e.file.read_text()
-    assert "shop.e2e.test. 3600 IN NS ns1.shop.e2e.test." in text
-    assert "shop.e2e.test. 3600 IN NS ns2.shop.e2e.test." in text
-    assert f"ns1.shop.e2e.test. 3600 IN A {E2E_NS1}" in text
-    assert "shop.e2e.test. 3600 IN DS " in text
-    assert f"{PARENT_SERIAL + 2}" in text
+    # Appended in the file's style: relative owners in its column, one owner per group.
+    assert re.search(r"^; added by zoned \S+Z \(serial %d\)\n"
+                     r"shop    3600 IN NS ns1\.shop\.e2e\.test\.\n"
+                     r"        3600 IN NS ns2\.shop\.e2e\.test\.\n"
+                     r"        3600 IN DS \d+ 13 2 \w+\n"
+                     r"ns1\.shop 3600 IN A %s\n"
+                     r"ns2\.shop 3600 IN A %s\n" % (PARENT_SERIAL + 2, re.escape(E2E_NS1),
+                                                     re.escape(E2E_NS2)), text, re.M), text
+    assert f"                {PARENT_SERIAL + 2} ; serial\n" in text, text
     for kept in ("; e2e.test: the parent zone.", "www     IN A    192.0.2.80   ; the web server",
                  '        IN TXT  "keep me"', "; a name that is an alias", "nsalias IN CNAME ns1"):
         assert kept in text, text
@@ -246,6 +254,26 @@ def test_the_same_delegation_again_changes_nothing(e2e):
     assert unchanged(e2e) == before
 
 
+def test_a_file_edited_since_the_last_load_is_not_overwritten(e2e):
+    """Regression (an operator's first days, 2): the refusal said only "the edited zone file
+    would not hold the expected zone"; it must say that the file changed and how."""
+    before = unchanged(e2e)
+    text = e2e.file.read_text()
+    lines = text.splitlines()
+    e2e.file.write_text(text + "handmade IN A 192.0.2.97\n")
+    try:
+        r = zonectl("--config", e2e.cfg, "delegate", "lab.e2e.test", "--ns",
+                    f"ns1.lab.e2e.test={E2E_NS1}", "--ns", f"ns2.lab.e2e.test={E2E_NS2}")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert f"zone file {e2e.file} changed since it was loaded: reload first" in r.stderr, r.stderr
+        assert f"+ handmade.e2e.test. 300 IN A 192.0.2.97 (line {len(lines) + 1})" in r.stderr, r.stderr
+        assert e2e.file.read_text() == text + "handmade IN A 192.0.2.97\n"
+        assert served_serial(e2e) == before[1]
+    finally:
+        e2e.file.write_bytes(before[0])
+    assert unchanged(e2e) == before
+
+
 def test_redelegate_replaces_ns_and_drops_unused_glue(e2e):
     r = zonectl("--config", e2e.cfg, "delegate", "shop.e2e.test", "--ns",
                 f"ns1.shop.e2e.test={E2E_NS1}", "--ns", f"ns3.shop.e2e.test={E2E_NS3}")
@@ -260,7 +288,7 @@ def test_redelegate_replaces_ns_and_drops_unused_glue(e2e):
         "ns1.shop.e2e.test.": {E2E_NS1}, "ns3.shop.e2e.test.": {E2E_NS3}}
     text = e2e.file.read_text()
     assert "ns2.shop.e2e.test" not in text and E2E_NS2 not in text, text
-    assert f"ns3.shop.e2e.test. 3600 IN A {E2E_NS3}" in text
+    assert f"ns3.shop 3600 IN A {E2E_NS3}" in text
     assert "DS" not in text
     # The old glue name is gone from the secondary's answers too.
     r2 = ask(sec.host, sec.port, "ns2.shop.e2e.test", "A")
@@ -321,6 +349,10 @@ def test_status_shows_the_secondary_current(e2e):
     serial = served_serial(e2e)
     sec = e2e.secondary
     assert wait_until(lambda: soa_serial(sec.host, sec.port, "e2e.test") == serial, 10)
+    # zoned checks its secondaries itself (a second after each NOTIFY is acknowledged);
+    # status reports what it saw, without asking anyone.
+    assert wait_until(lambda: zonectl("--config", e2e.cfg, "status").stdout.rstrip()
+                      .endswith("current"), 10)
     r = zonectl("--config", e2e.cfg, "status")
     assert r.returncode == 0, r.stdout + r.stderr
     row = [l for l in r.stdout.splitlines() if "secondary-1" in l]
@@ -330,7 +362,7 @@ def test_status_shows_the_secondary_current(e2e):
     (z,) = j["zones"]
     assert z["name"] == "e2e.test" and z["role"] == "primary" and z["serial"] == serial
     # The last change was the undelegation: status says so, with the serial it made.
-    assert z["last_result"] == f"undelegated shop.e2e.test., serial {serial}", z
+    assert z["last_result"] == f"zonectl undelegate shop.e2e.test., serial {serial}", z
     (n,) = z["notify"]
     assert n["answered"] and n["serial"] == serial and n["behind"] == 0
     # The secondary's own view: its primary and its serial.
@@ -351,8 +383,10 @@ def test_reload_notify_refresh_retransfer(e2e):
     assert r.returncode == 0 and f"e2e.test: loaded serial {serial + 1}" in r.stdout, r.stdout + r.stderr
     assert wait_until(lambda: soa_serial(sec.host, sec.port, "e2e.test") == serial + 1, 10), sec.log()
     assert ask(sec.host, sec.port, "hand.e2e.test", "A").answer
+    # A reload says what it did in one line; unchanged zones are only counted.
     r = zonectl("--config", e2e.cfg, "reload")
-    assert r.returncode == 0 and f"e2e.test: unchanged, serial {serial + 1}" in r.stdout, r.stdout
+    assert r.returncode == 0 and "loaded 0, unchanged 1, failed 0" in r.stdout, r.stdout
+    assert "e2e.test:" not in r.stdout, r.stdout
     # notify
     n_before = sec.log().count("NOTIFY from")
     r = zonectl("--config", e2e.cfg, "notify", "e2e.test")
@@ -378,8 +412,12 @@ def test_status_exit_1_while_the_secondary_is_unreachable(e2e):
     sec = e2e.secondary
     sec.stop()
     try:
+        # A NOTIFY that is not acknowledged makes zoned look at the secondary at once.
+        assert zonectl("--config", e2e.cfg, "notify", "e2e.test").returncode == 0
+        assert wait_until(lambda: zonectl("--config", e2e.cfg, "status").returncode == 1, 10)
         r = zonectl("--config", e2e.cfg, "status")
         assert r.returncode == 1, r.stdout + r.stderr
+        assert "PROBLEM: e2e.test: secondary secondary-1" in r.stdout, r.stdout
         row = [l for l in r.stdout.splitlines() if "secondary-1" in l]
         assert row and "no answer" in row[0], r.stdout
         j = zonectl_json("--config", e2e.cfg, "status")[1]
@@ -392,8 +430,8 @@ def test_status_exit_1_while_the_secondary_is_unreachable(e2e):
         sec.start()
     serial = served_serial(e2e)
     assert wait_until(lambda: soa_serial(sec.host, sec.port, "e2e.test") == serial, 15), sec.log()
-    r = zonectl("--config", e2e.cfg, "status")
-    assert r.returncode == 0, r.stdout
+    assert wait_until(lambda: zonectl("--config", e2e.cfg, "status").returncode == 0, 15), \
+        zonectl("--config", e2e.cfg, "status").stdout
 
 
 # --------------------------------------------------------------------------- 2. preflight
@@ -611,6 +649,10 @@ def cd():
     z = f"lame.{t}"
     lame_text = child_text(z, [ns("lame", 1), ns("lame", 2)], [("ns1", CD_KNOT), ("ns2", CD1)])
     cuts += cut(z, [(ns("lame", 1), CD_KNOT), (ns("lame", 2), CD1)])
+    # shared: two NS names, one address (one server under two names).
+    z = f"shared.{t}"
+    children[z] = child_text(z, [ns("shared", 1), ns("shared", 2)], [("ns1", CD1), ("ns2", CD1)])
+    cuts += cut(z, [(ns("shared", 1), CD1), (ns("shared", 2), CD1)])
     # dead: ns2's address has no server at all.
     z = f"dead.{t}"
     children[z] = child_text(z, [ns("dead", 1), ns("dead", 2)], [("ns1", CD1), ("ns2", CD_DEAD)])
@@ -675,6 +717,12 @@ def test_check_delegation_healthy(cd):
         assert (row["ANSWER"], row["AUTH"], row["SERIAL"]) == ("yes", "yes", "1")
         assert row["NS"] == "ns1.healthy.ctl.test. ns2.healthy.ctl.test."
     assert j["ok"] and j["problems"] == [] and j["domain"] == "healthy.ctl.test."
+    # Regression (an operator's first days, 5): the parent's referral is not authoritative.
+    (p,) = [s for s in j["servers"] if s["role"] == "parent"]
+    assert p["authoritative"] is False and p["referral"] is True, p
+    # Every address in 127.0.0.0/24: a warning, as zonectl delegate gives; still exit 0.
+    assert "warning: all nameservers are in 127.0.0.0/24" in r.stdout, r.stdout
+    assert any("127.0.0.0/24" in w for w in j["warnings"]), j
     assert {s["address"] for s in j["servers"] if s["role"] == "child"} == {f"{CD1}:53", f"{CD2}:53"}
     assert all(s["answered"] and s["authoritative"] and s["serial"] == 1
                for s in j["servers"] if s["role"] == "child")
@@ -692,6 +740,8 @@ def test_check_delegation_healthy(cd):
     ("lame", f"ns2.lame.ctl.test. ({CD1}:53) is lame: it does not answer authoritatively for "
              "lame.ctl.test."),
     ("dead", f"ns2.dead.ctl.test. ({CD_DEAD}:53) does not answer"),
+    # Regression (an operator's first days, 5): two names on one address said "no problems".
+    ("shared", f"ns1.shared.ctl.test. and ns2.shared.ctl.test. share one address ({CD1})"),
 ])
 def test_check_delegation_finds_the_problem(cd, label, problem):
     r, j = check(cd, label)

@@ -187,7 +187,9 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
           std::string a = address_text(rr);
           if (std::find(v.begin(), v.end(), a) == v.end()) v.push_back(a);
         }
-      sr.authoritative = r.aa || !set.empty();
+      // A referral is the parent's answer for a child, never an authoritative one.
+      sr.authoritative = r.aa;
+      sr.referral = !r.aa && !set.empty();
       for (const auto& n : set) sr.ns.push_back(text(n));
       if (set.empty())
         rep.findings.push_back({true, "parent " + p.str() + " has no delegation for " + dt +
@@ -206,6 +208,7 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
   // 2. Ask every server named by the parent (and any given), then the names they add.
   std::vector<Server> children;
   std::set<std::string> asked;
+  std::map<std::string, std::set<std::string>> names_at;  // address -> NS names there
   auto add_ns = [&](const std::string& n) {
     if (!asked.insert(n).second) return;
     std::vector<Server> all_helpers = parents;
@@ -213,7 +216,10 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
     auto addrs = resolve(n, glue, all_helpers);
     if (addrs.empty())
       rep.findings.push_back({true, "NS " + text(n) + ": no address found (no glue, no answer)"});
-    for (const auto& a : addrs) children.push_back(Server{a, port, text(n)});
+    for (const auto& a : addrs) {
+      children.push_back(Server{a, port, text(n)});
+      names_at[a].insert(text(n));
+    }
   };
   for (const auto& n : parent_ns) add_ns(n);
   for (const auto& s : extra) children.push_back(s);
@@ -290,6 +296,21 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
   if (all_ns.size() == 1)
     rep.findings.push_back({true, "only one nameserver (" + text(*all_ns.begin()) +
                                       "): a single failure takes " + dt + " down"});
+  // Several NS names on one address are one server: the "only one nameserver" mistake in
+  // disguise. All addresses in one /24 or /48: one network outage (as delegate warns).
+  std::set<std::string> nets;
+  for (const auto& [addr, names] : names_at) {
+    nets.insert(network_of(addr));
+    if (names.size() < 2) continue;
+    std::string list;
+    size_t i = 0;
+    for (const auto& n : names) list += (i++ == 0 ? "" : i == names.size() ? " and " : ", ") + n;
+    rep.findings.push_back({true, list + " share one address (" + addr + "): that is one server, " +
+                                      "a single failure takes " + dt + " down"});
+  }
+  if (names_at.size() > 1 && nets.size() == 1)
+    rep.findings.push_back({false, "all nameservers are in " + *nets.begin() +
+                                       ": one network outage takes " + dt + " down"});
   std::vector<Server> all_servers = parents;
   for (const auto& s : children) all_servers.push_back(s);
   all_servers.insert(all_servers.end(), helpers.begin(), helpers.end());

@@ -40,7 +40,8 @@ struct ServerReport {
   std::string role;  // "parent" or "child"
   Server server;
   bool answered = false;
-  bool authoritative = false;
+  bool authoritative = false;  // AA set on its answer (a parent's referral is not)
+  bool referral = false;       // a parent that answered with the delegation (NS, no AA)
   std::string error;
   bool has_serial = false;
   uint32_t serial = 0;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "zone/delegation.h"
+#include "zone/signature_check.h"
 #include "zone/wire/name.h"
 #include "zone/wire/types.h"
 
@@ -75,18 +76,6 @@ ListPtr rrset_list(const std::string& owner, const zone::wire::RRset& set) {
   return l;
 }
 
-std::string time_text(uint32_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
-// RFC 1982 / RFC 4034 3.1.5: a is before b.
-bool before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
-
 }  // namespace
 
 SignatureReport verify_signatures(
@@ -127,18 +116,20 @@ SignatureReport verify_signatures(
         std::string rdata(rd);
         // Where the signature is written: looked up only for an error (a search of the file).
         auto at = [&] { return where(name, rrtype::RRSIG, rdata); };
-        uint32_t expiration = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 8);
-        uint32_t inception = get32(reinterpret_cast<const uint8_t*>(rd.data()) + 12);
         uint16_t tag = get16(reinterpret_cast<const uint8_t*>(rd.data()) + 16);
         std::string sig_label = "RRSIG " + label + " (key tag " + std::to_string(tag) + ")";
-        if (before(expiration, now)) {
-          rep.errors.push_back(at() + ": " + sig_label + " expired on " + time_text(expiration));
-          return;
-        }
-        if (before(now, inception)) {
-          rep.errors.push_back(at() + ": " + sig_label + " is not valid before " +
-                               time_text(inception));
-          return;
+        // The same judgement as the loader's warnings (zone/signature_check.h).
+        switch (zone::signature_time(rd, now)) {
+          case zone::SignatureTime::expired:
+            rep.errors.push_back(at() + ": " + sig_label + " expired on " +
+                                 zone::utc_text(zone::signature_expiration(rd)));
+            return;
+          case zone::SignatureTime::not_yet_valid:
+            rep.errors.push_back(at() + ": " + sig_label + " is not valid before " +
+                                 zone::utc_text(zone::signature_inception(rd)));
+            return;
+          default:
+            break;
         }
         ldns_rr* sig = make_rr(name, rrtype::RRSIG, rdata);
         if (!sig) {

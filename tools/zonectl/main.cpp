@@ -107,33 +107,46 @@ int report_reply(const json& r, bool as_json) {
 }
 
 void print_status(const json& r) {
-  std::vector<std::vector<std::string>> rows{{"ZONE", "ROLE", "SERIAL", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ZONE", "ROLE", "SERIAL", "STATE", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
   for (const auto& z : r["zones"]) {
-    std::string serial = z.value("loaded", false) ? str(z, "serial") : "-";
+    std::string serial = z.contains("serial") ? str(z, "serial") : "-";
     if (z.value("expired", false)) serial += " (EXPIRED)";
-    rows.push_back({str(z, "name"), str(z, "role"), serial,
+    rows.push_back({str(z, "name"), str(z, "role"), serial, str(z, "state"),
                     z.contains("last_load") ? str(z, "last_load") : str(z, "last_attempt"),
                     str(z, "last_result"), str(z, "next_refresh"), str(z, "expire_at")});
   }
   print_table(rows);
-  std::vector<std::vector<std::string>> peers{{"ZONE", "PEER", "ADDRESS", "KIND", "SERIAL", "STATE"}};
+  std::vector<std::vector<std::string>> peers{
+      {"ZONE", "PEER", "ADDRESS", "KIND", "SERIAL", "CHECKED", "STATE"}};
   for (const auto& z : r["zones"]) {
     for (const char* kind : {"primaries", "notify"}) {
+      bool down = std::string(kind) == "notify";
       for (const auto& p : z.value(kind, json::array())) {
         std::string state;
         if (!p.value("answered", false)) state = "no answer: " + str(p, "error");
-        else if (std::string(kind) == "notify")
-          state = p.value("behind", 0u) ? "behind by " + std::to_string(p.value("behind", 0u)) : "current";
-        else state = "primary";
+        else if (down)
+          state = p.value("behind", 0u) ? "behind by " + std::to_string(p.value("behind", 0u)) +
+                                              " since " + str(p, "behind_since")
+                                        : "current";
+        else state = "answers";
         peers.push_back({str(z, "name"), str(p, "remote"), str(p, "address"),
-                         std::string(kind) == "notify" ? "secondary" : "primary",
-                         p.contains("serial") ? str(p, "serial") : "-", state});
+                         down ? "secondary" : "primary",
+                         p.contains("serial") ? str(p, "serial") : "-", str(p, "checked_at"), state});
       }
     }
   }
   if (peers.size() > 1) {
     std::cout << "\n";
     print_table(peers);
+  }
+  std::vector<std::string> problems;
+  for (const auto& z : r["zones"])
+    for (const auto& p : z.value("problems", json::array()))
+      problems.push_back(str(z, "name") + ": " + p.get<std::string>());
+  if (!problems.empty()) {
+    std::cout << "\n";
+    for (const auto& p : problems) std::cout << "PROBLEM: " << p << "\n";
   }
 }
 
@@ -179,6 +192,18 @@ int main(int argc, char** argv) {
   auto* undelegate = app.add_subcommand("undelegate", "remove a delegation (NS, DS, its glue)");
   undelegate->add_option("child", child)->required();
   undelegate->add_flag("--dry-run", dry_run, "show the change, change nothing");
+
+  auto* zone_add = app.add_subcommand("zone-add", "serve a new primary zone now (kept across restarts)");
+  std::string zone_file, serial_policy = "keep";
+  std::vector<std::string> notify_args, transfer_args, update_args;
+  zone_add->add_option("zone", zone_arg)->required();
+  zone_add->add_option("--file", zone_file, "its zone file")->required();
+  zone_add->add_option("--notify", notify_args, "remote to NOTIFY (a remote of the configuration)");
+  zone_add->add_option("--allow-transfer", transfer_args, "remote or prefix allowed to transfer it");
+  zone_add->add_option("--allow-update", update_args, "TSIG key allowed to UPDATE it");
+  zone_add->add_option("--serial-policy", serial_policy, "keep, increment or unixtime");
+  auto* zone_remove = app.add_subcommand("zone-remove", "stop serving a zone added with zone-add, purge its data");
+  zone_remove->add_option("zone", zone_arg)->required();
 
   auto* check_zone = app.add_subcommand("check-zone", "check a zone file (or a configured zone) offline");
   std::string origin_arg;
@@ -250,13 +275,9 @@ int main(int argc, char** argv) {
       if (as_json) std::cout << r.dump(2) << "\n";
       else if (r.value("ok", false)) print_status(r);
       else return report_reply(r, false);
-      // Problems: expired zones, unreachable or lagging peers.
-      for (const auto& z : r["zones"]) {
-        if (z.value("expired", false) || !z.value("loaded", false)) return 1;
-        for (const auto& p : z.value("notify", json::array()))
-          if (!p.value("answered", false) || p.value("behind", 0u) > 0) return 1;
-      }
-      return 0;
+      // Problems: failed loads and refreshes, nothing served, expired zones, unreachable
+      // or lagging peers, zone files not updated (zoned lists them per zone).
+      return r.value("problems", 0u) > 0 ? 1 : 0;
     }
     if (*reload || *notify || *refresh || *retransfer || *delegations) {
       need_socket();
@@ -288,15 +309,40 @@ int main(int argc, char** argv) {
       }
       if (verb == "reload" && !as_json && r.contains("zones")) {
         for (const auto& z : r["zones"]) {
-          std::cout << str(z, "name") << ": "
-                    << (z.value("loaded", false) ? (z.value("changed", false) ? "loaded serial " : "unchanged, serial ")
-                                                 : "FAILED, still serving ")
-                    << str(z, "serial") << "\n";
+          std::string result = str(z, "result");
+          std::cout << str(z, "name") << ": ";
+          if (result == "loaded") std::cout << "loaded serial " << str(z, "serial");
+          else if (result == "removed") std::cout << "removed";
+          else if (!z.value("serving", false)) std::cout << "FAILED, nothing served (SERVFAIL)";
+          else if (str(z, "serving_from") == "database")
+            std::cout << "FAILED, serving serial " << str(z, "serial") << " from the database";
+          else std::cout << "FAILED, still serving serial " << str(z, "serial");
+          std::cout << "\n";
           for (const auto& e : z.value("errors", json::array())) std::cout << "  error: " << e.get<std::string>() << "\n";
         }
+        std::cout << "loaded " << str(r, "loaded") << ", unchanged " << str(r, "unchanged")
+                  << ", failed " << str(r, "failed");
+        if (r.value("removed", 0u)) std::cout << ", removed " << str(r, "removed");
+        std::cout << "\n";
+        if (r.contains("error") && r["error"].get<std::string>().starts_with("configuration"))
+          std::cerr << "error: " << r["error"].get<std::string>() << "\n";
         return r.value("ok", false) ? 0 : 1;
       }
       return report_reply(r, as_json);
+    }
+    if (*zone_add || *zone_remove) {
+      need_socket();
+      json req;
+      if (zone_add->parsed()) {
+        std::error_code ec;
+        auto abs = std::filesystem::absolute(zone_file, ec);
+        req = {{"verb", "zone-add"}, {"name", zone_arg}, {"file", abs.lexically_normal().string()},
+               {"notify", notify_args}, {"allow_transfer", transfer_args},
+               {"allow_update", update_args}, {"serial_policy", serial_policy}};
+      } else {
+        req = {{"verb", "zone-remove"}, {"name", zone_arg}};
+      }
+      return report_reply(call(socket_path, req), as_json);
     }
     if (*delegate || *undelegate) {
       need_socket();
@@ -372,6 +418,13 @@ int main(int argc, char** argv) {
       if (!as_json && r.value("ok", false)) {
         std::cout << r.value("diff", std::string());
         std::cout << (dry_run ? "dry run: nothing changed" : "done: zone " + str(r, "zone") + " now at serial " + str(r, "serial")) << "\n";
+        if (r.contains("file")) {
+          std::string f = str(r, "file");
+          if (f.find("not updated") != std::string::npos) {
+            std::cerr << "warning: " << f << "\n";
+            return 1;
+          }
+        }
         return 0;
       }
       int rc = report_reply(r, as_json);
@@ -476,6 +529,7 @@ int main(int argc, char** argv) {
         for (const auto& s : rep.servers) {
           json e = {{"role", s.role}, {"name", s.server.label}, {"address", s.server.str()},
                     {"answered", s.answered}, {"authoritative", s.authoritative}, {"ns", s.ns}};
+          if (s.role == "parent") e["referral"] = s.referral;
           if (s.has_serial) e["serial"] = s.serial;
           if (!s.error.empty()) e["error"] = s.error;
           j["servers"].push_back(e);
@@ -488,14 +542,16 @@ int main(int argc, char** argv) {
           std::string ns;
           for (const auto& n : s.ns) ns += (ns.empty() ? "" : " ") + n;
           rows.push_back({s.role, s.server.label, s.server.str(), s.answered ? "yes" : "no",
-                          s.role == "parent" ? (s.answered ? "referral" : "-")
+                          s.role == "parent" ? (s.referral ? "referral" : s.authoritative ? "yes" : "-")
                                              : (s.answered ? (s.authoritative ? "yes" : "LAME") : "-"),
                           s.has_serial ? std::to_string(s.serial) : "-", ns.empty() ? "-" : ns});
         }
         print_table(rows);
         std::cout << "\n";
-        for (const auto& f : rep.findings) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
-        if (rep.findings.empty()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
+        for (bool problems : {true, false})  // problems first, then warnings
+          for (const auto& f : rep.findings)
+            if (f.error == problems) std::cout << (f.error ? "PROBLEM: " : "warning: ") << f.text << "\n";
+        if (rep.ok()) std::cout << "no problems found for " << zone::wire::name_to_text(d) << "\n";
       }
       return rep.ok() ? 0 : 1;
     }

@@ -16,7 +16,7 @@ std::string rcode_text(uint16_t rc) {
   return "RCODE" + std::to_string(rc);
 }
 
-std::string type_text(uint16_t type) {
+std::string rrtype_text(uint16_t type) {
   struct Entry {
     uint16_t type;
     const char* name;

@@ -86,7 +86,7 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, ParsedQuery& q);
 // "NOERROR", "REFUSED", "BADCOOKIE", ... ("RCODE24" for the ones without a name here).
 std::string rcode_text(uint16_t rc);
 // "A", "AAAA", "SOA", ... ("TYPE65280" for the ones without a mnemonic here, RFC 3597).
-std::string type_text(uint16_t type);
+std::string rrtype_text(uint16_t type);
 
 // Skips one resource record at pos (name, fixed fields, rdata). Returns false if malformed.
 bool skip_rr(const uint8_t* msg, size_t len, size_t& pos);

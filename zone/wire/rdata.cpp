@@ -144,4 +144,31 @@ bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out) {
   return true;
 }
 
+std::string canonical_rdata(uint16_t type, std::string_view rdata) {
+  std::string out(rdata);
+  auto p = reinterpret_cast<uint8_t*>(out.data());
+  size_t n = out.size();
+  if (type == rrtype::RRSIG) {
+    constexpr size_t kSigner = 18;  // after the fixed fields of RFC 4034 3.1
+    if (n > kSigner)
+      if (size_t l = name_length(p + kSigner, n - kSigner)) lower_name(p + kSigner, l);
+    return out;
+  }
+  NameLayout lay;
+  if (!name_layout(type, lay)) return out;
+  size_t at = lay.prefix;
+  for (int i = 0; i < lay.strings; ++i) {
+    if (at >= n) return std::string(rdata);
+    at += 1 + p[at];
+  }
+  for (int i = 0; i < lay.names; ++i) {
+    if (at >= n) return std::string(rdata);
+    size_t l = name_length(p + at, n - at);
+    if (l == 0) return std::string(rdata);
+    lower_name(p + at, l);
+    at += l;
+  }
+  return out;
+}
+
 }  // namespace zone::wire

@@ -81,4 +81,10 @@ struct ParsedRR {
 // Reads the record at pos and advances pos. False if malformed.
 bool parse_rr(const uint8_t* msg, size_t len, size_t& pos, ParsedRR& out);
 
+// RDATA with the domain names in it lowercased (RFC 4034 6.2 as corrected by RFC 6840 5.1:
+// the RFC 1035 types, RP, AFSDB, RT, PX, KX, SRV, NAPTR, DNAME and the RRSIG signer), so
+// that two RRs that differ only in the case of such a name compare equal (RFC 2136 1.1.1).
+// Other types, and malformed RDATA, come back unchanged.
+std::string canonical_rdata(uint16_t type, std::string_view rdata);
+
 }  // namespace zone::wire

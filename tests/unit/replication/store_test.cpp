@@ -144,8 +144,7 @@ TEST(Store, DataSurvivesReopening) {
     s.save_zone(*version(0), kTimers);
     s.apply_changes(W("h.test."), step(0, 1), kTimers, 5);
     s.apply_changes(W("h.test."), step(1, 2), ZoneTimers{8, 9, 10}, 5);
-    s.save_zone(*z, kTimers);
-    s.save_served(z->origin(), z->serial(), content_hash(*z));
+    s.save_zone(*z, kTimers, content_hash(*z));
   }
   Store s(dir.file("zoned.db"));
   ZoneTimers t;
@@ -156,10 +155,10 @@ TEST(Store, DataSurvivesReopening) {
   ASSERT_TRUE(chain);
   ASSERT_EQ(chain->size(), 2u);
   expect_same_changeset((*chain)[1], step(1, 2));
-  auto served = s.load_served(z->origin());
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->first, z->serial());
-  EXPECT_EQ(served->second, content_hash(*z));
+  auto meta = s.load_meta(z->origin());
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(meta->serial, z->serial());
+  EXPECT_EQ(meta->hash, content_hash(*z));
 }
 
 TEST(Store, ApplyChangesPersistsTheNewVersion) {
@@ -349,7 +348,7 @@ TEST(Store, HistoryKeepsTheNewestAndClears) {
   EXPECT_EQ(s.history_all(other).size(), 1u);
 }
 
-TEST(Store, TimersAndServedValuesRoundTrip) {
+TEST(Store, TimersHashAndConfigRoundTrip) {
   TempDir dir;
   Store s(dir.file("zoned.db"));
   const std::string o = W("h.test.");
@@ -359,19 +358,76 @@ TEST(Store, TimersAndServedValuesRoundTrip) {
   ZoneTimers got;
   ASSERT_TRUE(s.load_zone(o, got));
   expect_timers(got, t1);
-  EXPECT_FALSE(s.load_served(o));
+  EXPECT_EQ(s.load_meta(o)->hash, 0u);
   // Values with the top bit set survive SQLite's signed integers.
-  s.save_served(o, 0xFFFFFFF0u, 0xFEDCBA9876543210ull);
-  auto served = s.load_served(o);
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->first, 0xFFFFFFF0u);
-  EXPECT_EQ(served->second, 0xFEDCBA9876543210ull);
-  s.save_served(o, 7, 8);
-  served = s.load_served(o);
-  ASSERT_TRUE(served);
-  EXPECT_EQ(served->first, 7u);
-  EXPECT_EQ(served->second, 8u);
-  EXPECT_FALSE(s.load_served(W("other.test.")));
+  s.save_zone(*version(0), t1, 0xFEDCBA9876543210ull);
+  auto meta = s.load_meta(o);
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(meta->serial, 100u);
+  EXPECT_EQ(meta->hash, 0xFEDCBA9876543210ull);
+  EXPECT_TRUE(meta->config.empty());
+  s.save_config(o, "{\"name\":\"h.test\"}");
+  s.save_config(W("new.test."), "{\"name\":\"new.test\"}");
+  auto all = s.load_all_meta();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[o].config, "{\"name\":\"h.test\"}");
+  EXPECT_EQ(all[o].hash, 0xFEDCBA9876543210ull);
+  EXPECT_EQ(all[W("new.test.")].config, "{\"name\":\"new.test\"}");
+  EXPECT_FALSE(s.load_meta(W("other.test.")));
+  s.drop_zone(W("new.test."));
+  EXPECT_FALSE(s.load_meta(W("new.test.")));
+}
+
+// Scopes nest: an inner one rolled back leaves the outer one's work; the outer one rolled
+// back leaves nothing.
+TEST(Store, NestedScopesRollBackAlone) {
+  TempDir dir;
+  Store s(dir.file("zoned.db"));
+  const std::string o = W("h.test.");
+  {
+    Store::Scope outer(s);
+    s.save_zone(*version(0), kTimers);
+    {
+      Store::Scope inner(s);
+      s.apply_changes(o, step(0, 1), kTimers, 5);
+      // not committed: rolled back
+    }
+    outer.commit();
+  }
+  ZoneTimers t;
+  expect_same_zone(s.load_zone(o, t), *version(0));
+  {
+    Store::Scope outer(s);
+    s.apply_changes(o, step(0, 1), kTimers, 5);
+  }
+  expect_same_zone(s.load_zone(o, t), *version(0));
+}
+
+// An old database kept primaries' serial in a table of its own: it is taken over.
+TEST(Store, OldServedTableIsMigrated) {
+  TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("zoned.db").c_str(), &db), SQLITE_OK);
+    const char* sql =
+        "CREATE TABLE zones(name BLOB PRIMARY KEY, serial INTEGER, last_refresh INTEGER, "
+        "next_refresh INTEGER, expire_at INTEGER);"
+        "CREATE TABLE served(zone BLOB PRIMARY KEY, serial INTEGER, hash INTEGER);";
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO served VALUES(?1, 2024, 77)", -1, &st, nullptr);
+    std::string o = W("h.test.");
+    sqlite3_bind_blob(st, 1, o.data(), static_cast<int>(o.size()), SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  Store s(dir.file("zoned.db"));
+  auto meta = s.load_meta(W("h.test."));
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(meta->serial, 2024u);
+  EXPECT_EQ(meta->hash, 77u);
+  EXPECT_FALSE(s.has_records(W("h.test.")));
 }
 
 TEST(Store, DropZoneRemovesRecordsTimersAndHistory) {

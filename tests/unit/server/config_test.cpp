@@ -227,6 +227,30 @@ INSTANTIATE_TEST_SUITE_P(
         ErrCase{"rate-limit bad exempt",
                 "server:\n  rate-limit:\n    responses-per-second: 5\n    exempt: [10.0.0.0/40]\n",
                 ":4:", "rate-limit exempt entry '10.0.0.0/40' is not an address or prefix"},
+        ErrCase{"via with a port", "server:\n  via: 127.0.0.1:53\n", ":2:",
+                "via must be an address without a port"},
+        ErrCase{"remote via not an address",
+                "remotes:\n  - name: r\n    address: 127.0.0.1\n    via: here\n", ":4:",
+                "via of remote 'r' must be an address without a port"},
+        ErrCase{"allow-update with an unknown key",
+                "zones:\n  - name: example.com\n    file: a.zone\n    allow-update: [nokey]\n",
+                ":4:", "'allow-update' of zone 'example.com' names unknown key 'nokey'"},
+        ErrCase{"allow-update on a secondary",
+                "keys:\n  - name: k\n    secret: YWJj\n" + std::string(kRemotes).substr(0) +
+                    "zones:\n  - name: example.com\n    primaries: [sec1]\n    allow-update: [k]\n",
+                ":10:", "is a secondary: UPDATE goes to its primary"},
+        ErrCase{"update-policy with a bad match",
+                "keys:\n  - name: k\n    secret: YWJj\nzones:\n  - name: example.com\n"
+                "    file: a.zone\n    update-policy: [\"k anywhere x.example.com TXT\"]\n",
+                ":7:", "update-policy of zone 'example.com'"},
+        ErrCase{"update-policy with an unknown key",
+                "zones:\n  - name: example.com\n    file: a.zone\n"
+                "    update-policy: [\"nokey zonesub TXT\"]\n",
+                ":4:", "names unknown key 'nokey'"},
+        ErrCase{"update-policy with a bad type",
+                "keys:\n  - name: k\n    secret: YWJj\nzones:\n  - name: example.com\n"
+                "    file: a.zone\n    update-policy: [\"k zonesub NOTATYPE\"]\n",
+                ":7:", "NOTATYPE"},
         ErrCase{"YAML syntax error", "server:\n  listen: [\"127.0.0.1\"\nzones: []\n", ":", ""}),
     [](const auto& info) {
       std::string n = info.param.what;
@@ -303,6 +327,53 @@ TEST_F(ConfigTest, PolicyCarriesIdentityAndKeepsAGeneratedSecretAcrossReloads) {
   EXPECT_TRUE(p5->rate_limit.on());
   EXPECT_TRUE(p5->rate_limit.exempt.allows(boost::asio::ip::make_address("192.0.2.77"), ""));
   EXPECT_FALSE(p5->rate_limit.exempt.allows(boost::asio::ip::make_address("192.0.3.1"), ""));
+}
+
+// A zone added at runtime is kept as JSON in the database and read back checked against
+// the configuration of the day.
+TEST_F(ConfigTest, RuntimeZoneConfigRoundTripsAndIsChecked) {
+  std::string path = write(std::string("keys:\n  - name: k\n    secret: YWJj\n") + kRemotes);
+  Config cfg = load_config(path);
+  ZoneConfig z;
+  z.name = "added.test";
+  z.origin = *zone::wire::name_from_text("added.test.");
+  z.file = "/var/lib/zoned/added.test.zone";
+  z.notify = {"sec1"};
+  z.allow_update = {"k"};
+  z.serial_policy = "unixtime";
+  ZoneConfig back = zone_config_from_json(zone_config_to_json(z), cfg);
+  EXPECT_EQ(back.name, "added.test");
+  EXPECT_EQ(back.origin, z.origin);
+  EXPECT_EQ(back.file, z.file);
+  EXPECT_EQ(back.notify, z.notify);
+  EXPECT_EQ(back.allow_update, z.allow_update);
+  EXPECT_EQ(back.serial_policy, "unixtime");
+  EXPECT_TRUE(back.runtime);
+  // The remote it names is gone from the configuration: an error naming it.
+  Config without = cfg;
+  without.remotes.clear();
+  try {
+    zone_config_from_json(zone_config_to_json(z), without);
+    FAIL() << "accepted a zone naming an unknown remote";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown remote 'sec1'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(zone_config_from_json("{not json", cfg), ConfigError);
+}
+
+TEST_F(ConfigTest, UpdatePolicyRulesAreRead) {
+  zone::UpdatePolicy p;
+  std::string err;
+  ASSERT_TRUE(parse_update_rule("acme wildcard _acme-challenge.* TXT", zone::UpdatePolicy{}, &err, &p)) << err;
+  ASSERT_EQ(p.rules().size(), 1u);
+  auto W = [](const char* n) { return *zone::wire::name_from_text(n); };
+  EXPECT_TRUE(p.permits(W("acme."), W("_acme-challenge.www.example.com."), W("example.com."), 16));
+  EXPECT_FALSE(p.permits(W("acme."), W("www.example.com."), W("example.com."), 16));
+  EXPECT_FALSE(p.permits(W("acme."), W("_acme-challenge.example.com."), W("example.com."), 1));
+  EXPECT_FALSE(parse_update_rule("acme", zone::UpdatePolicy{}, &err));
+  EXPECT_FALSE(parse_update_rule("acme subdomain", zone::UpdatePolicy{}, &err));
+  EXPECT_NE(err.find("needs a name"), std::string::npos) << err;
+  EXPECT_TRUE(parse_update_rule("dhcp zonesub A AAAA PTR", zone::UpdatePolicy{}, &err)) << err;
 }
 
 TEST_F(ConfigTest, MissingFile) {

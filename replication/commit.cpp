@@ -1,0 +1,353 @@
+#include "replication/commit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+
+#include "zone/wire/name.h"
+#include "zone/wire/serial.h"
+
+namespace replication {
+
+namespace asio = boost::asio;
+using zone::CommitResult;
+using zone::ZoneChange;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> zone_log() {
+  auto l = spdlog::get("zone");
+  return l ? l : spdlog::default_logger();
+}
+
+ZoneTimers timers_of(const ZoneChange& c) {
+  if (!c.timers) return {};
+  return ZoneTimers{c.timers->last_refresh, c.timers->next_refresh, c.timers->expire_at};
+}
+
+}  // namespace
+
+// One change on its way through the steps.
+struct ZoneCommitter::Step {
+  ZoneChange c;
+  CommitResult r;
+  std::shared_ptr<const zone::Zone> cur, next;
+  std::optional<zone::Changeset> cs;  // the difference from cur (history, stored as a delta)
+  uint64_t hash = 0;
+  bool done = false;          // failed, or nothing to do: no further step
+  bool already_stored = false;  // the store holds exactly this version (start-up)
+  void fail(std::string why, uint16_t rcode = 0) {
+    r.ok = false;
+    r.error = std::move(why);
+    r.rcode = rcode;
+    r.zone = cur;
+    done = true;
+  }
+};
+
+ZoneCommitter::ZoneCommitter(asio::io_context& io, StoreHandle& store,
+                             zone::ZoneRegistry& registry, zone::History& history,
+                             Notifier& notifier,
+                             std::function<std::vector<Remote>(const std::string&)> notify_targets)
+    : io_(io),
+      store_(store),
+      registry_(registry),
+      history_(history),
+      notifier_(notifier),
+      notify_targets_(std::move(notify_targets)) {}
+
+void ZoneCommitter::commit(std::vector<ZoneChange> changes,
+                           std::function<void(std::vector<CommitResult>)> done) {
+  asio::post(io_, [this, changes = std::move(changes), done = std::move(done)]() mutable {
+    std::vector<CommitResult> results;
+    try {
+      results = commit_here(std::move(changes));
+    } catch (const std::exception& e) {
+      // Nothing may escape into the replication thread's io_context.
+      zone_log()->error("commit: {}", e.what());
+      results.assign(1, CommitResult{});
+      results.front().error = std::string("commit failed: ") + e.what();
+    }
+    done(std::move(results));
+  });
+}
+
+void ZoneCommitter::restore_history(const std::string& origin, const std::string& name,
+                                    size_t keep, uint32_t serial) {
+  // The stored history continues only if it ends at the version now served.
+  try {
+    Store* st = store_.get();
+    if (!st || !keep) return;
+    auto chain = st->history_all(origin);
+    if (chain.empty() || chain.back().to_serial() != serial) return;
+    for (auto& h : chain)
+      history_.add(origin, std::make_shared<const zone::Changeset>(std::move(h)), keep);
+  } catch (const StoreError& e) {
+    zone_log()->error("zone {}: stored IXFR history unusable ({}): IXFR clients get the whole zone",
+                      name, e.what());
+  }
+}
+
+uint64_t ZoneCommitter::served_hash(const std::string& origin) const {
+  std::lock_guard<std::mutex> g(hashes_mu_);
+  auto it = hashes_.find(origin);
+  return it == hashes_.end() ? 0 : it->second;
+}
+
+void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
+  ZoneChange& c = s.c;
+  s.cur = table.get(c.origin);
+  auto apply = [&](const zone::Changeset& cs) {
+    std::vector<zone::ZoneError> errs;
+    if (!zone::wire::serial_gt(cs.to_serial(), cs.from_serial()))
+      return s.fail("validate: the new serial " + std::to_string(cs.to_serial()) +
+                    " is not greater than " + std::to_string(cs.from_serial()));
+    s.next = zone::apply_changeset(*s.cur, cs, errs);
+    if (!s.next) {
+      std::string why;
+      for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
+      return s.fail("validate: " + (why.empty() ? std::string("the change does not apply") : why));
+    }
+    s.cs = cs;
+    uint64_t before = served_hash(c.origin);
+    s.hash = zone::content_hash_after(before ? before : zone::content_hash(*s.cur), cs);
+  };
+  switch (c.kind) {
+    case ZoneChange::Kind::replace: {
+      if (!c.zone) return s.fail("no zone given");
+      if (c.base && c.base != s.cur)
+        return s.fail("the zone changed while this version was prepared: try again");
+      s.next = c.zone;
+      s.hash = c.hash ? c.hash : zone::content_hash(*s.next);
+      if (c.changes) s.cs = c.changes;
+      else if (s.cur) s.cs = zone::diff_zones(*s.cur, *s.next);
+      if (s.cur && s.cs && s.cs->empty() && s.cur->serial() == s.next->serial()) {
+        s.r.ok = true;
+        s.r.zone = s.cur;
+        s.done = true;  // the same version: nothing to do
+      }
+      return;
+    }
+    case ZoneChange::Kind::apply:
+      if (!s.cur) return s.fail("zone " + c.name + " is not loaded");
+      if (!c.changes) return s.fail("no changes given");
+      return apply(*c.changes);
+    case ZoneChange::Kind::plan: {
+      if (!s.cur) return s.fail("zone " + c.name + " is not loaded");
+      zone::PlanOutcome out;
+      try {
+        out = c.planner(*s.cur);
+      } catch (const std::exception& e) {
+        return s.fail(std::string("planning the change failed: ") + e.what());
+      }
+      s.r.message = out.message;
+      if (!out.changes) return s.fail(out.error, out.rcode);
+      // Nothing to do: no record and no SOA field changes (an UPDATE may raise only the SOA).
+      if (out.changes->empty() && out.changes->soa_from == out.changes->soa_to) {
+        s.r.ok = true;
+        s.r.zone = s.cur;
+        s.done = true;
+        return;
+      }
+      return apply(*out.changes);
+    }
+    case ZoneChange::Kind::remove:
+      return;
+  }
+}
+
+void ZoneCommitter::persist(std::vector<Step>& steps) {
+  if (!store_.configured()) return;  // no database: primaries only, nothing to keep
+  auto store_failed = [&](Step& s, const std::string& why) {
+    if (s.c.serve_if_store_fails && !s.cur) {
+      s.r.stored = false;
+      zone_log()->error("zone {}: cannot store it ({}): serving it from its file meanwhile",
+                        s.c.name, why);
+    } else {
+      s.fail("store: " + why + " (the zone keeps its previous version)");
+      s.r.store_fault = true;
+    }
+  };
+  Store* st = store_.get();
+  if (!st) {
+    for (auto& s : steps)
+      if (!s.done) store_failed(s, "database " + store_.path() + " unusable: " + store_.last_error());
+    return;
+  }
+  // A big batch (start-up) reads every zone's meta at once instead of one query each.
+  std::optional<std::map<std::string, ZoneMeta>> all_meta;
+  auto meta_of = [&](const std::string& origin) -> std::optional<ZoneMeta> {
+    if (!all_meta) return st->load_meta(origin);
+    auto it = all_meta->find(origin);
+    if (it == all_meta->end()) return std::nullopt;
+    return it->second;
+  };
+  auto write = [&](Step& s) {
+    const ZoneChange& c = s.c;
+    if (c.kind == ZoneChange::Kind::remove) {
+      st->drop_zone(c.origin);
+      return;
+    }
+    ZoneTimers t = timers_of(c);
+    if (s.cs) {
+      auto meta = meta_of(c.origin);
+      if (meta && meta->serial == s.cs->from_serial()) {
+        try {
+          Store::Scope inner(*st);
+          st->apply_changes(c.origin, *s.cs, t, c.keep_history, s.hash);
+          inner.commit();
+          if (!c.stored_config.empty()) st->save_config(c.origin, c.stored_config);
+          return;
+        } catch (const StoreError& e) {
+          // The stored copy is not the version the change starts from: store it whole.
+          zone_log()->warn("zone {}: stored copy out of step ({}): storing the zone whole",
+                           c.name, e.what());
+        }
+      }
+      st->save_zone(*s.next, t, s.hash);
+      st->clear_history(c.origin);
+      if (c.keep_history) st->add_history(c.origin, *s.cs, c.keep_history);
+    } else {
+      st->save_zone(*s.next, t, s.hash);
+      st->clear_history(c.origin);
+    }
+    if (!c.stored_config.empty()) st->save_config(c.origin, c.stored_config);
+  };
+  bool fault = false;
+  std::string fault_why;
+  try {
+    if (steps.size() > 16) all_meta = st->load_all_meta();
+    // Start-up: a version the store holds already (same content and serial) needs no write.
+    for (auto& s : steps) {
+      if (s.done || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
+          !s.c.stored_config.empty())
+        continue;
+      auto meta = meta_of(s.c.origin);
+      s.already_stored = meta && meta->hash && meta->hash == s.hash &&
+                         meta->serial == s.next->serial() && meta->has_records;
+    }
+    Store::Scope batch(*st);
+    for (auto& s : steps) {
+      if (s.done || s.already_stored) continue;
+      try {
+        Store::Scope one(*st);
+        write(s);
+        one.commit();
+      } catch (const StoreError& e) {
+        fault = true;
+        fault_why = e.what();
+        store_failed(s, e.what());
+      }
+    }
+    batch.commit();
+  } catch (const StoreError& e) {
+    fault = true;
+    fault_why = e.what();
+    for (auto& s : steps)
+      if (!s.done && s.r.stored) store_failed(s, e.what());
+  }
+  if (fault) store_.failed(fault_why);
+}
+
+std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> changes) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<Step> steps(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) steps[i].c = std::move(changes[i]);
+  // 1. validate (and plan) against the versions served now.
+  auto table = registry_.current();
+  // Two changes to one zone in one call: the second must see the first (only then is a
+  // table version made per change).
+  std::map<std::string, int> per_zone;
+  for (const auto& s : steps) ++per_zone[s.c.origin];
+  for (auto& s : steps) {
+    validate(s, *table);
+    if (per_zone[s.c.origin] > 1 && !s.done && s.next) {
+      std::vector<zone::ZoneTable::Change> one{{s.c.origin, s.next, false}};
+      table = table->with(one);
+    }
+  }
+  // 2. persist: one transaction, a savepoint per zone.
+  persist(steps);
+  // Logged before publication, so that a reader who sees the new serial finds the line.
+  auto log = zone_log();
+  const bool batch = steps.size() > 1;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                              started).count();
+  for (auto& s : steps) {
+    if (s.done) {
+      if (!s.r.ok && !s.r.error.empty())
+        log->log(s.r.rcode ? spdlog::level::info : spdlog::level::err,
+                 "zone {}: {}: not changed: {}", s.c.name, s.c.source, s.r.error);
+      continue;
+    }
+    if (s.c.kind == ZoneChange::Kind::remove) {
+      log->info("zone {}: removed ({})", s.c.name, s.c.source);
+      continue;
+    }
+    if (batch) continue;  // the caller sums up
+    const char* stored = s.r.stored ? "" : " (not stored)";
+    if (s.cur && s.cs)
+      log->info("zone {}: serial {} -> {} committed ({}): +{} -{} records{}, {:.1f} ms", s.c.name,
+                s.cur->serial(), s.next->serial(), s.c.source, s.cs->added.size(),
+                s.cs->removed.size(), stored, ms);
+    else
+      log->info("zone {}: serial {} committed ({}): {} records{}, {:.1f} ms", s.c.name,
+                s.next->serial(), s.c.source, s.next->record_count(), stored, ms);
+  }
+  // 3. publish: one table version for all of them.
+  std::vector<zone::ZoneTable::Change> publish;
+  for (auto& s : steps) {
+    if (s.done) continue;
+    bool remove = s.c.kind == ZoneChange::Kind::remove;
+    publish.push_back({s.c.origin, s.next, remove});
+  }
+  if (!publish.empty()) registry_.publish(publish);
+  // 4. history, 5. NOTIFY.
+  std::optional<std::set<std::string>> with_history;  // read once per batch, when needed
+  for (auto& s : steps) {
+    if (s.done) continue;
+    const ZoneChange& c = s.c;
+    s.r.ok = true;
+    s.r.changed = true;
+    s.r.zone = s.next;
+    if (c.kind == ZoneChange::Kind::remove) {
+      history_.clear(c.origin);
+      notifier_.forget(c.origin);
+      std::lock_guard<std::mutex> g(hashes_mu_);
+      hashes_.erase(c.origin);
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> g(hashes_mu_);
+      hashes_[c.origin] = s.hash;
+    }
+    if (s.cs && c.keep_history) {
+      history_.add(c.origin, std::make_shared<const zone::Changeset>(*s.cs), c.keep_history);
+    } else if (s.already_stored) {
+      if (!with_history) {
+        with_history.emplace();
+        try {
+          if (Store* st = store_.get()) *with_history = st->zones_with_history();
+        } catch (const StoreError&) {
+        }
+      }
+      if (with_history->count(c.origin))
+        restore_history(c.origin, c.name, c.keep_history, s.next->serial());
+    } else {
+      history_.clear(c.origin);
+    }
+    s.r.applied = s.cs;
+    if (c.notify) {
+      auto targets = notify_targets_(c.origin);
+      if (!targets.empty()) notifier_.notify(c.origin, targets, s.next);
+    }
+    for (const auto& o : observers_) o(c, s.r);
+  }
+  std::vector<CommitResult> out;
+  out.reserve(steps.size());
+  for (auto& s : steps) out.push_back(std::move(s.r));
+  return out;
+}
+
+}  // namespace replication

@@ -1,0 +1,738 @@
+#include "server/zone_service.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "zone/changeset.h"
+#include "zone/loader.h"
+#include "zone/serial_policy.h"
+#include "zone/wire/rdata.h"
+#include "zone/wire/serial.h"
+#include "zone/wire/types.h"
+#include "zone/zonefile_edit.h"
+
+namespace server {
+
+namespace asio = boost::asio;
+using namespace zone::wire;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> zone_log() {
+  auto l = spdlog::get("zone");
+  return l ? l : spdlog::default_logger();
+}
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// What a zone file was when it was last read or written: a reload re-reads only files whose
+// stamp moved, and a write-back never overwrites a file edited by hand meanwhile.
+struct FileStamp {
+  bool ok = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp& o) const {
+    return ok == o.ok && dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
+FileStamp stamp_of(const std::string& path) {
+  FileStamp s;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return s;
+  s.ok = true;
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  s.size = st.st_size;
+  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return s;
+}
+
+// The stamps of every file a zone was read from (the zone file first, then its $INCLUDEs).
+using Stamps = std::vector<std::pair<std::string, FileStamp>>;
+
+bool unchanged_files(const Stamps& stamps) {
+  if (stamps.empty()) return false;  // not known: read it again
+  for (const auto& [path, st] : stamps)
+    if (!(stamp_of(path) == st)) return false;
+  return true;
+}
+
+std::string name_of(const std::string& origin) {
+  std::string n = name_to_text(origin);
+  if (n.size() > 1 && n.back() == '.') n.pop_back();
+  return n;
+}
+
+zone::Record soa_record(const zone::Zone& z) {
+  return zone::Record{z.origin(), rrtype::SOA, z.soa().ttl,
+                      std::string(std::string_view(z.soa().data).substr(2))};
+}
+
+std::string first(const std::vector<std::string>& v, const std::string& otherwise) {
+  return v.empty() ? otherwise : v.front();
+}
+
+}  // namespace
+
+struct ZoneService::Primary {
+  Stamps stamps;  // the files as last read or written
+  PrimaryZoneStatus st;
+  std::vector<zone::Changeset> pending;  // committed, not yet written to the file
+  bool sync_scheduled = false;
+  Clock::time_point sync_due;
+  std::string logged_sync_error;  // logged once, not on every retry
+  bool retry_load = false;        // the store could not take the last load: try again
+  Clock::time_point retry_at;
+};
+
+struct ZoneService::Prepared {
+  const ZoneConfig* zc = nullptr;
+  enum class What { commit, unchanged, failed } what = What::failed;
+  std::shared_ptr<const zone::Zone> cur;   // the version served when prepared
+  std::shared_ptr<const zone::Zone> zone;  // what to serve
+  uint64_t hash = 0;
+  std::optional<zone::Changeset> diff;     // from cur
+  std::optional<zone::Changeset> rebased;  // pending changes merged into a hand-edited file
+  Stamps stamps;
+  std::vector<std::string> errors, warnings;
+};
+
+ZoneService::ZoneService(asio::io_context& io, zone::ZoneRegistry& registry,
+                         ZoneServiceHooks hooks)
+    : io_(io),
+      registry_(registry),
+      hooks_(std::move(hooks)),
+      pool_(std::max(1u, std::thread::hardware_concurrency())) {}
+
+ZoneService::~ZoneService() {
+  pool_.join();
+}
+
+const ZoneConfig* ZoneService::zone(const std::string& origin) const {
+  auto it = by_origin_.find(origin);
+  return it == by_origin_.end() ? nullptr : &cfg_.zones[it->second];
+}
+
+const ZoneConfig* ZoneService::find_zone(const std::string& text) const {
+  std::string t = text;
+  if (t.empty() || t.back() != '.') t += '.';
+  auto wire = name_from_text(t);
+  return wire ? zone(lowered(*wire)) : nullptr;
+}
+
+std::optional<PrimaryZoneStatus> ZoneService::primary_status(const std::string& origin) const {
+  auto it = primaries_.find(origin);
+  if (it == primaries_.end()) return std::nullopt;
+  PrimaryZoneStatus st = it->second->st;
+  st.pending_sync = it->second->pending.size();
+  return st;
+}
+
+void ZoneService::set_config(Config cfg) {
+  file_cfg_ = cfg;
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < cfg.zones.size(); ++i) index.emplace(cfg.zones[i].origin, i);
+  for (const auto& [origin, z] : runtime_) {
+    if (index.count(origin)) continue;  // the configuration file took it over
+    index.emplace(origin, cfg.zones.size());
+    cfg.zones.push_back(z);
+  }
+  cfg_ = std::move(cfg);
+  by_origin_ = std::move(index);
+  if (hooks_.configured) hooks_.configured(cfg_);
+}
+
+// Parses one zone file and decides what to serve (serial policy, pending changes): on the
+// pool, touching nothing shared.
+ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
+                                           std::shared_ptr<const zone::Zone> cur,
+                                           std::optional<StoredZoneMeta> base) const {
+  Prepared p;
+  p.zc = &zc;
+  p.cur = cur;
+  FileStamp main_stamp = stamp_of(zc.file);  // before reading: a later edit is seen next time
+  zone::LoadResult res = zone::load_zone_file(zc.file, zc.origin);
+  for (size_t i = 0; i < res.files.size(); ++i)
+    p.stamps.emplace_back(res.files[i], i == 0 ? main_stamp : stamp_of(res.files[i]));
+  for (const auto& w : res.warnings) p.warnings.push_back(w.str());
+  for (const auto& e : res.errors) p.errors.push_back(e.str());
+  if (!res.ok()) return p;
+  auto z = res.zone;
+  p.hash = zone::content_hash(*z);
+  std::optional<std::pair<uint32_t, uint64_t>> b;
+  if (cur) {
+    uint64_t h = hooks_.served_hash ? hooks_.served_hash(zc.origin) : 0;
+    b = std::make_pair(cur->serial(), h ? h : zone::content_hash(*cur));
+  } else if (base) {
+    b = std::make_pair(base->serial, base->hash);
+  }
+  if (b) {
+    const uint32_t fs = z->serial();
+    uint32_t serial = fs;
+    bool same = b->second && p.hash == b->second;
+    if (same) {
+      if (!serial_gt(fs, b->first)) serial = b->first;  // keep serving the serial set before
+    } else if (!serial_gt(fs, b->first)) {
+      if (zc.serial_policy != "keep") {
+        serial = zone::next_serial(zc.serial_policy, b->first);
+        zone_log()->info("zone {}: content changed, serial-policy {} sets serial {} (file has {})",
+                         zc.name, zc.serial_policy, serial, fs);
+      } else if (cur || b->second) {
+        p.errors.push_back(zc.file + ": zone changed but its serial " + std::to_string(fs) +
+                           " is not greater than the served " + std::to_string(b->first) +
+                           "; increase the serial (or set serial-policy: increment)");
+        return p;
+      } else if (serial_lt(fs, b->first)) {
+        p.warnings.push_back(zc.file + ": serial " + std::to_string(fs) + " is lower than the " +
+                             std::to_string(b->first) +
+                             " served before: secondaries keep their copy until it is higher");
+      }
+    }
+    if (serial != fs) z = zone::with_serial(*z, serial);
+    if (cur && same && serial == cur->serial()) {
+      p.what = Prepared::What::unchanged;
+      p.zone = cur;
+      return p;
+    }
+  }
+  p.zone = z;
+  if (cur) p.diff = zone::diff_zones(*cur, *z);
+  p.what = Prepared::What::commit;
+  return p;
+}
+
+LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool startup,
+                              const std::map<std::string, StoredZoneMeta>& stored) {
+  auto t_begin = Clock::now();
+  drain_incoming();
+  LoadSummary sum;
+  auto table = registry_.current();
+  // 1. Parse in parallel the files that may have changed.
+  std::vector<std::future<Prepared>> futs;
+  std::vector<const ZoneConfig*> parsed;
+  for (const ZoneConfig* zc : zones) {
+    auto& slot = primaries_[zc->origin];
+    if (!slot) slot = std::make_unique<Primary>();
+    Primary& st = *slot;
+    auto cur = table->get(zc->origin);
+    if (!startup && cur && st.st.last_load_ok && !st.retry_load && unchanged_files(st.stamps)) {
+      ++sum.unchanged;  // same file as last read or written
+      continue;
+    }
+    std::optional<StoredZoneMeta> base;
+    if (auto it = stored.find(zc->origin); it != stored.end()) base = it->second;
+    std::packaged_task<Prepared()> task(
+        [this, zc, cur, base] { return prepare(*zc, cur, base); });
+    futs.push_back(task.get_future());
+    parsed.push_back(zc);
+    // Wrapped: a packaged_task given to post() is taken as a completion token instead.
+    asio::post(pool_, [t = std::move(task)]() mutable { t(); });
+  }
+  std::vector<Prepared> prepared;
+  prepared.reserve(futs.size());
+  for (auto& f : futs) prepared.push_back(f.get());
+  auto t_parsed = Clock::now();
+
+  // 2. Decide per zone; commit all changed zones together.
+  const int64_t now = unix_now();
+  auto log = zone_log();
+  std::vector<zone::ZoneChange> changes;
+  std::vector<size_t> change_of;  // index into prepared
+  std::vector<std::string> from_database(prepared.size());
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    Prepared& p = prepared[i];
+    const ZoneConfig& zc = *p.zc;
+    Primary& st = *primaries_[zc.origin];
+    st.st.file = zc.file;
+    st.st.last_load = now;
+    for (const auto& w : p.warnings) log->warn("zone {}: {}", zc.name, w);
+    // Changes made here (UPDATE, zonectl) that the file does not have yet.
+    if (!st.pending.empty() && p.cur && p.what != Prepared::What::failed) {
+      zone::Changeset pend = zone::condense(st.pending);
+      zone::Changeset m;
+      m.soa_from = soa_record(*p.zone);
+      m.soa_to = m.soa_from;
+      uint32_t fs = p.zone->serial();
+      uint32_t serial = serial_gt(fs, p.cur->serial())
+                            ? fs
+                            : zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime"
+                                                                               : "increment",
+                                                p.cur->serial());
+      set_soa_serial(m.soa_to.rdata, serial);
+      m.removed = pend.removed;
+      m.added = pend.added;
+      std::vector<zone::ZoneError> errs;
+      auto merged = zone::apply_changeset(*p.zone, m, errs);
+      if (!merged) {
+        p.what = Prepared::What::failed;
+        p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
+                           " change(s) made here were not yet written to it, and they conflict (" +
+                           (errs.empty() ? std::string("?") : errs.front().message) +
+                           "): fix the file, or put it back and reload");
+      } else {
+        p.zone = merged;
+        p.hash = zone::content_hash(*merged);
+        p.diff = zone::diff_zones(*p.cur, *merged);
+        p.rebased = m;
+        p.what = Prepared::What::commit;
+      }
+    }
+    ZoneReport rep;
+    rep.name = zc.name;
+    rep.warnings = p.warnings;
+    rep.errors = p.errors;
+    if (p.what == Prepared::What::unchanged) {
+      st.stamps = p.stamps;
+      st.st.last_load_ok = true;
+      st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
+      log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
+      ++sum.unchanged;
+      continue;
+    }
+    if (p.what == Prepared::What::failed) {
+      for (const auto& e : p.errors) log->error("zone {}: {}", zc.name, e);
+      st.st.last_load_ok = false;
+      std::string why = first(p.errors, "failed");
+      if (p.cur) {
+        st.stamps = p.stamps;  // do not re-read it until it changes again
+        rep.serving = true;
+        rep.serial = p.cur->serial();
+        rep.serving_from = st.st.serving_from;
+        st.st.last_result = "failed: " + why + "; still serving serial " + std::to_string(p.cur->serial());
+        log->error("zone {}: not reloaded, still serving serial {}", zc.name, p.cur->serial());
+      } else {
+        std::string err;
+        auto last_good = hooks_.stored_zone ? hooks_.stored_zone(zc.origin, err) : nullptr;
+        if (last_good) {
+          zone::ZoneChange c;
+          c.kind = zone::ZoneChange::Kind::replace;
+          c.origin = zc.origin;
+          c.name = zc.name;
+          c.source = "the database (the zone file failed to load)";
+          c.zone = last_good;
+          c.keep_history = zc.ixfr_history;
+          c.notify = false;
+          c.serve_if_store_fails = true;
+          from_database[i] = why;
+          changes.push_back(std::move(c));
+          change_of.push_back(i);
+          st.stamps = p.stamps;
+        } else {
+          registry_.publish(zc.origin, nullptr);  // configured, nothing to serve: SERVFAIL
+          st.st.serving_from.clear();
+          st.st.last_result = "failed: " + why + "; nothing to serve (" + err + "): SERVFAIL";
+          log->error("zone {}: not loaded and nothing stored to serve ({}): answering SERVFAIL",
+                     zc.name, err);
+        }
+      }
+      ++sum.failed;
+      rep.result = ZoneReport::Result::failed;
+      if (from_database[i].empty()) sum.zones.push_back(std::move(rep));
+      continue;
+    }
+    zone::ZoneChange c;
+    c.kind = zone::ZoneChange::Kind::replace;
+    c.origin = zc.origin;
+    c.name = zc.name;
+    c.source = "zone file " + zc.file;
+    c.zone = p.zone;
+    c.hash = p.hash;
+    c.base = p.cur;
+    c.changes = p.diff;
+    c.keep_history = zc.ixfr_history;
+    // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
+    c.notify = !startup && !zc.notify.empty();
+    c.serve_if_store_fails = !p.cur;
+    changes.push_back(std::move(c));
+    change_of.push_back(i);
+  }
+  if (changes.empty()) return sum;
+  auto t_decided = Clock::now();
+  std::vector<zone::CommitResult> results = hooks_.committer->commit_wait(std::move(changes));
+  auto t_committed = Clock::now();
+  zone_log()->debug("load: {} file(s) parsed in {} ms, decided in {} ms, committed in {} ms",
+    prepared.size(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_parsed - t_begin).count(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_decided - t_parsed).count(),
+    std::chrono::duration_cast<std::chrono::milliseconds>(t_committed - t_decided).count());
+  for (size_t k = 0; k < results.size(); ++k) {
+    Prepared& p = prepared[change_of[k]];
+    const ZoneConfig& zc = *p.zc;
+    Primary& st = *primaries_[zc.origin];
+    const zone::CommitResult& r = results[k];
+    ZoneReport rep;
+    rep.name = zc.name;
+    rep.warnings = p.warnings;
+    rep.errors = p.errors;
+    const std::string& db_why = from_database[change_of[k]];
+    if (r.ok && !db_why.empty()) {
+      rep.result = ZoneReport::Result::failed;
+      rep.serving = true;
+      rep.serial = r.zone->serial();
+      rep.serving_from = "database";
+      st.st.serving_from = "database";
+      st.st.last_result = "failed: " + db_why + "; serving the last good version, serial " +
+                          std::to_string(r.zone->serial()) + ", from the database";
+      zone_log()->error("zone {}: zone file failed to load: serving the last good version "
+                        "(serial {}) from the database until the file is fixed",
+                        zc.name, r.zone->serial());
+      sum.zones.push_back(std::move(rep));
+      continue;
+    }
+    if (!r.ok) {
+      rep.result = ZoneReport::Result::failed;
+      rep.errors.push_back(r.error);
+      st.st.last_load_ok = false;
+      st.st.last_result = "failed: " + r.error;
+      if (r.store_fault || r.error.find("changed while") != std::string::npos) {
+        st.retry_load = true;  // the file is fine: try again soon
+        st.retry_at = Clock::now() + std::chrono::seconds(r.store_fault ? 10 : 0);
+        waiting_.insert(zc.origin);
+      }
+      if (p.cur) {
+        rep.serving = true;
+        rep.serial = p.cur->serial();
+      }
+      ++sum.failed;
+      sum.zones.push_back(std::move(rep));
+      continue;
+    }
+    st.stamps = p.stamps;
+    st.retry_load = false;
+    st.st.last_load_ok = true;
+    st.st.serving_from = "file";
+    if (p.rebased) st.pending = {*p.rebased};
+    rep.result = ZoneReport::Result::loaded;
+    rep.serving = true;
+    rep.serial = r.zone->serial();
+    rep.records = r.zone->record_count();
+    rep.serving_from = "file";
+    st.st.last_result = "loaded serial " + std::to_string(rep.serial) + " (" +
+                        std::to_string(rep.records) + " records)" +
+                        (p.rebased ? ", merged with changes made here" : "") +
+                        (r.stored ? "" : "; not stored: " + r.error);
+    ++sum.loaded;
+    sum.zones.push_back(std::move(rep));
+  }
+  return sum;
+}
+
+void ZoneService::remove_configured(const std::vector<std::string>& origins, LoadSummary& sum) {
+  if (origins.empty()) return;
+  std::vector<zone::ZoneChange> changes;
+  for (const auto& o : origins) {
+    zone::ZoneChange c;
+    c.kind = zone::ZoneChange::Kind::remove;
+    c.origin = o;
+    c.name = name_of(o);
+    c.source = "no longer configured";
+    changes.push_back(std::move(c));
+  }
+  auto results = hooks_.committer->commit_wait(std::move(changes));
+  for (size_t i = 0; i < origins.size(); ++i) {
+    primaries_.erase(origins[i]);
+    // A zone that was only ever a placeholder has nothing to remove: take it off the table.
+    if (registry_.current()->unavailable(origins[i])) registry_.remove(origins[i]);
+    ZoneReport rep;
+    rep.name = name_of(origins[i]);
+    rep.result = ZoneReport::Result::removed;
+    if (!results[i].ok) rep.errors.push_back(results[i].error);
+    ++sum.removed;
+    sum.zones.push_back(std::move(rep));
+  }
+}
+
+LoadSummary ZoneService::start(Config cfg) {
+  std::map<std::string, StoredZoneMeta> stored;
+  if (hooks_.stored_meta) stored = hooks_.stored_meta();
+  // Zones added at runtime, kept in the database.
+  for (const auto& [origin, meta] : stored) {
+    if (meta.config.empty()) continue;
+    try {
+      ZoneConfig z = zone_config_from_json(meta.config, cfg);
+      runtime_[z.origin] = z;
+    } catch (const ConfigError& e) {
+      zone_log()->error("zone {} (added at runtime): {}: not served", name_of(origin), e.what());
+    }
+  }
+  set_config(std::move(cfg));
+  std::vector<const ZoneConfig*> zones;
+  for (const auto& z : cfg_.zones)
+    if (!z.secondary()) zones.push_back(&z);
+  return load(zones, true, stored);
+}
+
+LoadSummary ZoneService::reload(const std::string& only_origin) {
+  LoadSummary sum;
+  std::vector<const ZoneConfig*> zones;
+  if (only_origin.empty()) {
+    std::set<std::string> before;
+    for (const auto& z : cfg_.zones) before.insert(z.origin);
+    try {
+      set_config(load_config(file_cfg_.path));
+    } catch (const ConfigError& e) {
+      sum.config_error = e.what();
+      zone_log()->error("configuration not reloaded: {}", e.what());
+    }
+    std::vector<std::string> gone;
+    for (const auto& o : before)
+      if (!zone(o)) gone.push_back(o);
+    remove_configured(gone, sum);
+    for (const auto& z : cfg_.zones)
+      if (!z.secondary()) zones.push_back(&z);
+  } else if (const ZoneConfig* z = zone(only_origin)) {
+    if (!z->secondary()) {
+      zones.push_back(z);
+      // Asked for by name: read it even if its files did not change.
+      if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamps.clear();
+    }
+  }
+  LoadSummary loaded = load(zones, false, {});
+  sum.loaded += loaded.loaded;
+  sum.unchanged += loaded.unchanged;
+  sum.failed += loaded.failed;
+  for (auto& r : loaded.zones) sum.zones.push_back(std::move(r));
+  return sum;
+}
+
+ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::string& source,
+                                          zone::Planner planner, bool dry_run) {
+  EditResult out;
+  const ZoneConfig* zc = zone(origin);
+  auto fail = [&](std::string why) {
+    out.commit.ok = false;
+    out.commit.error = std::move(why);
+    return out;
+  };
+  if (!zc) return fail("zone " + name_of(origin) + " is not configured here");
+  if (zc->secondary()) return fail("zone " + zc->name + " is a secondary zone here: change it at its primary");
+  auto cur = registry_.current()->get(origin);
+  if (!cur) return fail("zone " + zc->name + " is not loaded");
+  if (dry_run) {
+    zone::PlanOutcome p = planner(*cur);
+    out.commit.message = p.message;
+    out.commit.zone = cur;
+    if (!p.changes) return fail(p.error);
+    if (p.changes->empty()) {
+      out.commit.ok = true;
+      return out;
+    }
+    std::vector<zone::ZoneError> errs;
+    auto next = zone::apply_changeset(*cur, *p.changes, errs);
+    if (!next) {
+      std::string why;
+      for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
+      return fail("validate: " + why);
+    }
+    out.commit.ok = true;
+    out.commit.changed = true;
+    out.commit.zone = next;
+    out.commit.applied = p.changes;
+    return out;
+  }
+  // An operator's edit on a file edited by hand since it was read: reload first, rather than
+  // a change served and stored but not written to the file.
+  if (auto it = primaries_.find(origin); it != primaries_.end() && it->second->pending.empty()) {
+    Primary& st = *it->second;
+    if (!unchanged_files(st.stamps)) {
+      std::string err;
+      if (!zone::zone_file_holds(zc->file, origin, *cur, err)) return fail(err);
+    }
+  }
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::plan;
+  c.origin = origin;
+  c.name = zc->name;
+  c.source = source;
+  c.planner = std::move(planner);
+  c.keep_history = zc->ixfr_history;
+  c.notify = !zc->notify.empty();
+  c.sync_to_file = true;
+  out.commit = hooks_.committer->commit_wait(std::move(c));
+  if (out.commit.ok && out.commit.changed) {
+    if (auto it = primaries_.find(origin); it != primaries_.end())
+      it->second->st.last_result = source + ", serial " + std::to_string(out.commit.zone->serial());
+    // The observer has queued the change for the file: write it now, not in a second.
+    if (sync_file(origin, out.file_note))
+      out.file_note = "zone file " + zc->file + " updated";
+  }
+  return out;
+}
+
+ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
+  EditResult out;
+  auto fail = [&](std::string why) {
+    out.commit.ok = false;
+    out.commit.error = std::move(why);
+    return out;
+  };
+  if (zone(z.origin)) return fail("zone " + z.name + " is already configured");
+  try {
+    check_zone_config(z, cfg_);
+  } catch (const ConfigError& e) {
+    return fail(e.what());
+  }
+  if (z.secondary()) return fail("zone-add makes primary zones (give --file)");
+  Prepared p = prepare(z, nullptr, std::nullopt);
+  for (const auto& w : p.warnings) zone_log()->warn("zone {}: {}", z.name, w);
+  if (p.what != Prepared::What::commit) return fail(first(p.errors, "the zone file does not load"));
+  z.runtime = true;
+  runtime_[z.origin] = z;
+  Config saved = cfg_;
+  set_config(file_cfg_);  // now with the new zone: ACLs and NOTIFY targets know it
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::replace;
+  c.origin = z.origin;
+  c.name = z.name;
+  c.source = "zonectl zone-add";
+  c.zone = p.zone;
+  c.hash = p.hash;
+  c.keep_history = z.ixfr_history;
+  c.notify = !z.notify.empty();
+  c.stored_config = zone_config_to_json(z);
+  out.commit = hooks_.committer->commit_wait(std::move(c));
+  if (!out.commit.ok) {
+    runtime_.erase(z.origin);
+    set_config(file_cfg_);
+    return out;
+  }
+  auto& slot = primaries_[z.origin];
+  slot = std::make_unique<Primary>();
+  slot->stamps = p.stamps;
+  slot->st.file = z.file;
+  slot->st.last_load = unix_now();
+  slot->st.serving_from = "file";
+  slot->st.last_result = "added, serial " + std::to_string(p.zone->serial());
+  return out;
+}
+
+ZoneService::EditResult ZoneService::remove_zone(const std::string& origin) {
+  EditResult out;
+  const ZoneConfig* zc = zone(origin);
+  if (!zc) {
+    out.commit.error = "zone " + name_of(origin) + " is not configured here";
+    return out;
+  }
+  if (!zc->runtime) {
+    out.commit.error = "zone " + zc->name + " is in the configuration file " + file_cfg_.path +
+                       ": remove it there and reload";
+    return out;
+  }
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::remove;
+  c.origin = origin;
+  c.name = zc->name;
+  c.source = "zonectl zone-remove";
+  out.commit = hooks_.committer->commit_wait(std::move(c));
+  if (!out.commit.ok) return out;
+  runtime_.erase(origin);
+  primaries_.erase(origin);
+  set_config(file_cfg_);
+  return out;
+}
+
+void ZoneService::changed_elsewhere(const std::string& origin, const zone::Changeset& applied) {
+  std::lock_guard<std::mutex> g(incoming_mu_);
+  incoming_[origin].push_back(applied);
+}
+
+void ZoneService::drain_incoming() {
+  std::map<std::string, std::vector<zone::Changeset>> in;
+  {
+    std::lock_guard<std::mutex> g(incoming_mu_);
+    in.swap(incoming_);
+  }
+  for (auto& [origin, list] : in) {
+    auto it = primaries_.find(origin);
+    const ZoneConfig* zc = zone(origin);
+    if (it == primaries_.end() || !zc) continue;
+    Primary& st = *it->second;
+    for (auto& c : list) st.pending.push_back(std::move(c));
+    if (!st.sync_scheduled) {
+      st.sync_scheduled = true;
+      st.sync_due = Clock::now() + std::chrono::seconds(zc->zonefile_sync);
+      waiting_.insert(origin);
+    }
+  }
+}
+
+bool ZoneService::sync_file(const std::string& origin, std::string& note) {
+  drain_incoming();
+  auto it = primaries_.find(origin);
+  const ZoneConfig* zc = zone(origin);
+  if (it == primaries_.end() || !zc) return false;
+  Primary& st = *it->second;
+  st.sync_scheduled = false;
+  if (st.pending.empty()) return true;
+  auto report = [&](const std::string& why) {
+    st.st.sync_error = why;
+    note = "zone file " + zc->file + " not updated: " + why +
+           " (the change is committed and kept in the database)";
+    if (st.logged_sync_error != why) {
+      zone_log()->error("zone {}: {}", zc->name, note);
+      st.logged_sync_error = why;
+    }
+    return false;
+  };
+  zone::Changeset cs = zone::condense(st.pending);
+  auto served = registry_.current()->get(origin);
+  if (!served || served->serial() != cs.to_serial()) {
+    // A change is being committed right now: write them all at the next tick.
+    st.sync_scheduled = true;
+    st.sync_due = Clock::now();
+    waiting_.insert(origin);
+    note = "zone file " + zc->file + " will be updated in a moment";
+    return false;
+  }
+  // The edit checks that the file holds the served zone without these changes: a file
+  // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
+  std::string err;
+  if (!zone::edit_zone_file(zc->file, origin, st.pending, *served, err)) return report(err);
+  // Our own write: the next reload need not read it again.
+  if (!st.stamps.empty() && st.stamps.front().first == zc->file) st.stamps.front().second = stamp_of(zc->file);
+  st.st.sync_error.clear();
+  st.logged_sync_error.clear();
+  zone_log()->info("zone {}: zone file {} updated to serial {} (+{} -{} records)", zc->name,
+                   zc->file, cs.to_serial(), cs.added.size(), cs.removed.size());
+  st.pending.clear();
+  return true;
+}
+
+void ZoneService::tick() {
+  drain_incoming();
+  const auto now = Clock::now();
+  std::vector<std::string> due, retry;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto p = primaries_.find(*it);
+    if (p == primaries_.end() || (!p->second->sync_scheduled && !p->second->retry_load)) {
+      it = waiting_.erase(it);
+      continue;
+    }
+    if (p->second->sync_scheduled && p->second->sync_due <= now) due.push_back(*it);
+    if (p->second->retry_load && p->second->retry_at <= now) retry.push_back(*it);
+    ++it;
+  }
+  for (const auto& o : due) {
+    std::string note;
+    sync_file(o, note);
+  }
+  for (const auto& o : retry) {
+    auto sum = reload(o);
+    for (const auto& r : sum.zones)
+      if (r.result == ZoneReport::Result::loaded)
+        zone_log()->info("zone {}: loaded serial {} on retry", r.name, r.serial);
+  }
+}
+
+}  // namespace server

@@ -1,0 +1,139 @@
+// The zones this server serves, as the operator configures them: the configuration file's
+// zones plus the ones added at runtime (kept in the database), primary zones loaded from
+// their files (in parallel; a reload re-reads only files that changed), their last good
+// version when a file is broken, edits from zonectl, and the write-back to zone files of
+// changes that did not come from them (DNS UPDATE, zonectl). Every change goes through the
+// one commit (zone/commit.h). Runs on the main thread; the parsing on a pool of threads.
+#pragma once
+#include <utility>  // before Asio
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/config.h"
+#include "zone/commit.h"
+#include "zone/zone_registry.h"
+
+namespace server {
+
+// What the store holds of a zone (start-up).
+struct StoredZoneMeta {
+  uint32_t serial = 0;
+  uint64_t hash = 0;   // 0: unknown
+  std::string config;  // a zone added at runtime: its configuration (JSON)
+};
+
+struct ZoneServiceHooks {
+  zone::Committer* committer = nullptr;
+  std::function<std::map<std::string, StoredZoneMeta>()> stored_meta;
+  // The last version the store holds (a primary whose file fails to load), or null + why.
+  std::function<std::shared_ptr<const zone::Zone>(const std::string& origin, std::string& error)>
+      stored_zone;
+  // The content hash of the version served now, 0 if not known.
+  std::function<uint64_t(const std::string& origin)> served_hash;
+  // The set of zones or their settings changed (policy, replication): the effective config.
+  std::function<void(const Config&)> configured;
+};
+
+// One zone's outcome of a load or reload.
+struct ZoneReport {
+  std::string name;
+  enum class Result { loaded, unchanged, failed, removed } result = Result::unchanged;
+  bool serving = false;      // something is served for it afterwards
+  uint32_t serial = 0;       // the serial served afterwards (when serving)
+  size_t records = 0;
+  std::string serving_from;  // "file" or "database"
+  std::vector<std::string> errors, warnings;
+};
+
+struct LoadSummary {
+  size_t loaded = 0, unchanged = 0, failed = 0, removed = 0;
+  std::vector<ZoneReport> zones;  // only loaded, failed and removed ones
+  std::string config_error;       // the configuration could not be re-read (old one kept)
+};
+
+// A primary zone's state, for `zonectl status` and the metrics.
+struct PrimaryZoneStatus {
+  std::string file;
+  int64_t last_load = 0;     // UNIX time of the last load attempt
+  bool last_load_ok = true;
+  std::string last_result;
+  std::string serving_from;  // "file", "database", or "" (nothing)
+  size_t pending_sync = 0;   // changes not yet written back to the file
+  std::string sync_error;    // why the last write-back failed
+};
+
+class ZoneService {
+ public:
+  ZoneService(boost::asio::io_context& io, zone::ZoneRegistry& registry, ZoneServiceHooks hooks);
+  ~ZoneService();
+
+  // Start-up: this configuration and the zones added at runtime; loads every primary zone.
+  LoadSummary start(Config cfg);
+  // SIGHUP / zonectl reload: the configuration file again (unless only_origin is given) and
+  // the zone files that changed.
+  LoadSummary reload(const std::string& only_origin = {});
+
+  const Config& config() const { return cfg_; }
+  // A configured zone by name ("example.com" or "example.com.") or nullptr.
+  const ZoneConfig* find_zone(const std::string& name) const;
+  const ZoneConfig* zone(const std::string& origin) const;
+  std::optional<PrimaryZoneStatus> primary_status(const std::string& origin) const;
+
+  // A change from zonectl: the planner runs against the version current at commit time;
+  // then the zone file is updated. dry_run: planned and validated, nothing committed.
+  struct EditResult {
+    zone::CommitResult commit;
+    std::string file_note;  // what happened to the zone file
+  };
+  EditResult edit(const std::string& origin, const std::string& source, zone::Planner planner,
+                  bool dry_run);
+
+  // Runtime zones (zonectl zone-add/zone-remove): committed with their configuration, so
+  // they survive restarts. Errors come back in result.commit.error.
+  EditResult add_zone(ZoneConfig z);
+  EditResult remove_zone(const std::string& origin);
+
+  // A committed change that did not come from the zone file (any thread): it goes back to
+  // the file within the zone's zonefile-sync delay.
+  void changed_elsewhere(const std::string& origin, const zone::Changeset& applied);
+  // Called every few hundred milliseconds on the main thread: due write-backs, retries.
+  void tick();
+
+ private:
+  struct Primary;
+  struct Prepared;
+  Prepared prepare(const ZoneConfig& zc, std::shared_ptr<const zone::Zone> cur,
+                   std::optional<StoredZoneMeta> base) const;
+  LoadSummary load(const std::vector<const ZoneConfig*>& zones, bool startup,
+                   const std::map<std::string, StoredZoneMeta>& stored);
+  void set_config(Config cfg);
+  void drain_incoming();
+  bool sync_file(const std::string& origin, std::string& note);
+  void remove_configured(const std::vector<std::string>& origins, LoadSummary& sum);
+
+  boost::asio::io_context& io_;
+  zone::ZoneRegistry& registry_;
+  ZoneServiceHooks hooks_;
+  boost::asio::thread_pool pool_;
+  Config file_cfg_;  // as read from the configuration file
+  Config cfg_;       // file_cfg_ plus the zones added at runtime
+  std::unordered_map<std::string, size_t> by_origin_;  // index into cfg_.zones
+  std::map<std::string, ZoneConfig> runtime_;  // by origin
+  std::map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
+  std::set<std::string> waiting_;  // zones with a write-back or a retry to do
+  std::mutex incoming_mu_;
+  std::map<std::string, std::vector<zone::Changeset>> incoming_;
+};
+
+}  // namespace server

@@ -1,0 +1,394 @@
+"""The zone set as an operator lives with it: one zoned per database, control socket and
+address; the last good version of a zone served across a restart with a broken file; zones
+added and removed at runtime that survive restarts; reloads that read only changed files;
+systemd readiness; store faults that never take the server down."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import dns.rcode
+import pytest
+
+from conftest import Zoned, free_port, query, wait_for_answer, zoned_bin
+from zonectl_helpers import zonectl, zonectl_json
+
+SOA = "$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\n@ NS ns2\n" \
+      "ns1 A 192.0.2.1\nns2 A 192.0.2.2\n"
+
+
+def zone_text(serial=1, extra=""):
+    return SOA.format(serial=serial) + "www A 192.0.2.80\n" + extra
+
+
+def serial_of(z, name):
+    r = query(z.host, z.port, name, "SOA")
+    if r.rcode() != dns.rcode.NOERROR or not r.answer:
+        return None
+    return r.answer[0][0].serial
+
+
+def wait_until(pred, timeout=10.0, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def stateful(zones, **kw):
+    """A zoned with a database and a control socket."""
+    return Zoned(zones, extra_server="  database: var/zoned.db\n  control: run/zoned.sock\n", **kw)
+
+
+@pytest.fixture
+def zoneds():
+    made = []
+
+    def make(zones, start=True, **kw):
+        z = stateful(zones, **kw)
+        made.append(z)
+        return z.start() if start else z
+
+    yield make
+    for z in made:
+        z.cleanup()
+
+
+def ctl(z, *args):
+    return zonectl("--config", str(z.config), *args)
+
+
+def ctl_json(z, *args):
+    return zonectl_json("--config", str(z.config), *args)
+
+
+# --------------------------------------------------------------------------- one instance
+
+def test_second_zoned_with_the_same_config_exits_naming_the_first(zoneds):
+    z = zoneds({"one.test": zone_text()})
+    second = subprocess.run([zoned_bin(), "--config", str(z.config)], capture_output=True,
+                            text=True, timeout=20)
+    assert second.returncode == 1
+    assert f"pid {z.proc.pid}" in second.stderr, second.stderr
+    assert "zoned.db" in second.stderr, second.stderr
+    # The first one is untouched: it answers, and zonectl still reaches it.
+    assert serial_of(z, "one.test") == 1
+    assert ctl(z, "status").returncode == 0
+
+
+def test_second_zoned_on_the_same_address_exits(zoneds, tmp_path):
+    z = zoneds({"one.test": zone_text()})
+    other = Zoned({"one.test": zone_text(serial=9)}, port=z.port)
+    try:
+        other.start(wait=False)
+        assert other.proc.wait(timeout=20) == 1
+        assert f"127.0.0.1:{z.port} is already in use by pid {z.proc.pid}" in other.log(), other.log()
+        # Every answer still comes from the first one (SO_REUSEPORT would have split them).
+        assert all(serial_of(z, "one.test") == 1 for _ in range(20))
+    finally:
+        other.cleanup()
+
+
+# --------------------------------------------------------------------------- last good version
+
+def test_restart_with_a_broken_file_serves_the_last_good_version(zoneds):
+    z = zoneds({"good.test": zone_text(serial=5, extra="api A 192.0.2.55\n")})
+    assert serial_of(z, "good.test") == 5
+    z.stop()
+    z.write_zone("good.test", zone_text(serial=6) + "www IN A 192.0.2.300\n")
+    z.start()
+    # Served from the database, and said so: log, status (exit 1), reload.
+    assert serial_of(z, "good.test") == 5
+    assert query(z.host, z.port, "api.good.test", "A").answer
+    assert "serving the last good version (serial 5) from the database" in z.log(), z.log()
+    r, j = ctl_json(z, "status")
+    assert r.returncode == 1
+    (e,) = j["zones"]
+    assert e["serving_from"] == "database" and e["state"] == "PROBLEM"
+    assert any("192.0.2.300" in p for p in e["problems"]), e
+    r = ctl(z, "reload")
+    assert r.returncode == 1 and "FAILED, serving serial 5 from the database" in r.stdout, r.stdout
+    # Fixed: the file is served again.
+    z.write_zone("good.test", zone_text(serial=6))
+    r = ctl(z, "reload")
+    assert r.returncode == 0 and "good.test: loaded serial 6" in r.stdout, r.stdout
+    assert serial_of(z, "good.test") == 6
+    assert ctl(z, "status").returncode == 0
+
+
+def test_zone_with_nothing_to_serve_answers_servfail_and_status_says_so(zoneds):
+    z = zoneds({"fine.test": zone_text(), "never.test": "www IN A 192.0.2.1\n"}, probe="fine.test")
+    assert query(z.host, z.port, "www.never.test", "A").rcode() == dns.rcode.SERVFAIL
+    assert query(z.host, z.port, "www.unknown.test", "A").rcode() == dns.rcode.REFUSED
+    r, j = ctl_json(z, "status")
+    assert r.returncode == 1
+    never = [e for e in j["zones"] if e["name"] == "never.test"][0]
+    assert not never["loaded"] and never["state"] == "PROBLEM"
+    r = ctl(z, "reload")
+    assert "never.test: FAILED, nothing served (SERVFAIL)" in r.stdout, r.stdout
+
+
+# --------------------------------------------------------------------------- runtime zones
+
+def test_zone_add_and_remove_survive_restarts(zoneds, tmp_path):
+    z = zoneds({"base.test": zone_text()})
+    added = tmp_path / "added.test.zone"
+    added.write_text(zone_text(serial=42))
+    r = ctl(z, "zone-add", "added.test", "--file", str(added))
+    assert r.returncode == 0 and "zone added.test added, serial 42" in r.stdout, r.stdout + r.stderr
+    assert serial_of(z, "added.test") == 42
+    # Twice: refused, nothing changes.
+    r = ctl(z, "zone-add", "added.test", "--file", str(added))
+    assert r.returncode == 1 and "already configured" in r.stderr, r.stderr
+    # A file that does not load: refused with the reason.
+    bad = tmp_path / "bad.test.zone"
+    bad.write_text("www IN A 192.0.2.1\n")
+    r = ctl(z, "zone-add", "bad.test", "--file", str(bad))
+    assert r.returncode == 1 and "SOA" in r.stderr, r.stderr
+    assert query(z.host, z.port, "bad.test", "SOA").rcode() == dns.rcode.REFUSED
+    # Unknown remote: refused.
+    r = ctl(z, "zone-add", "other.test", "--file", str(added), "--notify", "nobody")
+    assert r.returncode == 1 and "unknown remote 'nobody'" in r.stderr, r.stderr
+
+    z.stop()
+    z.start()
+    assert serial_of(z, "added.test") == 42
+    r, j = ctl_json(z, "status")
+    assert any(e["name"] == "added.test" and e.get("added_at_runtime") for e in j["zones"]), j
+    # A zone of the configuration file cannot be removed at runtime.
+    r = ctl(z, "zone-remove", "base.test")
+    assert r.returncode == 1 and "configuration file" in r.stderr, r.stderr
+    r = ctl(z, "zone-remove", "added.test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert query(z.host, z.port, "added.test", "SOA").rcode() == dns.rcode.REFUSED
+    z.stop()
+    z.start()
+    assert query(z.host, z.port, "added.test", "SOA").rcode() == dns.rcode.REFUSED
+    assert serial_of(z, "base.test") == 1
+
+
+# --------------------------------------------------------------------------- many zones
+
+def test_reload_reads_only_the_files_that_changed(zoneds):
+    zones = {f"z{i:03d}.test": zone_text(serial=1) for i in range(60)}
+    z = zoneds(zones, probe="z000.test")
+    assert "zones: loaded 60, unchanged 0, failed 0" in z.log(), z.log()
+    assert wait_until(lambda: serial_of(z, "z059.test") == 1)
+    z.write_zone("z017.test", zone_text(serial=2, extra="new A 192.0.2.17\n"))
+    r = ctl(z, "reload")
+    assert r.returncode == 0, r.stdout
+    assert "z017.test: loaded serial 2" in r.stdout and "loaded 1, unchanged 59, failed 0" in r.stdout
+    assert serial_of(z, "z017.test") == 2
+    # One summary line in the log, not one per unchanged zone.
+    assert "reload: loaded 1, unchanged 59, failed 0" in z.log()
+    assert z.log().count("unchanged") < 5, z.log()
+    # A broken file does not hold up the others.
+    z.write_zone("z018.test", "broken\n")
+    z.write_zone("z019.test", zone_text(serial=3))
+    r = ctl(z, "reload")
+    assert "loaded 1, unchanged 58, failed 1" in r.stdout, r.stdout
+    assert serial_of(z, "z019.test") == 3 and serial_of(z, "z018.test") == 1
+
+
+# --------------------------------------------------------------------------- systemd
+
+def test_systemd_readiness_and_reload_notifications(tmp_path):
+    sock_path = tmp_path / "notify.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(sock_path))
+    s.settimeout(10)
+    z = stateful({"sd.test": zone_text()})
+    try:
+        env = dict(os.environ, NOTIFY_SOCKET=str(sock_path))
+        z.log_file = open(z.log_path, "w")
+        z.proc = subprocess.Popen([zoned_bin(), "--config", str(z.config)], env=env,
+                                  stdout=z.log_file, stderr=subprocess.STDOUT)
+        msg = s.recv(4096).decode()
+        assert "READY=1" in msg and "STATUS=serving 1 zone(s)" in msg, msg
+        # READY comes once the zone answers.
+        assert serial_of(z, "sd.test") == 1
+        z.sighup()
+        msg = s.recv(4096).decode()
+        assert "RELOADING=1" in msg and "MONOTONIC_USEC=" in msg, msg
+        msg = s.recv(4096).decode()
+        assert "READY=1" in msg, msg
+        z.proc.send_signal(signal.SIGTERM)
+        msg = s.recv(4096).decode()
+        assert "STOPPING=1" in msg, msg
+        assert z.proc.wait(timeout=10) == 0
+    finally:
+        z.cleanup()
+        s.close()
+
+
+# --------------------------------------------------------------------------- store faults
+
+def can_mount_tmpfs(path):
+    path.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(path)],
+                       capture_output=True)
+    return r.returncode == 0
+
+
+def fill(path):
+    """Fills the file system of path; returns the filler file."""
+    filler = path / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+    return filler
+
+
+def test_full_disk_keeps_serving_and_recovers(zoneds):
+    z = zoneds({"disk.test": zone_text()}, start=False)
+    var = z.dir / "var"
+    if not can_mount_tmpfs(var):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        z.start()
+        assert serial_of(z, "disk.test") == 1
+        filler = fill(var)
+        big = "".join(f"h{i} TXT \"{'x' * 200}\"\n" for i in range(3000))
+        z.write_zone("disk.test", zone_text(serial=2, extra=big))
+        r = ctl(z, "reload")
+        assert r.returncode == 1 and "store:" in r.stdout, r.stdout + r.stderr
+        # The served zone stays, the server answers, the log says why.
+        assert serial_of(z, "disk.test") == 1
+        assert "full" in z.log(), z.log()
+        assert z.proc.poll() is None
+        # Space again: it is stored and served (on the next reload or the retry timer).
+        filler.unlink()
+        assert wait_until(lambda: serial_of(z, "disk.test") == 2, 20), z.log()
+        z.stop()
+        z.write_zone("disk.test", "broken\n")
+        z.start()
+        assert serial_of(z, "disk.test") == 2  # it really was stored
+    finally:
+        z.stop()
+        subprocess.run(["umount", "-l", str(var)], capture_output=True)
+
+
+def test_corrupt_database_serves_the_files_and_recovers(zoneds):
+    z = zoneds({"corrupt.test": zone_text()}, start=False)
+    (z.dir / "var").mkdir()
+    db = z.dir / "var" / "zoned.db"
+    db.write_bytes(b"this is not an SQLite database" * 100)
+    z.start()
+    assert serial_of(z, "corrupt.test") == 1
+    assert "unusable" in z.log(), z.log()
+    assert z.proc.poll() is None
+    # The operator moves the broken file away: zoned opens a fresh one and stores again.
+    db.rename(z.dir / "var" / "zoned.db.broken")
+    z.write_zone("corrupt.test", zone_text(serial=2))
+    assert wait_until(lambda: ctl(z, "reload").returncode == 0, 15), ctl(z, "reload").stdout
+    assert serial_of(z, "corrupt.test") == 2
+    z.stop()
+    z.write_zone("corrupt.test", "broken\n")
+    z.start()
+    assert serial_of(z, "corrupt.test") == 2
+
+
+def test_sighup_during_start_up_does_not_kill_zoned(zoneds):
+    # Regression: the signal handlers were installed after READY=1, so a reload asked for
+    # right after start (systemd, a deploy script) killed zoned with the default action.
+    z = zoneds({f"s{i}.test": zone_text() for i in range(2000)}, start=False, probe="s1999.test")
+    z.start(wait=False)
+    time.sleep(0.1)
+    z.sighup()
+    assert wait_for_answer(z.host, z.port, "s1999.test"), z.log()
+    assert z.proc.poll() is None
+    assert wait_until(lambda: "reload: " in z.log()), z.log()
+
+
+# --------------------------------------------------------------------------- source addresses
+
+ETC = Path(__file__).resolve().parents[2] / "etc"
+
+
+def shipped_pair(tmp_path, primary_via=True):
+    """etc/primary.yaml and etc/secondary.yaml as shipped (each on its own loopback address,
+    ACLs naming exactly those), in a directory of their own."""
+    shutil.copytree(ETC, tmp_path / "etc")
+    if not primary_via:
+        p = tmp_path / "etc" / "primary.yaml"
+        p.write_text(p.read_text().replace("  via: 127.0.0.10\n", ""))
+    return tmp_path / "etc"
+
+
+def run(cfg):
+    return subprocess.Popen([zoned_bin(), "--config", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def soa_serial_at(host, port, name="example.com"):
+    try:
+        r = query(host, port, name, "SOA")
+        return r.answer[0][0].serial if r.answer else None
+    except Exception:
+        return None
+
+
+def test_shipped_primary_and_secondary_on_their_own_addresses(tmp_path):
+    etc = shipped_pair(tmp_path)
+    zone = etc / "zones" / "example.com.zone"
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    try:
+        serial = soa_serial_at("127.0.0.10", 5301) if wait_until(
+            lambda: soa_serial_at("127.0.0.10", 5301) is not None) else None
+        assert serial is not None
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) == serial, 15)
+        # A change: NOTIFY from 127.0.0.10 is accepted (allow-notify names the primary's
+        # address), the IXFR from 127.0.0.11 too (allow-transfer names the secondary's).
+        zone.write_text(zone.read_text().replace(str(serial), str(serial + 1), 1) +
+                        "via-test A 192.0.2.123\n")
+        p.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) == serial + 1, 15)
+        assert query("127.0.0.11", 5302, "via-test.example.com", "A").answer
+    finally:
+        for proc in (p, s):
+            proc.terminate()
+        outs = [proc.communicate(timeout=10)[0] for proc in (p, s)]
+    assert "IXFR in from primary (127.0.0.10:5301)" in outs[1], outs[1]
+
+
+def test_without_via_the_secondary_refuses_what_the_primary_sends(tmp_path):
+    etc = shipped_pair(tmp_path, primary_via=False)
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    try:
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) is not None, 15)
+        # The primary's NOTIFY leaves from 127.0.0.1: not the address the secondary trusts.
+        time.sleep(2)
+    finally:
+        for proc in (p, s):
+            proc.terminate()
+        outs = [proc.communicate(timeout=10)[0] for proc in (p, s)]
+    assert "from 127.0.0.1 refused: not in allow-notify" in outs[1], outs[1]
+
+
+def test_secondary_status_exits_1_when_its_refresh_failed(tmp_path):
+    etc = shipped_pair(tmp_path)
+    p = run(etc / "primary.yaml")
+    s = run(etc / "secondary.yaml")
+    sec = ["--config", str(etc / "secondary.yaml")]
+    try:
+        assert wait_until(lambda: soa_serial_at("127.0.0.11", 5302) is not None, 15)
+        assert wait_until(lambda: zonectl(*sec, "status").returncode == 0, 15), \
+            zonectl(*sec, "status").stdout
+        p.terminate()
+        p.communicate(timeout=10)
+        assert zonectl(*sec, "refresh", "example.com").returncode == 0
+        assert wait_until(lambda: zonectl(*sec, "status").returncode == 1, 15)
+        r = zonectl(*sec, "status")
+        assert "PROBLEM: example.com: last refresh failed" in r.stdout, r.stdout
+        # Still served meanwhile.
+        assert soa_serial_at("127.0.0.11", 5302) is not None
+    finally:
+        for proc in (p, s):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.communicate(timeout=10)
