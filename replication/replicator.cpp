@@ -203,6 +203,7 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
     }
     if (s->zone) {
       if (s->timers.expire_at && s->timers.expire_at <= unix_now()) s->zone->set_expired(true);
+      s->zone->set_expire_at(s->timers.expire_at);  // EDNS EXPIRE (RFC 7314)
       log->info("zone {}: serving serial {} from the database{}", r.name, s->zone->serial(),
                 s->zone->expired() ? " (expired: SERVFAIL until refreshed)" : "");
       // A stored version published as it is: served again, not changed.
@@ -269,6 +270,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       log->debug("zone {}: primary {} has serial {}, we have {}: up to date", name,
                  primary.label(), soa.serial, have);
       s.timers = timers_after_refresh(*s.zone);
+      s.zone->set_expire_at(s.timers.expire_at);
       if (s.zone->expired()) {
         s.zone->set_expired(false);
         log->info("zone {}: serial {} confirmed by {}, no longer expired", name, have,
@@ -356,6 +358,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
               tr.messages, secs);
     s.zone = result->zone;
     s.timers = timers_after_refresh(*s.zone);
+    s.zone->set_expire_at(s.timers.expire_at);
     s.last_ok = true;
     s.last_result = std::string(kind) + " from " + primary.label() + ": serial " +
                     std::to_string(s.zone->serial());

@@ -28,28 +28,16 @@ bool Acl::parse_prefix(const std::string& text, AclEntry& out) {
   return true;
 }
 
-bool Acl::allows(const boost::asio::ip::address& from_in, const std::string& key_name) const {
-  boost::asio::ip::address from = from_in;
-  if (from.is_v6() && from.to_v6().is_v4_mapped())
-    from = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, from.to_v6());
-  std::array<uint8_t, 16> a{};
-  bool v6 = from.is_v6();
-  if (v6) {
-    auto b = from.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), a.begin());
-  } else {
-    auto b = from.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), a.begin());
-  }
+bool Acl::allows(const Peer& from, std::string_view key_name) const {
   for (const auto& e : entries_) {
-    if (e.v6 != v6) continue;
+    if (e.v6 != from.v6) continue;
     int bits = e.prefix, i = 0;
     bool match = true;
     for (; bits >= 8; bits -= 8, ++i)
-      if (a[i] != e.addr[i]) match = false;
+      if (from.addr[i] != e.addr[i]) match = false;
     if (match && bits > 0) {
       uint8_t mask = static_cast<uint8_t>(0xFF << (8 - bits));
-      if ((a[i] & mask) != (e.addr[i] & mask)) match = false;
+      if ((from.addr[i] & mask) != (e.addr[i] & mask)) match = false;
     }
     if (!match) continue;
     if (!e.key.empty() && e.key != key_name) continue;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/peer.h"
+
 namespace server {
 
 struct AclEntry {
@@ -24,7 +26,10 @@ class Acl {
   static bool parse_prefix(const std::string& text, AclEntry& out);
   // Allowed when an entry matches the address and, if it names a key, the message was
   // signed with that key (key_name lowercased wire, empty if unsigned).
-  bool allows(const boost::asio::ip::address& from, const std::string& key_name) const;
+  bool allows(const Peer& from, std::string_view key_name) const;
+  bool allows(const boost::asio::ip::address& from, const std::string& key_name) const {
+    return allows(Peer::from(from, 0), key_name);
+  }
   bool empty() const { return entries_.empty(); }
 
  private:

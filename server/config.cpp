@@ -121,6 +121,82 @@ bool is_cidr(const std::string& s) {
   return Acl::parse_prefix(s, e);
 }
 
+// Hex digits (an even number of them) to bytes; false if there is anything else.
+bool from_hex(const std::string& hex, std::string& out) {
+  if (hex.empty() || hex.size() % 2) return false;
+  out.clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int v = 0;
+    for (char c : {hex[i], hex[i + 1]}) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+      else return false;
+    }
+    out += static_cast<char>(v);
+  }
+  return true;
+}
+
+constexpr size_t kMaxNsid = 128;     // bytes of NSID payload (it goes in every asked answer)
+constexpr size_t kMaxTxtString = 255;  // one TXT character-string (RFC 1035 3.3.14)
+
+// nsid (text, or hex after "0x" as Knot writes it), identity, version, cookie-secret.
+void read_identity(const Reader& rd, const YAML::Node& s, ServerConfig& sc) {
+  if (auto n = s["nsid"]) {
+    std::string v = rd.str(n, "nsid");
+    if (v.starts_with("0x") || v.starts_with("0X")) {
+      if (!from_hex(v.substr(2), sc.nsid))
+        rd.fail(n, "nsid '" + v + "' is not hex after 0x (write text without 0x)");
+    } else {
+      sc.nsid = v;
+    }
+    if (sc.nsid.size() > kMaxNsid)
+      rd.fail(n, "nsid is " + std::to_string(sc.nsid.size()) + " bytes; at most " +
+                     std::to_string(kMaxNsid));
+  }
+  for (const char* key : {"identity", "version"}) {
+    auto n = s[key];
+    if (!n) continue;
+    std::string v = n.IsNull() ? std::string() : rd.str(n, key);
+    if (v.size() > kMaxTxtString)
+      rd.fail(n, std::string("'") + key + "' is longer than " + std::to_string(kMaxTxtString) +
+                     " characters (one TXT string)");
+    (std::string(key) == "identity" ? sc.identity : sc.version) = v;
+  }
+  if (auto n = s["cookie-secret"]) {
+    auto list = rd.list(n, "cookie-secret");
+    if (list.empty() || list.size() > 2)
+      rd.fail(n, "cookie-secret must be one secret, or a list of two (the new one first, the "
+                 "previous one still accepted)");
+    for (const auto& hex : list) {
+      std::string bytes;
+      if (!from_hex(hex, bytes) || bytes.size() != 16)
+        rd.fail(n, "cookie-secret '" + hex + "' must be 32 hex digits (16 bytes)");
+      sc.cookie_secrets.push_back(bytes);
+    }
+  }
+}
+
+void read_rate_limit(Reader& rd, const YAML::Node& n, RateLimitConfig& rl) {
+  rd.only_keys(n, "rate-limit", {"responses-per-second", "slip", "ipv4-prefix", "ipv6-prefix",
+                                 "exempt"});
+  if (!n["responses-per-second"])
+    rd.fail(n, "rate-limit needs 'responses-per-second'");
+  rl.responses_per_second =
+      rd.num(n["responses-per-second"], "responses-per-second", 1, 1000000);
+  if (n["slip"]) rl.slip = rd.num(n["slip"], "slip", 0, 10);
+  if (n["ipv4-prefix"]) rl.ipv4_prefix = rd.num(n["ipv4-prefix"], "ipv4-prefix", 8, 32);
+  if (n["ipv6-prefix"]) rl.ipv6_prefix = rd.num(n["ipv6-prefix"], "ipv6-prefix", 16, 128);
+  if (n["exempt"]) {
+    rl.exempt = rd.list(n["exempt"], "exempt");
+    for (const auto& e : rl.exempt)
+      if (!is_cidr(e))
+        rd.fail(n["exempt"], "rate-limit exempt entry '" + e + "' is not an address or prefix");
+  }
+}
+
 }  // namespace
 
 Config load_config(const std::string& file) {
@@ -140,7 +216,8 @@ Config load_config(const std::string& file) {
 
   if (auto s = root["server"]) {
     rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
-                               "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "via"});
+                               "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "via",
+                               "nsid", "identity", "version", "cookie-secret", "rate-limit"});
     if (s["via"]) {
       cfg.server.via = rd.str(s["via"], "via");
       Endpoint ep;
@@ -173,6 +250,8 @@ Config load_config(const std::string& file) {
       cfg.server.tcp_idle_timeout = rd.num(s["tcp-idle-timeout"], "tcp-idle-timeout", 1, 3600);
     if (s["tcp-max-clients"])
       cfg.server.tcp_max_clients = rd.num(s["tcp-max-clients"], "tcp-max-clients", 1, 1000000);
+    read_identity(rd, s, cfg.server);
+    if (auto rl = s["rate-limit"]) read_rate_limit(rd, rl, cfg.server.rate_limit);
   }
   if (cfg.server.listen.empty()) {
     Endpoint ep;

@@ -2,6 +2,7 @@
 // against the directory of the config file. Every error names the file, line and key.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -47,6 +48,14 @@ struct ZoneConfig {
   bool secondary() const { return !primaries.empty(); }
 };
 
+// server.rate-limit (RRL); responses_per_second 0: off.
+struct RateLimitConfig {
+  unsigned responses_per_second = 0;
+  unsigned slip = 2;
+  unsigned ipv4_prefix = 24, ipv6_prefix = 56;
+  std::vector<std::string> exempt;  // CIDR prefixes
+};
+
 struct ServerConfig {
   std::vector<Endpoint> listen;
   unsigned workers = 0;  // 0 = one per core
@@ -57,6 +66,11 @@ struct ServerConfig {
   unsigned tcp_idle_timeout = 10;   // seconds
   unsigned tcp_max_clients = 1000;  // open TCP connections, over all workers
   std::string via;  // default source address for NOTIFY, SOA queries and transfers
+  std::string nsid;                       // EDNS NSID payload (raw bytes); empty: none
+  std::optional<std::string> identity;    // id.server / hostname.bind; unset: host name
+  std::optional<std::string> version;     // version.bind; unset: "zoned <version>"; "": REFUSED
+  std::vector<std::string> cookie_secrets;  // 16 raw bytes each; empty: generated at start
+  RateLimitConfig rate_limit;
 };
 
 struct Config {

@@ -1,8 +1,6 @@
 #include <utility>  // before Asio: its awaitable.hpp needs std::exchange
 
 #include "server/listener.h"
-#include "server/notify_in.h"
-#include "server/xfr_out.h"
 
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
@@ -15,6 +13,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <mutex>
 
 namespace server {
 
@@ -47,26 +47,9 @@ std::shared_ptr<spdlog::logger> logger(const char* name) {
 std::shared_ptr<spdlog::logger> query_logger() { return logger("query"); }
 
 // Per-query detail, only when the "query" logger is at debug level.
-void log_query(spdlog::logger& log, const char* transport, const ParsedQuery& q,
-               const QueryResult& r, const uint8_t* response) {
-  if (r.disposition == Disposition::drop) {
-    log.debug("{} dropped a message", transport);
-    return;
-  }
-  unsigned rc = r.size >= 4 ? response[3] & 0xF : 0;
-  log.debug("{} {} type {} -> rcode {} ({} bytes)", transport,
-            q.qname_len ? zone::wire::name_to_text(q.name()) : "-", q.qtype, rc, r.size);
-}
-
-asio::ip::address address_of(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET6) {
-    const auto& s6 = reinterpret_cast<const sockaddr_in6&>(ss);
-    asio::ip::address_v6::bytes_type b;
-    std::memcpy(b.data(), &s6.sin6_addr, 16);
-    return asio::ip::address_v6(b, s6.sin6_scope_id);
-  }
-  const auto& s4 = reinterpret_cast<const sockaddr_in&>(ss);
-  return asio::ip::address_v4(ntohl(s4.sin_addr.s_addr));
+void log_query(spdlog::logger& log, Transport t, const Peer& peer, const ParsedQuery& q,
+               const QueryResult& r) {
+  log.debug("{}", query_log_line(t, peer, q, r));
 }
 
 template <class Proto>
@@ -76,14 +59,34 @@ typename Proto::endpoint make_endpoint(const Endpoint& e) {
 
 }  // namespace
 
-// What every socket of one worker thread shares: the processor, the snapshot readers, the
-// NOTIFY and transfer handlers. Owned by the Worker; only its thread touches them.
+// Where answers that come later (UPDATE, from the commit thread) enter a worker: they are
+// posted to its io_context while it exists, and dropped after.
+class LateGate {
+ public:
+  explicit LateGate(asio::io_context& io) : io_(&io) {}
+  template <class F>
+  void post(F&& f) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (io_) asio::post(*io_, std::forward<F>(f));
+  }
+  void close() {
+    std::lock_guard<std::mutex> g(mu_);
+    io_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  asio::io_context* io_;
+};
+
+// What every socket of one worker thread shares: the processor (with its rate limiter and
+// counters), the snapshot readers, the gate for late answers. Owned by the Worker; only its
+// thread touches them.
 struct WorkerContext {
   QueryProcessor proc;
   zone::ZoneTableReader zones;
   zone::Reader<Policy> policy;
-  TransferOut xfr;
-  NotifyIn notify;
+  std::shared_ptr<LateGate> gate;
 };
 
 // One UDP socket served by batches of recvmmsg/sendmmsg, driven by Asio readiness.
@@ -146,22 +149,15 @@ class UdpServer {
     int n = ::recvmmsg(sock_.native_handle(), in_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return false;
     const zone::ZoneTable& table = ctx_.zones.get();
+    const Policy& policy = ctx_.policy.get();
     unsigned out = 0;
     for (int i = 0; i < n; ++i) {
-      QueryResult r = ctx_.proc.process(in_[i].data(), in_msgs_[i].msg_len, Transport::udp,
-                                        table, out_[out].data(), kUdpBuf, parsed_,
-                                        &ctx_.policy.get());
-      if (r.disposition == Disposition::notify) {
-        r.size = ctx_.notify.handle(in_[i].data(), in_msgs_[i].msg_len, parsed_,
-                                address_of(addrs_[i]), out_[out].data(), kUdpBuf);
-        r.disposition = Disposition::respond;
-      } else if (r.disposition == Disposition::transfer) {
-        r.size = ctx_.xfr.answer_udp(in_[i].data(), in_msgs_[i].msg_len, parsed_,
-                                 address_of(addrs_[i]), table, out_[out].data(), kUdpBuf);
-        r.disposition = Disposition::respond;
-      }
+      Late late(*this, i);
+      Request req{in_[i].data(), in_msgs_[i].msg_len, Transport::udp,
+                  Peer::from(reinterpret_cast<const sockaddr*>(&addrs_[i])), &late};
+      QueryResult r = ctx_.proc.process(req, table, policy, out_[out].data(), kUdpBuf, parsed_);
       if (query_log_->should_log(spdlog::level::debug))
-        log_query(*query_log_, "udp", parsed_, r, out_[out].data());
+        log_query(*query_log_, Transport::udp, req.peer, parsed_, r);
       if (r.disposition != Disposition::respond || r.size == 0) continue;
       out_iov_[out] = {out_[out].data(), r.size};
       std::memset(&out_msgs_[out], 0, sizeof(mmsghdr));
@@ -169,7 +165,7 @@ class UdpServer {
       out_msgs_[out].msg_hdr.msg_iovlen = 1;
       out_msgs_[out].msg_hdr.msg_name = &addrs_[i];
       out_msgs_[out].msg_hdr.msg_namelen = in_msgs_[i].msg_hdr.msg_namelen;
-      if (pktinfo_) reply_from_destination(in_msgs_[i].msg_hdr, out_msgs_[out].msg_hdr, out);
+      if (pktinfo_) reply_from_destination(in_msgs_[i].msg_hdr, out_msgs_[out].msg_hdr, out_ctl_[out]);
       ++out;
     }
     unsigned sent = 0;
@@ -185,8 +181,14 @@ class UdpServer {
     return n == static_cast<int>(kBatch);
   }
 
-  // Builds the reply's control message from the query's destination address.
-  void reply_from_destination(const msghdr& in, msghdr& out, unsigned slot) {
+  static constexpr size_t kCtlSize = 64;
+  struct alignas(cmsghdr) CtlBuf {
+    uint8_t bytes[kCtlSize];
+    uint8_t* data() { return bytes; }
+  };
+
+  // Builds the reply's control message from the query's destination address (in `ctl`).
+  void reply_from_destination(const msghdr& in, msghdr& out, CtlBuf& ctl) {
     for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&in)); c;
          c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
       if (!v6_ && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
@@ -194,19 +196,20 @@ class UdpServer {
         std::memcpy(&info, CMSG_DATA(c), sizeof info);
         info.ipi_spec_dst = info.ipi_addr;
         info.ipi_ifindex = 0;
-        set_control(out, slot, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
+        set_control(out, ctl, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
         return;
       }
       if (v6_ && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
         in6_pktinfo info;
         std::memcpy(&info, CMSG_DATA(c), sizeof info);  // keeps the interface (link-local)
-        set_control(out, slot, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
+        set_control(out, ctl, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
         return;
       }
     }
   }
-  void set_control(msghdr& out, unsigned slot, int level, int type, const void* data, size_t len) {
-    out.msg_control = out_ctl_[slot].data();
+  static void set_control(msghdr& out, CtlBuf& ctl, int level, int type, const void* data,
+                          size_t len) {
+    out.msg_control = ctl.data();
     out.msg_controllen = CMSG_SPACE(len);
     cmsghdr* c = CMSG_FIRSTHDR(&out);
     c->cmsg_level = level;
@@ -215,11 +218,53 @@ class UdpServer {
     std::memcpy(CMSG_DATA(c), data, len);
   }
 
-  static constexpr size_t kCtlSize = 64;
-  struct alignas(cmsghdr) CtlBuf {
-    uint8_t bytes[kCtlSize];
-    uint8_t* data() { return bytes; }
+  // An answer that comes later goes to the same client from the same address, as one
+  // datagram sent on the worker's thread (dropped if the socket buffer is full).
+  struct LateDatagram {
+    sockaddr_storage to;
+    socklen_t to_len = 0;
+    CtlBuf ctl;
+    size_t ctl_len = 0;
   };
+  class Late : public LateReplies {
+   public:
+    Late(UdpServer& server, int slot) : server_(server), slot_(slot) {}
+    LateSend open() override {
+      auto d = std::make_shared<LateDatagram>();
+      const msghdr& in = server_.in_msgs_[slot_].msg_hdr;
+      std::memcpy(&d->to, &server_.addrs_[slot_], sizeof d->to);
+      d->to_len = in.msg_namelen;
+      if (server_.pktinfo_) {
+        msghdr tmp{};
+        server_.reply_from_destination(in, tmp, d->ctl);
+        d->ctl_len = tmp.msg_controllen;
+      }
+      UdpServer* server = &server_;
+      std::shared_ptr<LateGate> gate = server_.ctx_.gate;
+      return [gate, server, d](std::vector<uint8_t> bytes) {
+        if (bytes.empty()) return;
+        gate->post([server, d, bytes = std::move(bytes)]() mutable { server->send_late(*d, bytes); });
+      };
+    }
+
+   private:
+    UdpServer& server_;
+    int slot_;
+  };
+  void send_late(LateDatagram& d, std::vector<uint8_t>& bytes) {
+    iovec iov{bytes.data(), bytes.size()};
+    msghdr m{};
+    m.msg_name = &d.to;
+    m.msg_namelen = d.to_len;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (d.ctl_len) {
+      m.msg_control = d.ctl.data();
+      m.msg_controllen = d.ctl_len;
+    }
+    ::sendmsg(sock_.native_handle(), &m, MSG_DONTWAIT);
+  }
+
   udp::socket sock_;
   std::shared_ptr<spdlog::logger> query_log_ = query_logger();
   WorkerContext& ctx_;
@@ -295,17 +340,101 @@ class TcpServer {
     return std::chrono::seconds(opts_.tcp_idle_timeout);
   }
 
-  asio::awaitable<void> session(tcp::socket s) {
+  // One client connection. Shared with the answers that come later (UPDATE), which may
+  // arrive in any order (RFC 7766 7): every write goes through `writing`, one at a time.
+  struct Session {
+    Session(tcp::socket s, asio::io_context& io) : sock(std::move(s)), wake(io), timer(io) {
+      wake.expires_at(asio::steady_timer::time_point::max());
+    }
+    tcp::socket sock;
+    Peer peer;
+    asio::steady_timer wake;   // cancelled when a write ends: waiting writers look again
+    asio::steady_timer timer;  // the watchdog's
+    Clock::time_point deadline;
+    bool writing = false;
+    bool late_writer = false;  // a coroutine is draining `late`
+    std::deque<std::vector<uint8_t>> late;  // framed answers that came later
+    unsigned pending = 0;      // deferred answers not back yet: the session is not idle
+  };
+
+  // Writes `buf` once no other write is under way.
+  static asio::awaitable<void> write_all(std::shared_ptr<Session> s, asio::const_buffer buf,
+                                         boost::system::error_code& ec) {
+    while (s->writing) {
+      boost::system::error_code w;
+      co_await s->wake.async_wait(asio::redirect_error(asio::use_awaitable, w));
+      if (!s->sock.is_open()) {
+        ec = asio::error::operation_aborted;
+        co_return;
+      }
+    }
+    s->writing = true;
+    co_await asio::async_write(s->sock, buf, asio::redirect_error(asio::use_awaitable, ec));
+    s->writing = false;
+    s->wake.cancel();
+  }
+
+  static asio::awaitable<void> write_late(std::shared_ptr<Session> s) {
+    boost::system::error_code ec;
+    while (!s->late.empty() && s->sock.is_open()) {
+      std::vector<uint8_t> msg = std::move(s->late.front());
+      s->late.pop_front();
+      co_await write_all(s, asio::buffer(msg), ec);
+      if (ec) break;
+    }
+    s->late_writer = false;
+  }
+
+  // A late answer, on the worker's thread: framed and queued (nothing when the client left).
+  void deliver_late(const std::weak_ptr<Session>& weak, std::vector<uint8_t> bytes) {
+    auto s = weak.lock();
+    if (!s) return;
+    if (s->pending) --s->pending;
+    if (bytes.empty() || bytes.size() > 65535 || !s->sock.is_open()) return;
+    std::vector<uint8_t> framed(2 + bytes.size());
+    framed[0] = static_cast<uint8_t>(bytes.size() >> 8);
+    framed[1] = static_cast<uint8_t>(bytes.size());
+    std::memcpy(framed.data() + 2, bytes.data(), bytes.size());
+    s->late.push_back(std::move(framed));
+    if (!s->late_writer) {
+      s->late_writer = true;
+      asio::co_spawn(io_, write_late(s), asio::detached);
+    }
+  }
+
+  class Late : public LateReplies {
+   public:
+    Late(TcpServer& server, const std::shared_ptr<Session>& s) : server_(server), s_(s) {}
+    LateSend open() override {
+      ++s_->pending;
+      std::weak_ptr<Session> weak = s_;
+      TcpServer* server = &server_;
+      std::shared_ptr<LateGate> gate = server_.ctx_.gate;
+      return [gate, server, weak](std::vector<uint8_t> bytes) {
+        gate->post([server, weak, bytes = std::move(bytes)]() mutable {
+          server->deliver_late(weak, std::move(bytes));
+        });
+      };
+    }
+
+   private:
+    TcpServer& server_;
+    const std::shared_ptr<Session>& s_;
+  };
+
+  asio::awaitable<void> session(tcp::socket sock) {
     struct Guard {
       std::atomic<unsigned>& c;
       ~Guard() { c.fetch_sub(1); }
     } guard{clients_};
     boost::system::error_code ec;
-    auto sock = std::make_shared<tcp::socket>(std::move(s));
-    sock->set_option(tcp::no_delay(true), ec);
-    auto deadline = std::make_shared<Clock::time_point>(Clock::now() + idle_timeout());
-    auto timer = std::make_shared<asio::steady_timer>(io_);
-    asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
+    auto s = std::make_shared<Session>(std::move(sock), io_);
+    s->sock.set_option(tcp::no_delay(true), ec);
+    auto remote = s->sock.remote_endpoint(ec);
+    if (ec) co_return;
+    s->peer = Peer::from(remote.address(), remote.port());
+    s->deadline = Clock::now() + idle_timeout();
+    asio::co_spawn(io_, watchdog(s), asio::detached);
 
     // Buffered: one read may bring many pipelined queries (RFC 7766 6.2.1.1), and their
     // answers leave in one write. After compaction `in` holds at most one partial message;
@@ -316,6 +445,7 @@ class TcpServer {
     size_t have = 0;
     bool filled = false;  // the last read filled `in`: more was probably waiting
     ParsedQuery parsed;
+    Late late(*this, s);
     bool open = true;
     while (open) {
       size_t pos = 0;
@@ -329,8 +459,7 @@ class TcpServer {
         if (have - pos - 2 < len) break;  // the rest has not arrived yet
         const uint8_t* msg = in.data() + pos + 2;
         if (out.size() >= kTcpOutFlush) {  // enough gathered: send these first
-          co_await asio::async_write(*sock, asio::buffer(out),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+          co_await write_all(s, asio::buffer(out), ec);
           out.clear();
           if (ec) {
             open = false;
@@ -338,41 +467,42 @@ class TcpServer {
           }
         }
         uint8_t* answer = answer_.data();
-        QueryResult r = ctx_.proc.process(msg, len, Transport::tcp, ctx_.zones.get(), answer,
-                                          answer_.size(), parsed, &ctx_.policy.get());
-        if (r.disposition == Disposition::notify) {
-          auto remote = sock->remote_endpoint(ec);
-          if (ec) {
-            open = false;
-            break;
-          }
-          r.size = ctx_.notify.handle(msg, len, parsed, remote.address(), answer, answer_.size());
-          r.disposition = Disposition::respond;
-        }
+        Request req{msg, len, Transport::tcp, s->peer, &late};
+        QueryResult r = ctx_.proc.process(req, ctx_.zones.get(), ctx_.policy.get(), answer,
+                                          answer_.size(), parsed);
         if (query_log_->should_log(spdlog::level::debug))
-          log_query(*query_log_, "tcp", parsed, r, answer);
+          log_query(*query_log_, Transport::tcp, s->peer, parsed, r);
         pos += 2 + len;
         if (r.disposition == Disposition::transfer) {
           // Answers so far go first; a transfer is bounded by the client reading it, not by
           // the idle deadline.
           if (!out.empty()) {
-            co_await asio::async_write(*sock, asio::buffer(out),
-                                       asio::redirect_error(asio::use_awaitable, ec));
+            co_await write_all(s, asio::buffer(out), ec);
             out.clear();
             if (ec) {
               open = false;
               break;
             }
           }
-          *deadline = Clock::time_point::max();
-          bool keep = co_await ctx_.xfr.serve(*sock, msg, len, parsed, ctx_.zones.hold());
-          if (!keep) {
+          s->deadline = Clock::time_point::max();
+          bool delivered = true;
+          for (;;) {
+            std::span<const uint8_t> m = r.transfer->next();
+            if (m.empty()) break;
+            co_await write_all(s, asio::buffer(m.data(), m.size()), ec);
+            if (ec) {
+              delivered = false;
+              break;
+            }
+          }
+          r.transfer->finish(delivered);
+          if (!delivered || r.transfer->failed()) {
             open = false;
             break;
           }
-          *deadline = Clock::now() + idle_timeout();
-          timer->cancel();
-          asio::co_spawn(io_, watchdog(sock, timer, deadline), asio::detached);
+          s->deadline = Clock::now() + idle_timeout();
+          s->timer.cancel();
+          asio::co_spawn(io_, watchdog(s), asio::detached);
           continue;
         }
         if (r.disposition == Disposition::respond) {
@@ -381,11 +511,10 @@ class TcpServer {
           out.insert(out.end(), answer, answer + r.size);
         }
         // Each complete message earns a fresh budget; partial reads never do (slowloris).
-        *deadline = Clock::now() + idle_timeout();
+        s->deadline = Clock::now() + idle_timeout();
       }
       if (!out.empty() && open) {
-        co_await asio::async_write(*sock, asio::buffer(out),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        co_await write_all(s, asio::buffer(out), ec);
         if (ec) break;
       }
       if (!open) break;
@@ -401,29 +530,36 @@ class TcpServer {
       else if (have == 0 && in.size() > kTcpKeep)
         in = std::vector<uint8_t>(kTcpInStart);  // drained: give a burst's buffer back
       size_t room = in.size() - have;
-      size_t n = co_await sock->async_read_some(asio::buffer(in.data() + have, room),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+      size_t n = co_await s->sock.async_read_some(asio::buffer(in.data() + have, room),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       have += n;
       filled = n == room;
     }
-    timer->cancel();
-    sock->close(ec);
+    // Answers still coming (UPDATE) may be written if the client only half-closed; the
+    // watchdog closes the socket once they are done or the idle budget runs out.
+    if (s->pending && s->sock.is_open() && ec == asio::error::eof) co_return;
+    s->timer.cancel();
+    s->wake.cancel();
+    s->sock.close(ec);
   }
 
-  // Closes the connection once the deadline for the current message has passed.
-  static asio::awaitable<void> watchdog(std::shared_ptr<tcp::socket> sock,
-                                        std::shared_ptr<asio::steady_timer> timer,
-                                        std::shared_ptr<Clock::time_point> deadline) {
+  // Closes the connection once the deadline for the current message has passed (later if
+  // answers are still to come).
+  asio::awaitable<void> watchdog(std::shared_ptr<Session> s) {
     boost::system::error_code ec;
-    while (sock->is_open()) {
-      timer->expires_at(*deadline);
-      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;  // cancelled: the session is over
-      if (Clock::now() >= *deadline) {
-        sock->close(ec);  // the session's pending read fails and it ends
-        co_return;
+    while (s->sock.is_open()) {
+      s->timer.expires_at(s->deadline);
+      co_await s->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;  // cancelled: the session is over, or a new watchdog took over
+      if (Clock::now() < s->deadline) continue;
+      if (s->pending) {
+        s->deadline = Clock::now() + idle_timeout();
+        continue;
       }
+      s->wake.cancel();
+      s->sock.close(ec);  // the session's pending read fails and it ends
+      co_return;
     }
   }
 
@@ -443,9 +579,10 @@ class Worker {
   Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
          const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients)
       : opts_(opts),
-        ctx_{QueryProcessor(opts.query), zone::ZoneTableReader(pub), zone::Reader<Policy>(policy),
-             TransferOut(policy, opts.history), NotifyIn(policy, opts.on_notify)},
+        ctx_{QueryProcessor(query_options(opts)), zone::ZoneTableReader(pub),
+             zone::Reader<Policy>(policy), std::make_shared<LateGate>(io_)},
         clients_(clients) {}
+  ~Worker() { ctx_.gate->close(); }
 
   void bind() {
     for (const auto& ep : opts_.listen) {
@@ -459,8 +596,17 @@ class Worker {
     io_.run();
   }
   void stop() { io_.stop(); }
+  const QueryStats& stats() const { return ctx_.proc.stats(); }
 
  private:
+  static QueryOptions query_options(const ListenerOptions& o) {
+    QueryOptions q = o.query;
+    if (!q.history) q.history = o.history;
+    if (!q.on_notify) q.on_notify = o.on_notify;
+    if (!q.on_update) q.on_update = o.on_update;
+    return q;
+  }
+
   const ListenerOptions& opts_;
   asio::io_context io_{1};
   WorkerContext ctx_;
@@ -507,6 +653,12 @@ void Listener::bind() {
 
 void Listener::start() {
   for (auto& w : workers_) threads_.emplace_back([&w] { w->run(); });
+}
+
+QueryStats Listener::stats() const {
+  QueryStats total;
+  for (const auto& w : workers_) w->stats().add_to(total);
+  return total;
 }
 
 void Listener::stop() {

@@ -11,6 +11,7 @@
 #include "server/notify_in.h"
 #include "server/policy.h"
 #include "server/query.h"
+#include "server/stats.h"
 #include "zone/history.h"
 #include "zone/zone_table.h"
 
@@ -24,6 +25,8 @@ struct ListenerOptions {
   unsigned tcp_max_clients = 1000;
   const zone::History* history = nullptr;  // IXFR out; null: answer IXFR with the full zone
   NotifyCallback on_notify = [](const std::string&, const std::string&) {};
+  // DNS UPDATE: answered later, once committed (see DeferredHandler); unset: NOTIMP.
+  DeferredHandler on_update;
 };
 
 class Worker;
@@ -39,6 +42,8 @@ class Listener {
   void start();  // starts the worker threads
   void stop();   // stops and joins them
   unsigned tcp_max_clients() const { return opts_.tcp_max_clients; }  // after bind()
+  // The workers' query counters, summed (callable from any thread while they run).
+  QueryStats stats() const;
 
  private:
   void fit_open_files();

@@ -161,7 +161,7 @@ int run(const std::string& path) {
   zh.served_hash = [&](const std::string& o) { return replicator.committer().served_hash(o); };
   zh.configured = [&](const server::Config& c) {
     try {
-      policy.publish(server::make_policy(c));
+      policy.publish(server::make_policy(c, policy.current().get()));
     } catch (const server::ConfigError& e) {
       log->error("access policy not updated: {}", e.what());
     }

@@ -1,32 +1,24 @@
-// Incoming NOTIFY (RFC 1996): accepted for secondary zones from allow-notify (by default the
-// primaries), TSIG-checked, acknowledged at once; the refresh itself is only scheduled on
-// the replication thread through `on_notify`.
+// Incoming NOTIFY (RFC 1996), decided by the query processor: accepted for secondary zones
+// from allow-notify (by default the primaries, signed with the remote's key when it has
+// one), acknowledged at once; the refresh itself is only scheduled on the replication
+// thread through the processor's `on_notify` callback.
 #pragma once
-#include <boost/asio/ip/address.hpp>
-
 #include <functional>
 #include <string>
 
+#include "server/peer.h"
 #include "server/policy.h"
 #include "zone/wire/message.h"
-#include "zone/zone_table.h"
 
 namespace server {
 
 using NotifyCallback = std::function<void(const std::string& origin, const std::string& from)>;
 
-class NotifyIn {
- public:
-  NotifyIn(const zone::Publisher<Policy>& policy, NotifyCallback on_notify)
-      : policy_(policy), on_notify_(std::move(on_notify)) {}
-
-  // Returns the size of the answer written to out (0: nothing to send).
-  size_t handle(const uint8_t* in, size_t len, const zone::wire::ParsedQuery& q,
-                const boost::asio::ip::address& from, uint8_t* out, size_t cap);
-
- private:
-  zone::Reader<Policy> policy_;
-  NotifyCallback on_notify_;
-};
+// The rcode for a NOTIFY whose TSIG, if any, checked out (`key`: the key it was signed
+// with, null when unsigned): NOERROR when accepted, FORMERR when not a SOA question of
+// class IN, NOTAUTH for a zone that is not a secondary zone here, REFUSED when allow-notify
+// does not list the sender. Logs refusals on the "notify" logger.
+uint16_t accept_notify(const zone::wire::ParsedQuery& q, const Peer& from,
+                       const zone::wire::TsigKey* key, const Policy& policy);
 
 }  // namespace server

@@ -2,10 +2,39 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
+#include "server/version.h"
+
 namespace server {
 
-std::shared_ptr<const Policy> make_policy(const Config& cfg) {
+std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previous) {
   auto p = std::make_shared<Policy>();
+  const ServerConfig& sc = cfg.server;
+  p->identity.nsid = sc.nsid;
+  p->identity.identity = sc.identity ? *sc.identity : host_name();
+  p->identity.version = sc.version ? *sc.version : std::string("zoned ") + kVersion;
+  if (!sc.cookie_secrets.empty()) {
+    p->cookie_secrets.clear();
+    for (const auto& s : sc.cookie_secrets) {
+      CookieSecret c;
+      std::copy(s.begin(), s.end(), c.begin());
+      p->cookie_secrets.push_back(c);
+    }
+    p->cookie_secret_generated = false;
+  } else if (previous && previous->cookie_secret_generated) {
+    p->cookie_secrets = previous->cookie_secrets;
+  }
+  p->rate_limit.responses_per_second = sc.rate_limit.responses_per_second;
+  p->rate_limit.slip = sc.rate_limit.slip;
+  p->rate_limit.ipv4_prefix = sc.rate_limit.ipv4_prefix;
+  p->rate_limit.ipv6_prefix = sc.rate_limit.ipv6_prefix;
+  for (const auto& e : sc.rate_limit.exempt) {
+    AclEntry a;
+    if (!Acl::parse_prefix(e, a))
+      throw ConfigError(cfg.path + ": rate-limit: bad exempt prefix '" + e + "'");
+    p->rate_limit.exempt.add(std::move(a));
+  }
   for (const auto& k : cfg.keys) {
     std::string err;
     auto key = zone::wire::make_tsig_key(k.name, k.algorithm, k.secret, &err);

@@ -1,5 +1,6 @@
-// What the configuration allows, in a form the network code can check quickly: TSIG keys
-// and per-zone access lists. Published as an immutable snapshot, like the zones.
+// What the configuration allows and says, in a form the query path can check quickly: TSIG
+// keys, per-zone access lists, the server's identity, DNS cookie secrets and the rate
+// limit. Published as an immutable snapshot, like the zones: a reload applies all of it.
 #pragma once
 #include <memory>
 #include <string>
@@ -9,6 +10,9 @@
 
 #include "server/acl.h"
 #include "server/config.h"
+#include "server/cookie.h"
+#include "server/identity.h"
+#include "server/rrl.h"
 #include "zone/wire/tsig.h"
 
 namespace server {
@@ -17,6 +21,11 @@ struct Policy {
   std::vector<zone::wire::TsigKey> keys;
   std::unordered_map<std::string, Acl> allow_transfer;  // by lowercased wire origin
   std::unordered_map<std::string, Acl> allow_notify;    // secondary zones only
+  ServerIdentity identity;
+  // The first makes server cookies; every one is accepted (a rotation keeps the old one).
+  std::vector<CookieSecret> cookie_secrets{random_cookie_secret()};
+  bool cookie_secret_generated = true;
+  RateLimit rate_limit;
 
   const zone::wire::TsigKey* find_key(std::string_view name_lower) const {
     for (const auto& k : keys)
@@ -25,7 +34,9 @@ struct Policy {
   }
 };
 
-// Throws ConfigError (with the config path) on a bad key or ACL entry.
-std::shared_ptr<const Policy> make_policy(const Config& cfg);
+// Throws ConfigError (with the config path) on a bad key or ACL entry. Without a configured
+// cookie secret, the one `previous` generated is kept (a reload does not invalidate the
+// clients' cookies), or a new one is generated.
+std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previous = nullptr);
 
 }  // namespace server

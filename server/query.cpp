@@ -1,5 +1,9 @@
 #include "server/query.h"
 
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <atomic>
 #include <cstring>
 #include <ctime>
 
@@ -18,15 +22,21 @@ namespace {
 constexpr int kMaxChain = 16;  // CNAME/DNAME steps followed before we stop (loop-safe)
 constexpr size_t kTsigRoom = 200;  // key name, algorithm, a SHA-512 MAC and the fixed fields
 
-uint16_t response_flags(const ParsedQuery& q) {
-  // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
-  return static_cast<uint16_t>(flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)));
-}
+// The rate limit's bucket for a response, asked for as soon as the response class is known
+// (the first lookup), so that its cache line arrives while the answer is rendered.
+struct EarlyBucket {
+  RateLimiter* rl = nullptr;  // null: the response is not limited
+  const RateLimit* cfg = nullptr;
+  const Peer* peer = nullptr;
+  uint64_t key = 0;
+  ResponseClass cls = ResponseClass::error;
+  NameView name;
+};
 
 class Answer {
  public:
-  Answer(const ParsedQuery& q, const ZoneTable& zones, Renderer& r)
-      : q_(q), zones_(zones), r_(r) {}
+  Answer(const ParsedQuery& q, const ZoneTable& zones, Renderer& r, EarlyBucket* early)
+      : q_(q), zones_(zones), r_(r), early_(early) {}
 
   // Fills answer, authority and additional sections; returns the rcode.
   uint16_t run() {
@@ -34,6 +44,12 @@ class Answer {
     flush_pending();
     return rc;
   }
+
+  // What the response is, for the rate limit: its class and the name it is counted by
+  // (answers: the query name, with the type; NXDOMAIN: the zone; referrals: the cut;
+  // wildcard answers: the wildcard). Set by the first lookup.
+  ResponseClass response_class() const { return cls_; }
+  NameView class_name() const { return cls_name_; }
 
  private:
   uint16_t run_chain() {
@@ -54,6 +70,7 @@ class Answer {
     remember(lower);
     for (int step = 0;; ++step) {
       LookupResult res = lookup(*z, lower, q_.qtype);
+      if (step == 0) classify(*z, res);
       switch (res.kind) {
         case Outcome::answer:
           if (res.rrset->type == rrtype::RRSIG && !res.node->sigs.empty()) {
@@ -126,6 +143,37 @@ class Answer {
       if (!remember(lower)) return rcode::NOERROR;
       z = zones_.find(lower);
       if (!z) return rcode::NOERROR;
+    }
+  }
+
+  void classify(const Zone& z, const LookupResult& res) {
+    cls_name_ = q_.name_lower();
+    switch (res.kind) {
+      case Outcome::answer:
+      case Outcome::nodata:
+        if (res.wildcard) {
+          cls_ = ResponseClass::wildcard;
+          cls_name_ = res.node->name;
+        } else {
+          cls_ = res.kind == Outcome::answer ? ResponseClass::answer : ResponseClass::nodata;
+        }
+        break;
+      case Outcome::nxdomain:
+        cls_ = ResponseClass::nxdomain;
+        cls_name_ = z.origin();
+        break;
+      case Outcome::delegation:
+        cls_ = ResponseClass::referral;
+        cls_name_ = res.node->name;
+        break;
+      case Outcome::cname:
+      case Outcome::dname:
+        cls_ = ResponseClass::answer;
+        break;
+    }
+    if (early_ && early_->rl) {
+      early_->cls = cls_, early_->name = cls_name_;
+      early_->key = early_->rl->prepare(*early_->cfg, *early_->peer, cls_, cls_name_, q_.qtype);
     }
   }
 
@@ -284,6 +332,7 @@ class Answer {
   const ParsedQuery& q_;
   const ZoneTable& zones_;
   Renderer& r_;
+  EarlyBucket* early_;
   NameView added_[kMaxAdded];
   size_t nadded_ = 0;
   char visited_[kMaxChain][kMaxNameLen];
@@ -295,98 +344,409 @@ class Answer {
   };
   Pending pending_[kMaxChain];
   size_t npending_ = 0;
+  ResponseClass cls_ = ResponseClass::error;
+  NameView cls_name_;
+};
+
+// The EDNS options of a response: assembled before the body is rendered (their room is
+// reserved) and written with the OPT at the end.
+constexpr size_t kMaxNsidLen = 128;
+constexpr size_t kExpireOptionLen = 8;
+struct OptBuf {
+  uint8_t bytes[kCookieOptionLen + 4 + kMaxNsidLen + kExpireOptionLen];
+  size_t len = 0;
+  void add(uint16_t code, const void* data, size_t n) {
+    put16(bytes + len, code);
+    put16(bytes + len + 2, static_cast<uint16_t>(n));
+    if (n) std::memcpy(bytes + len + 4, data, n);
+    len += 4 + n;
+  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes), len}; }
+};
+
+// RFC 7314: a primary reports its SOA expire; a secondary what is left of its expire timer.
+uint32_t expire_of(const Zone& z, uint64_t now) {
+  if (int64_t at = z.expire_at()) {
+    int64_t left = at - static_cast<int64_t>(now);
+    return left <= 0 ? 0 : left > 0xFFFFFFFFLL ? 0xFFFFFFFFu : static_cast<uint32_t>(left);
+  }
+  SoaFields f;
+  std::string_view data = z.soa().data;
+  if (data.size() < 2 || !parse_soa(data.substr(2, get16(reinterpret_cast<const uint8_t*>(data.data()))), f))
+    return 0;
+  return f.expire;
+}
+
+uint64_t monotonic_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+std::shared_ptr<spdlog::logger> logger(const char* name) {
+  auto l = spdlog::get(name);
+  return l ? l : spdlog::default_logger();
+}
+
+bool is_transfer(const ParsedQuery& q) {
+  return q.opcode == opcode::QUERY && (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR);
+}
+
+// NOTIFY and transfers are between servers: an operator with a mismatched key needs to see
+// why the peer is turned away. Queries just get their NOTAUTH.
+void log_tsig_failure(const ParsedQuery& q, const Peer& peer, const TsigCheck& t) {
+  if (q.opcode != opcode::NOTIFY && !is_transfer(q)) return;
+  std::string why = t.status == TsigCheck::formerr  ? "malformed TSIG"
+                    : t.status == TsigCheck::badkey ? "TSIG key " + name_to_text(t.key_name) +
+                                                          " unknown (BADKEY)"
+                    : t.status == TsigCheck::badsig ? "TSIG signature does not verify (BADSIG)"
+                                                    : "TSIG time outside the fudge (BADTIME)";
+  std::string zname = q.qname_len ? name_to_text(q.name_lower()) : "-";
+  if (q.opcode == opcode::NOTIFY)
+    logger("notify")->warn("NOTIFY for {} from {}: TSIG check failed: {}", zname,
+                           peer.address_text(), why);
+  else
+    logger("xfr")->warn("{} of {} from {}#{}: {}", q.qtype == rrtype::AXFR ? "AXFR" : "IXFR",
+                        zname, peer.address_text(), peer.port, why);
+}
+
+// The completion handed to a deferred handler: signs the response as the request was signed
+// and gives it to the transport, once; dropped uncalled, it releases the transport's slot.
+class LateAnswer {
+ public:
+  LateAnswer(std::shared_ptr<const DeferredRequest> req, LateSend send)
+      : req_(std::move(req)), send_(std::move(send)) {}
+  ~LateAnswer() {
+    if (!done_.exchange(true) && send_) send_({});
+  }
+  void complete(std::vector<uint8_t> response) {
+    if (done_.exchange(true)) return;
+    if (!response.empty() && req_->query.has_tsig) {
+      size_t len = response.size();
+      response.resize(len + 512);
+      tsig_sign_answer(response.data(), len, response.size(), req_->tsig, 0,
+                       static_cast<uint64_t>(std::time(nullptr)));
+      response.resize(len);
+    }
+    send_(std::move(response));
+  }
+
+ private:
+  std::shared_ptr<const DeferredRequest> req_;
+  LateSend send_;
+  std::atomic<bool> done_{false};
 };
 
 }  // namespace
 
-QueryResult QueryProcessor::process(const uint8_t* in, size_t len, Transport transport,
-                                    const ZoneTable& zones, uint8_t* out, size_t out_cap,
-                                    ParsedQuery& q, const Policy* policy) const {
-  QueryResult result;
-  ParseStatus st = parse_query(in, len, q);
-  if (st == ParseStatus::drop) return result;
-  Renderer r(out, out_cap);
-  result.disposition = Disposition::respond;
-  if (st == ParseStatus::formerr) {
-    r.begin_header_only(q.id, response_flags(q));
-    r.set_rcode(rcode::FORMERR);
-    // RFC 6891 6.1.1 and 7: an OPT in the query (even a broken one) gets an OPT back, so
-    // that the client can tell an EDNS format error from a server without EDNS.
-    if (q.edns.present) r.add_opt(opts_.udp_payload, rcode::FORMERR, q.edns.do_bit);
-    result.size = r.size();
-    return result;
+static uint64_t system_clock() { return static_cast<uint64_t>(std::time(nullptr)); }
+
+QueryProcessor::QueryProcessor(QueryOptions opts) : opts_(std::move(opts)) {
+  if (!opts_.clock) opts_.clock = system_clock;
+}
+
+QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
+                                    const Policy& policy, uint8_t* out, size_t out_cap,
+                                    ParsedQuery& q) {
+  QueryResult res;
+  ParseStatus st = parse_query(req.data, req.size, q);
+  if (st == ParseStatus::drop) {
+    count(req, q, res, out);
+    return res;
   }
+  res.disposition = Disposition::respond;
+  const bool udp = req.transport == Transport::udp;
+  const bool known = q.opcode == opcode::QUERY || q.opcode == opcode::NOTIFY ||
+                     q.opcode == opcode::UPDATE;
+  const bool question = st == ParseStatus::ok && q.qdcount == 1;
 
   size_t limit = kClassicUdpSize;
-  if (transport == Transport::tcp) {
+  if (!udp) {
     limit = kMaxMessage;
   } else if (q.edns.present) {
     limit = q.edns.udp_payload < opts_.udp_payload ? q.edns.udp_payload : opts_.udp_payload;
     if (limit < kClassicUdpSize) limit = kClassicUdpSize;
   }
-  // A signed query: check it first; keep room for the answer's TSIG.
+  // TSIG, checked once for every opcode; keep room for the answer's TSIG.
   TsigCheck tsig;
   uint64_t now = 0;
-  if (q.has_tsig) {
-    now = static_cast<uint64_t>(std::time(nullptr));
-    tsig = tsig_verify(
-        in, len,
-        [&](std::string_view n) { return policy ? policy->find_key(n) : nullptr; }, now, {},
-        false);
+  if (st == ParseStatus::ok && q.has_tsig) {
+    now = opts_.clock();
+    tsig = tsig_verify(req.data, req.size,
+                       [&](std::string_view n) { return policy.find_key(n); }, now, {}, false);
     limit = limit > kTsigRoom + kClassicUdpSize / 2 ? limit - kTsigRoom : limit;
   }
-  r.set_limit(limit);
-  if (!r.begin(q.id, response_flags(q), q.name(), q.qtype, q.qclass)) {
-    // A question too big for the limit (cannot happen with a 255-byte name): header only.
-    r.begin_header_only(q.id, response_flags(q) | flag::TC);
+  const TsigKey* key = tsig.status == TsigCheck::ok ? tsig.key : nullptr;
+  // DNS cookies (RFC 7873): every answer to a query with a client cookie carries ours.
+  CookieCheck cookie;
+  OptBuf options;
+  if (q.edns.cookie_len && !policy.cookie_secrets.empty()) {
+    if (!now) now = opts_.clock();
+    cookie = check_cookie(q.edns.cookie, q.edns.cookie_len, req.peer,
+                          static_cast<uint32_t>(now), policy.cookie_secrets);
+    cookie_option(q.edns.cookie, q.edns.cookie_len, cookie, req.peer, static_cast<uint32_t>(now),
+                  policy.cookie_secrets.front(), options.bytes);
+    options.len = kCookieOptionLen;
   }
-  if (q.edns.present) r.reserve_opt();
+  // NSID (RFC 5001) when asked and configured.
+  const std::string& nsid = policy.identity.nsid;
+  if (q.edns.nsid && !nsid.empty() && nsid.size() <= kMaxNsidLen)
+    options.add(edns_option::NSID, nsid.data(), nsid.size());
+  // EXPIRE (RFC 7314) is only for SOA and transfer queries: room for it, filled below.
+  bool expire_asked = q.edns.expire && question &&
+                      (q.qtype == rrtype::SOA || q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR);
 
-  uint16_t rc;
-  uint16_t tsig_err = 0;
-  bool is_transfer = q.opcode == opcode::QUERY &&
-                     (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) &&
-                     transport == Transport::tcp;
-  if (q.has_tsig && tsig.status != TsigCheck::ok && (q.opcode == opcode::NOTIFY || is_transfer)) {
-    // NOTIFY and transfers answer TSIG failures themselves, the same way, and log them: an
-    // operator with a mismatched key sees why the peer is turned away.
-    result.disposition = q.opcode == opcode::NOTIFY ? Disposition::notify : Disposition::transfer;
-    return result;
-  } else if (q.has_tsig && tsig.status != TsigCheck::ok) {
-    rc = tsig.status == TsigCheck::formerr ? rcode::FORMERR : rcode::NOTAUTH;
-    tsig_err = tsig.status == TsigCheck::badkey   ? tsig_error::BADKEY
-               : tsig.status == TsigCheck::badsig ? tsig_error::BADSIG
-               : tsig.status == TsigCheck::badtime ? tsig_error::BADTIME
-                                                   : 0;
+  Renderer r(out, out_cap);
+  r.set_limit(limit);
+  // QR, the opcode, RD and CD echoed (RFC 1035 4.1.1, RFC 4035 3.1.6); the rest is ours.
+  uint16_t flags = static_cast<uint16_t>(flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)));
+  if (!question)
+    r.begin_header_only(q.id, flags);  // nothing (sure) to echo
+  else if (!r.begin(q.id, flags, q.name(), q.qtype, q.qclass))
+    r.begin_header_only(q.id, flags | flag::TC);  // cannot happen with a 255-byte name
+  if (q.edns.present) r.reserve_opt(options.len + (expire_asked ? kExpireOptionLen : 0));
+
+  // Response rate limiting: UDP queries only (never NOTIFY or UPDATE answers), and not for
+  // a client that proved its address (a valid server cookie, a TSIG key) or is exempt.
+  const RateLimit& rl = policy.rate_limit;
+  EarlyBucket early;
+  if (udp && rl.on() && q.opcode == opcode::QUERY && !key &&
+      cookie.state != CookieState::valid && !rl.exempt.allows(req.peer, {}))
+    early.rl = &rrl_, early.cfg = &rl, early.peer = &req.peer;
+
+  uint16_t rc = rcode::NOERROR;
+  bool notify_accepted = false;
+  ResponseClass cls = ResponseClass::error;
+  NameView cls_name;
+  const Zone* expire_zone = nullptr;  // the zone whose EXPIRE goes in the answer
+  // One mapping of a TSIG check to what the answer says (RFC 8945 5.2), for every opcode;
+  // the answer is signed with that error.
+  TsigRefusal refusal = tsig_refusal(tsig);
+  if (refusal.rcode) {
+    rc = refusal.rcode;
+    log_tsig_failure(q, req.peer, tsig);
+  } else if (!known) {
+    rc = rcode::NOTIMP;  // whatever the question count (RFC 1035 4.1.1, as Knot and BIND)
+  } else if (st == ParseStatus::formerr) {
+    rc = rcode::FORMERR;
   } else if (q.edns.present && q.edns.version > 0) {
     rc = rcode::BADVERS;  // RFC 6891 6.1.3: no answer, just the OPT with BADVERS
+  } else if (q.qdcount == 0) {
+    // RFC 7873 5.4: a query without a question but with a cookie asks for a server cookie;
+    // it gets one, and BADCOOKIE when the server cookie it sent was not good.
+    if (q.opcode == opcode::QUERY && q.edns.cookie_len)
+      rc = cookie.state == CookieState::invalid ? rcode::BADCOOKIE : rcode::NOERROR;
+    else
+      rc = rcode::FORMERR;
   } else if (q.opcode == opcode::NOTIFY) {
-    result.disposition = Disposition::notify;
-    return result;
-  } else if (q.opcode != opcode::QUERY) {
-    rc = rcode::NOTIMP;
+    rc = accept_notify(q, req.peer, key, policy);
+    notify_accepted = rc == rcode::NOERROR;
+    if (notify_accepted) r.set_flags(r.flags() | flag::AA);
+  } else if (q.opcode == opcode::UPDATE) {
+    if (opts_.on_update && req.later) {
+      auto d = std::make_shared<DeferredRequest>();
+      d->message.assign(req.data, req.data + req.size);
+      d->query = q;
+      d->peer = req.peer;
+      d->transport = req.transport;
+      d->tsig = tsig;
+      if (key) {
+        d->key = *key;
+        d->tsig.key = &d->key;
+      }
+      auto late = std::make_shared<LateAnswer>(d, req.later->open());
+      opts_.on_update(std::move(d), [late](std::vector<uint8_t> response) {
+        late->complete(std::move(response));
+      });
+      res.disposition = Disposition::deferred;
+      count(req, q, res, out);
+      return res;
+    }
+    rc = rcode::NOTIMP;  // no UPDATE handler (yet)
   } else if (q.qtype == rrtype::OPT) {
     rc = rcode::FORMERR;
+  } else if (q.qclass == rrclass::CH) {
+    // RFC 4892: who we are, as TXT in class CHAOS; nothing else in that class.
+    const std::string* text = q.qtype == rrtype::TXT ? chaos_text(policy.identity, q.name_lower())
+                                                     : nullptr;
+    if (!text) {
+      rc = rcode::REFUSED;
+    } else {
+      uint8_t txt[256];  // one character-string (the config keeps it to 255)
+      size_t n = text->size() < 255 ? text->size() : 255;
+      txt[0] = static_cast<uint8_t>(n);
+      std::memcpy(txt + 1, text->data(), n);
+      if (!r.add_rr(Section::answer, q.name(), rrtype::TXT, 0,
+                    std::string_view(reinterpret_cast<char*>(txt), n + 1), rrclass::CH))
+        r.set_tc();
+      r.set_flags(r.flags() | flag::AA);
+      cls = ResponseClass::answer, cls_name = q.name_lower();
+    }
   } else if (q.qclass != rrclass::IN) {
     rc = rcode::REFUSED;
-  } else if (q.qtype == rrtype::IXFR || (q.qtype == rrtype::AXFR && transport == Transport::tcp)) {
-    result.disposition = Disposition::transfer;  // needs the source address: the transport's
-    return result;
-  } else if (q.qtype == rrtype::AXFR) {
-    rc = rcode::REFUSED;  // AXFR is TCP only (RFC 5936 4.2)
+  } else if (is_transfer(q)) {
+    const Zone* zone = zones.find_exact(q.name_lower());
+    rc = admit_transfer(q, req.peer, key, policy, zone);
+    if (!rc && q.qtype == rrtype::AXFR && udp) {
+      rc = rcode::REFUSED;  // AXFR is TCP only (RFC 5936 4.2)
+    } else if (!rc && udp) {
+      // RFC 1995 2: over UDP, the current SOA alone tells a client that is behind to ask
+      // again over TCP and one that is current that nothing changed.
+      r.set_flags(r.flags() | flag::AA);
+      if (!r.add_rrset(Section::answer, zone->origin(), zone->soa())) r.set_tc();
+      cls = ResponseClass::answer, cls_name = q.name_lower();
+      expire_zone = zone;
+    } else if (!rc) {
+      TransferOut::Options to;
+      to.history = opts_.history;
+      if (key) {
+        to.key = *key;
+        to.request_mac = tsig.mac;
+      }
+      to.edns = q.edns.present;
+      to.do_bit = q.edns.do_bit;
+      to.udp_payload = opts_.udp_payload;
+      if (!now) now = opts_.clock();
+      if (expire_asked && !zone->expired()) {
+        uint8_t v[4];
+        put32(v, expire_of(*zone, now));
+        options.add(edns_option::EXPIRE, v, 4);
+      }
+      to.opt_options.assign(options.view());
+      res.transfer = std::make_unique<TransferOut>(zones.get(zone->origin()), req.data, req.size,
+                                                   q, req.peer, std::move(to));
+      res.disposition = Disposition::transfer;
+      count(req, q, res, out);
+      return res;
+    }
   } else if (is_meta_type(q.qtype) && q.qtype != rrtype::ANY) {
     rc = rcode::NOTIMP;
   } else {
-    Answer a(q, zones, r);
+    Answer a(q, zones, r, &early);
     rc = a.run();
+    cls = a.response_class(), cls_name = a.class_name();
+    if (expire_asked && rc == rcode::NOERROR)
+      if (const Zone* z = zones.find_exact(q.name_lower()); z && !z->expired()) expire_zone = z;
   }
+  if (expire_zone) {
+    if (!now) now = opts_.clock();
+    uint8_t v[4];
+    put32(v, expire_of(*expire_zone, now));
+    options.add(edns_option::EXPIRE, v, 4);
+  }
+  if (rc != rcode::NOERROR && rc != rcode::NXDOMAIN) cls = ResponseClass::error, cls_name = {};
+
   r.set_rcode(rc & 0xF);
-  if (q.edns.present) r.add_opt(opts_.udp_payload, rc, q.edns.do_bit);
-  result.size = r.size();
-  if (q.has_tsig) {
-    tsig_sign_answer(out, result.size, out_cap, tsig, tsig_err, now);
+  if (q.edns.present) r.add_opt(opts_.udp_payload, rc, q.edns.do_bit, options.view());
+  res.size = r.size();
+  res.rcode = rc;
+
+  if (early.rl) {
+    uint64_t bucket = early.key && early.cls == cls && early.name == cls_name
+                          ? early.key
+                          : rrl_.prepare(rl, req.peer, cls, cls_name, q.qtype);
+    auto verdict = rrl_.check(rl, bucket, req.peer, cls, cls_name, q.qtype, monotonic_ms());
+    if (verdict == RateLimiter::Verdict::drop) {
+      stats_.bump(QueryStats::rrl_dropped);
+      res.disposition = Disposition::drop;
+      res.size = 0;
+      res.rate_limited = true;
+      count(req, q, res, out);
+      return res;
+    }
+    if (verdict == RateLimiter::Verdict::slip) {
+      // Nothing but the question (and the OPT): no bigger than the query. A client with a
+      // cookie is told BADCOOKIE with a fresh server cookie instead (RFC 7873 5.2.3): it
+      // retries over UDP with it, and a valid cookie is never limited.
+      stats_.bump(QueryStats::rrl_slipped);
+      uint16_t slip_flags = static_cast<uint16_t>((r.flags() & ~0xF) | flag::TC);
+      Renderer s(out, out_cap);
+      if (!question || !s.begin(q.id, slip_flags, q.name(), q.qtype, q.qclass))
+        s.begin_header_only(q.id, slip_flags);
+      uint16_t src = rc;
+      std::string_view opt;
+      if (cookie.state != CookieState::none) {
+        src = rcode::BADCOOKIE;
+        s.set_flags(static_cast<uint16_t>(s.flags() & ~flag::TC));
+        opt = std::string_view(reinterpret_cast<const char*>(options.bytes), kCookieOptionLen);
+      }
+      s.set_rcode(src & 0xF);
+      if (q.edns.present) s.add_opt(opts_.udp_payload, src, q.edns.do_bit, opt);
+      res.size = s.size();
+      res.rcode = src;
+      res.rate_limited = true;
+    }
   }
-  return result;
+  if (st == ParseStatus::ok && q.has_tsig)
+    tsig_sign_answer(out, res.size, out_cap, tsig, refusal.error, now);
+  res.truncated = get16(out + 2) & flag::TC;
+  count(req, q, res, out);
+  // Acknowledged first; the refresh only gets scheduled (on the replication thread).
+  if (notify_accepted && opts_.on_notify)
+    opts_.on_notify(std::string(q.name_lower()), req.peer.address_text());
+  return res;
+}
+
+void QueryProcessor::count(const Request& req, const ParsedQuery& q, const QueryResult& r,
+                           const uint8_t* out) {
+  stats_.bump(req.transport == Transport::udp ? QueryStats::udp : QueryStats::tcp);
+  if (req.size < kHeaderSize) {
+    stats_.bump(QueryStats::malformed);
+    return;
+  }
+  if (r.disposition == Disposition::drop && !r.rate_limited) {
+    stats_.bump(QueryStats::malformed);  // QR=1 or too short
+    return;
+  }
+  stats_.bump(QueryStats::opcode + q.opcode);
+  if (q.qname_len) stats_.bump(q.qtype < 256 ? QueryStats::qtype + q.qtype : QueryStats::qtype_other);
+  if (r.disposition == Disposition::transfer) stats_.bump(QueryStats::transfers);
+  if (r.disposition == Disposition::deferred) stats_.bump(QueryStats::deferred);
+  if (r.disposition != Disposition::respond) return;
+  stats_.bump(QueryStats::rcode + (r.rcode & 31));
+  if (r.rcode == rcode::FORMERR) stats_.bump(QueryStats::malformed);
+  if (r.truncated) stats_.bump(QueryStats::truncated);
+}
+
+std::string query_log_line(Transport transport, const Peer& peer, const ParsedQuery& q,
+                           const QueryResult& r) {
+  std::string line = transport == Transport::udp ? "udp " : "tcp ";
+  line += peer.str();
+  line += ' ';
+  if (q.opcode == opcode::NOTIFY) line += "NOTIFY ";
+  else if (q.opcode == opcode::UPDATE) line += "UPDATE ";
+  else if (q.opcode != opcode::QUERY) line += "OPCODE" + std::to_string(q.opcode) + " ";
+  if (q.qname_len) {
+    std::string name = name_to_text(q.name());
+    if (name.size() > 1 && name.back() == '.') name.pop_back();
+    line += name + " ";
+    if (q.qclass != rrclass::IN) line += q.qclass == rrclass::CH ? "CH " : "CLASS" + std::to_string(q.qclass) + " ";
+    line += rrtype_text(q.qtype);
+  } else {
+    line += "-";
+  }
+  line += " -> ";
+  switch (r.disposition) {
+    case Disposition::drop:
+      line += r.rate_limited ? "dropped (rate limit)" : "dropped";
+      return line;
+    case Disposition::transfer:
+      line += r.transfer ? std::string(r.transfer->mode()) : "transfer";
+      return line;
+    case Disposition::deferred:
+      line += "deferred";
+      return line;
+    case Disposition::respond:
+      break;
+  }
+  line += rcode_text(r.rcode) + " " + std::to_string(r.size) + " bytes";
+  if (q.edns.present) {
+    line += " edns " + std::to_string(q.edns.udp_payload);
+    if (q.edns.do_bit) line += " do";
+  }
+  if (r.truncated) line += " tc";
+  if (r.rate_limited) line += " (rate limit)";
+  return line;
 }
 
 }  // namespace server

@@ -162,6 +162,10 @@ class Zone {
   // a Zone that changes after publication; set by the replication thread.
   bool expired() const { return expired_.load(std::memory_order_relaxed); }
   void set_expired(bool e) const { expired_.store(e, std::memory_order_relaxed); }
+  // A secondary zone: when it expires (unix time), kept by the replication thread with its
+  // expire timer; 0 for a primary zone. EDNS EXPIRE (RFC 7314) reports what is left of it.
+  int64_t expire_at() const { return expire_at_.load(std::memory_order_relaxed); }
+  void set_expire_at(int64_t t) const { expire_at_.store(t, std::memory_order_relaxed); }
 
   // Exact match on a lowercased wire name; nullptr if absent.
   const Node* find(NameView lower_name) const {
@@ -277,6 +281,7 @@ class Zone {
   mutable uint64_t content_hash_ = 0;
   mutable std::vector<uint64_t> ns_refs_;
   mutable std::atomic<bool> expired_{false};
+  mutable std::atomic<int64_t> expire_at_{0};
 };
 
 // Where a record came from, for error messages ("zones/example.com.zone:12").

@@ -95,6 +95,25 @@ def queries():
     yield query("example.com.", "OPT")
     yield query("version.bind.", "TXT", rdclass="CH")
     yield query("example.com.", "SOA", rdclass="ANY")
+    # Options the processor acts on: NSID (empty and with data), EXPIRE on SOA and AXFR,
+    # cookies (client only, with a server cookie, malformed), CHAOS identity names.
+    opt = lambda code, data=b"": dns.edns.GenericOption(code, data)
+    yield query("www.example.com.", "A", edns=0, options=[opt(3)])
+    yield query("www.example.com.", "A", edns=0, options=[opt(3, b"ab")])
+    yield query("example.com.", "SOA", edns=0, options=[opt(9)])
+    yield query("example.com.", "AXFR", edns=0, options=[opt(9), opt(3)])
+    yield query("example.com.", "IXFR", edns=0, options=[opt(9)])
+    yield query("www.example.com.", "A", edns=0,
+                options=[opt(10, bytes(range(8)) + b"\x01\0\0\0" + bytes(12)), opt(3), opt(9)])
+    yield query("www.example.com.", "A", edns=0, options=[opt(10, b"\x01" * 12)])
+    for name in ("id.server.", "hostname.bind.", "version.server.", "authors.bind."):
+        yield query(name, "TXT", rdclass="CH", edns=0, options=[opt(3)])
+    # RFC 7873 5.4: no question, a cookie; and header-only messages of other opcodes.
+    cookie_probe = dns.message.Message(id=0x1234)
+    cookie_probe.use_edns(0, options=[opt(10, bytes(range(8)))])
+    yield cookie_probe.to_wire()
+    for op in (1, 2, 3, 6, 15):
+        yield bytes([0x12, 0x34, op << 3, 0]) + bytes(8)
     # Malformed: a response (QR=1), no question, two questions, cut short, compressed qname.
     yield query("www.example.com.", "A", flags=dns.flags.QR)
     base = query("www.example.com.", "A")

@@ -1,6 +1,9 @@
 // libFuzzer target: arbitrary bytes through QueryProcessor::process (UDP and TCP) against the
-// test zones (tests/data/zones, plus big.test whose answers exceed 512 and 1232 bytes),
-// checking what a client relies on rather than only "no crash":
+// test zones (tests/data/zones, plus big.test whose answers exceed 512 and 1232 bytes), with
+// a policy that makes every path reachable: a TSIG key, transfers and NOTIFY allowed from
+// the fuzzer's address, an NSID, CHAOS identity, DNS cookies, an UPDATE handler, and (on a
+// separate processor) the response rate limit. It checks what a client relies on rather
+// than only "no crash":
 //   - nothing answers a message shorter than a header or with QR=1;
 //   - a response fits its transport: 512 bytes over UDP without EDNS, min(payload, 1232)
 //     (never below 512) with EDNS, 65535 over TCP;
@@ -9,7 +12,10 @@
 //     (catches reads of bytes the renderer never wrote);
 //   - a UDP response without TC carries the same header, answer and authority as the TCP one
 //     and all its in-domain glue (only optional additional records may be left out
-//     without setting TC).
+//     without setting TC);
+//   - a transfer is handed over only for AXFR/IXFR over TCP, an answer deferred only for
+//     UPDATE; every message of a transfer parses and carries the query's id;
+//   - under the rate limit a response is dropped, or sent no bigger than the query.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +39,7 @@ using namespace zone::wire;
 using server::Disposition;
 using server::QueryProcessor;
 using server::QueryResult;
+using server::Request;
 using server::Transport;
 
 namespace {
@@ -82,11 +89,72 @@ struct OutBuf {
   std::unique_ptr<uint8_t[]> p{new uint8_t[kMaxMessage]};
 };
 
+uint64_t fixed_clock() { return 1767225600; }  // the same second for every run: same bytes
+
+zone::wire::TsigKey fuzz_key() {
+  std::string err;
+  auto k = zone::wire::make_tsig_key("fuzz-key", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0", &err);
+  if (!k) fail("TSIG key");
+  return *k;
+}
+
+const server::Policy& policy() {
+  static const server::Policy* p = [] {
+    auto* p = new server::Policy;
+    p->keys.push_back(fuzz_key());
+    server::AclEntry any;
+    server::Acl::parse_prefix("192.0.2.0/24", any);
+    server::Acl acl;
+    acl.add(any);
+    for (const char* z : {"example.com.", "child.example.com.", "other.net.", "big.test."}) {
+      p->allow_transfer[*name_from_text(z)] = acl;
+      p->allow_notify[*name_from_text(z)] = acl;
+    }
+    p->identity.nsid = "fuzz-ns";
+    p->identity.identity = "fuzz.example";
+    p->identity.version = "zoned fuzz";
+    p->cookie_secrets = {server::CookieSecret{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+    return p;
+  }();
+  return *p;
+}
+
+server::Peer fuzz_peer() {
+  server::Peer p;
+  server::Peer::parse("192.0.2.7:5353", p);
+  return p;
+}
+
+// UPDATE goes to a handler that answers at once with what it was given (echoing the header).
+class ImmediateLate : public server::LateReplies {
+ public:
+  server::LateSend open() override {
+    return [](std::vector<uint8_t> bytes) {
+      if (!bytes.empty() && bytes.size() < kHeaderSize) fail("a late answer has a header");
+    };
+  }
+};
+
+server::QueryOptions fuzz_options() {
+  server::QueryOptions o;
+  o.clock = fixed_clock;
+  o.on_notify = [](const std::string&, const std::string&) {};
+  o.on_update = [](std::shared_ptr<const server::DeferredRequest> r, server::Completion done) {
+    if (r->query.opcode != opcode::UPDATE) fail("only UPDATE is deferred");
+    std::vector<uint8_t> a(r->message.begin(), r->message.begin() + kHeaderSize);
+    a[2] |= 0x80;
+    done(std::move(a));
+  };
+  return o;
+}
+
 QueryResult run(const uint8_t* in, size_t len, Transport t, uint8_t* out, uint8_t fill,
                 ParsedQuery& q) {
   std::memset(out, fill, kMaxMessage);
-  static const QueryProcessor proc;
-  return proc.process(in, len, t, zones(), out, kMaxMessage, q);
+  static QueryProcessor proc(fuzz_options());
+  static ImmediateLate late;
+  Request req{in, len, t, fuzz_peer(), &late};
+  return proc.process(req, zones(), policy(), out, kMaxMessage, q);
 }
 
 bool has_opt(const uint8_t* msg, size_t len) {
@@ -175,17 +243,55 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(tcp.disposition == Disposition::drop);
     return 0;
   }
-  // NOTIFY and transfers go to handlers that need the source address (the transport's);
-  // the processor hands them over only for well-formed messages of those kinds.
-  bool handed_over = udp.disposition != Disposition::respond || tcp.disposition != Disposition::respond;
-  if (handed_over) {
-    CHECK(tcp.size == 0);
-    CHECK(udp.disposition == Disposition::respond || udp.size == 0);  // UDP AXFR: REFUSED
-    bool notify = ((get16(data + 2) >> 11) & 0xF) == opcode::NOTIFY;
-    CHECK(notify ? (udp.disposition == Disposition::notify && tcp.disposition == Disposition::notify)
-                 : (q_tcp.qtype == rrtype::IXFR || q_tcp.qtype == rrtype::AXFR));
-    CHECK(tcp.disposition != Disposition::respond);
+  // A transfer is streamed by the TCP session, an UPDATE answered later: nothing else is.
+  bool is_update = ((get16(data + 2) >> 11) & 0xF) == opcode::UPDATE;
+  CHECK(udp.disposition != Disposition::transfer);
+  if (udp.disposition == Disposition::deferred || tcp.disposition == Disposition::deferred) {
+    CHECK(is_update);
     return 0;
+  }
+  if (tcp.disposition == Disposition::transfer) {
+    CHECK(q_tcp.qtype == rrtype::AXFR || q_tcp.qtype == rrtype::IXFR);
+    CHECK(tcp.transfer);
+    CHECK(tcp.size == 0);
+    for (int i = 0; i < 1000; ++i) {
+      auto m = tcp.transfer->next();
+      if (m.empty()) break;
+      CHECK(m.size() >= 2 + kHeaderSize);
+      CHECK((static_cast<size_t>(m[0]) << 8 | m[1]) == m.size() - 2);
+      CHECK(get16(m.data() + 2) == get16(data));
+      ldns_pkt* raw = nullptr;
+      CHECK(ldns_wire2pkt(&raw, m.data() + 2, m.size() - 2) == LDNS_STATUS_OK);
+      ldns_pkt_free(raw);
+    }
+    CHECK(!tcp.transfer->failed());
+    return 0;
+  }
+  CHECK(tcp.disposition == Disposition::respond);
+  CHECK(udp.disposition == Disposition::respond);
+
+  // Under a rate limit: dropped, or a response no bigger than the query (slips) or a normal
+  // one; never a crash, never an amplification past the first responses.
+  {
+    static QueryProcessor limited([] {
+      server::QueryOptions o = fuzz_options();
+      return o;
+    }());
+    static server::Policy rl = [] {
+      server::Policy p = policy();
+      p.rate_limit.responses_per_second = 1;
+      p.rate_limit.slip = 2;
+      return p;
+    }();
+    static OutBuf rl_out;
+    ParsedQuery q_rl;
+    static ImmediateLate late;
+    Request req{data, size, Transport::udp, fuzz_peer(), &late};
+    QueryResult r = limited.process(req, zones(), rl, rl_out.p.get(), kMaxMessage, q_rl);
+    if (r.rate_limited && r.disposition == Disposition::respond) {
+      CHECK(r.size <= size + 11 + server::kCookieOptionLen);
+      PktPtr p = check_response(data, size, Transport::udp, rl_out.p.get(), r, q_rl);
+    }
   }
 
   PktPtr up = check_response(data, size, Transport::udp, udp_out.p.get(), udp, q_udp);

@@ -84,7 +84,7 @@ void check_same(const zone::LoadResult& ref, const std::vector<zone::loader_inte
   fail("the direct zone-file parser gives what ldns gives");
 }
 
-void query_and_check(const server::QueryProcessor& proc, const zone::ZoneTable& table,
+void query_and_check(server::QueryProcessor& proc, const zone::ZoneTable& table,
                      std::string_view owner, uint16_t qtype, uint8_t* out) {
   // A plain query: header, question, no EDNS. TCP so that nothing is truncated away.
   uint8_t msg[kHeaderSize + kMaxNameLen + 4] = {};
@@ -94,8 +94,9 @@ void query_and_check(const server::QueryProcessor& proc, const zone::ZoneTable& 
   put16(msg + kHeaderSize + owner.size(), qtype);
   put16(msg + kHeaderSize + owner.size() + 2, rrclass::IN);
   ParsedQuery q;
-  server::QueryResult r = proc.process(msg, kHeaderSize + owner.size() + 4, server::Transport::tcp,
-                                       table, out, kMaxMessage, q);
+  static const server::Policy policy;
+  server::Request req{msg, kHeaderSize + owner.size() + 4, server::Transport::tcp, {}, nullptr};
+  server::QueryResult r = proc.process(req, table, policy, out, kMaxMessage, q);
   if (r.disposition != server::Disposition::respond) fail("a query gets an answer");
   ldns_pkt* pkt = nullptr;
   ldns_status s = ldns_wire2pkt(&pkt, out, r.size);
@@ -132,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::map<std::string, std::shared_ptr<const zone::Zone>> m{{origin, res.zone}};
   zone::ZoneTable table(std::move(m));
-  static const server::QueryProcessor proc;
+  static server::QueryProcessor proc;
   static std::unique_ptr<uint8_t[]> out(new uint8_t[kMaxMessage]);
   size_t budget = 64;  // names queried per input, to keep executions fast
   res.zone->for_each_node([&](const zone::Node& n) {

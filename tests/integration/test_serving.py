@@ -475,7 +475,8 @@ MALFORMED = [
     ("opt-option-past-rdata", header(ar=1) + QUESTION + b"\x00"
      + struct.pack("!HHIH", 41, 1232, 0, 4) + struct.pack("!HH", 10, 8), "formerr+opt"),
     ("opt-not-owned-by-root", header(ar=1) + QUESTION + b"\x01a\x00" + OPT[1:], "formerr"),
-    # No question but an OPT (an RFC 7873 cookie probe): FORMERR with OPT, as Knot does.
+    # No question, an OPT without a COOKIE: FORMERR with OPT, as Knot does. (With a COOKIE it
+    # is an RFC 7873 5.4 probe, answered NOERROR with the cookie: test_internet.py.)
     ("qdcount-0-with-opt", header(qd=0, ar=1) + OPT, "formerr+opt"),
 ]
 

@@ -156,7 +156,7 @@ class Server:
     def tcp_settings(self):
         """What the configuration says about TCP clients, in the server's own words."""
         c, t = self.tcp_clients, self.tcp_timeout
-        if self.kind == "zoned":
+        if self.kind.startswith("zoned"):
             return ([f"tcp-max-clients: {c}"] if c else []) + ([f"tcp-idle-timeout: {t}"] if t else [])
         if self.kind == "knot":
             return ([f"tcp-max-clients: {c}"] if c else []) + ([f"tcp-idle-timeout: {t}s"] if t else [])
@@ -165,7 +165,7 @@ class Server:
         return []
 
     def worker_settings(self):
-        if self.kind == "zoned":
+        if self.kind.startswith("zoned"):
             return [f"workers: {self.workers}"]
         if self.kind == "knot":
             return [f"udp-workers: {self.workers}", f"tcp-workers: {self.workers}"]
@@ -173,11 +173,13 @@ class Server:
 
     def command(self):
         d, p, o, z = self.dir, self.port, self.origin, self.zonefile
-        if self.kind == "zoned":
+        if self.kind.startswith("zoned"):
             tcp = "".join(f"  {x}\n" for x in self.tcp_settings())
+            # "zoned-rrl": rate limiting on, with a rate no client here reaches (its cost).
+            rrl = "  rate-limit:\n    responses-per-second: 1000000\n" if self.kind == "zoned-rrl" else ""
             (d / "zoned.yaml").write_text(
                 f"server:\n  listen: ['127.0.0.1:{p}']\n  workers: {self.workers}\n  log-level: warning\n"
-                f"{tcp}zones:\n  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n")
+                f"{tcp}{rrl}zones:\n  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n")
             return [str(ZONED), "--config", str(d / "zoned.yaml")]
         if self.kind == "knot":
             (d / "knot.conf").write_text(f"""server:

@@ -31,11 +31,22 @@ enum class ParseStatus {
   formerr,  // answerable with FORMERR (header is readable)
 };
 
+// EDNS option codes zoned reads or writes.
+namespace edns_option {
+inline constexpr uint16_t NSID = 3, EXPIRE = 9, COOKIE = 10;
+}
+
 struct EdnsInfo {
   bool present = false;
   uint16_t udp_payload = 0;
   uint8_t version = 0;
   bool do_bit = false;
+  bool nsid = false;    // an NSID option (RFC 5001; a payload, if any, is ignored: 2.1)
+  bool expire = false;  // an EXPIRE option (RFC 7314)
+  // The COOKIE option (RFC 7873 4): 0 when absent, else 8 (client cookie only) or 16 to 40
+  // (client cookie, then the server cookie the client got from us earlier).
+  uint8_t cookie_len = 0;
+  uint8_t cookie[40];
 };
 
 struct ParsedQuery {
@@ -65,12 +76,17 @@ struct ParsedQuery {
   bool cd() const { return flags & flag::CD; }
 };
 
-// Parses a query-like message (QUERY/NOTIFY/...). Only the header is guaranteed to be
-// filled when the result is formerr; nothing is when it is drop.
+// Parses a query-like message (QUERY/NOTIFY/UPDATE/...): the question (the zone section of
+// UPDATE) when QDCOUNT is 1, the OPT and its options, where the TSIG is. A QDCOUNT of 0 is
+// not an error here (an RFC 7873 5.4 cookie probe has none): the caller decides. Only the
+// header is guaranteed to be filled when the result is formerr (and the EDNS state, when
+// the error came after the OPT was read); nothing is when it is drop.
 ParseStatus parse_query(const uint8_t* msg, size_t len, ParsedQuery& q);
 
-// "NOERROR", "REFUSED", ... ("RCODE23" for the ones without a name here).
+// "NOERROR", "REFUSED", "BADCOOKIE", ... ("RCODE24" for the ones without a name here).
 std::string rcode_text(uint16_t rc);
+// "A", "AAAA", "SOA", ... ("TYPE65280" for the ones without a mnemonic here, RFC 3597).
+std::string rrtype_text(uint16_t type);
 
 // Skips one resource record at pos (name, fixed fields, rdata). Returns false if malformed.
 bool skip_rr(const uint8_t* msg, size_t len, size_t& pos);

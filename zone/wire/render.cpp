@@ -208,12 +208,13 @@ bool Renderer::put_rdata(uint16_t type, std::string_view rdata) {
   return true;
 }
 
-bool Renderer::write_rr(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata) {
+bool Renderer::write_rr(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata,
+                        uint16_t rclass) {
   if (!put_name(owner, true)) return false;
   if (!room(10)) return false;
   uint8_t* f = buf_ + len_;
   put16(f, type);
-  put16(f + 2, rrclass::IN);
+  put16(f + 2, rclass);
   put32(f + 4, ttl);
   len_ += 10;
   size_t start = len_;
@@ -246,9 +247,9 @@ bool Renderer::add_rrset(Section s, NameView owner, const RRset& rrset) {
 }
 
 bool Renderer::add_rr(Section s, NameView owner, uint16_t type, uint32_t ttl,
-                      std::string_view rdata) {
+                      std::string_view rdata, uint16_t rclass) {
   Mark m = mark();
-  if (!write_rr(owner, type, ttl, rdata)) {
+  if (!write_rr(owner, type, ttl, rdata, rclass)) {
     rollback(m);
     return false;
   }
@@ -257,9 +258,10 @@ bool Renderer::add_rr(Section s, NameView owner, uint16_t type, uint32_t ttl,
   return true;
 }
 
-void Renderer::add_opt(uint16_t payload, uint16_t ext_rcode, bool do_bit) {
+void Renderer::add_opt(uint16_t payload, uint16_t ext_rcode, bool do_bit,
+                       std::string_view options) {
   reserved_ = 0;
-  if (len_ + kOptSize > cap_) return;
+  if (len_ + kOptSize + options.size() > cap_) return;
   uint8_t* p = buf_ + len_;
   p[0] = 0;
   put16(p + 1, rrtype::OPT);
@@ -267,8 +269,9 @@ void Renderer::add_opt(uint16_t payload, uint16_t ext_rcode, bool do_bit) {
   p[5] = static_cast<uint8_t>(ext_rcode >> 4);
   p[6] = 0;  // version 0
   put16(p + 7, do_bit ? kEdnsDo : 0);
-  put16(p + 9, 0);
-  len_ += kOptSize;
+  put16(p + 9, static_cast<uint16_t>(options.size()));
+  if (!options.empty()) std::memcpy(p + kOptSize, options.data(), options.size());
+  len_ += kOptSize + options.size();
   counts_[2]++;
   sync_counts();
 }

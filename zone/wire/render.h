@@ -57,19 +57,22 @@ class Renderer {
   // names. Without one, targets are scanned (fastest for ordinary answers).
   void use_index(CompressionIndex* index) { index_ = index; }
 
-  // Keeps room for an OPT record at the end so that it always fits.
-  void reserve_opt() { reserved_ = kOptSize; }
+  // Keeps room for an OPT record (with `options_len` bytes of options) at the end so that it
+  // always fits.
+  void reserve_opt(size_t options_len = 0) { reserved_ = kOptSize + options_len; }
 
   // Appends every record of the RRset under `owner`; on overflow rolls back the whole RRset
   // and returns false. Owner case is kept as given (pass the question name to keep its case).
   bool add_rrset(Section s, NameView owner, const RRset& rrset);
   bool add_rrset(Section s, NameView owner, uint16_t type, uint32_t ttl,
                  std::string_view packed_rdata);
-  // A single record with the given RDATA.
-  bool add_rr(Section s, NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata);
+  // A single record with the given RDATA (class IN unless told: CHAOS answers).
+  bool add_rr(Section s, NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata,
+              uint16_t rclass = rrclass::IN);
 
-  // Writes the OPT record (RFC 6891) into the reserved room.
-  void add_opt(uint16_t payload, uint16_t ext_rcode, bool do_bit);
+  // Writes the OPT record (RFC 6891) into the reserved room; `options` is its RDATA (options
+  // already encoded as code, length, data).
+  void add_opt(uint16_t payload, uint16_t ext_rcode, bool do_bit, std::string_view options = {});
 
   uint16_t count(Section s) const { return counts_[static_cast<int>(s)]; }
   size_t size() const { return len_; }
@@ -87,7 +90,8 @@ class Renderer {
   bool room(size_t n) const { return len_ + n + reserved_ <= limit_; }
   bool put_name(NameView name, bool compress);
   bool put_rdata(uint16_t type, std::string_view rdata);
-  bool write_rr(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata);
+  bool write_rr(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata,
+                uint16_t rclass = rrclass::IN);
   bool match_at(size_t off, NameView suffix) const;
   bool put_name_indexed(NameView name);
   void write_name(NameView name, size_t prefix, bool have, size_t found);

@@ -187,6 +187,23 @@ std::optional<std::string> tsig_sign(uint8_t* buf, size_t& len, size_t cap, cons
   return mac;
 }
 
+TsigRefusal tsig_refusal(const TsigCheck& check) {
+  switch (check.status) {
+    case TsigCheck::ok:
+    case TsigCheck::unsigned_message:
+      return {};
+    case TsigCheck::formerr:
+      return {rcode::FORMERR, 0};
+    case TsigCheck::badkey:
+      return {rcode::NOTAUTH, tsig_error::BADKEY};
+    case TsigCheck::badsig:
+      return {rcode::NOTAUTH, tsig_error::BADSIG};
+    case TsigCheck::badtime:
+      return {rcode::NOTAUTH, tsig_error::BADTIME};
+  }
+  return {rcode::FORMERR, 0};
+}
+
 void tsig_sign_answer(uint8_t* buf, size_t& len, size_t cap, const TsigCheck& request,
                       uint16_t error, uint64_t now) {
   if (request.key) {

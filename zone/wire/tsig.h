@@ -46,6 +46,15 @@ struct TsigCheck {
   uint16_t error = 0;      // the TSIG error field the sender put in
 };
 
+// What a server answers to a request whose TSIG did not check out (RFC 8945 5.2): the
+// rcode (NOTAUTH, or FORMERR for a malformed TSIG record) and the TSIG error to sign the
+// answer with. For ok and unsigned_message: NOERROR and no error.
+struct TsigRefusal {
+  uint16_t rcode = 0;
+  uint16_t error = 0;
+};
+TsigRefusal tsig_refusal(const TsigCheck& check);
+
 // Signs an answer to a checked request as RFC 8945 5.2/5.3 says: with the request's key and
 // MAC; BADSIG answers without the request MAC (and with an empty MAC); an unknown key
 // (BADKEY) echoes the key and algorithm names with an empty MAC. Unsigned requests: nothing.

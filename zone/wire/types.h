@@ -18,13 +18,13 @@ inline constexpr uint16_t IN = 1, CH = 3, NONE = 254, ANY = 255;
 }
 
 namespace opcode {
-inline constexpr uint8_t QUERY = 0, NOTIFY = 4, UPDATE = 5;
+inline constexpr uint8_t QUERY = 0, IQUERY = 1, STATUS = 2, NOTIFY = 4, UPDATE = 5, DSO = 6;
 }
 
 namespace rcode {
 inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
                           REFUSED = 5, YXDOMAIN = 6, YXRRSET = 7, NXRRSET = 8, NOTAUTH = 9,
-                          NOTZONE = 10, BADVERS = 16;
+                          NOTZONE = 10, BADVERS = 16, BADCOOKIE = 23;
 }
 
 // Header flag bits within the 16-bit flags word.

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "server/policy.h"
+#include "server/version.h"
 #include "zone/wire/name.h"
 
 using namespace server;
@@ -196,6 +198,35 @@ INSTANTIATE_TEST_SUITE_P(
         ErrCase{"bad TSIG algorithm",
                 "keys:\n  - name: k\n    algorithm: hmac-md4\n    secret: abc\n", ":3:",
                 "unsupported TSIG algorithm 'hmac-md4'"},
+        ErrCase{"nsid bad hex", "server:\n  nsid: 0xzz12\n", ":2:",
+                "nsid '0xzz12' is not hex after 0x"},
+        ErrCase{"nsid too long", "server:\n  nsid: \"" + std::string(129, 'n') + "\"\n", ":2:",
+                "nsid is 129 bytes; at most 128"},
+        ErrCase{"version longer than a TXT string",
+                "server:\n  listen: [\"127.0.0.1:53\"]\n  version: \"" + std::string(256, 'v') + "\"\n",
+                ":3:", "'version' is longer than 255 characters"},
+        ErrCase{"cookie secret not hex", "server:\n  cookie-secret: \"not hex\"\n", ":2:",
+                "cookie-secret 'not hex' must be 32 hex digits (16 bytes)"},
+        ErrCase{"cookie secret too short", "server:\n  cookie-secret: \"0011\"\n", ":2:",
+                "cookie-secret '0011' must be 32 hex digits"},
+        ErrCase{"three cookie secrets",
+                "server:\n  cookie-secret:\n    - " + std::string(32, '1') + "\n    - " +
+                    std::string(32, '2') + "\n    - " + std::string(32, '3') + "\n",
+                ":3:", "cookie-secret must be one secret, or a list of two"},
+        ErrCase{"rate-limit without rate", "server:\n  rate-limit:\n    slip: 2\n", ":3:",
+                "rate-limit needs 'responses-per-second'"},
+        ErrCase{"rate-limit unknown key",
+                "server:\n  rate-limit:\n    responses-per-second: 5\n    window: 15\n", ":4:",
+                "unknown key 'window' in rate-limit"},
+        ErrCase{"rate-limit slip out of range",
+                "server:\n  rate-limit:\n    responses-per-second: 5\n    slip: 11\n", ":4:",
+                "'slip' must be a number from 0 to 10"},
+        ErrCase{"rate-limit ipv4 prefix out of range",
+                "server:\n  rate-limit:\n    responses-per-second: 5\n    ipv4-prefix: 33\n",
+                ":4:", "'ipv4-prefix' must be a number from 8 to 32"},
+        ErrCase{"rate-limit bad exempt",
+                "server:\n  rate-limit:\n    responses-per-second: 5\n    exempt: [10.0.0.0/40]\n",
+                ":4:", "rate-limit exempt entry '10.0.0.0/40' is not an address or prefix"},
         ErrCase{"via with a port", "server:\n  via: 127.0.0.1:53\n", ":2:",
                 "via must be an address without a port"},
         ErrCase{"remote via not an address",
@@ -227,6 +258,76 @@ INSTANTIATE_TEST_SUITE_P(
         if (!isalnum(static_cast<unsigned char>(c))) c = '_';
       return n;
     });
+
+TEST_F(ConfigTest, IdentityCookiesAndRateLimit) {
+  std::string path = write(
+      "server:\n"
+      "  nsid: \"ns1.example\"\n"
+      "  identity: \"ns1.example.net\"\n"
+      "  version: \"\"\n"
+      "  cookie-secret: [\"00112233445566778899aabbccddeeff\", \"FFEEDDCCBBAA99887766554433221100\"]\n"
+      "  rate-limit:\n"
+      "    responses-per-second: 20\n"
+      "    slip: 3\n"
+      "    ipv4-prefix: 22\n"
+      "    ipv6-prefix: 48\n"
+      "    exempt: [\"192.0.2.0/24\", \"2001:db8::1\"]\n");
+  Config c = load_config(path);
+  EXPECT_EQ(c.server.nsid, "ns1.example");
+  EXPECT_EQ(c.server.identity, "ns1.example.net");
+  ASSERT_TRUE(c.server.version);
+  EXPECT_EQ(*c.server.version, "");  // answered REFUSED
+  ASSERT_EQ(c.server.cookie_secrets.size(), 2u);
+  EXPECT_EQ(c.server.cookie_secrets[0], std::string("\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff", 16));
+  EXPECT_EQ(static_cast<uint8_t>(c.server.cookie_secrets[1][0]), 0xFF);
+  EXPECT_EQ(c.server.rate_limit.responses_per_second, 20u);
+  EXPECT_EQ(c.server.rate_limit.slip, 3u);
+  EXPECT_EQ(c.server.rate_limit.ipv4_prefix, 22u);
+  EXPECT_EQ(c.server.rate_limit.ipv6_prefix, 48u);
+  EXPECT_EQ(c.server.rate_limit.exempt, (std::vector<std::string>{"192.0.2.0/24", "2001:db8::1"}));
+
+  // Hex NSID as Knot writes it; one secret as a plain string; defaults.
+  path = write("server:\n  nsid: 0x6e7331\n  cookie-secret: 000102030405060708090a0b0c0d0e0f\n");
+  c = load_config(path);
+  EXPECT_EQ(c.server.nsid, "ns1");
+  ASSERT_EQ(c.server.cookie_secrets.size(), 1u);
+  EXPECT_FALSE(c.server.identity);
+  EXPECT_FALSE(c.server.version);
+  EXPECT_EQ(c.server.rate_limit.responses_per_second, 0u);  // off
+
+  path = write("server:\n  rate-limit:\n    responses-per-second: 5\n");
+  c = load_config(path);
+  EXPECT_EQ(c.server.rate_limit.slip, 2u);
+  EXPECT_EQ(c.server.rate_limit.ipv4_prefix, 24u);
+  EXPECT_EQ(c.server.rate_limit.ipv6_prefix, 56u);
+}
+
+TEST_F(ConfigTest, PolicyCarriesIdentityAndKeepsAGeneratedSecretAcrossReloads) {
+  Config c = load_config(write("server:\n  nsid: ns1\n"));
+  auto p1 = make_policy(c);
+  EXPECT_EQ(p1->identity.nsid, "ns1");
+  EXPECT_EQ(p1->identity.identity, host_name());  // default: the host name
+  EXPECT_EQ(p1->identity.version, std::string("zoned ") + kVersion);
+  ASSERT_EQ(p1->cookie_secrets.size(), 1u);
+  EXPECT_FALSE(p1->rate_limit.on());
+  // A reload without a configured secret keeps the generated one: clients' cookies stay good.
+  auto p2 = make_policy(c, p1.get());
+  EXPECT_EQ(p2->cookie_secrets, p1->cookie_secrets);
+  // Two servers started separately make different secrets.
+  EXPECT_NE(make_policy(c)->cookie_secrets, p1->cookie_secrets);
+  // A configured secret wins, and a later reload without it generates a new one.
+  Config fixed = load_config(write("server:\n  cookie-secret: 000102030405060708090a0b0c0d0e0f\n"));
+  auto p3 = make_policy(fixed, p1.get());
+  EXPECT_EQ(p3->cookie_secrets[0][15], 0x0f);
+  auto p4 = make_policy(c, p3.get());
+  EXPECT_NE(p4->cookie_secrets, p3->cookie_secrets);
+  Config rl = load_config(write(
+      "server:\n  rate-limit:\n    responses-per-second: 5\n    exempt: [192.0.2.0/24]\n"));
+  auto p5 = make_policy(rl);
+  EXPECT_TRUE(p5->rate_limit.on());
+  EXPECT_TRUE(p5->rate_limit.exempt.allows(boost::asio::ip::make_address("192.0.2.77"), ""));
+  EXPECT_FALSE(p5->rate_limit.exempt.allows(boost::asio::ip::make_address("192.0.3.1"), ""));
+}
 
 // A zone added at runtime is kept as JSON in the database and read back checked against
 // the configuration of the day.

@@ -75,7 +75,9 @@ PktPtr ask(const std::string& variant, const std::string& name, uint16_t type, b
   QueryProcessor qp;
   std::vector<uint8_t> out(65535);
   ParsedQuery parsed;
-  auto res = qp.process(in.data(), in.size(), tr, table(variant), out.data(), out.size(), parsed);
+  static const server::Policy policy;
+  server::Request req{in.data(), in.size(), tr, server::Peer{}, nullptr};
+  auto res = qp.process(req, table(variant), policy, out.data(), out.size(), parsed);
   EXPECT_EQ(res.disposition, Disposition::respond);
   ldns_pkt* p = nullptr;
   EXPECT_EQ(ldns_wire2pkt(&p, out.data(), res.size), LDNS_STATUS_OK);

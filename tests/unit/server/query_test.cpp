@@ -101,7 +101,9 @@ Response run_bytes(const std::vector<uint8_t>& in, Transport t, const ZoneTable&
   QueryProcessor qp(opts);
   std::vector<uint8_t> out(65535);
   ParsedQuery parsed;
-  auto res = qp.process(in.data(), in.size(), t, zones, out.data(), out.size(), parsed);
+  static const server::Policy policy;
+  server::Request req{in.data(), in.size(), t, server::Peer{}, nullptr};
+  auto res = qp.process(req, zones, policy, out.data(), out.size(), parsed);
   Response r;
   if (res.disposition == Disposition::drop) return r;
   r.dropped = false;

@@ -159,12 +159,81 @@ TEST(ParseQuery, Drops) {
 
 TEST(ParseQuery, FormerrKeepsHeader) {
   Msg m;
-  m.qd = 0;
+  m.qd = 2;
   m.flags = flag::RD | (1 << 11);
   ParsedQuery q;
   ASSERT_EQ(parse(m.bytes(), q), ParseStatus::formerr);
   EXPECT_EQ(q.id, 0x1234);
   EXPECT_EQ(q.flags, flag::RD | (1 << 11));
+}
+
+TEST(ParseQuery, NoQuestionIsForTheCallerToJudge) {
+  // RFC 7873 5.4: a cookie probe has no question, only an OPT with a COOKIE.
+  Msg m;
+  m.qd = 0;
+  m.ar = 1;
+  m.body = opt(1232, 0, u16(10) + u16(8) + std::string(8, 'c'));
+  ParsedQuery q;
+  ASSERT_EQ(parse(m.bytes(), q), ParseStatus::ok);
+  EXPECT_EQ(q.qdcount, 0);
+  EXPECT_EQ(q.qname_len, 0u);
+  EXPECT_TRUE(q.edns.present);
+  EXPECT_EQ(q.edns.cookie_len, 8);
+}
+
+TEST(ParseQuery, SecondQuestionIsFormerrWithTheOptRead) {
+  // The FORMERR answer carries an OPT when the query had one (RFC 6891 7).
+  Msg m = {};
+  m.qd = 2;
+  m.ar = 1;
+  m.body = question(kWww) + question(kWww, rrtype::MX) + opt(4096);
+  ParsedQuery q;
+  ASSERT_EQ(parse(m.bytes(), q), ParseStatus::formerr);
+  EXPECT_TRUE(q.edns.present);
+  EXPECT_EQ(q.edns.udp_payload, 4096);
+  EXPECT_EQ(q.qtype, rrtype::A);  // the first question
+}
+
+TEST(ParseQuery, EdnsOptionsZonedActsOn) {
+  Msg m;
+  m.ar = 1;
+  std::string cookie = "clientck" + std::string("\x01\0\0\0", 4) + "tstmhashhash";
+  m.body = question(kWww, rrtype::SOA) +
+           opt(1232, 0, u16(3) + u16(0) + u16(9) + u16(0) + u16(65001) + u16(2) + "xy" +
+                            u16(10) + u16(24) + cookie);
+  ParsedQuery q;
+  ASSERT_EQ(parse(m.bytes(), q), ParseStatus::ok);
+  EXPECT_TRUE(q.edns.nsid);
+  EXPECT_TRUE(q.edns.expire);
+  ASSERT_EQ(q.edns.cookie_len, 24);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(q.edns.cookie), 24), cookie);
+  // An NSID with a payload still asks for ours (RFC 5001 2.1: the payload is ignored).
+  m.body = question(kWww) + opt(1232, 0, u16(3) + u16(4) + "abcd");
+  ASSERT_EQ(parse(m.bytes(), q), ParseStatus::ok);
+  EXPECT_TRUE(q.edns.nsid);
+  EXPECT_FALSE(q.edns.expire);
+  EXPECT_EQ(q.edns.cookie_len, 0);
+}
+
+TEST(ParseQuery, CookieLengthsOfRfc7873) {
+  // 8 (client only) and 16..40 (with a server cookie) are well formed; the rest, and a
+  // second COOKIE option, are FORMERR (RFC 7873 5.2.2).
+  for (int len = 0; len <= 44; ++len) {
+    Msg m;
+    m.ar = 1;
+    m.body = question(kWww) + opt(1232, 0, u16(10) + u16(static_cast<uint16_t>(len)) +
+                                              std::string(static_cast<size_t>(len), 'k'));
+    ParsedQuery q;
+    bool ok = len == 8 || (len >= 16 && len <= 40);
+    EXPECT_EQ(parse(m.bytes(), q), ok ? ParseStatus::ok : ParseStatus::formerr) << len;
+    EXPECT_TRUE(q.edns.present) << len;  // the FORMERR still gets an OPT
+    EXPECT_EQ(q.edns.cookie_len, ok ? len : 0) << len;
+  }
+  Msg two;
+  two.ar = 1;
+  std::string c = u16(10) + u16(8) + std::string(8, 'k');
+  two.body = question(kWww) + opt(1232, 0, c + c);
+  EXPECT_EQ(parse(two), ParseStatus::formerr);
 }
 
 struct FormerrCase {
@@ -189,7 +258,6 @@ TEST_P(ParseFormerr, IsFormerr) { EXPECT_EQ(parse(GetParam().msg), ParseStatus::
 INSTANTIATE_TEST_SUITE_P(
     Cases, ParseFormerr,
     ::testing::Values(
-        FormerrCase{"qdcount 0", make(0, 0, 0, 0, "")},
         FormerrCase{"qdcount 2", make(2, 0, 0, 0, question(kWww) + question(kWww))},
         FormerrCase{"header only", make(1, 0, 0, 0, "")},
         FormerrCase{"name cut short", make(1, 0, 0, 0, kWww.substr(0, 6))},

@@ -194,6 +194,40 @@ TEST(Renderer, ReservedOptAlwaysFits) {
   EXPECT_EQ(ldns_pkt_edns_version(pkt.get()), 0);
 }
 
+TEST(Renderer, OptCarriesOptionsInItsReservedRoom) {
+  uint8_t buf[4096];
+  Renderer r(buf, sizeof buf);
+  r.set_limit(512);
+  std::string q = W("www.example.com.");
+  ASSERT_TRUE(r.begin(9, flag::QR, q, rrtype::A, rrclass::IN));
+  // NSID "ns1" and EXPIRE 86400, encoded.
+  std::string options = std::string("\0\3\0\3ns1", 7) + std::string("\0\x09\0\4\0\1\x51\x80", 8);
+  r.reserve_opt(options.size());
+  int added = 0;
+  while (r.add_rrset(Section::answer, q, a_set({static_cast<uint32_t>(added)}))) ++added;
+  r.add_opt(1232, 0, false, options);
+  EXPECT_LE(r.size(), 512u);
+  auto pkt = parse(buf, r.size());
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_ancount(pkt.get()), added);
+  ldns_rdf* data = ldns_pkt_edns_data(pkt.get());
+  ASSERT_TRUE(data);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ldns_rdf_data(data)), ldns_rdf_size(data)),
+            options);
+}
+
+TEST(Renderer, RecordOfAnotherClass) {
+  uint8_t buf[512];
+  Renderer r(buf, sizeof buf);
+  std::string q = W("version.bind.");
+  ASSERT_TRUE(r.begin(9, flag::QR, q, rrtype::TXT, rrclass::CH));
+  ASSERT_TRUE(r.add_rr(Section::answer, q, rrtype::TXT, 0, std::string("\5zoned", 6), rrclass::CH));
+  auto pkt = parse(buf, r.size());
+  ASSERT_TRUE(pkt);
+  ASSERT_EQ(ldns_pkt_ancount(pkt.get()), 1);
+  EXPECT_EQ(ldns_rr_get_class(ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), 0)), LDNS_RR_CLASS_CH);
+}
+
 namespace {
 // Every record of a rendered message as text, in order ("owner type rdata" per record).
 std::vector<std::string> records_text(const uint8_t* buf, size_t len) {
