@@ -26,6 +26,7 @@
 #include "server/logging.h"
 #include "server/policy.h"
 #include "server/systemd.h"
+#include "server/update_service.h"
 #include "server/zone_service.h"
 #include "zone/zone_registry.h"
 
@@ -188,6 +189,10 @@ int run(const std::string& path) {
   lo.history = &history;
   lo.on_notify = [&](const std::string& origin, const std::string& from) {
     replicator.notify_received(origin, from);
+  };
+  server::UpdateService updates(policy, replicator.committer());
+  lo.on_update = [&](std::shared_ptr<const server::DeferredRequest> req, server::Completion done) {
+    updates.handle(std::move(req), std::move(done));
   };
   server::Listener listener(lo, table, policy);
 

@@ -75,6 +75,23 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previ
       p->allow_notify.emplace(
           z.origin, build_acl(z, z.allow_notify.empty() ? z.primaries : z.allow_notify,
                               "allow-notify"));
+    UpdateRights u;
+    u.name = z.name;
+    u.secondary = z.secondary();
+    for (const auto& k : z.allow_update) u.keys.push_back(key_wire(k));
+    for (const auto& rule : z.update_policy) {
+      std::string err;
+      if (!parse_update_rule(rule, std::move(u.rules), &err, &u.rules))
+        throw ConfigError(cfg.path + ": zone '" + z.name + "': update-policy: " + err);
+      // The rule's key may sign too.
+      std::string key = key_wire(rule.substr(0, rule.find(' ')));
+      if (!key.empty() && std::find(u.keys.begin(), u.keys.end(), key) == u.keys.end())
+        u.keys.push_back(key);
+    }
+    u.serial_policy = z.serial_policy;
+    u.keep_history = z.ixfr_history;
+    u.notify = !z.notify.empty();
+    p->update.emplace(z.origin, std::move(u));
   }
   return p;
 }

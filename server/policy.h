@@ -17,6 +17,17 @@
 
 namespace server {
 
+// What DNS UPDATE may do to a zone (its allow-update keys and update-policy rules).
+struct UpdateRights {
+  std::string name;               // as configured, for logs
+  bool secondary = false;         // UPDATE goes to its primary: NOTAUTH here
+  std::vector<std::string> keys;  // lowercased wire names of the keys allowed to sign
+  zone::UpdatePolicy rules;       // empty: a key of `keys` may change anything in the zone
+  std::string serial_policy;
+  size_t keep_history = 100;
+  bool notify = false;
+};
+
 struct Policy {
   std::vector<zone::wire::TsigKey> keys;
   std::unordered_map<std::string, Acl> allow_transfer;  // by lowercased wire origin
@@ -26,6 +37,7 @@ struct Policy {
   std::vector<CookieSecret> cookie_secrets{random_cookie_secret()};
   bool cookie_secret_generated = true;
   RateLimit rate_limit;
+  std::unordered_map<std::string, UpdateRights> update;  // every configured zone, by origin
 
   const zone::wire::TsigKey* find_key(std::string_view name_lower) const {
     for (const auto& k : keys)
