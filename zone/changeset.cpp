@@ -54,6 +54,18 @@ bool read_record(std::string_view d, size_t& p, Record& r) {
 
 }  // namespace
 
+std::string record_wire(const Record& r) {
+  std::string wire = r.owner;
+  uint8_t f[10];
+  put16(f, r.type);
+  put16(f + 2, rrclass::IN);
+  put32(f + 4, r.ttl);
+  put16(f + 8, static_cast<uint16_t>(r.rdata.size()));
+  wire.append(reinterpret_cast<char*>(f), 10);
+  wire += r.rdata;
+  return wire;
+}
+
 uint32_t Changeset::from_serial() const { return soa_serial(soa_from); }
 uint32_t Changeset::to_serial() const { return soa_serial(soa_to); }
 

@@ -29,6 +29,10 @@ struct Changeset {
   bool empty() const { return removed.empty() && added.empty(); }
 };
 
+// A record as an uncompressed wire RR (owner, type, class IN, TTL, RDLENGTH, RDATA), for
+// handing it to ldns.
+std::string record_wire(const Record& r);
+
 // Every record of a zone, SOA first (AXFR order).
 std::vector<Record> zone_records(const Zone& z);
 

@@ -199,14 +199,7 @@ std::string record_text(const Record& r) {
   ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
   ldns_rr_set_ttl(rr, r.ttl);
   // Let ldns parse the RDATA from a wire-format record so that it prints every type.
-  std::string wire = r.owner;
-  uint8_t f[10];
-  put16(f, r.type);
-  put16(f + 2, rrclass::IN);
-  put32(f + 4, r.ttl);
-  put16(f + 8, static_cast<uint16_t>(r.rdata.size()));
-  wire.append(reinterpret_cast<char*>(f), 10);
-  wire += r.rdata;
+  std::string wire = record_wire(r);
   ldns_rr_free(rr);
   ldns_rr* parsed = nullptr;
   size_t pos = 0;

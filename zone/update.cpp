@@ -158,14 +158,7 @@ std::string classify_update(const RawRR& rr, uint16_t zclass, UpdateOp& op) {
 // must give the same record, or the zone file and the served zone would part (REFUSED).
 std::optional<UpdateStatus> record_problem(const Record& r, NameView origin) {
   std::string what = type_text(r.type) + " at " + text(r.owner);
-  std::string wire = r.owner;
-  uint8_t f[10];
-  put16(f, r.type);
-  put16(f + 2, rrclass::IN);
-  put32(f + 4, r.ttl);
-  put16(f + 8, static_cast<uint16_t>(r.rdata.size()));
-  wire.append(reinterpret_cast<char*>(f), 10);
-  wire += r.rdata;
+  std::string wire = record_wire(r);
   ldns_rr* raw = nullptr;
   size_t pos = 0;
   bool ok = ldns_wire2rr(&raw, reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), &pos,

@@ -335,18 +335,24 @@ std::string changed_error(const std::string& path, const std::set<Key>& file,
   return e;
 }
 
+// The file as it is now, with where each record sits; an error that says it must be fixed.
+LoadResult load_for_edit(const std::string& path, NameView origin,
+                         std::vector<RecordSpan>& spans, std::string& error) {
+  LoadResult cur = load_zone_file(path, origin, &spans);
+  if (!cur.ok())
+    error = "the zone file " + path + " does not load: " +
+            (cur.errors.empty() ? std::string("?") : cur.errors.front().str()) +
+            " (fix it and reload first)";
+  return cur;
+}
+
 }  // namespace
 
 bool zone_file_holds(const std::string& path, NameView origin, const Zone& served,
                      std::string& error) {
   std::vector<RecordSpan> spans;
-  LoadResult cur = load_zone_file(path, origin, &spans);
-  if (!cur.ok()) {
-    error = "the zone file " + path + " does not load: " +
-            (cur.errors.empty() ? std::string("?") : cur.errors.front().str()) +
-            " (fix it and reload first)";
-    return false;
-  }
+  LoadResult cur = load_for_edit(path, origin, spans, error);
+  if (!cur.ok()) return false;
   std::map<Key, uint32_t> ttls;
   for (const auto& r : zone_records(served)) ttls[{r.owner, r.type, r.rdata}] = r.ttl;
   for (const auto& r : zone_records(*cur.zone)) ttls.emplace(Key{r.owner, r.type, r.rdata}, r.ttl);
@@ -359,13 +365,8 @@ bool zone_file_holds(const std::string& path, NameView origin, const Zone& serve
 bool edit_zone_file(const std::string& path, NameView origin, const Changeset& c,
                     const Zone& expected, std::string& error) {
   std::vector<RecordSpan> spans;
-  LoadResult cur = load_zone_file(path, origin, &spans);
-  if (!cur.ok()) {
-    error = "the zone file " + path + " does not load: " +
-            (cur.errors.empty() ? std::string("?") : cur.errors.front().str()) +
-            " (fix it and reload first)";
-    return false;
-  }
+  LoadResult cur = load_for_edit(path, origin, spans, error);
+  if (!cur.ok()) return false;
 
   // The file must hold what is served now: expected - added + removed (SOA serial aside).
   std::set<Key> served = content(expected);
