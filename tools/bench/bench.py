@@ -1097,14 +1097,32 @@ class ChangeRun:
     def serial(self):
         return served_serial(self.pp, self.origin)
 
-    def follow(self, t0, primary_pred, secondary_pred, serial, out):
-        """From t0: the primary serves the change, the secondary serves it, and both commit
-        lines (serial: the one the change made, or None: the one the primary serves then);
-        appended to out's lists."""
-        tp = wait_for(primary_pred, what="the change on the primary")
-        if serial is None:
-            serial = self.serial()
-        ts = wait_for(secondary_pred, what="the change on the secondary")
+    def change(self, command, primary_pred, secondary_pred, out):
+        """Runs command() (returns the serial it made, or None: the one served afterwards)
+        in a thread while polling the primary and then the secondary for the change; appends
+        to out's lists: the command's own time, change -> served on each side, and both
+        commit lines' times."""
+        done = {}
+
+        def run():
+            try:
+                done["serial"] = command()
+            except Exception as e:  # reported below, in the measuring thread
+                done["error"] = e
+            done["t"] = time.monotonic()
+        t0 = time.monotonic()
+        th = threading.Thread(target=run)
+        th.start()
+        failed = lambda: "error" in done
+        try:
+            tp = wait_for(lambda: failed() or primary_pred(), what="the change on the primary")
+            ts = wait_for(lambda: failed() or secondary_pred(), what="the change on the secondary")
+        finally:
+            th.join()
+        if failed():
+            raise RuntimeError(f"the change failed: {done['error']}")
+        serial = done["serial"] or self.serial()  # changes run one at a time
+        out["command"].append(done["t"] - t0)
         out["primary serves"].append(tp - t0)
         out["secondary serves"].append(ts - t0)
         out["primary -> secondary serves"].append(ts - tp)
@@ -1112,7 +1130,8 @@ class ChangeRun:
             c = commit_line(log, serial)
             if c:
                 out[f"{who} commit ms"].append(c[0])
-                out[f"{who} commit"] = f"+{c[1]} -{c[2]} records ({c[3]})"
+                source = re.sub(r"zone file \S+", "zone file", c[3])
+                out[f"{who} commit"] = f"+{c[1]} -{c[2]} records, {source}"
 
 
 def new_lists():
@@ -1134,10 +1153,11 @@ def change_by_file(run, n):
         text += f"{name} A {addr}\n"
         run.zone.write_text(text)
         fq = f"{name}.{run.origin}"
-        t0 = time.monotonic()
-        run.p.send_signal(signal.SIGHUP)
-        out["command"].append(0.0)
-        run.follow(t0, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), serial, out)
+
+        def hup(serial=serial):
+            run.p.send_signal(signal.SIGHUP)
+            return serial
+        run.change(hup, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), out)
         time.sleep(0.05)
     return out
 
@@ -1162,7 +1182,7 @@ def update_probe(run):
 
 def change_by_update(run, n):
     """(b) One A record added by DNS UPDATE with TSIG (dnspython over TCP, as nsupdate
-    would): send -> answer is the command; then served."""
+    would): the command is sending it until the response."""
     import dns.update
     kname, kalg, _ = UPDATE_KEY
     out = new_lists()
@@ -1172,12 +1192,13 @@ def change_by_update(run, n):
         u = dns.update.UpdateMessage(run.origin, keyring=run.keyring, keyname=kname,
                                      keyalgorithm=kalg)
         u.add(name, 300, "A", addr)
-        t0 = time.monotonic()
-        r = dns.query.tcp(u, "127.0.0.1", port=run.pp, timeout=10)
-        out["command"].append(time.monotonic() - t0)
-        if r.rcode() != dns.rcode.NOERROR:
-            raise RuntimeError(f"UPDATE {i} answered {dns.rcode.to_text(r.rcode())}")
-        run.follow(t0, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), None, out)
+
+        def send(u=u, i=i):
+            r = dns.query.tcp(u, "127.0.0.1", port=run.pp, timeout=10)
+            if r.rcode() != dns.rcode.NOERROR:
+                raise RuntimeError(f"UPDATE {i} answered {dns.rcode.to_text(r.rcode())}")
+            return None
+        run.change(send, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), out)
         time.sleep(0.05)
     return out
 
@@ -1191,15 +1212,16 @@ def change_by_delegate(run, n):
         cmd = [zonectl, "--config", str(run.pdir / "z.yaml"), "delegate", child,
                "--ns", f"ns1.{child}=192.0.2.{i % 250 + 1}",
                "--ns", f"ns2.{child}=198.51.100.{i % 250 + 1}", "--force"]
-        t0 = time.monotonic()
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        out["command"].append(time.monotonic() - t0)
-        m = re.search(r"now at serial (\d+)", r.stdout)
-        if r.returncode != 0 or not m:
-            raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stdout}{r.stderr}")
+
+        def delegate(cmd=cmd):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            m = re.search(r"now at serial (\d+)", r.stdout)
+            if r.returncode != 0 or not m:
+                raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stdout}{r.stderr}")
+            return int(m.group(1))
         q = f"www.{child}"
-        run.follow(t0, lambda: has_referral(run.pp, q, child),
-                   lambda: has_referral(run.sp, q, child), int(m.group(1)), out)
+        run.change(delegate, lambda: has_referral(run.pp, q, child),
+                   lambda: has_referral(run.sp, q, child), out)
         time.sleep(0.05)
     return out
 
@@ -1228,7 +1250,7 @@ def change_figures(work, big_zone, origin, n=20):
 
 CHANGE_KINDS = (
     ("file", "(a) 1 record added to the primary's file + SIGHUP, IXFR to the secondary",
-     None),
+     None),  # the command is a signal: no time of its own
     ("update", "(b) DNS UPDATE of 1 record (TSIG, TCP), IXFR to the secondary",
      "UPDATE sent -> response"),
     ("delegate", "(c) zonectl delegate CHILD --ns x2 with glue --force, IXFR to the secondary",
@@ -1236,8 +1258,8 @@ CHANGE_KINDS = (
 )
 
 
-def change_rows(res, skipped, n):
-    rows = [["1M-record zone, zoned only", "p50 ms", "p99 ms", "n"]]
+def change_rows(res, skipped, records):
+    rows = [[f"{records}-record zone, zoned only", "p50 ms", "p99 ms", "n"]]
     fmt = lambda v: "-" if v is None else f"{v:.1f}"
     for kind, title, command in CHANGE_KINDS:
         if kind in skipped:
@@ -1559,7 +1581,7 @@ def main():
               f"(\"committed (...): +A -R records, N ms\"). Goal: <= 20 ms p50.", flush=True)
         res, skipped = change_figures(work, big, "big.test", args.changes_count)
         print(f"load after the changes: {load_text()}")
-        table(change_rows(res, skipped, args.changes_count))
+        table(change_rows(res, skipped, args.big))
 
 
 if __name__ == "__main__":
