@@ -266,7 +266,9 @@ remote-control:
                 self.start_time = time.monotonic() - t0
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited: {(self.dir / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(f"{self.kind} exited (status {self.proc.returncode}) "
+                                   f"{time.monotonic() - t0:.1f} s after start: "
+                                   f"{(self.dir / 'server.log').read_text()[-2000:]}")
             time.sleep(0.02)
         else:
             raise RuntimeError(f"{self.kind} did not answer within {timeout}s")
@@ -280,11 +282,14 @@ remote-control:
             subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(p)], capture_output=True)
 
     def stop(self, timeout=20):
+        """SIGTERM, then SIGKILL after timeout seconds; says so when it had to kill."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                print(f"  {self.kind} did not stop within {timeout} s of SIGTERM: killed",
+                      file=sys.stderr)
                 self.proc.kill()
                 self.proc.wait()
 
@@ -879,6 +884,7 @@ def many_zones_round(kind, zones, work, timeout):
                loaders=None)
     changed, changed_file = zones[len(zones) // 2]
     original = changed_file.read_text()
+    phase = "start"
     try:
         s.start(timeout=timeout, poll_timeout=0.1)
         out["start"] = s.start_time
@@ -890,17 +896,22 @@ def many_zones_round(kind, zones, work, timeout):
                   f"e.g. {names[missing[0]]}", file=sys.stderr)
         time.sleep(1)
         out["rss"], out["pss"] = rss_mib(s.proc.pid), pss_mib(s.proc.pid)
+        phase = "stop"
         s.stop(timeout=120)
+        phase = "restart"
         s.start(timeout=timeout, poll_timeout=0.1)
         out["restart"] = s.start_time
         missing = all_answer(s.port, names, time.monotonic() + timeout)
         out["restart_all"] = time.monotonic() - s.started_at
         out["missing_restart"] = len(missing)
+        phase = "reload"
         out["reload_all"] = time_reload(s, changed, changed_file, one=False)
         out["reload_one"] = time_reload(s, changed, changed_file, one=True)
         # The other zones are still served after the reloads (a sample).
         sample = names[::max(1, len(names) // 200)]
         out["after_reload"] = len(soa_sweep(s.port, sample)), len(sample)
+    except RuntimeError as e:
+        raise RuntimeError(f"{phase}: {e}") from e
     finally:
         s.stop(timeout=120)
         changed_file.write_text(original)
@@ -1434,6 +1445,9 @@ def main():
                          "restart, reload; N zones (default 10000), several N side by side")
     ap.add_argument("--zones-rounds", type=int, default=3,
                     help="interleaved rounds of --zones per N (medians)")
+    ap.add_argument("--zones-timeout", type=int, default=3600, metavar="S",
+                    help="a server of --zones that does not answer (start) or serve the new "
+                         "serial (reload) within S seconds is reported as failed")
     ap.add_argument("--changes", action="store_true",
                     help="also zoned's commit latency for 1-record changes of the big zone: "
                          "file+SIGHUP, DNS UPDATE, zonectl delegate, to a zoned secondary")
@@ -1561,7 +1575,7 @@ def main():
               f"database holding them (Knot and NSD: their timer/state files kept).", flush=True)
         by_n = {}
         for n in zone_counts:
-            res, failed = many_zones(kinds, n, work, args.zones_rounds)
+            res, failed = many_zones(kinds, n, work, args.zones_rounds, args.zones_timeout)
             by_n[n] = res
             print(f"load after {n} zones: {load_text()}")
             table(many_zones_rows(kinds, res, n))
