@@ -905,8 +905,8 @@ def many_zones_round(kind, zones, work, timeout):
         out["restart_all"] = time.monotonic() - s.started_at
         out["missing_restart"] = len(missing)
         phase = "reload"
-        out["reload_all"] = time_reload(s, changed, changed_file, one=False)
-        out["reload_one"] = time_reload(s, changed, changed_file, one=True)
+        out["reload_all"] = time_reload(s, changed, changed_file, False, timeout)
+        out["reload_one"] = time_reload(s, changed, changed_file, True, timeout)
         # The other zones are still served after the reloads (a sample).
         sample = names[::max(1, len(names) // 200)]
         out["after_reload"] = len(soa_sweep(s.port, sample)), len(sample)
