@@ -1088,8 +1088,9 @@ class ChangeRun:
 
     def start(self):
         def run(d):
-            return subprocess.Popen([str(ZONED), "--config", str(d / "z.yaml")],
-                                    stdout=open(d / "log", "a"), stderr=subprocess.STDOUT)
+            with open(d / "log", "a") as log:  # the child keeps its own descriptor
+                return subprocess.Popen([str(ZONED), "--config", str(d / "z.yaml")],
+                                        stdout=log, stderr=subprocess.STDOUT)
         self.p = run(self.pdir)
         wait_for(lambda: served_serial(self.pp, self.origin) is not None, 600, "the primary's zone")
         self.s = run(self.sdir)
@@ -1596,6 +1597,8 @@ def main():
         res, skipped = change_figures(work, big, "big.test", args.changes_count)
         print(f"load after the changes: {load_text()}")
         table(change_rows(res, skipped, args.big))
+        print("  zonectl delegate answers once zoned has also written the change to the zone "
+              "file (its wall time includes that write-back); the commit line is the commit's.")
 
 
 if __name__ == "__main__":
