@@ -85,9 +85,17 @@ def gen_queries(origin, n_hosts, path, count=200000, seed=7):
 
 # ---------------------------------------------------------------- processes
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free for UDP and for TCP (servers bind both; others test here too)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def tree(pid):
@@ -254,10 +262,11 @@ remote-control:
             return ["nsd", "-d", "-c", str(d / "nsd.conf")]
         raise ValueError(self.kind)
 
-    def start(self, timeout=120, poll_timeout=0.3):
+    def start(self, timeout=120, poll_timeout=0.3, retries=2):
         cmd = (["taskset", "-c", SERVER_CPU] if self.pin else []) + self.command()
         # A restart (start after stop) keeps the first run's log.
         self.log = open(self.dir / "server.log", "a" if self.proc else "w")
+        log_from = self.log.tell()  # this run's part of the log
         t0 = self.started_at = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         while time.monotonic() - t0 < timeout:
@@ -266,9 +275,15 @@ remote-control:
                 self.start_time = time.monotonic() - t0
                 break
             if self.proc.poll() is not None:
+                with open(self.dir / "server.log", errors="replace") as f:
+                    f.seek(log_from)
+                    log = f.read()[-2000:]
+                if "already in use" in log.lower() and retries:
+                    # Someone else took the port meanwhile (the machine is shared): another.
+                    self.port = free_port()
+                    return self.start(timeout, poll_timeout, retries - 1)
                 raise RuntimeError(f"{self.kind} exited (status {self.proc.returncode}) "
-                                   f"{time.monotonic() - t0:.1f} s after start: "
-                                   f"{(self.dir / 'server.log').read_text()[-2000:]}")
+                                   f"{time.monotonic() - t0:.1f} s after start: {log}")
             time.sleep(0.02)
         else:
             raise RuntimeError(f"{self.kind} did not answer within {timeout}s")
