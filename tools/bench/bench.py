@@ -911,6 +911,10 @@ def many_zones_round(kind, zones, work, timeout):
                   f"e.g. {names[missing[0]]}", file=sys.stderr)
         time.sleep(1)
         out["rss"], out["pss"] = rss_mib(s.proc.pid), pss_mib(s.proc.pid)
+        # Work done per second with every zone loaded and nothing asked: timers, scans.
+        c0 = cpu_seconds(s.proc.pid)
+        time.sleep(3)
+        out["idle_cpu"] = (cpu_seconds(s.proc.pid) - c0) / 3 * 1000
         phase = "stop"
         s.stop(timeout=120)
         phase = "restart"
@@ -959,6 +963,7 @@ MANY_ZONE_ROWS = (
     ("restart -> all zones answer SOA, s", "restart_all", 2),
     ("resident memory MiB (RSS, process tree)", "rss", 1),
     ("proportional memory MiB (PSS, process tree)", "pss", 1),
+    ("CPU ms per s while idle (all zones served)", "idle_cpu", 1),
     ("reload whole server -> new serial, s", "reload_all", 3),
     ("reload the one zone -> new serial, s", "reload_one", 3),
 )
