@@ -85,9 +85,17 @@ def gen_queries(origin, n_hosts, path, count=200000, seed=7):
 
 # ---------------------------------------------------------------- processes
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free for UDP and for TCP (servers bind both; others test here too)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def tree(pid):
@@ -131,6 +139,11 @@ def rss_mib(pid):
     return total / 1024
 
 
+def load_text():
+    """The machine's load (others build here too), for the record of each run."""
+    return "average {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count())
+
+
 def answers(port, name, qtype="SOA", timeout=0.3):
     try:
         q = dns.message.make_query(name, qtype)
@@ -142,15 +155,23 @@ def answers(port, name, qtype="SOA", timeout=0.3):
 
 class Server:
     def __init__(self, kind, origin, zonefile, workdir, workers=1, pin=True, tcp_clients=None,
-                 tcp_timeout=None, name=None):
+                 tcp_timeout=None, name=None, zones=None, control=False, loaders=1):
         """tcp_clients / tcp_timeout (seconds): the TCP client cap and idle timeout, set in
-        each server's own terms (see tcp_settings); None leaves the server's defaults."""
+        each server's own terms (see tcp_settings); None leaves the server's defaults.
+        zones: [(origin, file)] served instead of the one zone (start() waits for `origin`,
+        which should be the last of them); zoned then keeps them in a database. control: a
+        control socket for zonectl / knotc / nsd-control. loaders: Knot's background-workers
+        (None: Knot's default, one per CPU)."""
         self.kind, self.origin, self.zonefile = kind, origin, Path(zonefile)
         self.dir = Path(workdir) / (name or kind)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.workers, self.pin = workers, pin
         self.tcp_clients, self.tcp_timeout = tcp_clients, tcp_timeout
+        self.zones = zones or [(origin, self.zonefile)]
+        self.many = zones is not None
+        self.control, self.loaders = control, loaders
+        self.sock = self.dir / f"{kind}.sock"
         self.proc = None
 
     def tcp_settings(self):
@@ -172,23 +193,32 @@ class Server:
         return [f"server-count: {self.workers}", f"reuseport: {'yes' if self.workers > 1 else 'no'}"]
 
     def command(self):
-        d, p, o, z = self.dir, self.port, self.origin, self.zonefile
+        d, p = self.dir, self.port
         if self.kind.startswith("zoned"):
             tcp = "".join(f"  {x}\n" for x in self.tcp_settings())
             # "zoned-rrl": rate limiting on, with a rate no client here reaches (its cost).
             rrl = "  rate-limit:\n    responses-per-second: 1000000\n" if self.kind == "zoned-rrl" else ""
+            # Many zones: kept in the store as zoned does for every zone; the control socket
+            # for zonectl reload.
+            extra = (f"  database: {d}/zoned.db\n" if self.many else "") + \
+                    (f"  control: {self.sock}\n" if self.control else "")
+            zones = "".join(f"  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n"
+                            for o, z in self.zones)
             (d / "zoned.yaml").write_text(
                 f"server:\n  listen: ['127.0.0.1:{p}']\n  workers: {self.workers}\n  log-level: warning\n"
-                f"{tcp}{rrl}zones:\n  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n")
+                f"{tcp}{rrl}{extra}zones:\n{zones}")
             return [str(ZONED), "--config", str(d / "zoned.yaml")]
         if self.kind == "knot":
+            loaders = f"    background-workers: {self.loaders}\n" if self.loaders else ""
+            control = f'control:\n    listen: "{self.sock}"\n' if self.control else ""
+            zones = "".join(f'  - domain: {o}\n    file: "{z}"\n    acl: all\n'
+                            for o, z in self.zones)
             (d / "knot.conf").write_text(f"""server:
     rundir: "{d}"
     listen: 127.0.0.1@{p}
     udp-workers: {self.workers}
     tcp-workers: {self.workers}
-    background-workers: 1
-{"".join(f"    {x}{chr(10)}" for x in self.tcp_settings())}database:
+{loaders}{"".join(f"    {x}{chr(10)}" for x in self.tcp_settings())}{control}database:
     storage: "{d}"
 log:
   - target: stderr
@@ -205,10 +235,7 @@ template:
     journal-content: none
     semantic-checks: off
 zone:
-  - domain: {o}
-    file: "{z}"
-    acl: all
-""")
+{zones}""")
             return ["knotd", "-c", str(d / "knot.conf")]
         if self.kind == "nsd":
             (d / "nsd.conf").write_text(f"""server:
@@ -228,30 +255,37 @@ zone:
     rrl-whitelist-ratelimit: 0
     verbosity: 0
 remote-control:
-    control-enable: no
-pattern:
+    control-enable: {"yes" if self.control else "no"}
+{f'    control-interface: "{self.sock}"{chr(10)}' if self.control else ""}pattern:
     name: xfr
     provide-xfr: 127.0.0.0/8 NOKEY
-zone:
-    name: {o}
-    zonefile: "{z}"
-    include-pattern: xfr
-""")
+""" + "".join(f'zone:\n    name: {o}\n    zonefile: "{z}"\n    include-pattern: xfr\n'
+              for o, z in self.zones))
             return ["nsd", "-d", "-c", str(d / "nsd.conf")]
         raise ValueError(self.kind)
 
-    def start(self, timeout=120):
+    def start(self, timeout=120, poll_timeout=0.3, retries=2):
         cmd = (["taskset", "-c", SERVER_CPU] if self.pin else []) + self.command()
-        self.log = open(self.dir / "server.log", "w")
-        t0 = time.monotonic()
+        # A restart (start after stop) keeps the first run's log.
+        self.log = open(self.dir / "server.log", "a" if self.proc else "w")
+        log_from = self.log.tell()  # this run's part of the log
+        t0 = self.started_at = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         while time.monotonic() - t0 < timeout:
-            r = answers(self.port, self.origin)
+            r = answers(self.port, self.origin, timeout=poll_timeout)
             if r is not None and r.answer:
                 self.start_time = time.monotonic() - t0
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited: {(self.dir / 'server.log').read_text()[-2000:]}")
+                with open(self.dir / "server.log", errors="replace") as f:
+                    f.seek(log_from)
+                    log = f.read()[-2000:]
+                if "already in use" in log.lower() and retries:
+                    # Someone else took the port meanwhile (the machine is shared): another.
+                    self.port = free_port()
+                    return self.start(timeout, poll_timeout, retries - 1)
+                raise RuntimeError(f"{self.kind} exited (status {self.proc.returncode}) "
+                                   f"{time.monotonic() - t0:.1f} s after start: {log}")
             time.sleep(0.02)
         else:
             raise RuntimeError(f"{self.kind} did not answer within {timeout}s")
@@ -264,12 +298,15 @@ zone:
         for p in tree(self.proc.pid):
             subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(p)], capture_output=True)
 
-    def stop(self):
+    def stop(self, timeout=20):
+        """SIGTERM, then SIGKILL after timeout seconds; says so when it had to kill."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                print(f"  {self.kind} did not stop within {timeout} s of SIGTERM: killed",
+                      file=sys.stderr)
                 self.proc.kill()
                 self.proc.wait()
 
@@ -695,6 +732,596 @@ def scaling_rows(kinds, res):
     return rows
 
 
+# ---------------------------------------------------------------- many small zones
+ZONES_FORMAT = "zones-v1"  # bump when the generated content changes
+
+
+def many_zone_names(n):
+    """n zone names spread over 8 TLD-like parents: z000000.b0.test. ... (deterministic)."""
+    return [f"z{i:06d}.b{i % 8}.test" for i in range(n)]
+
+
+def gen_many_zones(n, directory):
+    """n zones of 9 records each (SOA, 2 NS, A, AAAA, MX, TXT, CNAME and the MX target's A),
+    one file per zone, written once per n (a marker says the set is complete).
+    Returns [(origin, path)] in configuration order."""
+    directory = Path(directory)
+    zones = [(o, directory / f"{o}.zone") for o in many_zone_names(n)]
+    marker = directory / "complete"
+    if marker.exists() and marker.read_text() == f"{ZONES_FORMAT} {n}\n":
+        return zones
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, (o, path) in enumerate(zones):
+        path.write_text(
+            f"$ORIGIN {o}.\n$TTL 3600\n"
+            f"@ SOA ns1.bench-ns.test. hostmaster 1 7200 3600 1209600 300\n"
+            f"@ NS ns1.bench-ns.test.\n@ NS ns2.bench-ns.test.\n"
+            f"@ A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n"
+            f"@ AAAA 2001:db8::{(i >> 16) & 0xffff:x}:{i & 0xffff:x}\n"
+            f"@ MX 10 mail\nmail A 192.0.2.25\n"
+            f'@ TXT "bench zone {i}"\nwww CNAME @\n')
+    marker.write_text(f"{ZONES_FORMAT} {n}\n")
+    return zones
+
+
+def qname_wire(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def soa_sweep(port, names, window=200, timeout=1.0):
+    """Asks every name for its SOA once (UDP, up to `window` queries in flight) and returns
+    the indexes of the names answered authoritatively with an SOA (QR, AA, NOERROR, an
+    answer); the others (SERVFAIL while loading, REFUSED, no answer) are left out."""
+    qs = [qname_wire(n) + struct.pack("!HH", 6, 1) for n in names]  # SOA IN
+    ok = set()
+    free, pend, nxt = list(range(window)), {}, 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("127.0.0.1", port))
+        s.setblocking(False)
+        while nxt < len(qs) or pend:
+            while free and nxt < len(qs):
+                qid = free.pop()
+                try:
+                    s.send(struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + qs[nxt])
+                except OSError:
+                    pass  # not listening (yet): it times out like a lost query
+                pend[qid] = (nxt, time.monotonic() + timeout)
+                nxt += 1
+            select.select([s], [], [], 0.02)
+            while True:
+                try:
+                    data = s.recv(4096)
+                except OSError:  # nothing more (or ICMP refused)
+                    break
+                if len(data) < 12:
+                    continue
+                qid, flags, _, an = struct.unpack_from("!HHHH", data)
+                p = pend.get(qid)
+                # The question must be the one asked with this id (ids are reused).
+                if p is None or data[12:12 + len(qs[p[0]])].lower() != qs[p[0]].lower():
+                    continue
+                del pend[qid]
+                free.append(qid)
+                if flags & 0x8000 and flags & 0x0400 and flags & 0xF == 0 and an > 0:
+                    ok.add(p[0])
+            now = time.monotonic()
+            for qid, (_, deadline) in list(pend.items()):
+                if deadline < now:
+                    del pend[qid]
+                    free.append(qid)
+    return ok
+
+
+def all_answer(port, names, deadline):
+    """Sweeps until every name answers its SOA or the deadline passes; returns the indexes
+    still missing (empty: all answer)."""
+    missing = list(range(len(names)))
+    while True:
+        got = soa_sweep(port, [names[i] for i in missing])
+        missing = [m for k, m in enumerate(missing) if k not in got]
+        if not missing or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.1)
+
+
+def pss_mib(pid):
+    """Proportional set size of the process tree: a page shared by k processes counts 1/k
+    (NSD's forked servers share the zone data that RSS would count once per process)."""
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except Exception:
+            pass
+    return total / 1024
+
+
+def served_serial(port, name):
+    r = answers(port, name, timeout=0.2)
+    return r.answer[0][0].serial if r is not None and r.answer and \
+        r.answer[0].rdtype == dns.rdatatype.SOA else None
+
+
+def bump_serial(path):
+    """The zone file's SOA serial + 1 (the generated layout: serial after 'hostmaster');
+    returns the new serial."""
+    text = path.read_text()
+    m = re.search(r"hostmaster (\d+) ", text)
+    new = int(m.group(1)) + 1
+    path.write_text(text[:m.start(1)] + str(new) + text[m.end(1):])
+    return new
+
+
+# The reloads measured, in each server's documented terms: the whole server (re-reads its
+# configuration and every zone file that changed) and the one changed zone.
+RELOAD_ALL = {"zoned": "SIGHUP", "knot": "knotc reload", "nsd": "nsd-control reload"}
+RELOAD_ONE = {"zoned": "zonectl reload ZONE", "knot": "knotc zone-reload ZONE",
+              "nsd": "nsd-control reload ZONE"}
+
+
+def reload_command(s, zone):
+    """Runs the reload of zone (None: the whole server) and returns when the command has."""
+    if s.kind == "zoned" and zone is None:
+        s.proc.send_signal(signal.SIGHUP)
+        return
+    cmd = {"zoned": [str(ZONED.parent / "zonectl"), "--socket", str(s.sock), "reload"],
+           "knot": ["knotc", "-s", str(s.sock), "zone-reload" if zone else "reload"],
+           "nsd": ["nsd-control", "-c", str(s.dir / "nsd.conf"), "reload"]}[s.kind]
+    r = subprocess.run(cmd + ([zone] if zone else []), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {r.stdout}{r.stderr}")
+
+
+def time_reload(s, zone, path, one, timeout=600):
+    """Serial + 1 in zone's file, the reload, then until the new serial is served: seconds."""
+    new = bump_serial(path)
+    t0 = time.monotonic()
+    reload_command(s, zone if one else None)
+    while time.monotonic() - t0 < timeout:
+        if served_serial(s.port, zone) == new:
+            return time.monotonic() - t0
+        time.sleep(0.002)
+    raise RuntimeError(f"{s.kind}: {zone} does not serve serial {new} {timeout}s after the reload")
+
+
+def many_zones_round(kind, zones, work, timeout):
+    """One server over the zone set: start (nothing kept from before) to the last zone
+    answering, then every zone; memory; restart; reload of the whole server and of the one
+    changed zone. The changed file is put back afterwards."""
+    names = [o for o, _ in zones]
+    out = {}
+    d = work / kind
+    shutil.rmtree(d, ignore_errors=True)  # zoned's database, Knot's timers, NSD's state
+    s = Server(kind, names[-1], zones[-1][1], work, pin=False, zones=zones, control=True,
+               loaders=None)
+    changed, changed_file = zones[len(zones) // 2]
+    original = changed_file.read_text()
+    phase = "start"
+    try:
+        s.start(timeout=timeout, poll_timeout=0.1)
+        out["start"] = s.start_time
+        missing = all_answer(s.port, names, time.monotonic() + timeout)
+        out["start_all"] = time.monotonic() - s.started_at
+        out["missing"] = len(missing)
+        if missing:
+            print(f"  {kind}: {len(missing)} of {len(names)} zones do not answer their SOA, "
+                  f"e.g. {names[missing[0]]}", file=sys.stderr)
+        time.sleep(1)
+        out["rss"], out["pss"] = rss_mib(s.proc.pid), pss_mib(s.proc.pid)
+        # Work done per second with every zone loaded and nothing asked: timers, scans.
+        c0 = cpu_seconds(s.proc.pid)
+        time.sleep(3)
+        out["idle_cpu"] = (cpu_seconds(s.proc.pid) - c0) / 3 * 1000
+        phase = "stop"
+        s.stop(timeout=120)
+        phase = "restart"
+        s.start(timeout=timeout, poll_timeout=0.1)
+        out["restart"] = s.start_time
+        missing = all_answer(s.port, names, time.monotonic() + timeout)
+        out["restart_all"] = time.monotonic() - s.started_at
+        out["missing_restart"] = len(missing)
+        phase = "reload"
+        out["reload_all"] = time_reload(s, changed, changed_file, False, timeout)
+        out["reload_one"] = time_reload(s, changed, changed_file, True, timeout)
+        # The other zones are still served after the reloads (a sample).
+        sample = names[::max(1, len(names) // 200)]
+        out["after_reload"] = len(soa_sweep(s.port, sample)), len(sample)
+    except RuntimeError as e:
+        raise RuntimeError(f"{phase}: {e}") from e
+    finally:
+        s.stop(timeout=120)
+        changed_file.write_text(original)
+    return out
+
+
+def many_zones(kinds, n, work, rounds, timeout=3600):
+    """Each server in turn over the same n zone files, `rounds` interleaved rounds. A server
+    that fails (does not start, does not reload) is reported and the others go on."""
+    zdir = work / f"zones-{n}"
+    t0 = time.monotonic()
+    zones = gen_many_zones(n, zdir / "files")
+    print(f"{n} zones: files in {zdir / 'files'} ({time.monotonic() - t0:.1f} s to write or "
+          f"find them); load {load_text()}", flush=True)
+    res, failed = {k: [] for k in kinds}, {}
+    for _ in range(rounds):
+        for k in kinds:
+            try:
+                res[k].append(many_zones_round(k, zones, zdir, timeout))
+            except RuntimeError as e:
+                failed.setdefault(k, []).append(str(e)[-500:])
+                print(f"  {k} at {n} zones failed: {str(e)[-500:]}", file=sys.stderr, flush=True)
+    return res, failed
+
+
+MANY_ZONE_ROWS = (
+    ("start -> last zone answers SOA, s", "start", 2),
+    ("start -> all zones answer SOA, s", "start_all", 2),
+    ("restart -> last zone answers SOA, s", "restart", 2),
+    ("restart -> all zones answer SOA, s", "restart_all", 2),
+    ("resident memory MiB (RSS, process tree)", "rss", 1),
+    ("proportional memory MiB (PSS, process tree)", "pss", 1),
+    ("CPU ms per s while idle (all zones served)", "idle_cpu", 1),
+    ("reload whole server -> new serial, s", "reload_all", 3),
+    ("reload the one zone -> new serial, s", "reload_one", 3),
+)
+
+
+def median_of(res, k, key):
+    """The median over a server's rounds, None when it has none (it failed)."""
+    return statistics.median(x[key] for x in res[k]) if res.get(k) else None
+
+
+def many_zones_rows(kinds, res, n):
+    others = [k for k in kinds if k != "zoned"]
+    z = "zoned" in kinds
+    rows = [[f"{n} zones", *kinds] + ([f"zoned/{k}" for k in others] if z else [])]
+    fmt = lambda v, d: "failed" if v is None else f"{v:.{d}f}"
+    for label, key, d in MANY_ZONE_ROWS:
+        vals = {k: median_of(res, k, key) for k in kinds}
+        rows.append([label, *[fmt(vals[k], d) for k in kinds]] +
+                    ([ratio(vals["zoned"], vals[k]) if vals["zoned"] is not None and
+                      vals[k] is not None else "-" for k in others] if z else []))
+    rows.append(["zones not answering after start / restart",
+                 *[f"{max(x['missing'] for x in res[k])} / "
+                   f"{max(x['missing_restart'] for x in res[k])}" if res[k] else "-"
+                   for k in kinds]])
+    rows.append(["sample answering after the reloads",
+                 *[f"{min(x['after_reload'][0] for x in res[k])}/{res[k][0]['after_reload'][1]}"
+                   if res[k] else "-" for k in kinds]])
+    return [r + [""] * (len(rows[0]) - len(r)) for r in rows]
+
+
+def many_zones_goals(res, n):
+    """The issue's goals, as measured."""
+    if not all(res.get(k) for k in ("zoned", "knot", "nsd")):
+        return []
+    med = lambda k, key: median_of(res, k, key)
+    out = []
+    for what, key, other, limit in (("start (fresh database)", "start", "nsd", 0.5),
+                                    ("restart (database holds the zones)", "restart", "nsd", 0.5),
+                                    ("resident memory", "rss", "knot", 1.0),
+                                    ("reload, whole server", "reload_all", "nsd", 0.5),
+                                    ("reload, the one zone", "reload_one", "nsd", 0.5)):
+        r = med("zoned", key) / max(1e-9, med(other, key))
+        out.append(f"  {what}: zoned/{other} {r:.2f}x, goal <= {limit}x: "
+                   f"{'met' if r <= limit else 'NOT met'}")
+    return out
+
+
+def many_zones_scaling_rows(kinds, by_n):
+    """Each figure at the largest n over the same figure at the smallest."""
+    ns = sorted(by_n)
+    lo, hi = ns[0], ns[-1]
+    rows = [[f"{hi} / {lo} zones (goal <= {hi / lo * 1.1:.0f}x)", *kinds]]
+    for label, key, _ in MANY_ZONE_ROWS:
+        cells = []
+        for k in kinds:
+            a, b = median_of(by_n[hi], k, key), median_of(by_n[lo], k, key)
+            cells.append(ratio(a, b) if a is not None and b is not None else "-")
+        rows.append([label, *cells])
+    return rows
+
+
+# ---------------------------------------------------------------- O(change) commits
+COMMIT_LINE = re.compile(r"zone (\S+): serial (\d+) -> (\d+) committed \((.*)\): "
+                         r"\+(\d+) -(\d+) records.*?, ([\d.]+) ms")
+UPDATE_KEY = ("update-key.", "hmac-sha256", "dXBkYXRlLWtleS1mb3ItdGhlLWJlbmNobWFyay0zMg==")
+
+
+def commit_line(log, serial, timeout=10):
+    """zoned's log line for the commit that made `serial`: (ms, added, removed, source), or
+    None when no such line appears within timeout (logged before publication, so it is
+    normally there once the serial is served)."""
+    t0 = time.monotonic()
+    while True:
+        for m in COMMIT_LINE.finditer(Path(log).read_text(errors="replace")):
+            if int(m.group(3)) == serial:
+                return float(m.group(7)), int(m.group(5)), int(m.group(6)), m.group(4)
+        if time.monotonic() - t0 > timeout:
+            return None
+        time.sleep(0.02)
+
+
+def wait_for(pred, timeout=120, what="the change"):
+    """Polls pred() every ~1 ms; returns the monotonic time at which it first held."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return time.monotonic()
+        time.sleep(0.001)
+    raise RuntimeError(f"{what} not served within {timeout}s")
+
+
+def has_a(port, name, addr):
+    r = answers(port, name, "A", timeout=0.2)
+    return r is not None and any(x.rdtype == dns.rdatatype.A and any(str(a) == addr for a in x)
+                                 for x in r.answer)
+
+
+def has_referral(port, name, child):
+    r = answers(port, name, "A", timeout=0.2)
+    return r is not None and any(x.rdtype == dns.rdatatype.NS and
+                                 x.name.to_text().rstrip(".") == child for x in r.authority)
+
+
+def pct(xs, q):
+    """The q quantile (0.5: the median; 0.99 of 20 values is the largest)."""
+    if not xs:
+        return None
+    if q == 0.5:
+        return statistics.median(xs)
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * q))]
+
+
+class ChangeRun:
+    """A zoned primary serving the 1M-record zone from its file (with a control socket and
+    an UPDATE key) and a zoned secondary pulling it; both log at info (commit lines)."""
+
+    def __init__(self, work, big_zone, origin):
+        self.origin = origin
+        self.pdir, self.sdir = Path(work).resolve() / "chg-primary", Path(work).resolve() / "chg-secondary"
+        for d in (self.pdir, self.sdir):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+        self.zone = self.pdir / "zone"
+        shutil.copy(big_zone, self.zone)
+        self.pp, self.sp = free_port(), free_port()
+        kname, kalg, ksecret = UPDATE_KEY
+        (self.pdir / "z.yaml").write_text(
+            f"server:\n  listen: ['127.0.0.1:{self.pp}']\n  workers: 1\n  database: p.db\n"
+            f"  control: ctl.sock\n  log-level: info\n"
+            f"keys:\n  - name: {kname.rstrip('.')}\n    algorithm: {kalg}\n    secret: \"{ksecret}\"\n"
+            f"remotes:\n  - name: s\n    address: 127.0.0.1:{self.sp}\n"
+            f"zones:\n  - name: {origin}\n    file: {self.zone}\n    notify: [s]\n"
+            f"    allow-transfer: [s]\n    allow-update: [{kname.rstrip('.')}]\n")
+        (self.sdir / "z.yaml").write_text(
+            f"server:\n  listen: ['127.0.0.1:{self.sp}']\n  workers: 1\n  database: s.db\n"
+            f"  log-level: info\n"
+            f"remotes:\n  - name: p\n    address: 127.0.0.1:{self.pp}\n"
+            f"zones:\n  - name: {origin}\n    primaries: [p]\n")
+        self.plog, self.slog = self.pdir / "log", self.sdir / "log"
+        self.p = self.s = None
+
+    def start(self):
+        def run(d):
+            with open(d / "log", "a") as log:  # the child keeps its own descriptor
+                return subprocess.Popen([str(ZONED), "--config", str(d / "z.yaml")],
+                                        stdout=log, stderr=subprocess.STDOUT)
+        self.p = run(self.pdir)
+        wait_for(lambda: served_serial(self.pp, self.origin) is not None, 600, "the primary's zone")
+        self.s = run(self.sdir)
+        wait_for(lambda: served_serial(self.sp, self.origin) is not None, 600, "the secondary's zone")
+
+    def stop(self):
+        for x in (self.s, self.p):
+            if x and x.poll() is None:
+                x.send_signal(signal.SIGTERM)
+                try:
+                    x.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    x.kill()
+                    x.wait()
+
+    def serial(self):
+        return served_serial(self.pp, self.origin)
+
+    def change(self, command, primary_pred, secondary_pred, out):
+        """Runs command() (returns the serial it made, or None: the one served afterwards)
+        in a thread while polling the primary and then the secondary for the change; appends
+        to out's lists: the command's own time, change -> served on each side, and both
+        commit lines' times."""
+        done = {}
+
+        def run():
+            try:
+                done["serial"] = command()
+            except Exception as e:  # reported below, in the measuring thread
+                done["error"] = e
+            done["t"] = time.monotonic()
+        t0 = time.monotonic()
+        th = threading.Thread(target=run)
+        th.start()
+        failed = lambda: "error" in done
+        try:
+            tp = wait_for(lambda: failed() or primary_pred(), what="the change on the primary")
+            ts = wait_for(lambda: failed() or secondary_pred(), what="the change on the secondary")
+        finally:
+            th.join()
+        if failed():
+            raise RuntimeError(f"the change failed: {done['error']}")
+        serial = done["serial"] or self.serial()  # changes run one at a time
+        out["command"].append(done["t"] - t0)
+        out["primary serves"].append(tp - t0)
+        out["secondary serves"].append(ts - t0)
+        out["primary -> secondary serves"].append(ts - tp)
+        for who, log in (("primary", self.plog), ("secondary", self.slog)):
+            c = commit_line(log, serial)
+            if c:
+                out[f"{who} commit ms"].append(c[0])
+                source = re.sub(r"zone file \S+", "zone file", c[3])
+                out[f"{who} commit"] = f"+{c[1]} -{c[2]} records, {source}"
+
+
+def new_lists():
+    return {k: [] for k in ("command", "primary serves", "secondary serves",
+                            "primary -> secondary serves", "primary commit ms",
+                            "secondary commit ms")}
+
+
+def change_by_file(run, n):
+    """(a) One record added to the primary's file (serial + 1), SIGHUP."""
+    out = new_lists()
+    base = run.serial()
+    text = run.zone.read_text()
+    text = re.sub(r"hostmaster \d+ ", f"hostmaster {base} ", text, count=1)
+    for i in range(1, n + 1):
+        serial = base + i
+        text = text.replace(f"hostmaster {serial - 1} ", f"hostmaster {serial} ", 1)
+        name, addr = f"bench-file{i}", f"192.0.2.{i % 250 + 1}"
+        text += f"{name} A {addr}\n"
+        run.zone.write_text(text)
+        fq = f"{name}.{run.origin}"
+
+        def hup(serial=serial):
+            run.p.send_signal(signal.SIGHUP)
+            return serial
+        run.change(hup, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), out)
+        time.sleep(0.05)
+    return out
+
+
+def update_probe(run):
+    """None when zoned accepts a signed UPDATE for the zone, else why not."""
+    import dns.tsigkeyring
+    import dns.update
+    kname, kalg, ksecret = UPDATE_KEY
+    run.keyring = dns.tsigkeyring.from_text({kname: (kalg, ksecret)})
+    u = dns.update.UpdateMessage(run.origin, keyring=run.keyring, keyname=kname,
+                                 keyalgorithm=kalg)
+    u.add("bench-update0", 300, "A", "192.0.2.200")
+    try:
+        r = dns.query.tcp(u, "127.0.0.1", port=run.pp, timeout=10)
+    except Exception as e:  # a server that answers unsigned, or not at all
+        return f"no usable answer to UPDATE ({type(e).__name__}: {e})"
+    if r.rcode() != dns.rcode.NOERROR:
+        return f"zoned answers UPDATE with {dns.rcode.to_text(r.rcode())}"
+    return None
+
+
+def change_by_update(run, n):
+    """(b) One A record added by DNS UPDATE with TSIG (dnspython over TCP, as nsupdate
+    would): the command is sending it until the response."""
+    import dns.update
+    kname, kalg, _ = UPDATE_KEY
+    out = new_lists()
+    for i in range(1, n + 1):
+        name, addr = f"bench-update{i}", f"192.0.2.{i % 250 + 1}"
+        fq = f"{name}.{run.origin}"
+        u = dns.update.UpdateMessage(run.origin, keyring=run.keyring, keyname=kname,
+                                     keyalgorithm=kalg)
+        u.add(name, 300, "A", addr)
+
+        def send(u=u, i=i):
+            r = dns.query.tcp(u, "127.0.0.1", port=run.pp, timeout=10)
+            if r.rcode() != dns.rcode.NOERROR:
+                raise RuntimeError(f"UPDATE {i} answered {dns.rcode.to_text(r.rcode())}")
+            return None
+        run.change(send, lambda: has_a(run.pp, fq, addr), lambda: has_a(run.sp, fq, addr), out)
+        time.sleep(0.05)
+    return out
+
+
+def change_by_delegate(run, n):
+    """(c) zonectl delegate CHILD --ns ... --force: 2 NS and 2 glue A records."""
+    out = new_lists()
+    zonectl = str(ZONED.parent / "zonectl")
+    for i in range(1, n + 1):
+        child = f"bench-deleg{i}.{run.origin}"
+        cmd = [zonectl, "--config", str(run.pdir / "z.yaml"), "delegate", child,
+               "--ns", f"ns1.{child}=192.0.2.{i % 250 + 1}",
+               "--ns", f"ns2.{child}=198.51.100.{i % 250 + 1}", "--force"]
+
+        def delegate(cmd=cmd):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            m = re.search(r"now at serial (\d+)", r.stdout)
+            if r.returncode != 0 or not m:
+                raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stdout}{r.stderr}")
+            return int(m.group(1))
+        q = f"www.{child}"
+        run.change(delegate, lambda: has_referral(run.pp, q, child),
+                   lambda: has_referral(run.sp, q, child), out)
+        time.sleep(0.05)
+    return out
+
+
+def change_figures(work, big_zone, origin, n=20):
+    """The three ways of changing the 1M-record zone, each n times, on one primary/secondary
+    pair: returns {what: lists} and the skipped ones {what: why}."""
+    run = ChangeRun(work, big_zone, origin)
+    res, skipped = {}, {}
+    try:
+        t0 = time.monotonic()
+        run.start()
+        print(f"changes: zoned primary and secondary serve the {origin} zone after "
+              f"{time.monotonic() - t0:.1f} s; load {load_text()}", flush=True)
+        res["file"] = change_by_file(run, n)
+        why = update_probe(run)
+        if why:
+            skipped["update"] = why
+        else:
+            res["update"] = change_by_update(run, n)
+        res["delegate"] = change_by_delegate(run, n)
+    finally:
+        run.stop()
+    return res, skipped
+
+
+CHANGE_KINDS = (
+    ("file", "(a) 1 record added to the primary's file + SIGHUP, IXFR to the secondary",
+     None),  # the command is a signal: no time of its own
+    ("update", "(b) DNS UPDATE of 1 record (TSIG, TCP), IXFR to the secondary",
+     "UPDATE sent -> response"),
+    ("delegate", "(c) zonectl delegate CHILD --ns x2 with glue --force, IXFR to the secondary",
+     "zonectl delegate wall time"),
+)
+
+
+def change_rows(res, skipped, records):
+    rows = [[f"{records}-record zone, zoned only", "p50 ms", "p99 ms", "n"]]
+    fmt = lambda v: "-" if v is None else f"{v:.1f}"
+    for kind, title, command in CHANGE_KINDS:
+        if kind in skipped:
+            rows.append([title, "skipped", "", ""])
+            rows.append([f"  {skipped[kind]}", "", "", ""])
+            continue
+        o = res.get(kind)
+        if o is None:
+            continue
+        rows.append([title, "", "", ""])
+        rows.append([f"  commit on the primary, from its log ({o.get('primary commit', '?')})",
+                     fmt(pct(o["primary commit ms"], 0.5)), fmt(pct(o["primary commit ms"], 0.99)),
+                     str(len(o["primary commit ms"]))])
+        if command:
+            xs = [x * 1000 for x in o["command"]]
+            rows.append([f"  {command}", fmt(pct(xs, 0.5)), fmt(pct(xs, 0.99)), str(len(xs))])
+        for label, key in (("change -> primary serves it", "primary serves"),
+                           ("change -> secondary serves it", "secondary serves"),
+                           ("primary serves -> secondary serves (NOTIFY, SOA, IXFR, commit)",
+                            "primary -> secondary serves")):
+            xs = [x * 1000 for x in o[key]]
+            rows.append([f"  {label}", fmt(pct(xs, 0.5)), fmt(pct(xs, 0.99)), str(len(xs))])
+        rows.append([f"  commit on the secondary, from its log ({o.get('secondary commit', '?')})",
+                     fmt(pct(o["secondary commit ms"], 0.5)),
+                     fmt(pct(o["secondary commit ms"], 0.99)), str(len(o["secondary commit ms"]))])
+    return rows
+
+
 # ---------------------------------------------------------------- replication figures
 def replication_figures(work, big_zone, origin, changes=20):
     """zoned primary -> zoned secondary with the 1M zone: pull-and-serve, restart, and the
@@ -836,8 +1463,20 @@ def main():
                     help="without/with pairs per server in --idle-tcp (medians)")
     ap.add_argument("--scaling", action="store_true",
                     help="also 1 vs 2 workers per server, nothing pinned, dnsperf -T 2 -c 20")
+    ap.add_argument("--zones", nargs="?", const="10000", metavar="N[,N...]",
+                    help="also many small zones (9 records each) per server: start, memory, "
+                         "restart, reload; N zones (default 10000), several N side by side")
+    ap.add_argument("--zones-rounds", type=int, default=3,
+                    help="interleaved rounds of --zones per N (medians)")
+    ap.add_argument("--zones-timeout", type=int, default=3600, metavar="S",
+                    help="a server of --zones that does not answer (start) or serve the new "
+                         "serial (reload) within S seconds is reported as failed")
+    ap.add_argument("--changes", action="store_true",
+                    help="also zoned's commit latency for 1-record changes of the big zone: "
+                         "file+SIGHUP, DNS UPDATE, zonectl delegate, to a zoned secondary")
+    ap.add_argument("--changes-count", type=int, default=20, help="changes of each kind")
     ap.add_argument("--zoned", type=Path, default=ZONED, help="the zoned binary to measure")
-    ap.add_argument("--only", choices=["idle", "scaling"],
+    ap.add_argument("--only", choices=["idle", "scaling", "zones", "changes"],
                     help="skip the main comparison and the big zone; run just this part")
     args = ap.parse_args()
     ZONED = args.zoned.resolve()
@@ -845,6 +1484,16 @@ def main():
         ap.error("--only idle needs --idle-tcp N")
     if args.only == "scaling":
         args.scaling = True
+    if args.only == "zones" and not args.zones:
+        args.zones = "10000"
+    if args.only == "changes":
+        args.changes = True
+    try:
+        zone_counts = sorted({int(x) for x in args.zones.split(",")}) if args.zones else []
+    except ValueError:
+        ap.error(f"--zones {args.zones}: give zone counts like 10000 or 10000,100000")
+    if any(n < 1 for n in zone_counts):
+        ap.error("--zones: counts must be at least 1")
     work = ROOT / "build" / "bench"
     work.mkdir(parents=True, exist_ok=True)
     kinds = args.peers.split(",")
@@ -871,7 +1520,8 @@ def main():
 
     hosts = int(args.big / 1.9)  # ~1.9 records per host in gen_zone
     big = work / f"big.test.{hosts}.zone"
-    if ((not args.no_big and not args.only) or args.replication or args.reload) and not big.exists():
+    if ((not args.no_big and not args.only) or args.replication or args.reload or args.changes) \
+            and not big.exists():
         gen_zone("big.test", hosts, big)
     if not args.no_big and not args.only:
         big_rows = {"start to serving s (2 cores)": {}, "resident memory MiB": {}, "AXFR to kdig s": {},
@@ -930,6 +1580,47 @@ def main():
         figs = replication_figures(work, big, "big.test")
         table([["zoned replication (1M-record zone)", "seconds"]] +
               [[k, f"{v:.3f}"] for k, v in figs.items()])
+    if zone_counts:
+        # Opening 100k zone files is one at a time, but leave room anyway (inherited).
+        raise_open_files(65536)
+        print()
+        print(f"many zones: each server in turn over the same zone files (9 records each: SOA, "
+              f"2 NS, A, AAAA, MX, mail A, TXT, CNAME), started unpinned (zoned's loader pool "
+              f"and Knot's background-workers at their defaults, one per CPU; 1 query worker "
+              f"each), nothing kept from the previous round; {args.zones_rounds} round(s), "
+              f"medians. \"all zones answer\": every zone asked for its SOA until it answers "
+              f"authoritatively. Reloads: serial + 1 in the file of the zone in the middle of "
+              f"the list, then the whole server (zoned {RELOAD_ALL['zoned']}, Knot "
+              f"{RELOAD_ALL['knot']}, NSD {RELOAD_ALL['nsd']}: configuration and changed files) "
+              f"and the one zone (zoned {RELOAD_ONE['zoned']}, Knot {RELOAD_ONE['knot']}, NSD "
+              f"{RELOAD_ONE['nsd']}), each timed to the new serial served. zoned keeps its zones "
+              f"in server.database: \"start\" is its first start ever, \"restart\" with the "
+              f"database holding them (Knot and NSD: their timer/state files kept).", flush=True)
+        by_n = {}
+        for n in zone_counts:
+            res, failed = many_zones(kinds, n, work, args.zones_rounds, args.zones_timeout)
+            by_n[n] = res
+            print(f"load after {n} zones: {load_text()}")
+            table(many_zones_rows(kinds, res, n))
+            for line in many_zones_goals(res, n):
+                print(line)
+            for k, why in failed.items():
+                print(f"  {k} failed in {len(why)} round(s): {why[0]}")
+        if len(by_n) > 1:
+            print()
+            table(many_zones_scaling_rows(kinds, by_n))
+    if args.changes:
+        print()
+        print(f"changes: zoned primary (file, control socket, allow-update) -> zoned secondary, "
+              f"the {args.big}-record zone, {args.changes_count} changes of each kind one after "
+              f"the other, each timed from the change command to the new record served "
+              f"(polled every ~1 ms), and each commit's own time from zoned's log "
+              f"(\"committed (...): +A -R records, N ms\"). Goal: <= 20 ms p50.", flush=True)
+        res, skipped = change_figures(work, big, "big.test", args.changes_count)
+        print(f"load after the changes: {load_text()}")
+        table(change_rows(res, skipped, args.big))
+        print("  zonectl delegate answers once zoned has also written the change to the zone "
+              "file (its wall time includes that write-back); the commit line is the commit's.")
 
 
 if __name__ == "__main__":
