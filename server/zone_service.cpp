@@ -87,6 +87,7 @@ std::string first(const std::vector<std::string>& v, const std::string& otherwis
 
 struct ZoneService::Primary {
   Stamps stamps;  // the files as last read or written
+  bool syncing = false;  // a write-back is under way on the pool
   PrimaryZoneStatus st;
   std::vector<zone::Changeset> pending;  // committed, not yet written to the file
   bool sync_scheduled = false;
@@ -226,7 +227,8 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     if (!slot) slot = std::make_unique<Primary>();
     Primary& st = *slot;
     auto cur = table->get(zc->origin);
-    if (!startup && cur && st.st.last_load_ok && !st.retry_load && unchanged_files(st.stamps)) {
+    if (!startup && cur && (st.syncing || (st.st.last_load_ok && !st.retry_load &&
+                                           unchanged_files(st.stamps)))) {
       ++sum.unchanged;  // same file as last read or written
       continue;
     }
@@ -564,8 +566,7 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
     if (auto it = primaries_.find(origin); it != primaries_.end())
       it->second->st.last_result = source + ", serial " + std::to_string(out.commit.zone->serial());
     // The observer has queued the change for the file: write it now, not in a second.
-    if (sync_file(origin, out.file_note))
-      out.file_note = "zone file " + zc->file + " updated";
+    sync_file(origin, out.file_note, true);
   }
   return out;
 }
@@ -667,7 +668,7 @@ void ZoneService::drain_incoming() {
   }
 }
 
-bool ZoneService::sync_file(const std::string& origin, std::string& note) {
+bool ZoneService::sync_file(const std::string& origin, std::string& note, bool wait) {
   drain_incoming();
   auto it = primaries_.find(origin);
   const ZoneConfig* zc = zone(origin);
@@ -675,16 +676,14 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
   Primary& st = *it->second;
   st.sync_scheduled = false;
   if (st.pending.empty()) return true;
-  auto report = [&](const std::string& why) {
-    st.st.sync_error = why;
-    note = "zone file " + zc->file + " not updated: " + why +
-           " (the change is committed and kept in the database)";
-    if (st.logged_sync_error != why) {
-      zone_log()->error("zone {}: {}", zc->name, note);
-      st.logged_sync_error = why;
-    }
+  const std::string file = zc->file;
+  if (st.syncing) {  // a write is under way: these changes follow it
+    st.sync_scheduled = true;
+    st.sync_due = Clock::now() + std::chrono::milliseconds(200);
+    waiting_.insert(origin);
+    note = "zone file " + file + " will be updated in a moment";
     return false;
-  };
+  }
   zone::Changeset cs = zone::condense(st.pending);
   auto served = registry_.current()->get(origin);
   if (!served || served->serial() != cs.to_serial()) {
@@ -692,21 +691,70 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note) {
     st.sync_scheduled = true;
     st.sync_due = Clock::now();
     waiting_.insert(origin);
-    note = "zone file " + zc->file + " will be updated in a moment";
+    note = "zone file " + file + " will be updated in a moment";
     return false;
   }
-  // The edit checks that the file holds the served zone without these changes: a file
-  // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
-  std::string err;
-  if (!zone::edit_zone_file(zc->file, origin, st.pending, *served, err)) return report(err);
-  // Our own write: the next reload need not read it again.
-  if (!st.stamps.empty() && st.stamps.front().first == zc->file) st.stamps.front().second = stamp_of(zc->file);
-  st.st.sync_error.clear();
-  st.logged_sync_error.clear();
-  zone_log()->info("zone {}: zone file {} updated to serial {} (+{} -{} records)", zc->name,
-                   zc->file, cs.to_serial(), cs.added.size(), cs.removed.size());
-  st.pending.clear();
-  return true;
+  // The edit reads, writes and reads the file again (O(file)): on the pool, so that the
+  // main thread goes on answering zonectl; waited for when the file is small.
+  struct Outcome {
+    bool ok = false;
+    std::string error;
+    FileStamp after;
+  };
+  auto chain = std::make_shared<std::vector<zone::Changeset>>(st.pending);
+  auto job = [file, origin, chain, served]() {
+    Outcome o;
+    // The edit checks that the file holds the served zone without these changes: a file
+    // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
+    o.ok = zone::edit_zone_file(file, origin, *chain, *served, o.error);
+    if (o.ok) o.after = stamp_of(file);
+    return o;
+  };
+  auto finish = [this, origin, n = chain->size(), cs](const Outcome& o) {
+    auto it = primaries_.find(origin);
+    const ZoneConfig* zc = zone(origin);
+    if (it == primaries_.end() || !zc) return;
+    Primary& st = *it->second;
+    st.syncing = false;
+    if (!o.ok) {
+      st.st.sync_error = o.error;
+      if (st.logged_sync_error != o.error) {
+        zone_log()->error("zone {}: zone file {} not updated: {} (the change is committed and "
+                          "kept in the database)", zc->name, zc->file, o.error);
+        st.logged_sync_error = o.error;
+      }
+      return;
+    }
+    // Our own write: the next reload need not read it again.
+    if (!st.stamps.empty() && st.stamps.front().first == zc->file) st.stamps.front().second = o.after;
+    st.st.sync_error.clear();
+    st.logged_sync_error.clear();
+    zone_log()->info("zone {}: zone file {} updated to serial {} (+{} -{} records)", zc->name,
+                     zc->file, cs.to_serial(), cs.added.size(), cs.removed.size());
+    st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<ptrdiff_t>(
+                                                                 std::min(n, st.pending.size())));
+    if (!st.pending.empty() && !st.sync_scheduled) {  // more came meanwhile
+      st.sync_scheduled = true;
+      st.sync_due = Clock::now();
+      waiting_.insert(origin);
+    }
+  };
+  st.syncing = true;
+  FileStamp now = stamp_of(file);
+  if (wait && now.ok && now.size < (4 << 20)) {
+    Outcome o = job();
+    finish(o);
+    note = o.ok ? "zone file " + file + " updated"
+                : "zone file " + file + " not updated: " + o.error +
+                      " (the change is committed and kept in the database)";
+    return o.ok;
+  }
+  asio::post(pool_, [this, job, finish]() {
+    Outcome o = job();
+    asio::post(io_, [finish, o] { finish(o); });
+  });
+  note = "zone file " + file + " is being updated";
+  return false;
 }
 
 void ZoneService::tick() {
@@ -725,7 +773,7 @@ void ZoneService::tick() {
   }
   for (const auto& o : due) {
     std::string note;
-    sync_file(o, note);
+    sync_file(o, note, false);
   }
   for (const auto& o : retry) {
     auto sum = reload(o);

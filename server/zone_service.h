@@ -119,7 +119,9 @@ class ZoneService {
                    const std::map<std::string, StoredZoneMeta>& stored);
   void set_config(Config cfg);
   void drain_incoming();
-  bool sync_file(const std::string& origin, std::string& note);
+  // Writes the changes not yet in the zone file; waits for it when `wait` and the file is
+  // small, else it happens on the pool and `note` says so.
+  bool sync_file(const std::string& origin, std::string& note, bool wait);
   void remove_configured(const std::vector<std::string>& origins, LoadSummary& sum);
 
   boost::asio::io_context& io_;

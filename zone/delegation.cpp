@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <map>
 #include <set>
 
 #include "zone/wire/message.h"
@@ -32,30 +33,25 @@ void collect(const Node& n, std::initializer_list<uint16_t> types, std::vector<R
   }
 }
 
-// Names used as NS targets by cuts other than `except`.
-std::set<std::string> targets_of_other_cuts(const Zone& z, const std::string& except) {
-  std::set<std::string> out;
-  z.for_each_node([&](const Node& n) {
-    if (!n.is_cut || n.name == except) return;
-    if (const RRset* ns = n.find(rrtype::NS))
-      ns->for_each([&](std::string_view rd) { out.insert(lowered(rdata_target(rrtype::NS, rd))); });
-  });
-  return out;
-}
-
-// Glue at or below the cut that nothing but this delegation uses. At the cut itself A/AAAA
-// are glue only while it is a cut (an NS named after the cut).
+// Glue at or below the cut that nothing but this delegation uses: the addresses of its NS
+// targets inside the cut that no other NS record (of the apex or another cut) names. Found
+// from the delegation's own NS set and the zone's count of NS references: O(delegation),
+// not a scan of the zone.
 void glue_to_remove(const Zone& z, const std::string& child,
                     std::vector<Record>& out) {
-  auto others = targets_of_other_cuts(z, child);
   const Node* cut = z.find(child);
-  bool child_is_cut = cut && cut->is_cut;
-  z.for_each_node([&](const Node& n) {
-    if (!is_subdomain(n.name, child)) return;
-    if (n.name == child && !child_is_cut) return;
-    if (others.count(std::string(n.name))) return;
-    collect(n, {rrtype::A, rrtype::AAAA}, out);
+  if (!cut || !cut->is_cut) return;
+  const RRset* ns = cut->find(rrtype::NS);
+  if (!ns) return;
+  std::map<std::string, int64_t> mine;  // targets inside the cut, with this cut's references
+  ns->for_each([&](std::string_view rd) {
+    std::string t = lowered(rdata_target(rrtype::NS, rd));
+    if (is_subdomain(t, child)) ++mine[t];
   });
+  for (const auto& [t, refs] : mine) {
+    if (z.ns_references(t) > refs) continue;  // another cut or the apex needs it too
+    if (const Node* n = z.find(t)) collect(*n, {rrtype::A, rrtype::AAAA}, out);
+  }
 }
 
 }  // namespace

@@ -168,6 +168,21 @@ const std::vector<uint64_t>& Zone::ns_target_refs() const {
   return ns_refs_;
 }
 
+int64_t Zone::ns_references(NameView target) const {
+  uint64_t h = NameIndex::hash(target);
+  const Zone& flat = overlay_ ? *overlay_->base : *this;
+  const auto& base = flat.ns_target_refs();
+  auto [lo, hi] = std::equal_range(base.begin(), base.end(), h);
+  int64_t n = hi - lo;
+  if (overlay_) {
+    const auto& refs = overlay_->ns_ref_delta;
+    auto it = std::lower_bound(refs.begin(), refs.end(), h,
+                               [](const auto& e, uint64_t x) { return e.first < x; });
+    if (it != refs.end() && it->first == h) n += it->second;
+  }
+  return n;
+}
+
 uint64_t node_content_hash(const Node& n) {
   // The formula content_hash has always had (its values are stored): per record, owner,
   // type, TTL as served and RDATA with an SOA's serial blanked; summed.

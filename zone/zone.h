@@ -250,6 +250,14 @@ class Zone {
   // must not leave without glue. Built on first use (flat zones; versions carry a delta).
   const std::vector<uint64_t>& ns_target_refs() const;
 
+ public:
+  // How many NS records of the apex and of the cuts name `target` (lowercased wire, in the
+  // zone): a binary search, O(log n), also on a version. Hash-based: a collision can only
+  // make it larger (glue kept, never dropped).
+  int64_t ns_references(NameView target) const;
+
+ private:
+
   std::string origin_;
   std::string source_;
   // Names, RDATA and signatures of every node, back to back; nodes and RRsets point here.

@@ -21,7 +21,7 @@ import dns.tsig
 import dns.update
 import pytest
 
-from conftest import DATA, Zoned, dig, free_port, kdig
+from conftest import DATA, Zoned, dig, free_port, kdig, query
 from peers import Peer
 from replication_helpers import ZonedServer, wait_serial, zone_text
 
@@ -113,8 +113,9 @@ def test_unknown_opcode_with_a_question_echoes_it(server):
     assert struct.unpack("!H", reply[4:6])[0] == 1 and reply[12:] == QUESTION
 
 
-def test_update_is_notimp_signed_when_signed(server):
-    # UPDATE is not plugged in yet: NOTIMP, and signed like every answer to a signed request.
+def test_update_without_allow_update_is_refused_signed_when_signed(server):
+    # A zone without allow-update: REFUSED (RFC 3007), signed like every answer to a signed
+    # request (the UPDATE path is deferred and answered later, then signed).
     key = dns.tsig.Key("ddns-key.", "c2VjcmV0c2VjcmV0c2VjcmV0", "hmac-sha256")
     z = Zoned(zones(), extra="keys:\n  - name: ddns-key\n    secret: \"c2VjcmV0c2VjcmV0c2VjcmV0\"\n")
     z.start()
@@ -123,8 +124,9 @@ def test_update_is_notimp_signed_when_signed(server):
                                      keyalgorithm=key.algorithm)
         u.add("new", 300, "A", "192.0.2.99")
         r = dns.query.udp(u, "127.0.0.1", port=z.port, timeout=3)  # verifies the TSIG
-        assert r.rcode() == dns.rcode.NOTIMP and r.opcode() == dns.opcode.UPDATE
+        assert r.rcode() == dns.rcode.REFUSED and r.opcode() == dns.opcode.UPDATE
         assert r.had_tsig
+        assert query("127.0.0.1", z.port, "new.example.com", "A").rcode() == dns.rcode.NXDOMAIN
     finally:
         z.cleanup()
 

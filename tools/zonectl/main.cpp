@@ -424,6 +424,7 @@ int main(int argc, char** argv) {
             std::cerr << "warning: " << f << "\n";
             return 1;
           }
+          std::cout << f << "\n";
         }
         return 0;
       }
