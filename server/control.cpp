@@ -1,5 +1,7 @@
 #include "server/control.h"
 
+#include "zone/task.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,7 +46,7 @@ ControlServer::~ControlServer() {
   ::unlink(path_.c_str());
 }
 
-void ControlServer::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+void ControlServer::start() { asio::co_spawn(io_, accept_loop(), zone::TaskEnd("control socket " + path_)); }
 
 asio::awaitable<void> ControlServer::accept_loop() {
   for (;;) {
@@ -52,7 +54,7 @@ asio::awaitable<void> ControlServer::accept_loop() {
     auto sock = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
-    asio::co_spawn(io_, session(std::move(sock)), asio::detached);
+    asio::co_spawn(io_, session(std::move(sock)), zone::TaskEnd("control session"));
   }
 }
 

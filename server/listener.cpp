@@ -2,6 +2,8 @@
 
 #include "server/listener.h"
 
+#include "zone/task.h"
+
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 #include <netinet/in.h>
@@ -298,7 +300,7 @@ class TcpServer {
     if (ec) throw std::runtime_error("cannot listen on " + name_ + " (TCP): " + ec.message());
   }
 
-  void start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
+  void start() { asio::co_spawn(io_, accept_loop(), zone::TaskEnd("TCP accept " + name_)); }
 
  private:
   asio::awaitable<void> accept_loop() {
@@ -328,7 +330,7 @@ class TcpServer {
         s.close(ec);  // over the cap: the client retries or falls back elsewhere
         continue;
       }
-      asio::co_spawn(io_, session(std::move(s)), asio::detached);
+      asio::co_spawn(io_, session(std::move(s)), zone::TaskEnd("TCP session"));
     }
   }
 
@@ -398,7 +400,7 @@ class TcpServer {
     s->late.push_back(std::move(framed));
     if (!s->late_writer) {
       s->late_writer = true;
-      asio::co_spawn(io_, write_late(s), asio::detached);
+      asio::co_spawn(io_, write_late(s), zone::TaskEnd("TCP answer"));
     }
   }
 
@@ -434,7 +436,7 @@ class TcpServer {
     if (ec) co_return;
     s->peer = Peer::from(remote.address(), remote.port());
     s->deadline = Clock::now() + idle_timeout();
-    asio::co_spawn(io_, watchdog(s), asio::detached);
+    asio::co_spawn(io_, watchdog(s), zone::TaskEnd("TCP timer"));
 
     // Buffered: one read may bring many pipelined queries (RFC 7766 6.2.1.1), and their
     // answers leave in one write. After compaction `in` holds at most one partial message;
@@ -502,7 +504,7 @@ class TcpServer {
           }
           s->deadline = Clock::now() + idle_timeout();
           s->timer.cancel();
-          asio::co_spawn(io_, watchdog(s), asio::detached);
+          asio::co_spawn(io_, watchdog(s), zone::TaskEnd("TCP timer"));
           continue;
         }
         if (r.disposition == Disposition::respond) {
