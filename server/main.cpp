@@ -53,6 +53,9 @@ replication::ReplicationConfig replication_config(const server::Config& cfg,
     remotes[rem.name] = r;
   }
   for (const auto& z : cfg.zones) {
+    // Only zones the replication side has work for (a primary without `notify` has none):
+    // with 10,000 zones every entry kept is memory.
+    if (z.primaries.empty() && z.notify.empty()) continue;
     replication::ZoneRole role;
     role.origin = z.origin;
     role.name = z.name;
@@ -176,16 +179,18 @@ int run(const std::string& path) {
 
   replicator.start(replication_config(cfg, *policy.current()));
   replicator.run();
-  server::LoadSummary first = zones.start(cfg);
-  log->info("zones: {}", server::reload_summary(first));
+  // The zone service keeps the configuration from here on (one copy of 10,000 zones is
+  // megabytes); main keeps only the server section.
+  const server::ServerConfig server_cfg = cfg.server;
+  log->info("zones: {}", server::reload_summary(zones.start(std::move(cfg))));
 
   server::ListenerOptions lo;
-  lo.listen = cfg.server.listen;
-  lo.workers = cfg.server.workers ? cfg.server.workers
+  lo.listen = server_cfg.listen;
+  lo.workers = server_cfg.workers ? server_cfg.workers
                                   : std::max(1u, std::thread::hardware_concurrency());
-  lo.query.udp_payload = cfg.server.udp_payload;
-  lo.tcp_idle_timeout = cfg.server.tcp_idle_timeout;
-  lo.tcp_max_clients = cfg.server.tcp_max_clients;
+  lo.query.udp_payload = server_cfg.udp_payload;
+  lo.tcp_idle_timeout = server_cfg.tcp_idle_timeout;
+  lo.tcp_max_clients = server_cfg.tcp_max_clients;
   lo.history = &history;
   lo.on_notify = [&](const std::string& origin, const std::string& from) {
     replicator.notify_received(origin, from);
@@ -206,8 +211,8 @@ int run(const std::string& path) {
         log->info("log-level is now {}", now.log_level);
         server::set_log_level(now.log_level);
       }
-      if (now.listen.size() != cfg.server.listen.size() ||
-          !std::equal(now.listen.begin(), now.listen.end(), cfg.server.listen.begin(),
+      if (now.listen.size() != server_cfg.listen.size() ||
+          !std::equal(now.listen.begin(), now.listen.end(), server_cfg.listen.begin(),
                       [](const auto& a, const auto& b) { return a.str() == b.str(); }))
         log->warn("listen addresses changed: restart zoned to apply them");
     }
@@ -225,9 +230,9 @@ int run(const std::string& path) {
   std::unique_ptr<server::ControlServer> control;
   try {
     listener.bind();
-    if (!cfg.server.control.empty())
+    if (!server_cfg.control.empty())
       control = std::make_unique<server::ControlServer>(
-          io, cfg.server.control, [&](const nlohmann::json& r) { return verbs.handle(r); });
+          io, server_cfg.control, [&](const nlohmann::json& r) { return verbs.handle(r); });
   } catch (const std::exception& e) {
     log->critical("{}", e.what());
     replicator.stop();
@@ -241,7 +246,7 @@ int run(const std::string& path) {
   std::string where;
   for (const auto& ep : lo.listen) where += (where.empty() ? "" : ", ") + ep.str();
   log->info("serving {} zone(s) on {} with {} worker(s){}", table.current()->size(), where,
-            lo.workers, control ? ", control socket " + cfg.server.control : std::string());
+            lo.workers, control ? ", control socket " + server_cfg.control : std::string());
   server::systemd::ready(serving_status(*table.current()));
   // Tell the secondaries that we (re)started with these versions (RFC 1996: on start-up),
   // now that they can reach us.

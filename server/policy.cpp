@@ -91,7 +91,9 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previ
     u.serial_policy = z.serial_policy;
     u.keep_history = z.ixfr_history;
     u.notify = !z.notify.empty();
-    p->update.emplace(z.origin, std::move(u));
+    // Only what UPDATE can use (a zone without keys is REFUSED, a secondary NOTAUTH: both
+    // told apart without an entry, see update_service.cpp).
+    if (!u.keys.empty()) p->update.emplace(z.origin, std::move(u));
   }
   return p;
 }

@@ -52,11 +52,14 @@ void UpdateService::handle(std::shared_ptr<const DeferredRequest> req, Completio
   if (!st.ok()) return refuse(st.rcode, st.message);
   auto policy = policy_.current();
   auto it = policy->update.find(u->zone);
-  if (it == policy->update.end()) return refuse(rcode::NOTAUTH, "not a zone of this server");
+  if (it == policy->update.end()) {
+    if (policy->allow_notify.count(u->zone))  // every secondary zone has an allow-notify
+      return refuse(rcode::NOTAUTH, "a secondary zone here: send UPDATE to its primary");
+    if (policy->allow_transfer.count(u->zone))  // every configured zone has one
+      return refuse(rcode::REFUSED, "no allow-update for this zone");
+    return refuse(rcode::NOTAUTH, "not a zone of this server");
+  }
   const UpdateRights& rights = it->second;
-  if (rights.secondary)
-    return refuse(rcode::NOTAUTH, "a secondary zone here: send UPDATE to its primary");
-  if (rights.keys.empty()) return refuse(rcode::REFUSED, "no allow-update for this zone");
   // RFC 3007: signed with one of the zone's keys, or refused.
   if (key.empty()) return refuse(rcode::REFUSED, "UPDATE must be signed (TSIG) with an allowed key");
   if (std::find(rights.keys.begin(), rights.keys.end(), key) == rights.keys.end())

@@ -1,6 +1,7 @@
 #include "server/zone_service.h"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -141,7 +142,7 @@ std::optional<PrimaryZoneStatus> ZoneService::primary_status(const std::string& 
 }
 
 void ZoneService::set_config(Config cfg) {
-  file_cfg_ = cfg;
+  file_zones_ = cfg.zones.size();
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < cfg.zones.size(); ++i) index.emplace(cfg.zones[i].origin, i);
   for (const auto& [origin, z] : runtime_) {
@@ -152,6 +153,14 @@ void ZoneService::set_config(Config cfg) {
   cfg_ = std::move(cfg);
   by_origin_ = std::move(index);
   if (hooks_.configured) hooks_.configured(cfg_);
+}
+
+void ZoneService::runtime_changed() {
+  // The file's zones stay as they are (no copy of them is kept: 10,000 zones of config are
+  // megabytes); the runtime ones after them are made again.
+  Config cfg = std::move(cfg_);
+  cfg.zones.resize(file_zones_);
+  set_config(std::move(cfg));
 }
 
 // Parses one zone file and decides what to serve (serial policy, pending changes): on the
@@ -472,7 +481,11 @@ LoadSummary ZoneService::start(Config cfg) {
   std::vector<const ZoneConfig*> zones;
   for (const auto& z : cfg_.zones)
     if (!z.secondary()) zones.push_back(&z);
-  return load(zones, true, stored);
+  LoadSummary sum = load(zones, true, stored);
+  // Once, after all of them: what the loads left free in the loader threads' heaps goes back
+  // to the system (per zone, a trim would walk the heap 10,000 times).
+  malloc_trim(0);
+  return sum;
 }
 
 LoadSummary ZoneService::reload(const std::string& only_origin) {
@@ -482,7 +495,7 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     std::set<std::string> before;
     for (const auto& z : cfg_.zones) before.insert(z.origin);
     try {
-      set_config(load_config(file_cfg_.path));
+      set_config(load_config(cfg_.path));
     } catch (const ConfigError& e) {
       sum.config_error = e.what();
       zone_log()->error("configuration not reloaded: {}", e.what());
@@ -591,7 +604,7 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
   z.runtime = true;
   runtime_[z.origin] = z;
   Config saved = cfg_;
-  set_config(file_cfg_);  // now with the new zone: ACLs and NOTIFY targets know it
+  runtime_changed();  // now with the new zone: ACLs and NOTIFY targets know it
   zone::ZoneChange c;
   c.kind = zone::ZoneChange::Kind::replace;
   c.origin = z.origin;
@@ -605,7 +618,7 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
   out.commit = hooks_.committer->commit_wait(std::move(c));
   if (!out.commit.ok) {
     runtime_.erase(z.origin);
-    set_config(file_cfg_);
+    runtime_changed();
     return out;
   }
   auto& slot = primaries_[z.origin];
@@ -626,7 +639,7 @@ ZoneService::EditResult ZoneService::remove_zone(const std::string& origin) {
     return out;
   }
   if (!zc->runtime) {
-    out.commit.error = "zone " + zc->name + " is in the configuration file " + file_cfg_.path +
+    out.commit.error = "zone " + zc->name + " is in the configuration file " + cfg_.path +
                        ": remove it there and reload";
     return out;
   }
@@ -639,7 +652,7 @@ ZoneService::EditResult ZoneService::remove_zone(const std::string& origin) {
   if (!out.commit.ok) return out;
   runtime_.erase(origin);
   primaries_.erase(origin);
-  set_config(file_cfg_);
+  runtime_changed();
   return out;
 }
 

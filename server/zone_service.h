@@ -117,7 +117,8 @@ class ZoneService {
                    std::optional<StoredZoneMeta> base) const;
   LoadSummary load(const std::vector<const ZoneConfig*>& zones, bool startup,
                    const std::map<std::string, StoredZoneMeta>& stored);
-  void set_config(Config cfg);
+  void set_config(Config cfg);  // as read from the configuration file
+  void runtime_changed();
   void drain_incoming();
   // Writes the changes not yet in the zone file; waits for it when `wait` and the file is
   // small, else it happens on the pool and `note` says so.
@@ -128,8 +129,8 @@ class ZoneService {
   zone::ZoneRegistry& registry_;
   ZoneServiceHooks hooks_;
   boost::asio::thread_pool pool_;
-  Config file_cfg_;  // as read from the configuration file
-  Config cfg_;       // file_cfg_ plus the zones added at runtime
+  Config cfg_;              // the configuration file's zones, then the zones added at runtime
+  size_t file_zones_ = 0;   // how many of cfg_.zones come from the file
   std::unordered_map<std::string, size_t> by_origin_;  // index into cfg_.zones
   std::map<std::string, ZoneConfig> runtime_;  // by origin
   std::map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
