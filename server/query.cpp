@@ -401,13 +401,13 @@ void log_tsig_failure(const ParsedQuery& q, const Peer& peer, const TsigCheck& t
                                                           " unknown (BADKEY)"
                     : t.status == TsigCheck::badsig ? "TSIG signature does not verify (BADSIG)"
                                                     : "TSIG time outside the fudge (BADTIME)";
-  std::string zname = q.qname_len ? name_to_text(q.name_lower()) : "-";
+  std::string zname = q.qname_len ? name_display(q.name_lower()) : "-";
   if (q.opcode == opcode::NOTIFY)
-    logger("notify")->warn("NOTIFY for {} from {}: TSIG check failed: {}", zname,
-                           peer.address_text(), why);
+    logger("notify")->warn("zone {}: NOTIFY from {}: TSIG check failed: {}", zname,
+                           peer.str(), why);
   else
-    logger("xfr")->warn("{} of {} from {}#{}: {}", q.qtype == rrtype::AXFR ? "AXFR" : "IXFR",
-                        zname, peer.address_text(), peer.port, why);
+    logger("xfr")->warn("zone {}: {} from {}: {}", zname,
+                        q.qtype == rrtype::AXFR ? "AXFR" : "IXFR", peer.str(), why);
 }
 
 // The completion handed to a deferred handler: signs the response as the request was signed

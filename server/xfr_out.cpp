@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> xfr_log() {
 const char* kind_of(const ParsedQuery& q) { return q.qtype == rrtype::AXFR ? "AXFR" : "IXFR"; }
 
 // Transfer logs name the client as address#port, as BIND and Knot do.
-std::string peer_text(const Peer& p) { return p.address_text() + "#" + std::to_string(p.port); }
+std::string peer_text(const Peer& p) { return p.str(); }
 
 TransferOut::Record soa_record(const zone::Zone& z) {
   return {z.origin(), rrtype::SOA, z.soa().ttl, std::string_view(z.soa().data).substr(2)};
@@ -34,15 +34,15 @@ uint16_t admit_transfer(const ParsedQuery& q, const Peer& peer, const TsigKey* k
                         const Policy& policy, const zone::Zone* zone) {
   const char* kind = kind_of(q);
   if (!zone || q.qclass != rrclass::IN) {
-    xfr_log()->info("{} of {} from {}: not a zone served here (NOTAUTH)", kind,
-                    name_to_text(q.name_lower()), peer_text(peer));
+    xfr_log()->info("zone {}: {} from {} refused: not a zone served here (NOTAUTH)",
+                    name_display(q.name_lower()), kind, peer_text(peer));
     return rcode::NOTAUTH;
   }
   auto acl = policy.allow_transfer.find(zone->origin());
   if (acl == policy.allow_transfer.end() ||
       !acl->second.allows(peer, key ? std::string_view(key->name) : std::string_view())) {
-    xfr_log()->warn("{} of {} to {} refused: not allowed by allow-transfer{}", kind,
-                    name_to_text(q.name_lower()), peer_text(peer),
+    xfr_log()->warn("zone {}: {} out to {} refused: not allowed by allow-transfer{}",
+                    name_display(q.name_lower()), kind, peer_text(peer),
                     key ? "" : " (or not signed with the remote's key)");
     return rcode::REFUSED;
   }
@@ -255,20 +255,20 @@ std::span<const uint8_t> TransferOut::next() {
 
 void TransferOut::finish(bool delivered) {
   auto log = xfr_log();
-  std::string zname = name_to_text(zone_->origin());
+  std::string zname = name_display(zone_->origin());
   const char* kind = diff_ ? "IXFR" : kind_of(q_);
   if (!delivered || failed_) {
-    log->warn("{} of {} to {}: serial {} aborted after {} messages{}", kind, zname, peer_text(peer_),
+    log->warn("zone {}: {} out to {}: serial {} aborted after {} messages{}", zname, kind, peer_text(peer_),
               zone_->serial(), messages_, failed_ ? " (a record does not fit a message)" : "");
     return;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  log->info("{} out of {} to {}: serial {} -> {}, {} records in {} messages ({} bytes, "
+  log->info("zone {}: {} out to {}: serial {}{}, {} records in {} messages ({} bytes, "
             "{:.3f} s){}",
-            mode_, zname, peer_text(peer_),
-            have_client_serial_ ? std::to_string(client_serial_) : std::string("none"),
+            zname, mode_, peer_text(peer_),
+            have_client_serial_ ? std::to_string(client_serial_) + " -> " : std::string(),
             zone_->serial(), records_, messages_, bytes_, secs,
-            opts_.key ? ", TSIG " + name_to_text(opts_.key->name) : "");
+            opts_.key ? ", TSIG " + name_display(opts_.key->name) : "");
 }
 
 }  // namespace server

@@ -93,6 +93,12 @@ bool is_subdomain(NameView name, NameView parent) {
   return name.size() - p == parent.size() && name.substr(p) == parent;
 }
 
+std::string name_display(NameView name) {
+  std::string t = name_to_text(name);
+  if (t.size() > 1 && t.back() == '.') t.pop_back();
+  return t;
+}
+
 std::string name_to_text(NameView name) {
   if (name.size() <= 1) return ".";
   std::string out;

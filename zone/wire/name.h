@@ -46,6 +46,8 @@ inline NameView parent_name(NameView name) {
 
 // Text form with a trailing dot ("www.example.com."); escapes as in master files.
 std::string name_to_text(NameView name);
+// As logs name zones and hosts: without the final dot ("example.com"; the root is ".").
+std::string name_display(NameView name);
 
 // Parses a text name (absolute or relative to origin; "@" is the origin). Returns nullopt on
 // a malformed name.
