@@ -3,9 +3,14 @@
 #include "server/acl.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -199,6 +204,47 @@ void read_rate_limit(Reader& rd, const YAML::Node& n, RateLimitConfig& rl) {
 
 }  // namespace
 
+namespace {
+
+// A `via` source address must be one of this machine's: "" when a socket can be bound to it,
+// else why not (an address that is not here would fail every NOTIFY and transfer at once).
+std::string not_local(const std::string& addr) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  int family;
+  if (inet_pton(AF_INET, addr.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    family = AF_INET;
+    len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, addr.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) == 1) {
+    family = AF_INET6;
+    len = sizeof(sockaddr_in6);
+  } else {
+    return "not an IP address";
+  }
+  ss.ss_family = static_cast<sa_family_t>(family);
+  int s = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return "";  // cannot tell: leave it to the first use
+  int rc = ::bind(s, reinterpret_cast<sockaddr*>(&ss), len);
+  int err = errno;
+  ::close(s);
+  return rc == 0 || err != EADDRNOTAVAIL ? "" : std::strerror(err);
+}
+
+}  // namespace
+
+std::string control_socket_hint(const std::string& file) noexcept {
+  try {
+    YAML::Node root = YAML::LoadFile(file);
+    YAML::Node c = root["server"] ? root["server"]["control"] : YAML::Node();
+    if (!c || !c.IsScalar()) return "";
+    fs::path p = c.as<std::string>();
+    if (p.is_relative()) p = fs::absolute(fs::path(file)).parent_path() / p;
+    return p.lexically_normal().string();
+  } catch (...) {
+    return "";
+  }
+}
+
 Config load_config(const std::string& file) {
   Config cfg;
   cfg.path = file;
@@ -223,6 +269,8 @@ Config load_config(const std::string& file) {
       Endpoint ep;
       if (!parse_endpoint(cfg.server.via, ep, 0) || ep.port != 0)
         rd.fail(s["via"], "via must be an address without a port, e.g. 192.0.2.1 or 2001:db8::1");
+      if (auto why = not_local(ep.host); !why.empty())
+        rd.fail(s["via"], "via " + ep.host + " is not an address of this machine (" + why + ")");
     }
     if (s["listen"]) {
       for (const auto& e : rd.list(s["listen"], "listen")) {
@@ -300,6 +348,9 @@ Config load_config(const std::string& file) {
         if (!parse_endpoint(rc.via, ep, 0) || ep.port != 0)
           rd.fail(r["via"], "via of remote '" + rc.name +
                                 "' must be an address without a port, e.g. 192.0.2.1");
+        if (auto why = not_local(ep.host); !why.empty())
+          rd.fail(r["via"], "via " + ep.host + " of remote '" + rc.name +
+                                "' is not an address of this machine (" + why + ")");
       }
       if (!remote_names.insert(rc.name).second)
         rd.fail(r, "duplicate remote '" + rc.name + "'");

@@ -89,6 +89,10 @@ class ConfigError : public std::runtime_error {
 // Throws ConfigError on any problem.
 Config load_config(const std::string& path);
 
+// server.control of a configuration that does not load (zonectl still reaches the running
+// zoned, which keeps its previous configuration): "" when even that cannot be read.
+std::string control_socket_hint(const std::string& path) noexcept;
+
 // One update-policy entry, "KEY MATCH [NAME] [TYPE...]" (MATCH: name, subdomain, wildcard
 // with a NAME; self, selfsub, zonesub without), e.g. "acme-key wildcard _acme-challenge.* TXT".
 // Added to `policy` and stored in *out; false with *error when it cannot be read.

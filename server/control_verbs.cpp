@@ -60,6 +60,7 @@ json reload_json(const LoadSummary& s) {
               {"errors", r.errors}, {"warnings", r.warnings}};
     if (r.serving) z["serial"] = r.serial;
     if (!r.serving_from.empty()) z["serving_from"] = r.serving_from;
+    if (r.merged) z["merged_records"] = r.merged;
     zones.push_back(z);
   }
   json out = {{"ok", s.failed == 0 && s.config_error.empty()},
@@ -206,7 +207,14 @@ json ControlVerbs::status() {
     problems_total += problems.size();
     zones.push_back(e);
   }
-  return {{"ok", true}, {"problems", problems_total}, {"zones", zones}};
+  json out = {{"ok", true}, {"zones", zones}};
+  if (!zones_.config_error().empty()) {
+    out["config_error"] = "configuration not reloaded (zoned runs with the previous one): " +
+                          zones_.config_error();
+    ++problems_total;
+  }
+  out["problems"] = problems_total;
+  return out;
 }
 
 // delegate/undelegate: planned against the version current at commit time, in one commit.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,8 +27,29 @@ std::string read_pid(int fd) {
   return s;
 }
 
-// The socket inodes listening (TCP) or bound (UDP) on a port, from /proc/net.
-std::vector<std::string> socket_inodes(uint16_t port, bool udp) {
+// An address as /proc/net/{udp,tcp}{,6} print it: the 32-bit words of the address in
+// memory order, each as hex of the host-order value.
+std::string proc_hex(const void* addr, size_t len) {
+  std::string out;
+  char buf[9];
+  for (size_t i = 0; i < len; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, static_cast<const uint8_t*>(addr) + i, 4);
+    std::snprintf(buf, sizeof buf, "%08X", w);
+    out += buf;
+  }
+  return out;
+}
+
+// The socket inodes listening (TCP) or bound (UDP) on this address and port (or on the
+// wildcard address and that port), from /proc/net.
+std::vector<std::string> socket_inodes(const Endpoint& ep, bool udp) {
+  const uint16_t port = ep.port;
+  std::string want4, want6;
+  in_addr a4{};
+  in6_addr a6{};
+  if (inet_pton(AF_INET, ep.host.c_str(), &a4) == 1) want4 = proc_hex(&a4, 4);
+  if (inet_pton(AF_INET6, ep.host.c_str(), &a6) == 1) want6 = proc_hex(&a6, 16);
   std::vector<std::string> out;
   for (const char* f : {udp ? "/proc/net/udp" : "/proc/net/tcp", udp ? "/proc/net/udp6" : "/proc/net/tcp6"}) {
     std::ifstream in(f);
@@ -41,6 +63,9 @@ std::vector<std::string> socket_inodes(uint16_t port, bool udp) {
       if (colon == std::string::npos) continue;
       unsigned p = std::stoul(local.substr(colon + 1), nullptr, 16);
       if (p != port) continue;
+      std::string host = local.substr(0, colon);
+      const std::string& want = host.size() == 8 ? want4 : want6;
+      if (host.find_first_not_of('0') != std::string::npos && host != want) continue;
       if (!udp && st != "0A") continue;  // LISTEN
       out.push_back(inode);
     }
@@ -96,7 +121,7 @@ void check_address(const Endpoint& ep) {
     int err = errno;
     ::close(s);
     if (rc == 0 || err != EADDRINUSE) continue;
-    std::string pid = pid_of_inodes(socket_inodes(ep.port, type == SOCK_DGRAM));
+    std::string pid = pid_of_inodes(socket_inodes(ep, type == SOCK_DGRAM));
     throw std::runtime_error(std::string(type == SOCK_DGRAM ? "UDP " : "TCP ") + ep.str() +
                              " is already in use" +
                              (pid.empty() ? std::string(" (by another process)")

@@ -295,19 +295,36 @@ int run(const std::string& path) {
   return 0;
 }
 
+// Held until the loop can take them (run() installs the handlers and lets them through):
+// every thread started meanwhile inherits the mask, so they reach the main loop only. Blocked
+// before the executable's static constructors run (only the dynamic loader and the shared
+// libraries' initializers come earlier), so a SIGHUP sent right after exec never kills zoned.
+sigset_t stop_and_reload_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, sig);
+  return set;
+}
+
+__attribute__((constructor(101))) void hold_signals_from_start() {
+  sigset_t set = stop_and_reload_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Held until the loop can take them (run() installs the handlers and lets them through):
-  // every thread started meanwhile inherits the mask, so they reach the main loop only.
-  sigset_t stop_and_reload;
-  sigemptyset(&stop_and_reload);
-  for (int sig : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&stop_and_reload, sig);
+  sigset_t stop_and_reload = stop_and_reload_signals();
   pthread_sigmask(SIG_BLOCK, &stop_and_reload, nullptr);
   CLI::App app{"zoned - authoritative DNS server"};
   std::string config, check;
   app.add_option("--config,-c", config, "run in the foreground with this configuration file");
   app.add_option("--check-config", check, "check the configuration and every zone, then exit");
+  bool config_only = false;
+  app.add_flag("--config-only", config_only,
+               "with --check-config: the configuration only, not the zone files (what the "
+               "systemd unit checks before a start: a broken zone file still starts, serving "
+               "the zone's last good version)");
   bool version = false;
   app.add_flag("--version", version, "print the version");
   try {
@@ -322,7 +339,7 @@ int main(int argc, char** argv) {
   if (!check.empty()) {
     pthread_sigmask(SIG_UNBLOCK, &stop_and_reload, nullptr);  // nothing to stop cleanly
     server::setup_logging("off");
-    return server::check_config(check);
+    return server::check_config(check, !config_only);
   }
   if (config.empty()) {
     std::cerr << "zoned: --config FILE or --check-config FILE is required\n" << app.help();

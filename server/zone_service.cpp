@@ -167,7 +167,8 @@ void ZoneService::runtime_changed() {
 // pool, touching nothing shared.
 ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
                                            std::shared_ptr<const zone::Zone> cur,
-                                           std::optional<StoredZoneMeta> base) const {
+                                           std::optional<StoredZoneMeta> base,
+                                           bool pending) const {
   Prepared p;
   p.zc = &zc;
   p.cur = cur;
@@ -198,6 +199,8 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
         serial = zone::next_serial(zc.serial_policy, b->first);
         zone_log()->info("zone {}: content changed, serial-policy {} sets serial {} (file has {})",
                          zc.name, zc.serial_policy, serial, fs);
+      } else if (pending && cur) {
+        // The served serial came from changes made here: the merge below sets the serial.
       } else if (cur || b->second) {
         p.errors.push_back(zc.file + ": zone changed but its serial " + std::to_string(fs) +
                            " is not greater than the served " + std::to_string(b->first) +
@@ -244,7 +247,9 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     std::optional<StoredZoneMeta> base;
     if (auto it = stored.find(zc->origin); it != stored.end()) base = it->second;
     std::packaged_task<Prepared()> task(
-        [this, zc, cur, base] { return prepare(*zc, cur, base); });
+        [this, zc, cur, base, pending = !st.pending.empty()] {
+          return prepare(*zc, cur, base, pending);
+        });
     futs.push_back(task.get_future());
     parsed.push_back(zc);
     // Wrapped: a packaged_task given to post() is taken as a completion token instead.
@@ -423,7 +428,18 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     st.retry_load = false;
     st.st.last_load_ok = true;
     st.st.serving_from = "file";
-    if (p.rebased) st.pending = {*p.rebased};
+    zone_log()->debug("zone {}: loaded serial {} ({} records) from its file", zc.name,
+                      r.zone->serial(), r.zone->record_count());
+    if (p.rebased) {
+      rep.merged = p.rebased->added.size() + p.rebased->removed.size();
+      // The merged changes still have to reach the file: written now, over the operator's edit.
+      st.pending = {*p.rebased};
+      st.st.sync_error.clear();
+      st.logged_sync_error.clear();
+      st.sync_scheduled = true;
+      st.sync_due = Clock::now();
+      waiting_.insert(zc.origin);
+    }
     rep.result = ZoneReport::Result::loaded;
     rep.serving = true;
     rep.serial = r.zone->serial();
@@ -496,9 +512,11 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     for (const auto& z : cfg_.zones) before.insert(z.origin);
     try {
       set_config(load_config(cfg_.path));
+      config_error_.clear();
     } catch (const ConfigError& e) {
-      sum.config_error = e.what();
-      zone_log()->error("configuration not reloaded: {}", e.what());
+      sum.config_error = config_error_ = e.what();
+      auto l = spdlog::get("server");
+      (l ? l : zone_log())->error("configuration not reloaded, the previous one stays: {}", e.what());
     }
     std::vector<std::string> gone;
     for (const auto& o : before)
@@ -591,7 +609,12 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
     out.commit.error = std::move(why);
     return out;
   };
-  if (zone(z.origin)) return fail("zone " + z.name + " is already configured");
+  if (const ZoneConfig* have = zone(z.origin))
+    return fail("zone " + z.name + " is already served here (" +
+                (have->runtime ? std::string("added at runtime") : "in " + cfg_.path) + ")");
+  if (cfg_.server.database.empty())
+    return fail("zone-add needs server.database in " + cfg_.path +
+                ": a zone added at runtime is kept there, or it would be gone after a restart");
   try {
     check_zone_config(z, cfg_);
   } catch (const ConfigError& e) {

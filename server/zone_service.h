@@ -53,6 +53,7 @@ struct ZoneReport {
   uint32_t serial = 0;       // the serial served afterwards (when serving)
   size_t records = 0;
   std::string serving_from;  // "file" or "database"
+  size_t merged = 0;         // changes made here merged into a file edited by hand
   std::vector<std::string> errors, warnings;
 };
 
@@ -85,6 +86,9 @@ class ZoneService {
   LoadSummary reload(const std::string& only_origin = {});
 
   const Config& config() const { return cfg_; }
+  // Why the configuration file could not be re-read at the last reload ("" when it could):
+  // zoned goes on with the previous one, and status says so until a reload reads it.
+  const std::string& config_error() const { return config_error_; }
   // A configured zone by name ("example.com" or "example.com.") or nullptr.
   const ZoneConfig* find_zone(const std::string& name) const;
   const ZoneConfig* zone(const std::string& origin) const;
@@ -113,8 +117,10 @@ class ZoneService {
  private:
   struct Primary;
   struct Prepared;
+  // `pending`: changes made here wait to be written to the file; the file's serial may then
+  // be below the served one (the merge sets the serial).
   Prepared prepare(const ZoneConfig& zc, std::shared_ptr<const zone::Zone> cur,
-                   std::optional<StoredZoneMeta> base) const;
+                   std::optional<StoredZoneMeta> base, bool pending = false) const;
   LoadSummary load(const std::vector<const ZoneConfig*>& zones, bool startup,
                    const std::map<std::string, StoredZoneMeta>& stored);
   void set_config(Config cfg);  // as read from the configuration file
@@ -130,6 +136,7 @@ class ZoneService {
   ZoneServiceHooks hooks_;
   boost::asio::thread_pool pool_;
   Config cfg_;              // the configuration file's zones, then the zones added at runtime
+  std::string config_error_;
   size_t file_zones_ = 0;   // how many of cfg_.zones come from the file
   std::unordered_map<std::string, size_t> by_origin_;  // index into cfg_.zones
   std::map<std::string, ZoneConfig> runtime_;  // by origin

@@ -300,9 +300,11 @@ std::string join_lines(const std::vector<std::string>& lines, int first, int las
 }
 
 // "zone file F changed since it was loaded: ..." with the first differences.
+// `advice` says what to do about it: it differs between a change not yet made (reload, then
+// repeat it) and one already committed that waits to be written (reload merges the two).
 std::string changed_error(const std::string& path, const std::set<Key>& file,
                           const std::set<Key>& served, const std::vector<RecordSpan>& spans,
-                          const std::map<Key, uint32_t>& ttls) {
+                          const std::map<Key, uint32_t>& ttls, const std::string& advice) {
   std::vector<std::string> diffs;
   size_t total = 0;
   auto text = [&](const Key& k) {
@@ -326,10 +328,8 @@ std::string changed_error(const std::string& path, const std::set<Key>& file,
         }
       diffs.push_back("+ " + text(k) + where);
     }
-  std::string e = "zone file " + path +
-                  " changed since it was loaded: reload first (zonectl reload), then repeat the "
-                  "change; it differs from the served zone in " + std::to_string(total) +
-                  " record(s):";
+  std::string e = "zone file " + path + " changed since it was loaded: " + advice +
+                  "; it differs from the served zone in " + std::to_string(total) + " record(s):";
   for (const auto& d : diffs) e += "\n  " + d;
   if (total > diffs.size()) e += "\n  and " + std::to_string(total - diffs.size()) + " more";
   return e;
@@ -358,7 +358,8 @@ bool zone_file_holds(const std::string& path, NameView origin, const Zone& serve
   for (const auto& r : zone_records(*cur.zone)) ttls.emplace(Key{r.owner, r.type, r.rdata}, r.ttl);
   std::set<Key> in_file = content(*cur.zone), want = content(served);
   if (in_file == want) return true;
-  error = changed_error(path, in_file, want, spans, ttls);
+  error = changed_error(path, in_file, want, spans, ttls,
+                        "reload first (zonectl reload), then repeat the change");
   return false;
 }
 
@@ -382,7 +383,9 @@ bool edit_zone_file(const std::string& path, NameView origin, const Changeset& c
   std::set<Key> in_file = content(*cur.zone);
   for (const auto& r : zone_records(*cur.zone)) ttls.emplace(Key{r.owner, r.type, r.rdata}, r.ttl);
   if (in_file != served) {
-    error = changed_error(path, in_file, served, spans, ttls);
+    error = changed_error(path, in_file, served, spans, ttls,
+                          "zonectl reload merges the edit with the changes made here and "
+                          "writes them to it");
     return false;
   }
 

@@ -197,7 +197,11 @@ def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_se
         (z.dir / "var").mkdir()
         give_to_service_user(z)
     try:
-        # ExecStartPre=zoned --check-config
+        # ExecStartPre=zoned --check-config ... --config-only, then the whole check
+        r = subprocess.run(unit_prefix + [zoned_bin(), "--check-config", str(primary.config),
+                                          "--config-only"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
         r = subprocess.run(unit_prefix + [zoned_bin(), "--check-config", str(primary.config)],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
@@ -244,7 +248,7 @@ def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_se
 def test_the_unit_checks_the_config_first_and_runs_what_install_puts(tmp_path):
     unit = UNIT.read_text()
     exec_start = re.search(r"^ExecStart=(\S+) --config (\S+)$", unit, re.M)
-    pre = re.search(r"^ExecStartPre=(\S+) --check-config (\S+)$", unit, re.M)
+    pre = re.search(r"^ExecStartPre=(\S+) --check-config (\S+) --config-only$", unit, re.M)
     assert exec_start and pre, unit
     assert pre.groups() == exec_start.groups()
     assert exec_start.group(1) == "/usr/local/sbin/zoned"

@@ -248,3 +248,34 @@ def test_kill_9_during_updates_keeps_every_acknowledged_change(zoned):
         a = bool(query(z.host, z.port, f"k{i}.example.com", "A").answer)
         t_ = bool(query(z.host, z.port, f"k{i}.example.com", "TXT").answer)
         assert a == t_, i
+
+
+def test_reload_merges_a_hand_edit_with_updates_not_yet_written(zoned):
+    """An operator edits the file by hand (serial untouched) while an UPDATE waits to be
+    written to it: `zonectl reload` merged nothing ("serial 100 is not greater than the served
+    101"), status kept saying "reload first, then repeat the change" and the UPDATE never
+    reached the file. Now the reload merges both, serves them under a new serial and writes
+    the UPDATE into the edited file."""
+    z = make()
+    z.config.write_text(z.config.read_text().replace("zonefile-sync: 1", "zonefile-sync: 3600"))
+    z.start()
+    try:
+        zone_file = z.dir / "zones" / "example.com.zone"
+        r = nsupdate(z, "update add upd.example.com. 60 TXT \"from-update\"\n")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert serial(z) == 101
+        assert "from-update" not in zone_file.read_text()  # written within zonefile-sync only
+        zone_file.write_text(zone_file.read_text() + "hand IN A 192.0.2.99\n")
+        r = zonectl("--config", z.config, "reload", "example.com")
+        assert r.returncode == 0 and "merged with changes made here" in r.stdout, r.stdout + r.stderr
+        assert serial(z) == 102
+        assert txt(z, "upd.example.com")[0] == ["from-update"]
+        assert query(z.host, z.port, "hand.example.com", "A").answer
+        # The UPDATE reaches the edited file at once, the hand-written line kept.
+        assert wait_until(lambda: "from-update" in zone_file.read_text(), 10), z.log()
+        text = zone_file.read_text()
+        assert "hand IN A 192.0.2.99" in text and "        102   ; serial" in text, text
+        r = zonectl("--json", "--config", z.config, "status")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        z.cleanup()

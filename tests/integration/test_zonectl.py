@@ -571,6 +571,18 @@ def test_check_zone(tmp_path):
     assert r.returncode == 0 and "only one NS" in r.stdout, r.stdout
     r = zonectl("check-zone", tmp_path / "none.zone")
     assert r.returncode == 2 and "none.zone" in r.stderr, r.stderr
+    # Without --origin: the file's $ORIGIN wins over its name, and zonectl says where the
+    # name came from (it guessed "sub." from sub.zone and found no SOA there).
+    sub = tmp_path / "sub.zone"
+    sub.write_text(single.read_text().replace("single.test.", "sub.single.test."))
+    r = zonectl("check-zone", sub)
+    assert r.returncode == 0 and "sub.single.test.: ok" in r.stdout, r.stdout + r.stderr
+    assert "taken from the file's $ORIGIN" in r.stderr, r.stderr
+    signed = tmp_path / "e2e.test.zone.signed"
+    signed.write_text(PARENT_ZONE.replace("$ORIGIN e2e.test.\n", ""))
+    r = zonectl("check-zone", signed)
+    assert r.returncode == 0 and "e2e.test.: ok" in r.stdout, r.stdout + r.stderr
+    assert "taken from the file name" in r.stderr, r.stderr
 
 
 # --------------------------------------------------------------------------- 3. check-delegation

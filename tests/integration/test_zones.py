@@ -95,6 +95,22 @@ def test_second_zoned_on_the_same_address_exits(zoneds, tmp_path):
         other.cleanup()
 
 
+def test_address_in_use_names_the_zoned_on_that_address(zoneds):
+    """With one zoned on 127.0.0.1:P and another on 127.0.0.20:P, a third on 127.0.0.20:P
+    named the first one's pid (matched on the port only)."""
+    a = zoneds({"one.test": zone_text()})
+    b = Zoned({"one.test": zone_text(serial=2)}, host="127.0.0.20", port=a.port)
+    c = Zoned({"one.test": zone_text(serial=3)}, host="127.0.0.20", port=a.port)
+    try:
+        b.start()
+        c.start(wait=False)
+        assert c.proc.wait(timeout=20) == 1
+        assert f"127.0.0.20:{a.port} is already in use by pid {b.proc.pid}" in c.log(), c.log()
+    finally:
+        c.cleanup()
+        b.cleanup()
+
+
 # --------------------------------------------------------------------------- last good version
 
 def test_restart_with_a_broken_file_serves_the_last_good_version(zoneds):
@@ -102,6 +118,18 @@ def test_restart_with_a_broken_file_serves_the_last_good_version(zoneds):
     assert serial_of(z, "good.test") == 5
     z.stop()
     z.write_zone("good.test", zone_text(serial=6) + "www IN A 192.0.2.300\n")
+    # The systemd unit's ExecStartPre (the configuration only) lets this start happen; the
+    # whole check still names the broken file.
+    unit = (ETC / "zoned.service").read_text()
+    pre = re.search(r"^ExecStartPre=\S+ --check-config \S+( .*)?$", unit, re.M)
+    assert pre, unit
+    extra = (pre.group(1) or "").split()
+    r = subprocess.run([zoned_bin(), "--check-config", str(z.config)] + extra,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([zoned_bin(), "--check-config", str(z.config)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "192.0.2.300 is not an IPv4 address" in r.stderr, r.stderr
     z.start()
     # Served from the database, and said so: log, status (exit 1), reload.
     assert serial_of(z, "good.test") == 5
@@ -134,7 +162,45 @@ def test_zone_with_nothing_to_serve_answers_servfail_and_status_says_so(zoneds):
     assert "never.test: FAILED, nothing served (SERVFAIL)" in r.stdout, r.stdout
 
 
+def test_a_config_that_does_not_reload_is_a_problem_in_status(zoneds):
+    """SIGHUP with a broken configuration: zoned kept the old one and logged it, but status
+    said everything was ok (exit 0), and `zonectl -c` could not even reach zoned."""
+    z = zoneds({"one.test": zone_text()})
+    good = z.config.read_text()
+    z.config.write_text(good.replace("  log-level: debug\n", "  log-level: loud\n"))
+    z.sighup()
+    assert wait_until(lambda: "configuration not reloaded" in z.log()), z.log()
+    assert re.search(r"error \[server\] configuration not reloaded, the previous one stays: "
+                     r".*zoned\.yaml:\d+", z.log()), z.log()
+    r, j = ctl_json(z, "status")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "log-level" in j["config_error"] and j["problems"] == 1, j
+    r = ctl(z, "status")
+    assert r.returncode == 1 and "PROBLEM: configuration not reloaded" in r.stdout, r.stdout
+    assert "zoned keeps its previous configuration" in r.stderr, r.stderr
+    assert serial_of(z, "one.test") == 1
+    # Fixed and reloaded: the problem is gone.
+    z.config.write_text(good)
+    r = ctl(z, "reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ctl(z, "status").returncode == 0
+
+
 # --------------------------------------------------------------------------- runtime zones
+
+def test_zone_add_without_a_database_is_refused(tmp_path):
+    """A zone added at runtime lives in the database; without one zonectl said "kept in the
+    database: it survives restarts" and the zone was gone after the restart."""
+    z = Zoned({"base.test": zone_text()}, extra_server="  control: run/zoned.sock\n").start()
+    try:
+        added = tmp_path / "added.test.zone"
+        added.write_text(zone_text(serial=42))
+        r = ctl(z, "zone-add", "added.test", "--file", str(added))
+        assert r.returncode == 1 and "zone-add needs server.database" in r.stderr, r.stdout + r.stderr
+        assert query(z.host, z.port, "added.test", "SOA").rcode() == dns.rcode.REFUSED
+    finally:
+        z.cleanup()
+
 
 def test_zone_add_and_remove_survive_restarts(zoneds, tmp_path):
     z = zoneds({"base.test": zone_text()})
@@ -145,7 +211,7 @@ def test_zone_add_and_remove_survive_restarts(zoneds, tmp_path):
     assert serial_of(z, "added.test") == 42
     # Twice: refused, nothing changes.
     r = ctl(z, "zone-add", "added.test", "--file", str(added))
-    assert r.returncode == 1 and "already configured" in r.stderr, r.stderr
+    assert r.returncode == 1 and "already served here (added at runtime)" in r.stderr, r.stderr
     # A file that does not load: refused with the reason.
     bad = tmp_path / "bad.test.zone"
     bad.write_text("www IN A 192.0.2.1\n")

@@ -11,9 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "server/config.h"
 #include "tools/zonectl/checks.h"
@@ -108,13 +111,22 @@ int report_reply(const json& r, bool as_json) {
 
 void print_status(const json& r) {
   std::vector<std::vector<std::string>> rows{
-      {"ZONE", "ROLE", "SERIAL", "STATE", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
+      {"ZONE", "ROLE", "SERIAL", "STATE", "FROM", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
   for (const auto& z : r["zones"]) {
     std::string serial = z.contains("serial") ? str(z, "serial") : "-";
     if (z.value("expired", false)) serial += " (EXPIRED)";
-    rows.push_back({str(z, "name"), str(z, "role"), serial, str(z, "state"),
+    // Where the served version comes from: its file, the database (last good version), or
+    // the primaries (a secondary zone).
+    std::string from = z.contains("serving_from") ? str(z, "serving_from")
+                       : z.value("role", "") == "secondary" && z.value("loaded", false) ? "primaries"
+                                                                                       : "-";
+    if (from.empty()) from = "-";
+    std::string result = str(z, "last_result");
+    if (unsigned n = z.value("pending_sync", 0u))
+      result += "; " + std::to_string(n) + " change(s) not yet written to the file";
+    rows.push_back({str(z, "name"), str(z, "role"), serial, str(z, "state"), from,
                     z.contains("last_load") ? str(z, "last_load") : str(z, "last_attempt"),
-                    str(z, "last_result"), str(z, "next_refresh"), str(z, "expire_at")});
+                    result, str(z, "next_refresh"), str(z, "expire_at")});
   }
   print_table(rows);
   std::vector<std::vector<std::string>> peers{
@@ -141,6 +153,7 @@ void print_status(const json& r) {
     print_table(peers);
   }
   std::vector<std::string> problems;
+  if (r.contains("config_error")) problems.push_back(str(r, "config_error"));
   for (const auto& z : r["zones"])
     for (const auto& p : z.value("problems", json::array()))
       problems.push_back(str(z, "name") + ": " + p.get<std::string>());
@@ -148,6 +161,34 @@ void print_status(const json& r) {
     std::cout << "\n";
     for (const auto& p : problems) std::cout << "PROBLEM: " << p << "\n";
   }
+}
+
+// check-zone FILE without --origin: the file's leading $ORIGIN, else its name without
+// .zone/.signed/.db (example.com.zone.signed -> example.com). `from` says which.
+std::string origin_of_file(const std::string& file, std::string& from) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string word;
+    if (!(ls >> word) || word[0] == ';') continue;
+    if (word == "$ORIGIN" && ls >> word) {
+      from = "the file's $ORIGIN";
+      return word;
+    }
+    if (word[0] != '$') break;  // a record (or $INCLUDE): no leading $ORIGIN
+  }
+  std::string name = std::filesystem::path(file).filename().string();
+  for (bool again = true; again;) {
+    again = false;
+    for (const char* ext : {".signed", ".zone", ".db"})
+      if (name.size() > std::strlen(ext) && name.ends_with(ext)) {
+        name.resize(name.size() - std::strlen(ext));
+        again = true;
+      }
+  }
+  from = "the file name";
+  return name;
 }
 
 }  // namespace
@@ -250,7 +291,13 @@ int main(int argc, char** argv) {
         cfg = server::load_config(config);
         have_cfg = true;
       } catch (const server::ConfigError& e) {
-        throw UsageError(e.what());
+        // A verb for the running zoned still reaches it (it kept its previous configuration):
+        // say what is wrong with the file, then go on with the control socket named in it.
+        std::string hint = socket_path.empty() ? server::control_socket_hint(config) : socket_path;
+        if (hint.empty() || !(*status || *reload)) throw UsageError(e.what());
+        std::cerr << "zonectl: " << e.what() << "\n(zoned keeps its previous configuration; "
+                  << "asking it at " << hint << ")\n";
+        socket_path = hint;
       }
       if (socket_path.empty()) socket_path = cfg.server.control;
     }
@@ -311,7 +358,12 @@ int main(int argc, char** argv) {
         for (const auto& z : r["zones"]) {
           std::string result = str(z, "result");
           std::cout << str(z, "name") << ": ";
-          if (result == "loaded") std::cout << "loaded serial " << str(z, "serial");
+          if (result == "loaded") {
+            std::cout << "loaded serial " << str(z, "serial");
+            if (z.contains("merged_records"))
+              std::cout << ", merged with changes made here (" << str(z, "merged_records")
+                        << " record(s)) that the file did not have yet: written to it now";
+          }
           else if (result == "removed") std::cout << "removed";
           else if (!z.value("serving", false)) std::cout << "FAILED, nothing served (SERVFAIL)";
           else if (str(z, "serving_from") == "database")
@@ -445,9 +497,11 @@ int main(int argc, char** argv) {
           }
         if (file.empty()) throw UsageError("no zone '" + zone_arg + "' with a file in " + config);
       }
+      std::string origin_from;  // where the zone name came from, when not given
       if (origin.empty()) {
-        origin = std::filesystem::path(file).filename().string();
-        if (origin.size() > 5 && origin.ends_with(".zone")) origin.resize(origin.size() - 5);
+        origin = origin_of_file(file, origin_from);
+        std::cerr << "zonectl: zone name " << origin << " taken from " << origin_from
+                  << " (give --origin to set it)\n";
       }
       std::string o = name_wire(origin, "zone name (--origin)");
       std::vector<zone::RecordSpan> spans;
