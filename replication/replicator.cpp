@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "zone/task.h"
+#include "zone/utc.h"
 #include "zone/wire/message.h"
 #include "zone/wire/rdata.h"
 #include "zone/wire/serial.h"
@@ -261,8 +262,8 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     if (soa.ok) up.serial = soa.serial;
     if (s.stopped) co_return false;
     if (!soa.ok) {
-      log->warn("zone {}: SOA query to primary {} failed: {}", name, primary.label(), soa.error);
-      errors += primary.name + ": " + soa.error + "; ";
+      log->warn("zone {}: SOA query to {} failed: {}", name, primary.label(), soa.error);
+      errors += (errors.empty() ? "" : "; ") + primary.name + ": " + soa.error;
       continue;
     }
     uint32_t have = s.zone ? s.zone->serial() : 0;
@@ -344,12 +345,12 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     }
     if (!result) {
       log->warn("zone {}: {} from {} failed: {}", name, kind, primary.label(), tr.error);
-      errors += primary.name + ": " + tr.error + "; ";
+      errors += (errors.empty() ? "" : "; ") + primary.name + ": " + tr.error;
       continue;
     }
     if (!result->ok) {
       // The store could not take it (or it did not validate): keep serving what we have.
-      errors += primary.name + ": " + result->error + "; ";
+      errors += (errors.empty() ? "" : "; ") + primary.name + ": " + result->error;
       continue;
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -371,7 +372,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
   if (s.zone && s.timers.expire_at && now >= s.timers.expire_at && !s.zone->expired()) {
     s.zone->set_expired(true);
     log->error("zone {}: expired (no primary reachable since {}): answering SERVFAIL", name,
-               s.timers.last_refresh);
+               s.timers.last_refresh ? zone::utc_text(s.timers.last_refresh) : "it was loaded");
   }
   log->warn("zone {}: refresh failed ({}), next try in {} s", name, errors,
             s.timers.next_refresh - now);

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "zone/wire/name.h"
+#include "zone/wire/tsig.h"
 
 namespace server {
 
@@ -324,6 +325,9 @@ Config load_config(const std::string& file) {
       if (!zone::wire::name_from_text(kc.name + (kc.name.ends_with('.') ? "" : ".")))
         rd.fail(k["name"], "key name '" + kc.name + "' is not a valid domain name");
       if (!key_names.insert(kc.name).second) rd.fail(k, "duplicate key '" + kc.name + "'");
+      std::string why;
+      if (!zone::wire::make_tsig_key(kc.name, kc.algorithm, kc.secret, &why))
+        rd.fail(k["secret"], why);  // "secret of key 'k' is not valid base64"
       cfg.keys.push_back(kc);
     }
   }

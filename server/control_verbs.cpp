@@ -7,6 +7,7 @@
 
 #include "zone/delegation.h"
 #include "zone/serial_policy.h"
+#include "zone/utc.h"
 #include "zone/wire/name.h"
 #include "zone/wire/types.h"
 
@@ -17,13 +18,7 @@ using namespace zone::wire;
 
 namespace {
 
-std::string iso_time(int64_t t) {
-  if (t <= 0) return "";
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
-  return buf;
-}
+std::string iso_time(int64_t t) { return zone::utc_text(t); }
 
 json error(const std::string& what) { return {{"ok", false}, {"error", what}}; }
 
@@ -171,7 +166,7 @@ json ControlVerbs::status() {
         e["last_result"] = st->last_result;
         e["serving_from"] = st->serving_from;
         e["pending_sync"] = st->pending_sync;
-        if (!st->last_load_ok) problems.push_back("last load failed: " + st->last_result);
+        if (!st->last_load_ok) problems.push_back("last load " + st->last_result);  // "failed: ..."
         if (!st->sync_error.empty()) {
           e["sync_error"] = st->sync_error;
           problems.push_back("zone file not updated: " + st->sync_error);

@@ -108,7 +108,9 @@ void UpdateService::handle(std::shared_ptr<const DeferredRequest> req, Completio
     }
     if (r.ok && !r.changed)
       update_log()->info("zone {}: UPDATE from {} ({}): nothing to change{}", zone_text(*u), who,
-                         key_text, r.message.empty() ? "" : " (" + r.message + ")");
+                         key_text, r.message.rfind("nothing to change", 0) == 0
+                                       ? r.message.substr(17)  // "; A at ... ignored"
+                                       : r.message.empty() ? "" : " (" + r.message + ")");
     done(response(*u, rc));
   });
 }

@@ -335,7 +335,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
           c.kind = zone::ZoneChange::Kind::replace;
           c.origin = zc.origin;
           c.name = zc.name;
-          c.source = "the database (the zone file failed to load)";
+          c.source = "last good version from the database, the zone file failed to load";
           c.zone = last_good;
           c.keep_history = zc.ixfr_history;
           c.notify = false;

@@ -296,7 +296,11 @@ class Zone {
 struct SourceLine {
   std::string file;
   int line = 0;
-  std::string str() const { return file.empty() ? std::string("<input>") : file + ":" + std::to_string(line); }
+  // "file:line", or just "file" for what concerns the whole file (it cannot be opened).
+  std::string str() const {
+    if (file.empty()) return "<input>";
+    return line ? file + ":" + std::to_string(line) : file;
+  }
 };
 
 // A type's mnemonic for messages ("A", "NSEC3PARAM", "TYPE65400").

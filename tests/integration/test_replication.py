@@ -260,7 +260,7 @@ def test_zoned_secondary_restart_serves_stored_copy_with_primary_down(servers):
     assert time.monotonic() - started < 5
     check_v2(s.host, s.port)
     s.wait_log(r"serving serial 2 from the database", since=mark)
-    s.wait_log(r"SOA query to primary primary \(127\.0\.0\.1:\d+\) failed", since=mark)
+    s.wait_log(r"SOA query to primary \(127\.0\.0\.1:\d+\) failed", since=mark)
 
 
 def test_zoned_secondary_keeps_serving_and_retries_while_primary_down(servers):
