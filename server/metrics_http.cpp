@@ -4,6 +4,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include "zone/task.h"
 
 namespace server {
@@ -55,6 +57,7 @@ void MetricsServer::bind() {
 void MetricsServer::start() {
   asio::co_spawn(io_, accept_loop(), zone::TaskEnd("metrics accept " + opts_.listen.str()));
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "zoned-metrics");  // top -H, and the benchmark
     for (;;) {
       try {
         io_.run();

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 namespace server {
 
 Watchdog::Watchdog(std::chrono::microseconds period, Beats beats, std::function<void()> ping)
@@ -37,6 +39,7 @@ bool Watchdog::check() {
 
 void Watchdog::start() {
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "zoned-watchdog");
     std::unique_lock<std::mutex> lk(mu_);
     while (!stop_) {
       lk.unlock();
