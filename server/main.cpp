@@ -330,6 +330,11 @@ int run(const std::string& path) {
           !std::equal(now.listen.begin(), now.listen.end(), server_cfg.listen.begin(),
                       [](const auto& a, const auto& b) { return a.str() == b.str(); }))
         log->warn("listen addresses changed: restart zoned to apply them");
+      auto metrics_at = [](const server::ServerConfig& c) {
+        return c.metrics ? c.metrics->str() : std::string();
+      };
+      if (metrics_at(now) != metrics_at(server_cfg))
+        log->warn("metrics address changed: restart zoned to apply it");
     }
     log->info("reload{}: {}", only.empty() ? "" : " of one zone", server::reload_summary(s));
     server::systemd::ready(serving_status(*table.current()));

@@ -289,6 +289,17 @@ def test_wrong_path_and_method(served):
     assert dig_time(z) < 1
 
 
+def test_reload_keeps_the_metrics_address_and_says_so(served):
+    z = served()
+    other = free_port()
+    z.config.write_text(z.config.read_text().replace(f"127.0.0.1:{z.mport}", f"127.0.0.1:{other}"))
+    z.sighup()
+    wait_until(lambda: "metrics address changed: restart zoned to apply it" in z.log(), 10,
+               what="the warning")
+    assert scrape(z.mport)[0] == 200
+    assert not try_scrape(other)
+
+
 def recv_all(sock, timeout):
     """Everything until the server closes (b'' at once if it closed already)."""
     sock.settimeout(timeout)
