@@ -141,7 +141,19 @@ asio::awaitable<void> MetricsServer::session(tcp::socket sock) {
     }
     stream.expires_after(opts_.request_timeout);
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep || !res.keep_alive()) break;
+    if (ec) break;
+    if (!keep || !res.keep_alive()) {
+      // Lingering close: what the client still sends (the rest of an oversized request) is
+      // read and dropped for a moment, so that closing does not reset the connection before
+      // it has read the answer.
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.expires_after(std::chrono::seconds(1));
+      char sink[4096];
+      for (size_t drained = 0; !ec && drained < 64 * 1024;)
+        drained += co_await stream.async_read_some(asio::buffer(sink),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+      break;
+    }
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream.close();
