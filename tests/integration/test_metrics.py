@@ -155,6 +155,26 @@ def test_rrl_and_truncation_counted(served):
         value(before, "zoned_queries_total", transport="udp") == 50, text
 
 
+def test_tcp_connections_open_and_refused(served):
+    z = served(extra_server="  tcp-max-clients: 2\n")
+    held = [socket.create_connection((z.host, z.port), timeout=5) for _ in range(2)]
+    try:
+        wait_until(lambda: value(metrics(z.mport)[1], "zoned_tcp_connections_open") == 2, 5,
+                   what="2 TCP connections open")
+        extra = socket.create_connection((z.host, z.port), timeout=5)
+        assert recv_all(extra, 5) == b""  # closed at once: over the cap
+        extra.close()
+        text, m = metrics(z.mport)
+        assert value(m, "zoned_tcp_connections_refused_total") == 1, text
+        assert value(m, "zoned_tcp_connections_accepted_total") == 2, text
+        assert value(m, "zoned_tcp_connections_max") == 2, text
+    finally:
+        for c in held:
+            c.close()
+    wait_until(lambda: value(metrics(z.mport)[1], "zoned_tcp_connections_open") == 0, 5,
+               what="no TCP connection open")
+
+
 def test_scrapes_during_query_load_are_monotonic(served):
     """Scraped while a client queries: counters only grow, every query is answered."""
     z = served()
