@@ -60,6 +60,7 @@ struct Replicator::Secondary {
   int64_t last_attempt = 0;
   bool last_ok = true;
   std::string last_result = "not refreshed yet";
+  uint64_t transfers_in = 0, transfer_in_bytes = 0;  // committed transfers
   std::map<std::string, UpstreamState> upstream;  // by address
   explicit Secondary(asio::io_context& io) : wake(io) {}
 };
@@ -358,6 +359,8 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
               name, kind, primary.label(), have, result->zone->serial(), tr.records,
               tr.messages, secs);
     s.zone = result->zone;
+    ++s.transfers_in;
+    s.transfer_in_bytes += tr.bytes;
     s.timers = timers_after_refresh(*s.zone);
     s.zone->set_expire_at(s.timers.expire_at);
     s.last_ok = true;
@@ -410,6 +413,17 @@ void Replicator::send_notify(const std::string& origin) {
   });
 }
 
+std::optional<std::vector<ZoneReplicationStatus>> Replicator::status_within(
+    std::chrono::milliseconds wait) {
+  if (!thread_.joinable()) return status();
+  // Shared with the task: it may run after we stopped waiting.
+  auto promise = std::make_shared<std::promise<std::vector<ZoneReplicationStatus>>>();
+  auto fut = promise->get_future();
+  asio::post(io_, [this, promise] { promise->set_value(status()); });
+  if (fut.wait_for(wait) != std::future_status::ready) return std::nullopt;
+  return fut.get();
+}
+
 std::vector<ZoneReplicationStatus> Replicator::status() {
   return on_thread([this] {
     std::vector<ZoneReplicationStatus> out;
@@ -426,6 +440,8 @@ std::vector<ZoneReplicationStatus> Replicator::status() {
         st.last_attempt = s.last_attempt;
         st.last_ok = s.last_ok;
         st.last_result = s.last_result;
+        st.transfers_in = s.transfers_in;
+        st.transfer_in_bytes = s.transfer_in_bytes;
         for (const auto& p : r.primaries) {
           auto u = s.upstream.find(p.str());
           if (u != s.upstream.end()) {

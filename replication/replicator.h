@@ -7,7 +7,9 @@
 
 #include <boost/asio.hpp>
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <future>
 #include <map>
 #include <memory>
@@ -58,6 +60,7 @@ struct ZoneReplicationStatus {
   int64_t last_attempt = 0;
   bool last_ok = true;      // the last refresh reached a primary and it worked
   std::string last_result;  // "up to date with ...", "IXFR from ...", or the error
+  uint64_t transfers_in = 0, transfer_in_bytes = 0;  // transfers received and committed
   std::vector<UpstreamState> primaries;
   // Every zone with notify remotes:
   std::vector<DownstreamState> downstream;
@@ -92,6 +95,9 @@ class Replicator {
 
   // A snapshot of every zone's replication state (waits for the replication thread).
   std::vector<ZoneReplicationStatus> status();
+  // The same, unless the replication thread is busy for longer than `wait` (a big commit):
+  // then nothing, and the caller (a metrics scrape) shows what it had before.
+  std::optional<std::vector<ZoneReplicationStatus>> status_within(std::chrono::milliseconds wait);
 
  private:
   struct Secondary;

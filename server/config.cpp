@@ -264,7 +264,8 @@ Config load_config(const std::string& file) {
   if (auto s = root["server"]) {
     rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
                                "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "via",
-                               "nsid", "identity", "version", "cookie-secret", "rate-limit"});
+                               "nsid", "identity", "version", "cookie-secret", "rate-limit",
+                               "metrics"});
     if (s["via"]) {
       cfg.server.via = rd.str(s["via"], "via");
       Endpoint ep;
@@ -299,6 +300,17 @@ Config load_config(const std::string& file) {
       cfg.server.tcp_idle_timeout = rd.num(s["tcp-idle-timeout"], "tcp-idle-timeout", 1, 3600);
     if (s["tcp-max-clients"])
       cfg.server.tcp_max_clients = rd.num(s["tcp-max-clients"], "tcp-max-clients", 1, 1000000);
+    if (auto m = s["metrics"]) {
+      std::string text = rd.str(m, "metrics");
+      Endpoint ep;
+      if (!parse_endpoint(text, ep, 0) || ep.port == 0)
+        rd.fail(m, "metrics must be ADDR:PORT, e.g. \"127.0.0.1:9153\" or \"[::1]:9153\" (got '" +
+                       text + "')");
+      for (const auto& l : cfg.server.listen)
+        if (l.host == ep.host && l.port == ep.port)
+          rd.fail(m, "metrics " + ep.str() + " is also a DNS listen address: pick another port");
+      cfg.server.metrics = ep;
+    }
     read_identity(rd, s, cfg.server);
     if (auto rl = s["rate-limit"]) read_rate_limit(rd, rl, cfg.server.rate_limit);
   }

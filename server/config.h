@@ -71,6 +71,7 @@ struct ServerConfig {
   std::optional<std::string> version;     // version.bind; unset: "zoned <version>"; "": REFUSED
   std::vector<std::string> cookie_secrets;  // 16 raw bytes each; empty: generated at start
   RateLimitConfig rate_limit;
+  std::optional<Endpoint> metrics;  // Prometheus /metrics over HTTP; unset: off
 };
 
 struct Config {

@@ -89,6 +89,7 @@ struct WorkerContext {
   zone::ZoneTableReader zones;
   zone::Reader<Policy> policy;
   std::shared_ptr<LateGate> gate;
+  TransferStats* transfers;
 };
 
 // One UDP socket served by batches of recvmmsg/sendmmsg, driven by Asio readiness.
@@ -327,9 +328,11 @@ class TcpServer {
       }
       if (clients_.fetch_add(1) >= opts_.tcp_max_clients) {
         clients_.fetch_sub(1);
+        ctx_.proc.count(QueryStats::tcp_refused);
         s.close(ec);  // over the cap: the client retries or falls back elsewhere
         continue;
       }
+      ctx_.proc.count(QueryStats::tcp_accepted);
       asio::co_spawn(io_, session(std::move(s)), zone::TaskEnd("TCP session"));
     }
   }
@@ -498,6 +501,8 @@ class TcpServer {
             }
           }
           r.transfer->finish(delivered);
+          if (delivered && !r.transfer->failed())
+            ctx_.transfers->add(r.transfer->origin(), r.transfer->bytes());
           if (!delivered || r.transfer->failed()) {
             open = false;
             break;
@@ -579,11 +584,13 @@ class TcpServer {
 class Worker {
  public:
   Worker(const ListenerOptions& opts, const zone::ZoneTablePublisher& pub,
-         const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients)
+         const zone::Publisher<Policy>& policy, std::atomic<unsigned>& clients,
+         TransferStats& transfers)
       : opts_(opts),
         ctx_{QueryProcessor(query_options(opts)), zone::ZoneTableReader(pub),
-             zone::Reader<Policy>(policy), std::make_shared<LateGate>(io_)},
-        clients_(clients) {}
+             zone::Reader<Policy>(policy), std::make_shared<LateGate>(io_), &transfers},
+        clients_(clients),
+        beat_timer_(io_) {}
   ~Worker() { ctx_.gate->close(); }
 
   void bind() {
@@ -595,10 +602,12 @@ class Worker {
   void run() {
     for (auto& u : udp_) u->start();
     for (auto& t : tcp_) t->start();
+    if (opts_.heartbeat.count() > 0) beat();
     io_.run();
   }
   void stop() { io_.stop(); }
   const QueryStats& stats() const { return ctx_.proc.stats(); }
+  uint64_t heartbeats() const { return heartbeats_.load(std::memory_order_relaxed); }
 
  private:
   static QueryOptions query_options(const ListenerOptions& o) {
@@ -609,10 +618,23 @@ class Worker {
     return q;
   }
 
+  // A timer on the worker's own loop: it fires only while the loop turns, so a worker stuck
+  // in a handler stops beating (the systemd watchdog then stops being pinged).
+  void beat() {
+    beat_timer_.expires_after(opts_.heartbeat);
+    beat_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      heartbeats_.fetch_add(1, std::memory_order_relaxed);
+      beat();
+    });
+  }
+
   const ListenerOptions& opts_;
   asio::io_context io_{1};
   WorkerContext ctx_;
   std::atomic<unsigned>& clients_;
+  asio::steady_timer beat_timer_;
+  std::atomic<uint64_t> heartbeats_{0};
   std::vector<std::unique_ptr<UdpServer>> udp_;
   std::vector<std::unique_ptr<TcpServer>> tcp_;
 };
@@ -647,7 +669,7 @@ void Listener::fit_open_files() {
 void Listener::bind() {
   fit_open_files();
   for (unsigned i = 0; i < opts_.workers; ++i) {
-    auto w = std::make_unique<Worker>(opts_, zones_, policy_, tcp_clients_);
+    auto w = std::make_unique<Worker>(opts_, zones_, policy_, tcp_clients_, transfers_);
     w->bind();
     workers_.push_back(std::move(w));
   }
@@ -661,6 +683,12 @@ QueryStats Listener::stats() const {
   QueryStats total;
   for (const auto& w : workers_) w->stats().add_to(total);
   return total;
+}
+
+std::vector<uint64_t> Listener::heartbeats() const {
+  std::vector<uint64_t> v;
+  for (const auto& w : workers_) v.push_back(w->heartbeats());
+  return v;
 }
 
 void Listener::stop() {

@@ -2,6 +2,7 @@
 // socket and TCP acceptor per listen address, its own zone-table reader and buffers.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,6 +28,9 @@ struct ListenerOptions {
   NotifyCallback on_notify = [](const std::string&, const std::string&) {};
   // DNS UPDATE: answered later, once committed (see DeferredHandler); unset: NOTIMP.
   DeferredHandler on_update;
+  // Each worker bumps its heartbeat counter this often from its own loop (0: never); the
+  // systemd watchdog pings only while every worker's counter moves.
+  std::chrono::milliseconds heartbeat{0};
 };
 
 class Worker;
@@ -44,6 +48,12 @@ class Listener {
   unsigned tcp_max_clients() const { return opts_.tcp_max_clients; }  // after bind()
   // The workers' query counters, summed (callable from any thread while they run).
   QueryStats stats() const;
+  // Completed outgoing transfers per zone.
+  const TransferStats& transfers() const { return transfers_; }
+  unsigned tcp_clients() const { return tcp_clients_.load(std::memory_order_relaxed); }
+  unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
+  // Every worker's heartbeat counter (see ListenerOptions::heartbeat).
+  std::vector<uint64_t> heartbeats() const;
 
  private:
   void fit_open_files();
@@ -51,6 +61,7 @@ class Listener {
   const zone::ZoneTablePublisher& zones_;
   const zone::Publisher<Policy>& policy_;
   std::atomic<unsigned> tcp_clients_{0};
+  TransferStats transfers_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
 };

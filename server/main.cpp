@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -24,10 +25,14 @@
 #include "server/instance_lock.h"
 #include "server/listener.h"
 #include "server/logging.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/policy.h"
 #include "server/systemd.h"
 #include "server/update_service.h"
+#include "server/watchdog.h"
 #include "server/zone_service.h"
+#include "zone/wire/name.h"
 #include "zone/zone_registry.h"
 
 namespace {
@@ -105,6 +110,110 @@ std::vector<server::ReplicationView> replication_view(replication::Replicator& r
   }
   return out;
 }
+
+// What one scrape gathers, each part from the thread that owns it: the workers' counters
+// (relaxed reads, summed), the served zone table (a snapshot), the zone service's load
+// results (a task on the main thread) and the replication state (a task on the replication
+// thread). A thread busy for longer than a second (a big reload) is not waited for: its part
+// of the previous scrape is shown again.
+class MetricsSources {
+ public:
+  MetricsSources(asio::io_context& main, const server::ZoneService& zones,
+                 const zone::ZoneTablePublisher& table, const server::Listener& listener,
+                 replication::Replicator& replicator)
+      : main_(main), zones_(zones), table_(table), listener_(listener), replicator_(replicator) {}
+
+  std::string collect() {
+    using namespace std::chrono_literals;
+    server::MetricsSnapshot s;
+    s.now = static_cast<int64_t>(std::time(nullptr));
+    s.queries = listener_.stats();
+    s.workers = listener_.workers();
+    s.tcp_open = listener_.tcp_clients();
+    s.tcp_max = listener_.tcp_max_clients();
+    auto promise = std::make_shared<std::promise<std::vector<ZoneRow>>>();
+    auto fut = promise->get_future();
+    asio::post(main_, [this, promise] { promise->set_value(zone_rows()); });
+    if (fut.wait_for(1s) == std::future_status::ready) rows_ = fut.get();
+    if (auto r = replicator_.status_within(1s)) replication_ = std::move(*r);
+
+    std::map<std::string, const replication::ZoneReplicationStatus*> repl;
+    for (const auto& r : replication_) repl[r.origin] = &r;
+    auto out = listener_.transfers().snapshot();
+    auto table = table_.current();
+    for (const auto& row : rows_) {
+      server::MetricsSnapshot::Zone z;
+      z.name = zone::wire::name_display(row.origin);
+      if (auto served = table->get(row.origin)) {
+        z.served = true;
+        z.serial = served->serial();
+      }
+      z.secondary = row.secondary;
+      z.last_update = row.last_load;
+      z.last_update_ok = row.last_load_ok;
+      if (auto it = out.find(row.origin); it != out.end()) {
+        z.transfers_out = it->second.transfers;
+        z.transfer_out_bytes = it->second.bytes;
+      }
+      if (auto it = repl.find(row.origin); it != repl.end()) {
+        const auto& r = *it->second;
+        if (r.secondary) {
+          z.last_update = r.last_attempt;
+          z.last_update_ok = r.last_ok;
+          z.transfers_in = r.transfers_in;
+          z.transfer_in_bytes = r.transfer_in_bytes;
+        }
+        for (const auto& d : r.downstream) {
+          server::MetricsSnapshot::Downstream v;
+          v.zone = z.name;
+          v.remote = d.remote;
+          v.address = d.address;
+          v.answered = d.answered;
+          v.serial = d.serial;
+          v.checked_at = d.checked_at;
+          v.behind = d.behind;
+          v.behind_since = d.behind_since;
+          v.notify_failures = d.notify_failures;
+          s.downstream.push_back(std::move(v));
+        }
+      }
+      s.zones.push_back(std::move(z));
+    }
+    return server::render_metrics(s);
+  }
+
+ private:
+  struct ZoneRow {
+    std::string origin;
+    bool secondary = false;
+    int64_t last_load = 0;
+    bool last_load_ok = true;
+  };
+  // On the main thread.
+  std::vector<ZoneRow> zone_rows() const {
+    std::vector<ZoneRow> v;
+    for (const auto& zc : zones_.config().zones) {
+      ZoneRow r;
+      r.origin = zc.origin;
+      r.secondary = zc.secondary();
+      if (auto p = zones_.primary_status(zc.origin)) {
+        r.last_load = p->last_load;
+        r.last_load_ok = p->last_load_ok;
+      }
+      v.push_back(std::move(r));
+    }
+    return v;
+  }
+
+  asio::io_context& main_;
+  const server::ZoneService& zones_;
+  const zone::ZoneTablePublisher& table_;
+  const server::Listener& listener_;
+  replication::Replicator& replicator_;
+  // The metrics thread's own copies (the last answers it got).
+  std::vector<ZoneRow> rows_;
+  std::vector<replication::ZoneReplicationStatus> replication_;
+};
 
 // Nice +10 for the calling thread only (Linux: a thread id is a PRIO_PROCESS target).
 void lower_thread_priority() {
@@ -191,6 +300,12 @@ int run(const std::string& path) {
   lo.query.udp_payload = server_cfg.udp_payload;
   lo.tcp_idle_timeout = server_cfg.tcp_idle_timeout;
   lo.tcp_max_clients = server_cfg.tcp_max_clients;
+  // systemd's watchdog (WatchdogSec=): checked every half interval, and every worker beats
+  // several times in between.
+  const auto watchdog_usec = server::systemd::watchdog_interval();
+  if (watchdog_usec.count() > 0)
+    lo.heartbeat = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_usec / 8),
+                              std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   lo.history = &history;
   lo.on_notify = [&](const std::string& origin, const std::string& from) {
     replicator.notify_received(origin, from);
@@ -215,6 +330,11 @@ int run(const std::string& path) {
           !std::equal(now.listen.begin(), now.listen.end(), server_cfg.listen.begin(),
                       [](const auto& a, const auto& b) { return a.str() == b.str(); }))
         log->warn("listen addresses changed: restart zoned to apply them");
+      auto metrics_at = [](const server::ServerConfig& c) {
+        return c.metrics ? c.metrics->str() : std::string();
+      };
+      if (metrics_at(now) != metrics_at(server_cfg))
+        log->warn("metrics address changed: restart zoned to apply it");
     }
     log->info("reload{}: {}", only.empty() ? "" : " of one zone", server::reload_summary(s));
     server::systemd::ready(serving_status(*table.current()));
@@ -228,11 +348,19 @@ int run(const std::string& path) {
   server::ControlVerbs verbs(zones, table, ch);
 
   std::unique_ptr<server::ControlServer> control;
+  MetricsSources metrics_sources(io, zones, table, listener, replicator);
+  std::unique_ptr<server::MetricsServer> metrics;
   try {
     listener.bind();
     if (!server_cfg.control.empty())
       control = std::make_unique<server::ControlServer>(
           io, server_cfg.control, [&](const nlohmann::json& r) { return verbs.handle(r); });
+    if (server_cfg.metrics) {
+      server::MetricsHttpOptions mo;
+      mo.listen = *server_cfg.metrics;
+      metrics = std::make_unique<server::MetricsServer>(mo, [&] { return metrics_sources.collect(); });
+      metrics->bind();
+    }
   } catch (const std::exception& e) {
     log->critical("{}", e.what());
     replicator.stop();
@@ -243,10 +371,20 @@ int run(const std::string& path) {
   // started, so not affected) win the CPU when a big reload competes with them.
   lower_thread_priority();
   if (control) control->start();
+  if (metrics) metrics->start();
+  std::unique_ptr<server::Watchdog> watchdog;
+  if (watchdog_usec.count() > 0) {
+    watchdog = std::make_unique<server::Watchdog>(
+        watchdog_usec / 2, [&] { return listener.heartbeats(); }, [] { server::systemd::watchdog(); });
+    watchdog->start();
+  }
   std::string where;
   for (const auto& ep : lo.listen) where += (where.empty() ? "" : ", ") + ep.str();
-  log->info("serving {} zone(s) on {} with {} worker(s){}", table.current()->size(), where,
-            lo.workers, control ? ", control socket " + server_cfg.control : std::string());
+  log->info("serving {} zone(s) on {} with {} worker(s){}{}{}", table.current()->size(), where,
+            lo.workers, control ? ", control socket " + server_cfg.control : std::string(),
+            metrics ? ", metrics on http://" + server_cfg.metrics->str() + "/metrics" : std::string(),
+            watchdog ? ", systemd watchdog every " +
+                           std::to_string(watchdog_usec.count() / 2000) + " ms" : std::string());
   server::systemd::ready(serving_status(*table.current()));
   // Tell the secondaries that we (re)started with these versions (RFC 1996: on start-up),
   // now that they can reach us.
@@ -289,6 +427,8 @@ int run(const std::string& path) {
     }
   }
   server::systemd::stopping();
+  if (watchdog) watchdog->stop();
+  if (metrics) metrics->stop();
   listener.stop();
   replicator.stop();
   log->info("stopped");

@@ -108,6 +108,9 @@ class QueryProcessor {
                       uint8_t* out, size_t out_cap, zone::wire::ParsedQuery& parsed);
 
   const QueryStats& stats() const { return stats_; }
+  // Counts something the transport saw (TCP connections accepted or refused); the worker's
+  // thread only.
+  void count(size_t counter) { stats_.bump(counter); }
 
  private:
   void count(const Request& req, const zone::wire::ParsedQuery& q, const QueryResult& r,

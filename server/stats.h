@@ -4,6 +4,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 
 namespace server {
 
@@ -22,6 +25,8 @@ struct QueryStats {
     rrl_slipped,                     // responses sent truncated instead: rate limit
     transfers,                       // AXFR/IXFR handed to a TCP session
     deferred,                        // answers that come later (UPDATE)
+    tcp_accepted,                    // TCP client connections accepted
+    tcp_refused,                     // ... and closed at once: tcp-max-clients reached
     count
   };
   uint64_t v[count] = {};
@@ -39,6 +44,29 @@ struct QueryStats {
   void add_to(QueryStats& total) const {
     for (size_t i = 0; i < count; ++i) total.v[i] += get(i);
   }
+};
+
+// Completed outgoing transfers per zone (origin in wire form): rare next to queries, so one
+// map under a mutex shared by the workers is fine here.
+class TransferStats {
+ public:
+  struct Zone {
+    uint64_t transfers = 0, bytes = 0;
+  };
+  void add(const std::string& origin, uint64_t bytes) {
+    std::lock_guard<std::mutex> g(mu_);
+    Zone& z = zones_[origin];
+    ++z.transfers;
+    z.bytes += bytes;
+  }
+  std::map<std::string, Zone> snapshot() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return zones_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Zone> zones_;
 };
 
 }  // namespace server

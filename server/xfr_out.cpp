@@ -253,6 +253,8 @@ std::span<const uint8_t> TransferOut::next() {
   return {buf_.data(), sealed_};
 }
 
+const std::string& TransferOut::origin() const { return zone_->origin(); }
+
 void TransferOut::finish(bool delivered) {
   auto log = xfr_log();
   std::string zname = name_display(zone_->origin());

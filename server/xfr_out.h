@@ -69,6 +69,7 @@ class TransferOut {
   size_t messages() const { return messages_; }
   size_t records() const { return records_; }
   size_t bytes() const { return bytes_; }
+  const std::string& origin() const;
 
   struct Record {
     zone::wire::NameView owner;

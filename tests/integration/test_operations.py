@@ -126,6 +126,7 @@ server:
   tcp-max-clients: 70000   # more than LimitNOFILE: zoned raises its soft limit (setrlimit)
   control: ctl.sock
   database: var/zoned.db
+  metrics: "127.0.0.1:%d"
 remotes:
   - name: secondary
     address: "127.0.0.1:%d"
@@ -184,13 +185,41 @@ def zoned_for_service_user(monkeypatch, tmp_path_factory):
     shutil.rmtree(d, ignore_errors=True)
 
 
-def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_service_user):
+def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_service_user,
+                                                       monkeypatch):
     """Regression (an operator's first days, 1): SystemCallFilter=~@resources killed zoned
     ("Bad system call") as soon as a background thread lowered its priority. Under the unit's
     own filter zoned must check its config, serve, reload, answer zonectl, rewrite a zone
-    file, feed a secondary and stop cleanly."""
-    pport, sport = free_port(), free_port()
-    primary = ZonedServer({"unit.test": UNIT_ZONE}, PRIMARY_CONFIG % sport, port=pport)
+    file, feed a secondary, answer a metrics scrape, ping the systemd watchdog (the unit
+    sets WatchdogSec=) and stop cleanly."""
+    import socket
+    import tempfile
+    import urllib.request
+    pport, sport, mport = free_port(), free_port(), free_port()
+    # The unit's WatchdogSec=: systemd hands WATCHDOG_USEC and a NOTIFY_SOCKET to zoned.
+    assert unit_setting("WatchdogSec"), "the unit sets no WatchdogSec="
+    sock_dir = Path(tempfile.mkdtemp(prefix="zoned-notify-"))
+    os.chmod(sock_dir, 0o755)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(sock_dir / "notify.sock"))
+    os.chmod(sock_dir / "notify.sock", 0o666)
+    notify.settimeout(0.2)
+    # Read all along: a full datagram queue would block the servers' sd_notify calls.
+    import threading
+    pings, stop_reading = [], threading.Event()
+
+    def read_notify():
+        while not stop_reading.is_set():
+            try:
+                if "WATCHDOG=1" in notify.recv(4096).decode():
+                    pings.append(time.monotonic())
+            except OSError:
+                pass
+    reader = threading.Thread(target=read_notify)
+    reader.start()
+    monkeypatch.setenv("NOTIFY_SOCKET", str(sock_dir / "notify.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")
+    primary = ZonedServer({"unit.test": UNIT_ZONE}, PRIMARY_CONFIG % (mport, sport), port=pport)
     secondary = ZonedServer({}, SECONDARY_CONFIG % pport, port=sport, probe="unit.test")
     primary.prefix = secondary.prefix = unit_prefix
     for z in (primary, secondary):
@@ -234,9 +263,21 @@ def test_zoned_runs_under_the_units_system_call_filter(unit_prefix, zoned_for_se
             secondary.log()
         c = zonectl("--config", secondary.config, "status")
         assert c.returncode == 0, c.stdout + c.stderr
+        # A scrape (Beast on its own thread), and the watchdog pings (both servers).
+        with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as r:
+            body = r.read().decode()
+        assert 'zoned_zone_serial{zone="unit.test"} 3' in body, body
+        seen = len(pings)
+        time.sleep(2)
+        assert len(pings) - seen >= 4, pings  # every 500 ms from each server
         for z in (primary, secondary):
             assert z.proc.poll() is None, z.log()
     finally:
+        stop_reading.set()
+        reader.join()
+        notify.close()
+        import shutil
+        shutil.rmtree(sock_dir, ignore_errors=True)
         codes = [z.stop() for z in (secondary, primary)]
         logs = primary.log() + secondary.log()
         primary.cleanup()

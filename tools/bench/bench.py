@@ -155,7 +155,8 @@ def answers(port, name, qtype="SOA", timeout=0.3):
 
 class Server:
     def __init__(self, kind, origin, zonefile, workdir, workers=1, pin=True, tcp_clients=None,
-                 tcp_timeout=None, name=None, zones=None, control=False, loaders=1):
+                 tcp_timeout=None, name=None, zones=None, control=False, loaders=1,
+                 metrics=False):
         """tcp_clients / tcp_timeout (seconds): the TCP client cap and idle timeout, set in
         each server's own terms (see tcp_settings); None leaves the server's defaults.
         zones: [(origin, file)] served instead of the one zone (start() waits for `origin`,
@@ -171,6 +172,7 @@ class Server:
         self.zones = zones or [(origin, self.zonefile)]
         self.many = zones is not None
         self.control, self.loaders = control, loaders
+        self.metrics_port = free_port() if metrics else None  # zoned: server.metrics
         self.sock = self.dir / f"{kind}.sock"
         self.proc = None
 
@@ -201,7 +203,8 @@ class Server:
             # Many zones: kept in the store as zoned does for every zone; the control socket
             # for zonectl reload.
             extra = (f"  database: {d}/zoned.db\n" if self.many else "") + \
-                    (f"  control: {self.sock}\n" if self.control else "")
+                    (f"  control: {self.sock}\n" if self.control else "") + \
+                    (f"  metrics: 127.0.0.1:{self.metrics_port}\n" if self.metrics_port else "")
             zones = "".join(f"  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n"
                             for o, z in self.zones)
             (d / "zoned.yaml").write_text(
@@ -1441,6 +1444,91 @@ def main_comparison(kinds, origin, zf, qf, work, args, row):
     row("latency p99 us @20k qps", {k: lat[k][1] for k in kinds})
 
 
+class Scraper:
+    """GET /metrics every `interval` seconds on a thread, as Prometheus would."""
+
+    def __init__(self, port, interval=1.0):
+        import http.client
+        self.port, self.interval, self.scrapes, self.bytes = port, interval, 0, 0
+        self.stop_event = threading.Event()
+        self.http = http.client
+
+    def run(self):
+        while not self.stop_event.is_set():
+            t0 = time.monotonic()
+            c = self.http.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            try:
+                c.request("GET", "/metrics")
+                r = c.getresponse()
+                body = r.read()
+                if r.status == 200:
+                    self.scrapes += 1
+                    self.bytes += len(body)
+            except OSError:
+                pass
+            finally:
+                c.close()
+            self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - t0)))
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+
+
+def named_thread_ns(pid, comm):
+    """CPU nanoseconds (schedstat) of pid's threads called `comm`."""
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if Path(f"/proc/{pid}/task/{t}/comm").read_text().strip() == comm:
+                total += int(Path(f"/proc/{pid}/task/{t}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def metrics_cost(origin, zf, qf, work, args):
+    """zoned (server.metrics set, pinned to the server CPU) under the UDP benchmark load, with
+    and without a scraper fetching /metrics every second; runs interleaved, medians."""
+    s = Server("zoned", origin, zf, work, name="zoned-metrics", metrics=True).start()
+    plain, scraped, scrapes, thread_ns, scraped_cpu = [], [], 0, 0, 0.0
+    try:
+        for _ in range(args.rounds):
+            plain.append(measure_load(s, qf, args.seconds))
+            t0 = named_thread_ns(s.proc.pid, "zoned-metrics")
+            with Scraper(s.metrics_port) as sc:
+                scraped.append(measure_load(s, qf, args.seconds))
+            thread_ns += named_thread_ns(s.proc.pid, "zoned-metrics") - t0
+            scraped_cpu += scraped[-1]["cpu_us"] * scraped[-1]["completed"] / 1e6
+            scrapes += sc.scrapes
+            size = sc.bytes // max(1, sc.scrapes)
+    finally:
+        s.stop()
+    med = lambda xs, k: statistics.median(x[k] for x in xs)
+    a, b = med(plain, "cpu_us"), med(scraped, "cpu_us")
+    print()
+    print(f"metrics: zoned UDP load (dnsperf -c 20, {args.seconds} s per run, {args.rounds} "
+          f"interleaved rounds, server pinned to CPU {SERVER_CPU}), without and with GET "
+          f"/metrics every 1 s ({scrapes} scrapes of ~{size} bytes); goal: < 2% more CPU per query.")
+    table([["", "no scraper", "1 s scraper", "ratio"],
+           ["UDP CPU us/query", f"{a:.3f}", f"{b:.3f}", f"{b / a:.3f}"],
+           ["UDP QPS", f"{med(plain, 'qps'):.0f}", f"{med(scraped, 'qps'):.0f}",
+            f"{med(scraped, 'qps') / med(plain, 'qps'):.3f}"],
+           ["per-round CPU us/query", " ".join(f"{x['cpu_us']:.3f}" for x in plain),
+            " ".join(f"{x['cpu_us']:.3f}" for x in scraped), ""]])
+    # The direct cost, free of the run-to-run noise above: the metrics thread's own CPU time
+    # (the workers' counters are bumped whether anyone scrapes or not).
+    print(f"  metrics thread (zoned-metrics): {thread_ns / 1e6:.1f} ms CPU for {scrapes} scrapes "
+          f"({thread_ns / 1e3 / max(1, scrapes):.0f} us each) = "
+          f"{100 * thread_ns / 1e9 / max(1e-9, scraped_cpu):.3f}% of the server's CPU in the "
+          f"scraped runs")
+
+
 def main():
     global ZONED
     ap = argparse.ArgumentParser(description=__doc__)
@@ -1476,7 +1564,9 @@ def main():
                          "file+SIGHUP, DNS UPDATE, zonectl delegate, to a zoned secondary")
     ap.add_argument("--changes-count", type=int, default=20, help="changes of each kind")
     ap.add_argument("--zoned", type=Path, default=ZONED, help="the zoned binary to measure")
-    ap.add_argument("--only", choices=["idle", "scaling", "zones", "changes"],
+    ap.add_argument("--metrics", action="store_true",
+                    help="zoned's UDP CPU per query with and without a 1 s /metrics scraper")
+    ap.add_argument("--only", choices=["idle", "scaling", "zones", "changes", "metrics"],
                     help="skip the main comparison and the big zone; run just this part")
     args = ap.parse_args()
     ZONED = args.zoned.resolve()
@@ -1488,6 +1578,8 @@ def main():
         args.zones = "10000"
     if args.only == "changes":
         args.changes = True
+    if args.only == "metrics":
+        args.metrics = True
     try:
         zone_counts = sorted({int(x) for x in args.zones.split(",")}) if args.zones else []
     except ValueError:
@@ -1609,6 +1701,8 @@ def main():
         if len(by_n) > 1:
             print()
             table(many_zones_scaling_rows(kinds, by_n))
+    if args.metrics:
+        metrics_cost(origin, zf, qf, work, args)
     if args.changes:
         print()
         print(f"changes: zoned primary (file, control socket, allow-update) -> zoned secondary, "

@@ -129,6 +129,13 @@ TEST_F(ConfigTest, DefaultsWhenServerSectionIsMissing) {
   EXPECT_EQ(c.server.listen[0].str(), "127.0.0.1:53");
   EXPECT_EQ(c.server.udp_payload, 1232);
   EXPECT_EQ(c.server.workers, 0u);
+  EXPECT_FALSE(c.server.metrics);  // off unless asked for
+}
+
+TEST_F(ConfigTest, MetricsAddress) {
+  Config c = load_config(write("server:\n  metrics: \"[::1]:9153\"\n"));
+  ASSERT_TRUE(c.server.metrics);
+  EXPECT_EQ(c.server.metrics->str(), "[::1]:9153");
 }
 
 struct ErrCase {
@@ -161,6 +168,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad listen address '127.0.0.1:99999'"},
         ErrCase{"listen host name", "server:\n  listen:\n    - \"localhost:53\"\n", ":3:",
                 "bad listen address 'localhost:53'"},
+        ErrCase{"metrics without a port", "server:\n  workers: 1\n  metrics: \"127.0.0.1\"\n",
+                ":3:", "metrics must be ADDR:PORT"},
+        ErrCase{"metrics host name", "server:\n  metrics: \"localhost:9153\"\n", ":2:",
+                "metrics must be ADDR:PORT"},
+        ErrCase{"metrics on a DNS port",
+                "server:\n  listen: [\"127.0.0.1:5353\"]\n  metrics: \"127.0.0.1:5353\"\n", ":3:",
+                "also a DNS listen address"},
         ErrCase{"unknown remote in notify",
                 std::string(kRemotes) +
                     "zones:\n  - name: example.com\n    file: a.zone\n    notify: [sec1, sec2]\n",

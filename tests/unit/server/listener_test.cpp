@@ -2,6 +2,7 @@
 // the worker's thread, TCP writes them when they are ready, after answers to later queries
 // if need be (RFC 7766 7). Real sockets on loopback.
 #include "server/listener.h"
+#include "server/watchdog.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -217,4 +219,68 @@ TEST_F(LateAnswers, AClientGoneBeforeTheCommitIsNoProblem) {
   ASSERT_GE(::recv(u2, buf, sizeof buf, 0), 12);
   EXPECT_EQ(get16(buf), 9);
   ::close(u2);
+}
+
+// The systemd watchdog's liveness rule with real workers: a worker stuck in a handler (here
+// an UPDATE handler that blocks its thread) stops beating, so the watchdog stops pinging,
+// and pings again once the worker runs.
+TEST(WorkerHeartbeat, AStuckWorkerStopsTheWatchdogPings) {
+  uint16_t port = free_port();
+  ASSERT_NE(port, 0);
+  zone::ZoneTablePublisher zones;
+  std::map<std::string, std::shared_ptr<const zone::Zone>> m;
+  auto z = load_test_zone("example.com.zone", "example.com.");
+  m[z->origin()] = z;
+  zones.publish(std::make_shared<zone::ZoneTable>(std::move(m)));
+  zone::Publisher<Policy> policy;
+  ListenerOptions o;
+  Endpoint ep;
+  parse_endpoint("127.0.0.1:" + std::to_string(port), ep);
+  o.listen = {ep};
+  o.workers = 2;
+  o.heartbeat = std::chrono::milliseconds(10);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  o.on_update = [released](std::shared_ptr<const DeferredRequest> r, Completion done) {
+    released.wait();  // on the worker's thread: it is stuck until the test lets it go
+    done(answer_to(*r, rcode::REFUSED));
+  };
+  Listener listener(o, zones, policy);
+  listener.bind();
+  listener.start();
+  int pings = 0;
+  Watchdog w(std::chrono::milliseconds(100), [&] { return listener.heartbeats(); },
+             [&] { ++pings; });
+  auto wait = [] { std::this_thread::sleep_for(std::chrono::milliseconds(100)); };
+  wait();
+  EXPECT_TRUE(w.check());
+  wait();
+  EXPECT_TRUE(w.check()) << "both workers beat";
+  // UPDATEs from 16 source ports: SO_REUSEPORT spreads them over the workers by hash, so at
+  // least one worker (very likely both) takes one and blocks.
+  std::vector<int> fds;
+  for (int i = 0; i < 16; ++i) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to = loopback(port);
+    QueryBuilder b;
+    b.id = static_cast<uint16_t>(i);
+    b.opcode = opcode::UPDATE;
+    b.qname = "example.com.";
+    b.qtype = rrtype::SOA;
+    auto u = b.wire();
+    ::sendto(fd, u.data(), u.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    fds.push_back(fd);
+  }
+  wait();
+  bool mid = w.check();  // the interval may include beats from before the UPDATE
+  wait();
+  EXPECT_FALSE(w.check()) << "a worker is stuck: no ping";
+  wait();
+  EXPECT_FALSE(w.check());
+  release.set_value();
+  wait();
+  EXPECT_TRUE(w.check()) << "the workers run again";
+  EXPECT_EQ(pings, 3 + (mid ? 1 : 0));
+  for (int fd : fds) ::close(fd);
+  listener.stop();
 }
