@@ -602,7 +602,7 @@ class Worker {
   void run() {
     for (auto& u : udp_) u->start();
     for (auto& t : tcp_) t->start();
-    if (opts_.heartbeat.count() > 0) beat();
+    beat();
     io_.run();
   }
   void stop() { io_.stop(); }
@@ -620,11 +620,18 @@ class Worker {
 
   // A timer on the worker's own loop: it fires only while the loop turns, so a worker stuck
   // in a handler stops beating (the systemd watchdog then stops being pinged).
+  // The same timer does the processor's housekeeping (every 2 s without a watchdog).
   void beat() {
-    beat_timer_.expires_after(opts_.heartbeat);
+    beat_timer_.expires_after(opts_.heartbeat.count() > 0 ? opts_.heartbeat
+                                                          : std::chrono::milliseconds(2000));
     beat_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       heartbeats_.fetch_add(1, std::memory_order_relaxed);
+      try {
+        ctx_.proc.housekeeping();
+      } catch (const std::exception&) {
+        // Only logging: nothing to undo, and the next beat tries again.
+      }
       beat();
     });
   }

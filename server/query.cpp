@@ -445,6 +445,8 @@ QueryProcessor::QueryProcessor(QueryOptions opts) : opts_(std::move(opts)) {
   if (!opts_.clock) opts_.clock = system_clock;
 }
 
+void QueryProcessor::housekeeping() { rrl_.flush(monotonic_ms()); }
+
 QueryResult QueryProcessor::process(const Request& req, const ZoneTable& zones,
                                     const Policy& policy, uint8_t* out, size_t out_cap,
                                     ParsedQuery& q) {

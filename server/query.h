@@ -111,6 +111,9 @@ class QueryProcessor {
   // Counts something the transport saw (TCP connections accepted or refused); the worker's
   // thread only.
   void count(size_t counter) { stats_.bump(counter); }
+  // Periodic work on the worker's thread (a timer of its loop, every few seconds): the rate
+  // limiter's summaries of prefixes whose flood stopped are logged now, not at their next query.
+  void housekeeping();
 
  private:
   void count(const Request& req, const zone::wire::ParsedQuery& q, const QueryResult& r,

@@ -63,6 +63,7 @@ struct RateLimiter::PrefixLog {
   uint64_t logged_ms = 0;
   uint32_t dropped = 0, slipped = 0;
   bool first = true;
+  std::string prefix;  // "192.0.2.0/24", for a summary written by flush()
 };
 
 RateLimiter::RateLimiter() {
@@ -138,7 +139,7 @@ void RateLimiter::note_limited(const RateLimit& cfg, const Peer& peer, ResponseC
   auto pre = masked(peer, cfg.ipv4_prefix, cfg.ipv6_prefix);
   uint64_t key = siphash13(hash_key_, pre.data(), 16) | 1;
   PrefixLog& l = logs_[key & (kPrefixLogs - 1)];
-  if (l.key != key) l = PrefixLog{key, 0, 0, 0, true};
+  if (l.key != key) l = PrefixLog{key, 0, 0, 0, true, {}};
   (slipped ? l.slipped : l.dropped)++;
   // A prefix quiet for a few intervals starts a new episode: say so, not "in the last hour".
   bool start = l.first || now_ms - l.logged_ms > 3 * kLogIntervalMs;
@@ -152,6 +153,7 @@ void RateLimiter::note_limited(const RateLimit& cfg, const Peer& peer, ResponseC
     if (cls == ResponseClass::answer) what += " " + zone::wire::rrtype_text(qtype);
   }
   std::string prefix = prefix_text(peer, cfg.ipv4_prefix, cfg.ipv6_prefix);
+  if (l.prefix.empty()) l.prefix = prefix;
   if (start)
     log->warn("rate limit: {} over {} responses/s ({}): limiting (slip {})", prefix,
               cfg.responses_per_second, what, cfg.slip);
@@ -161,6 +163,20 @@ void RateLimiter::note_limited(const RateLimit& cfg, const Peer& peer, ResponseC
   l.first = false;
   l.logged_ms = now_ms;
   l.dropped = l.slipped = 0;
+}
+
+void RateLimiter::flush(uint64_t now_ms) {
+  if (!logs_) return;
+  for (size_t i = 0; i < kPrefixLogs; ++i) {
+    PrefixLog& l = logs_[i];
+    if ((!l.dropped && !l.slipped) || l.first || now_ms - l.logged_ms < kLogIntervalMs) continue;
+    auto log = spdlog::get("query");
+    if (!log) log = spdlog::default_logger();
+    log->warn("rate limit: {}: {} responses dropped, {} truncated in the last {} s", l.prefix,
+              l.dropped, l.slipped, (now_ms - l.logged_ms + 500) / 1000);
+    l.logged_ms = now_ms;
+    l.dropped = l.slipped = 0;
+  }
 }
 
 }  // namespace server

@@ -52,6 +52,10 @@ class RateLimiter {
   Verdict check(const RateLimit& cfg, uint64_t key, const Peer& peer, ResponseClass cls,
                 std::string_view name, uint16_t qtype, uint64_t now_ms);
 
+  // Logs the counts of every prefix limited in an interval that has ended and that no
+  // limited response has logged yet (the flood stopped): called every few seconds.
+  void flush(uint64_t now_ms);
+
   // Log lines are per prefix and at most one per interval (plus the first one).
   static constexpr uint64_t kLogIntervalMs = 10000;
 

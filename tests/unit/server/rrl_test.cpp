@@ -1,7 +1,10 @@
 #include "server/rrl.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <sstream>
 #include <string>
 
 #include "tests/unit/test_support.h"
@@ -115,4 +118,33 @@ TEST(RateLimit, BucketsByClassAndName) {
   for (int i = 0; i < 10; ++i)
     e.add(rl.check(cfg, peer("192.0.2.1"), ResponseClass::error, {}, static_cast<uint16_t>(i), 1000));
   EXPECT_EQ(e.sent, 5);
+}
+
+// A flood that stops: its summary used to wait for the prefix's next limited response (maybe
+// never). flush() (the worker's timer) writes it once the interval is over, and only once.
+TEST(RateLimit, FlushLogsTheSummaryOfAFloodThatStopped) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  auto previous = spdlog::get("query");
+  spdlog::drop("query");
+  auto log = std::make_shared<spdlog::logger>("query", sink);
+  spdlog::register_logger(log);
+  RateLimiter rl;
+  RateLimit cfg = limit(10, 2);
+  burst(rl, cfg, "192.0.2.1", 110, 1000000);  // "limiting" at the first limited response
+  rl.flush(1000000 + RateLimiter::kLogIntervalMs - 1);
+  log->flush();
+  EXPECT_EQ(out.str().find("dropped"), std::string::npos) << out.str();
+  rl.flush(1000000 + RateLimiter::kLogIntervalMs);
+  log->flush();
+  EXPECT_NE(out.str().find("rate limit: 192.0.2.0/24: 49 responses dropped, 50 truncated in the "
+                           "last 10 s"),
+            std::string::npos)
+      << out.str();
+  size_t len = out.str().size();
+  rl.flush(1000000 + 3 * RateLimiter::kLogIntervalMs);  // nothing new: nothing more
+  log->flush();
+  EXPECT_EQ(out.str().size(), len) << out.str();
+  spdlog::drop("query");
+  if (previous) spdlog::register_logger(previous);
 }
