@@ -160,6 +160,9 @@ json ControlVerbs::status() {
               {"loaded", z != nullptr}, {"expired", z && z->expired()}};
     if (z) e["serial"] = z->serial();
     if (zc.runtime) e["added_at_runtime"] = true;
+    if (!zc.catalog.empty()) e["catalog"] = zc.catalog;
+    if (!zc.catalog_member.empty()) e["catalog_member"] = zc.catalog_member;
+    if (!zc.member_of.empty()) e["member_of"] = name_display(zc.member_of);
     std::vector<std::string> problems;
     if (!z) problems.push_back("nothing served: queries get SERVFAIL");
     if (z && z->expired()) problems.push_back("expired: no primary reachable within the SOA expire time");
@@ -313,6 +316,11 @@ json ControlVerbs::zone_add(const json& req) {
   z.allow_transfer = req.value("allow_transfer", std::vector<std::string>{});
   z.allow_update = req.value("allow_update", std::vector<std::string>{});
   z.serial_policy = req.value("serial_policy", std::string("keep"));
+  z.catalog_member = req.value("catalog", std::string());
+  if (!z.catalog_member.empty() && z.catalog_member.back() == '.') z.catalog_member.pop_back();
+  z.catalog_group = req.value("catalog_group", std::string());
+  if (!z.catalog_group.empty() && z.catalog_member.empty())
+    return error("--group needs --catalog");
   auto res = zones_.add_zone(z);
   if (!res.commit.ok) {
     ctl_log()->info("control: zone-add {} refused: {}", z.name, res.commit.error);

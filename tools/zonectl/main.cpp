@@ -202,6 +202,9 @@ int main(int argc, char** argv) {
   zone_add->add_option("--allow-transfer", transfer_args, "remote or prefix allowed to transfer it");
   zone_add->add_option("--allow-update", update_args, "TSIG key allowed to UPDATE it");
   zone_add->add_option("--serial-policy", serial_policy, "keep, increment or unixtime");
+  std::string catalog_arg, group_arg;
+  zone_add->add_option("--catalog", catalog_arg, "list it in this produced catalog zone (RFC 9432)");
+  zone_add->add_option("--group", group_arg, "its group property in the catalog");
   auto* zone_remove = app.add_subcommand("zone-remove", "stop serving a zone added with zone-add, purge its data");
   zone_remove->add_option("zone", zone_arg)->required();
 
@@ -338,7 +341,8 @@ int main(int argc, char** argv) {
         auto abs = std::filesystem::absolute(zone_file, ec);
         req = {{"verb", "zone-add"}, {"name", zone_arg}, {"file", abs.lexically_normal().string()},
                {"notify", notify_args}, {"allow_transfer", transfer_args},
-               {"allow_update", update_args}, {"serial_policy", serial_policy}};
+               {"allow_update", update_args}, {"serial_policy", serial_policy},
+               {"catalog", catalog_arg}, {"catalog_group", group_arg}};
       } else {
         req = {{"verb", "zone-remove"}, {"name", zone_arg}};
       }

@@ -1,0 +1,355 @@
+"""Catalog zones (RFC 9432) with real processes on loopback, TSIG everywhere: zoned as the
+producer (consumed by zoned, Knot DNS and BIND 9) and as the consumer (of a catalog served by
+Knot DNS), members added, removed and re-added with a new id, restarts served from the store,
+and broken catalogs that must not drop any zone."""
+import sqlite3
+import subprocess
+
+import dns.rcode
+import pytest
+
+from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, BindServer, KnotServer,
+                                 ZonedServer, query, serial_of, tool, wait_serial, wait_until,
+                                 zone_text)
+from zonectl_helpers import zonectl
+
+needs_knot = pytest.mark.skipif(not (tool("knotd") and tool("knotc")), reason="knotd not installed")
+needs_bind = pytest.mark.skipif(not tool("named"), reason="named not installed")
+
+CAT = "cat.test"
+
+
+def member_text(name, serial=1):
+    return zone_text(serial, origin=name)
+
+
+def refused_or_gone(host, port, zone):
+    """The server no longer answers for zone (REFUSED, or nothing authoritative)."""
+    try:
+        r = query(host, port, zone, "SOA", timeout=0.5)
+    except Exception:
+        return False
+    return r.rcode() == dns.rcode.REFUSED
+
+
+def name_text(w):
+    labels, i = [], 0
+    while i < len(w) and w[i]:
+        labels.append(bytes(w[i + 1:i + 1 + w[i]]).decode())
+        i += 1 + w[i]
+    return ".".join(labels)
+
+
+def stored_zones(server):
+    """Every zone the server's database holds anything of (zone rows, records, history)."""
+    db = sqlite3.connect(str(server.database()))
+    try:
+        rows = db.execute("SELECT name FROM zones UNION SELECT zone FROM records "
+                          "UNION SELECT zone FROM history").fetchall()
+        return {name_text(r[0]) for r in rows}
+    finally:
+        db.close()
+
+
+def wire(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def catalog_ptrs(host, port):
+    """{member: id} from an AXFR of the catalog."""
+    import dns.query
+    import dns.zone
+    from replication_helpers import tsig_key
+    z = dns.zone.from_xfr(dns.query.xfr(host, CAT, port=port, keyring=tsig_key(),
+                                        keyalgorithm=KEY_ALG))
+    out = {}
+    for name, node in z.nodes.items():
+        labels = name.labels
+        for rds in node.rdatasets:
+            if rds.rdtype == dns.rdatatype.PTR and len(labels) == 2 and labels[1] == b"zones":
+                for rd in rds:
+                    out[rd.target.to_text().rstrip(".")] = labels[0].decode()
+    return out
+
+
+import dns.rdatatype  # noqa: E402
+
+
+@pytest.fixture
+def servers():
+    made = []
+
+    def make(cls):
+        s = cls()
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def producer(make, consumer_port, members=("m1.test", "m2.test")):
+    """A zoned primary producing CAT from `members` (configured with catalog-member)."""
+    p = make(ZonedServer)
+    zones = [{"name": CAT, "catalog": "produce", "notify": ["sec"], "allow-transfer": ["sec"]}]
+    for m in members:
+        zones.append({"name": m, "text": member_text(m), "catalog-member": CAT,
+                      "notify": ["sec"], "allow-transfer": ["sec"]})
+    p.configure(zones, remotes={"sec": (consumer_port, True)}, log_level="debug")
+    lines = p.config.read_text().splitlines()
+    lines.insert(3, f"  control: {p.dir}/zoned.sock")
+    p.config.write_text("\n".join(lines) + "\n")
+    p.socket = p.dir / "zoned.sock"
+    return p
+
+
+def zoned_consumer(make, primary_port, extra=()):
+    c = make(ZonedServer)
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"], "extra": list(extra)}],
+                remotes={"pri": (primary_port, True)})
+    return c
+
+
+def add_member(p, name, serial=1):
+    path = p.dir / "zones" / f"{name}.zone"
+    path.write_text(member_text(name, serial))
+    r = zonectl("--socket", p.socket, "zone-add", name, "--file", path, "--catalog", CAT,
+                "--notify", "sec", "--allow-transfer", "sec")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def remove_member(p, name):
+    r = zonectl("--socket", p.socket, "zone-remove", name)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_zoned_producer_zoned_consumer(servers):
+    c = servers(ZonedServer)
+    p = producer(servers, c.port)
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"]}],
+                remotes={"pri": (p.port, True)})
+    p.start()
+    c.start()
+    # The catalog as produced: version 2, one PTR per member, ids from the member name.
+    ptrs = catalog_ptrs(p.host, p.port)
+    assert set(ptrs) == {"m1.test", "m2.test"}
+    assert query(p.host, p.port, f"version.{CAT}", "TXT").answer[0][0].strings == (b"2",)
+    for m in ("m1.test", "m2.test"):
+        wait_serial(c.host, c.port, 1, zone=m)
+    cat_serial = serial_of(p.host, p.port, CAT)
+    # A member added at runtime: the catalog changes by IXFR, the consumer serves it.
+    mark = c.mark()
+    add_member(p, "m3.test")
+    wait_serial(c.host, c.port, 1, timeout=15, zone="m3.test")
+    assert serial_of(p.host, p.port, CAT) == cat_serial + 1
+    c.wait_log(r"zone cat\.test: IXFR in", since=mark)
+    # Removed: gone from the consumer, its data purged from its database.
+    remove_member(p, "m3.test")
+    wait_until(lambda: refused_or_gone(c.host, c.port, "m3.test"), 15, what="m3.test removed")
+    held = stored_zones(c)
+    assert "m1.test" in held and "m3.test" not in held, held
+    assert serial_of(c.host, c.port, "m1.test") == 1
+    # Ids stable across a producer restart: the same catalog content, no new serial.
+    p.stop()
+    p.start()
+    assert catalog_ptrs(p.host, p.port) == {k: v for k, v in ptrs.items()}
+    assert serial_of(p.host, p.port, CAT) == cat_serial + 2
+    # The consumer restarted with the producer down: members served from its database.
+    p.stop()
+    c.stop()
+    c.start()
+    for m in ("m1.test", "m2.test"):
+        assert serial_of(c.host, c.port, m) == 1
+    assert refused_or_gone(c.host, c.port, "m3.test")
+
+
+class KnotConsumer(KnotServer):
+    def configure_consumer(self, primary_port):
+        d = self.dir
+        self.socket = d / "knot.sock"
+        conf = [
+            "server:", f"    rundir: {d}", f"    listen: {HOST}@{self.port}",
+            "control:", f"    listen: {self.socket}",
+            "log:", "  - target: stderr", "    any: info",
+            "database:", f"    storage: {d}",
+            "key:", f"  - id: {KEY_NAME}", f"    algorithm: {KEY_ALG}", f"    secret: {KEY_SECRET}",
+            "remote:", "  - id: pri", f"    address: {HOST}@{primary_port}", f"    key: {KEY_NAME}",
+            "acl:", "  - id: peers", f"    address: {HOST}", f"    key: {KEY_NAME}",
+            "    action: [transfer, notify]",
+            "template:", "  - id: default", f"    storage: {d}", "    zonefile-sync: -1",
+            "    zonefile-load: none", "    journal-content: all",
+            "  - id: member", f"    storage: {d}", "    master: pri", "    acl: peers",
+            "    zonefile-sync: -1", "    zonefile-load: none", "    journal-content: all",
+            "zone:", f"  - domain: {CAT}", "    master: pri", "    acl: peers",
+            "    catalog-role: interpret", "    catalog-template: member",
+        ]
+        self.config = d / "knot.conf"
+        self.config.write_text("\n".join(conf) + "\n")
+        return self
+
+
+@needs_knot
+def test_zoned_producer_knot_consumer(servers):
+    k = servers(KnotConsumer)
+    p = producer(servers, k.port)
+    k.configure_consumer(p.port)
+    p.start()
+    k.start()
+    for m in ("m1.test", "m2.test"):
+        wait_serial(k.host, k.port, 1, timeout=20, zone=m)
+    add_member(p, "m3.test")
+    wait_serial(k.host, k.port, 1, timeout=20, zone="m3.test")
+    remove_member(p, "m3.test")
+    wait_until(lambda: refused_or_gone(k.host, k.port, "m3.test"), 20, what="m3.test gone from Knot")
+    assert serial_of(k.host, k.port, "m2.test") == 1
+
+
+@needs_bind
+def test_zoned_producer_bind_consumer(servers):
+    b = servers(BindServer)
+    p = producer(servers, b.port)
+    b.configure([{"name": CAT, "primary_port": p.port}])
+    text = b.config.read_text().replace(
+        "  transfers-in 1;\n",
+        f'  catalog-zones {{ zone "{CAT}" default-primaries {{ {HOST} port {p.port} key '
+        f'{KEY_NAME}; }} min-update-interval 1; }};\n')
+    b.config.write_text(text)
+    p.start()
+    b.start()
+    for m in ("m1.test", "m2.test"):
+        wait_serial(b.host, b.port, 1, timeout=30, zone=m)
+    add_member(p, "m3.test")
+    wait_serial(b.host, b.port, 1, timeout=30, zone="m3.test")
+    remove_member(p, "m3.test")
+    wait_until(lambda: refused_or_gone(b.host, b.port, "m3.test"), 30, what="m3.test gone from BIND")
+    assert serial_of(b.host, b.port, "m2.test") == 1
+
+
+def catalog_text(serial, members, version='"2"', extra=()):
+    """A hand-written catalog zone: members is a list of (id, zone)."""
+    lines = [f"$ORIGIN {CAT}.", "$TTL 0",
+             f"@ SOA invalid. invalid. {serial} 3600 600 2147483646 0", "@ NS invalid."]
+    if version:
+        lines.append(f"version TXT {version}")
+    lines += [f"{i}.zones PTR {z}." for i, z in members]
+    return "\n".join(lines + list(extra)) + "\n"
+
+
+class KnotPrimary(KnotServer):
+    def configure_primary(self, consumer_port, catalog, members, generate=False):
+        d = self.dir
+        self.socket = d / "knot.sock"
+        conf = [
+            "server:", f"    rundir: {d}", f"    listen: {HOST}@{self.port}",
+            "control:", f"    listen: {self.socket}",
+            "log:", "  - target: stderr", "    any: info",
+            "database:", f"    storage: {d}",
+            "key:", f"  - id: {KEY_NAME}", f"    algorithm: {KEY_ALG}", f"    secret: {KEY_SECRET}",
+            "remote:", "  - id: sec", f"    address: {HOST}@{consumer_port}", f"    key: {KEY_NAME}",
+            "acl:", "  - id: peers", f"    address: {HOST}", f"    key: {KEY_NAME}",
+            "    action: [transfer, notify]",
+            "template:", "  - id: default", f"    storage: {d}", "    zonefile-sync: -1",
+            "    zonefile-load: difference", "    journal-content: all",
+            "    notify: sec", "    acl: peers",
+            "zone:", f"  - domain: {CAT}",
+        ]
+        if generate:
+            conf += ["    catalog-role: generate"]
+        else:
+            conf += [f"    file: {CAT}.zone"]
+            self.write_zone(CAT, catalog)
+        for m in members:
+            self.write_zone(m, member_text(m))
+            conf += [f"  - domain: {m}", f"    file: {m}.zone"]
+            if generate:
+                conf += ["    catalog-role: member", f"    catalog-zone: {CAT}"]
+        self.config = d / "knot.conf"
+        self.config.write_text("\n".join(conf) + "\n")
+        return self
+
+
+def knot_reload(k):
+    r = k.knotc("reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@needs_knot
+def test_knot_catalog_zoned_consumer(servers):
+    c = servers(ZonedServer)
+    k = servers(KnotPrimary)
+    members = ["m1.test", "m2.test", "m3.test", "static.test"]
+    k.configure_primary(c.port, catalog_text(1, [("a1", "m1.test"), ("a2", "m2.test")]), members)
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"]},
+                 {"name": "static.test", "primaries": ["pri"]}],
+                remotes={"pri": (k.port, True)})
+    k.start()
+    c.start()
+    for m in ("m1.test", "m2.test"):
+        wait_serial(c.host, c.port, 1, timeout=15, zone=m)
+    # Added and removed.
+    k.write_zone(CAT, catalog_text(2, [("a1", "m1.test"), ("a3", "m3.test")]))
+    knot_reload(k)
+    wait_serial(c.host, c.port, 1, timeout=15, zone="m3.test")
+    wait_until(lambda: refused_or_gone(c.host, c.port, "m2.test"), 15, what="m2.test removed")
+    held = stored_zones(c)
+    assert "m1.test" in held and "m2.test" not in held, held
+    # m1 gets a new id: reset (its data goes and it is transferred again).
+    mark = c.mark()
+    k.write_zone(CAT, catalog_text(3, [("b1", "m1.test"), ("a3", "m3.test")]))
+    knot_reload(k)
+    c.wait_log(r"catalog member m1\.test has a new id \(a1 -> b1\): reset", since=mark)
+    c.wait_log(r"zone m1\.test: AXFR in", since=mark, timeout=15)
+    wait_serial(c.host, c.port, 1, timeout=15, zone="m1.test")
+    # Broken updates: no version -> the whole catalog ignored, nothing dropped.
+    mark = c.mark()
+    k.write_zone(CAT, catalog_text(4, [], version=None))
+    knot_reload(k)
+    c.wait_log(r"catalog cat\.test: no version\.cat\.test TXT record: the catalog is ignored",
+               since=mark, timeout=15)
+    k.write_zone(CAT, catalog_text(5, [("b1", "m1.test")], version='"1"'))
+    knot_reload(k)
+    c.wait_log(r'version "1" is not the supported "2"', since=mark, timeout=15)
+    assert serial_of(c.host, c.port, "m3.test") == 1
+    assert serial_of(c.host, c.port, "m1.test") == 1
+    # Bad members are skipped one by one, the good ones kept.
+    mark = c.mark()
+    k.write_zone(CAT, catalog_text(6, [("b1", "m1.test"), ("a3", "m3.test"), ("d1", "m3.test"),
+                                       ("s1", "static.test"), ("own", CAT)],
+                                   extra=["stray PTR m2.test.", r"bad.zones PTR m\032x.test."]))
+    knot_reload(k)
+    c.wait_log(r"d1\.zones\.cat\.test PTR m3\.test: duplicate of a3\.zones\.cat\.test: skipped",
+               since=mark, timeout=15)
+    log = c.log_since(mark)
+    assert "own.zones.cat.test PTR cat.test: the catalog cannot be its own member: skipped" in log
+    assert "stray.cat.test PTR m2.test: not under zones.cat.test: skipped" in log
+    assert "not a valid zone name: skipped" in log
+    assert "s1.zones.cat.test PTR static.test: a zone of that name is configured here" in log
+    assert refused_or_gone(c.host, c.port, "m2.test")
+    assert serial_of(c.host, c.port, "m3.test") == 1
+    # A restart with Knot down: members served from the store.
+    k.stop()
+    c.stop()
+    c.start()
+    for m in ("m1.test", "m3.test"):
+        assert serial_of(c.host, c.port, m) == 1
+
+
+@needs_knot
+def test_knot_generated_catalog_zoned_consumer(servers):
+    c = servers(ZonedServer)
+    k = servers(KnotPrimary)
+    k.configure_primary(c.port, None, ["m1.test", "m2.test"], generate=True)
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"]}],
+                remotes={"pri": (k.port, True)})
+    k.start()
+    c.start()
+    for m in ("m1.test", "m2.test"):
+        wait_serial(c.host, c.port, 1, timeout=20, zone=m)
+    # m2 leaves Knot's configuration: its catalog drops it, zoned follows.
+    k.configure_primary(c.port, None, ["m1.test"], generate=True)
+    knot_reload(k)
+    wait_until(lambda: refused_or_gone(c.host, c.port, "m2.test"), 20, what="m2.test removed")
+    assert serial_of(c.host, c.port, "m1.test") == 1
