@@ -260,13 +260,18 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     up.error = soa.ok ? std::string() : soa.error;
     if (soa.ok) up.serial = soa.serial;
     if (s.stopped) co_return false;
-    if (!soa.ok) {
+    if (!soa.ok && !soa.refused) {
       log->warn("zone {}: SOA query to primary {} failed: {}", name, primary.label(), soa.error);
       errors += primary.name + ": " + soa.error + "; ";
       continue;
     }
+    // A primary that refuses the SOA query may still allow the transfer (Knot's generated
+    // catalog zones): IXFR then compares the serials itself.
+    if (!soa.ok)
+      log->debug("zone {}: SOA query to primary {} refused: asking for the transfer", name,
+                 primary.label());
     uint32_t have = s.zone ? s.zone->serial() : 0;
-    if (s.zone && !force_axfr && !serial_gt(soa.serial, have)) {
+    if (soa.ok && s.zone && !force_axfr && !serial_gt(soa.serial, have)) {
       log->debug("zone {}: primary {} has serial {}, we have {}: up to date", name,
                  primary.label(), soa.serial, have);
       s.timers = timers_after_refresh(*s.zone);

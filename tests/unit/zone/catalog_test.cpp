@@ -78,7 +78,7 @@ TEST(Catalog, BadMembersAreSkippedOthersKept) {
       "two.zones PTR x.test.\n"             // two PTRs under one id
       "two.zones PTR y.test.\n"
       "stray PTR outside.test.\n"           // not under zones
-      "ext.foo PTR ignored.test.\n"         // extensions: ignored silently
+      "foo.ext PTR ignored.test.\n"         // extensions (ext.<catalog>): ignored silently
       "bad.zones PTR bad\\032name.test.\n"  // not a servable name
       "g.zones PTR grouped.test.\n"
       "group.g.zones TXT \"red\"\n"));
@@ -94,7 +94,7 @@ TEST(Catalog, BadMembersAreSkippedOthersKept) {
   EXPECT_TRUE(has_problem(c, "stray.cat.test PTR outside.test: not under zones.cat.test"));
   EXPECT_TRUE(has_problem(c, "not a valid zone name"));
   EXPECT_FALSE(has_problem(c, "ignored.test"));
-  EXPECT_EQ(c.problems.size(), 5u);
+  EXPECT_EQ(c.problems.size(), 5u) << ::testing::PrintToString(c.problems);
 }
 
 }  // namespace
