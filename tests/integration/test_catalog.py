@@ -5,7 +5,9 @@ and broken catalogs that must not drop any zone."""
 import sqlite3
 import subprocess
 
+import dns.name
 import dns.rcode
+import dns.rdataclass
 import pytest
 
 from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, BindServer, KnotServer,
@@ -58,13 +60,13 @@ def wire(name):
     return out + b"\0"
 
 
-def catalog_ptrs(host, port):
+def catalog_ptrs(host, port, source=None):
     """{member: id} from an AXFR of the catalog."""
     import dns.query
     import dns.zone
     from replication_helpers import tsig_key
     z = dns.zone.from_xfr(dns.query.xfr(host, CAT, port=port, keyring=tsig_key(),
-                                        keyalgorithm=KEY_ALG))
+                                        keyalgorithm=KEY_ALG, source=source))
     out = {}
     for name, node in z.nodes.items():
         labels = name.labels
@@ -353,3 +355,152 @@ def test_knot_generated_catalog_zoned_consumer(servers):
     knot_reload(k)
     wait_until(lambda: refused_or_gone(c.host, c.port, "m2.test"), 20, what="m2.test removed")
     assert serial_of(c.host, c.port, "m1.test") == 1
+
+
+# ---------------------------------------------------------------- zonectl host / unhost
+
+def port_free_on(hosts):
+    import socket
+    from conftest import free_port
+    for _ in range(50):
+        port = free_port(hosts[0])
+        ok = True
+        for h in hosts:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    try:
+                        s.bind((h, port))
+                    except OSError:
+                        ok = False
+        if ok:
+            return port
+    raise RuntimeError("no port free on " + ", ".join(hosts))
+
+
+def key_block():
+    return ["keys:", f"  - name: {KEY_NAME}", f"    algorithm: {KEY_ALG}",
+            f"    secret: \"{KEY_SECRET}\""]
+
+
+def parent_has_cut(p, parent, child, source="127.0.0.21"):
+    import dns.query
+    import dns.zone
+    from replication_helpers import tsig_key
+    z = dns.zone.from_xfr(dns.query.xfr(p.host, parent, port=p.port, keyring=tsig_key(),
+                                        keyalgorithm=KEY_ALG, lifetime=2, source=source))
+    node = z.get_node(dns.name.from_text(child))
+    return node is not None and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS) is not None
+
+
+@needs_knot
+def test_host_and_unhost_with_zoned_and_knot_secondaries(servers):
+    import threading
+    import time
+    S_ADDR, K_ADDR = "127.0.0.21", "127.0.0.22"
+    ns_port = port_free_on([S_ADDR, K_ADDR])
+    p = servers(ZonedServer)
+    s = servers(ZonedServer)
+    s.host, s.port = S_ADDR, ns_port
+    k = servers(KnotConsumer)
+    k.host, k.port = K_ADDR, ns_port
+    parent = "example.test"
+    p.write_zone(parent, zone_text(10, origin=parent))
+    p.config = p.dir / "zoned.yaml"
+    p.config.write_text("\n".join(
+        ["server:", f"  listen: ['{HOST}:{p.port}']", "  workers: 1",
+         "  database: var/zoned.db", f"  control: {p.dir}/zoned.sock"] + key_block() +
+        ["remotes:",
+         "  - name: s", f"    address: \"{S_ADDR}:{ns_port}\"", f"    key: {KEY_NAME}",
+         "  - name: k", f"    address: \"{K_ADDR}:{ns_port}\"", f"    key: {KEY_NAME}",
+         "zones:",
+         f"  - name: {parent}", f"    file: zones/{parent}.zone",
+         "    notify: [s, k]", "    allow-transfer: [s, k]",
+         f"  - name: {CAT}", "    catalog: produce", "    notify: [s, k]",
+         "    allow-transfer: [s, k]"]) + "\n")
+    sock = p.dir / "zoned.sock"
+    s.config = s.dir / "zoned.yaml"
+    s.config.write_text("\n".join(
+        ["server:", f"  listen: ['{S_ADDR}:{ns_port}']", "  workers: 1",
+         "  database: var/zoned.db", f"  via: {S_ADDR}"] + key_block() +
+        ["remotes:", "  - name: pri", f"    address: \"{HOST}:{p.port}\"", f"    key: {KEY_NAME}",
+         "zones:", f"  - name: {CAT}", "    catalog: consume", "    primaries: [pri]"]) + "\n")
+    k.configure_consumer(p.port)
+    text = k.config.read_text().replace(f"listen: {HOST}@", f"listen: {K_ADDR}@").replace(
+        f"    address: {HOST}@{p.port}\n    key: {KEY_NAME}",
+        f"    address: {HOST}@{p.port}\n    key: {KEY_NAME}\n    via: {K_ADDR}").replace(
+        f"    address: {HOST}\n", "    address: 127.0.0.0/8\n")
+    k.config.write_text(text)
+    p.start()
+    s.start()
+    k.start()
+    wait_until(lambda: serial_of(S_ADDR, ns_port, CAT) is not None, 15, what="catalog at S")
+    child = f"shop.{parent}"
+    ns_args = ["--ns", f"ns1.{child}={S_ADDR}", "--ns", f"ns2.{child}={K_ADDR}",
+               "--ns-port", ns_port]
+
+    # Refusals that change nothing.
+    r = zonectl("--socket", sock, "host", "shop.elsewhere.test", *ns_args)
+    assert r.returncode == 1 and "is not a primary zone served here" in r.stderr + r.stdout
+    r = zonectl("--socket", sock, "host", parent, *ns_args)
+    assert r.returncode == 1 and "already served here" in r.stderr + r.stdout
+
+    # --dry-run: the zone file and the delegation shown, nothing made.
+    r = zonectl("--socket", sock, "host", child, *ns_args, "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"@ IN NS ns1.{child}." in r.stdout and f"+ {child}. 3600 IN NS ns1.{child}." in r.stdout
+    assert not (p.dir / "zones" / f"{child}.zone").exists()
+    assert query(p.host, p.port, child, "SOA").rcode() == dns.rcode.NXDOMAIN
+
+    # Watch the parent during the run: whenever it refers to the child's servers, both
+    # must already answer for the child.
+    violations, referrals, stop = [], [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            # The primary serves the child zone too, so the parent's cut is read from the
+            # parent zone itself (AXFR).
+            try:
+                cut = parent_has_cut(p, parent, child)
+            except Exception:
+                continue
+            if cut:
+                referrals.append(time.monotonic())
+                for addr in (S_ADDR, K_ADDR):
+                    if serial_of(addr, ns_port, child) is None:
+                        violations.append(addr)
+            time.sleep(0.02)
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        r = zonectl("--socket", sock, "host", child, *ns_args, "--catalog", CAT, "--timeout", 30)
+    finally:
+        time.sleep(0.3)
+        stop.set()
+        t.join()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "every nameserver serves serial" in r.stdout and "done:" in r.stdout
+    assert referrals, "the parent never referred to the child"
+    assert not violations, violations
+    assert (p.dir / "zones" / f"{child}.zone").exists()
+    for addr in (S_ADDR, K_ADDR):
+        assert serial_of(addr, ns_port, child) is not None
+    assert child in catalog_ptrs(p.host, p.port, S_ADDR)
+
+    # A child whose servers never come up: the table, and nothing changed.
+    dead = f"dead.{parent}"
+    r = zonectl("--socket", sock, "host", dead, "--ns", f"ns1.{dead}=127.0.0.23",
+                "--ns", f"ns2.{dead}=127.0.0.24", "--ns-port", ns_port, "--timeout", 2)
+    assert r.returncode == 1
+    assert "127.0.0.23" in r.stderr and "no answer" in r.stderr and "nothing changed" in r.stderr
+    assert not (p.dir / "zones" / f"{dead}.zone").exists()
+    assert query(p.host, p.port, dead, "SOA").rcode() == dns.rcode.NXDOMAIN
+    assert dead not in catalog_ptrs(p.host, p.port, S_ADDR)
+    assert not parent_has_cut(p, parent, dead)
+
+    # unhost: undelegated first, then gone from here and from the catalog, so from S and K.
+    r = zonectl("--socket", sock, "unhost", child)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not parent_has_cut(p, parent, child)
+    assert child not in catalog_ptrs(p.host, p.port, S_ADDR)
+    for addr in (S_ADDR, K_ADDR):
+        wait_until(lambda: refused_or_gone(addr, ns_port, child), 20, what=f"{child} gone at {addr}")
