@@ -190,6 +190,10 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
       ++it;
     }
   }
+  // New secondaries are published together: one zone table for 1,000 zones a catalog adds,
+  // not 1,000 tables.
+  std::vector<zone::ZoneTable::Change> publish;
+  std::vector<std::shared_ptr<Secondary>> restored, started;
   for (const auto& r : cfg_.zones) {
     if (!r.secondary() || secondaries_.count(r.origin)) continue;
     auto s = std::make_shared<Secondary>(io_);
@@ -207,16 +211,42 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
       log->info("zone {}: serving serial {} from the database{}", r.name, s->zone->serial(),
                 s->zone->expired() ? " (expired: SERVFAIL until refreshed)" : "");
       // A stored version published as it is: served again, not changed.
-      registry_.publish(r.origin, s->zone);
-      committer_.restore_history(r.origin, r.name, r.history, s->zone->serial());
+      publish.push_back({r.origin, s->zone, false});
+      restored.push_back(s);
     } else {
-      registry_.publish(r.origin, nullptr);  // configured, nothing yet: SERVFAIL
+      publish.push_back({r.origin, nullptr, false});  // configured, nothing yet: SERVFAIL
     }
     // Refresh soon after start whatever the stored timers say (a restart is a good time
     // to check), but keep the stored expiry.
     s->timers.next_refresh = unix_now();
     secondaries_.emplace(r.origin, s);
-    asio::co_spawn(io_, run_secondary(s), zone::TaskEnd("refreshes of zone " + r.name));
+    started.push_back(s);
+  }
+  if (!publish.empty()) registry_.publish(publish);
+  for (const auto& s : restored)
+    committer_.restore_history(s->role.origin, s->role.name, s->role.history, s->zone->serial());
+  for (const auto& s : started)
+    asio::co_spawn(io_, run_secondary(s), zone::TaskEnd("refreshes of zone " + s->role.name));
+}
+
+// At most kMaxRefreshes zones refresh at once (SOA query and transfer): a catalog that adds
+// 1,000 zones would otherwise open 1,000 connections to one primary (BIND's transfers-in).
+asio::awaitable<void> Replicator::acquire_refresh_slot() {
+  boost::system::error_code ec;
+  while (active_refreshes_ >= kMaxRefreshes) {
+    auto t = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+    refresh_waiters_.push_back(t);
+    co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  ++active_refreshes_;
+}
+
+void Replicator::release_refresh_slot() {
+  --active_refreshes_;
+  if (!refresh_waiters_.empty()) {
+    auto t = refresh_waiters_.front();
+    refresh_waiters_.pop_front();
+    t->cancel();
   }
 }
 
@@ -231,6 +261,12 @@ asio::awaitable<void> Replicator::run_secondary(std::shared_ptr<Secondary> s) {
       if (ec && !s->wanted) continue;  // woken without a request: re-evaluate the timers
     }
     s->wanted = false;
+    co_await acquire_refresh_slot();
+    struct Slot {
+      Replicator* r;
+      ~Slot() { r->release_refresh_slot(); }
+    } slot{this};
+    if (s->stopped) break;
     try {
       co_await refresh_once(*s);
     } catch (const std::exception& e) {

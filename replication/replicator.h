@@ -7,6 +7,7 @@
 
 #include <boost/asio.hpp>
 
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -101,6 +102,11 @@ class Replicator {
   boost::asio::awaitable<void> run_secondary(std::shared_ptr<Secondary> s);
   boost::asio::awaitable<bool> refresh_once(Secondary& s);
   const ZoneRole* role(const std::string& origin) const;
+  boost::asio::awaitable<void> acquire_refresh_slot();
+  void release_refresh_slot();
+  static constexpr size_t kMaxRefreshes = 32;
+  size_t active_refreshes_ = 0;
+  std::deque<std::shared_ptr<boost::asio::steady_timer>> refresh_waiters_;
 
   zone::ZoneRegistry& registry_;
   boost::asio::io_context io_{1};
