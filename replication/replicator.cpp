@@ -229,6 +229,41 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
     asio::co_spawn(io_, run_secondary(s), zone::TaskEnd("refreshes of zone " + s->role.name));
 }
 
+// Transfers that finish together are committed together: one SQLite transaction (one
+// fsync) and one zone table for all of them. A transfer waits for its own result.
+asio::awaitable<zone::CommitResult> Replicator::commit_batched(zone::ZoneChange c) {
+  auto w = std::make_shared<PendingCommit>(io_);
+  w->change = std::move(c);
+  pending_commits_.push_back(w);
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(io_, [this] { flush_commits(); });
+  }
+  boost::system::error_code ec;
+  while (!w->finished) co_await w->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return std::move(w->result);
+}
+
+void Replicator::flush_commits() {
+  flush_posted_ = false;
+  auto batch = std::move(pending_commits_);
+  pending_commits_.clear();
+  if (batch.empty()) return;
+  std::vector<zone::ZoneChange> changes;
+  changes.reserve(batch.size());
+  for (auto& w : batch) changes.push_back(std::move(w->change));
+  auto t0 = std::chrono::steady_clock::now();
+  auto results = committer_.commit_here(std::move(changes));
+  log_for("xfr")->debug("{} transfer(s) committed together in {} us", batch.size(),
+                        std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - t0).count());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = std::move(results[i]);
+    batch[i]->finished = true;
+    batch[i]->done.cancel();
+  }
+}
+
 // At most kMaxRefreshes zones refresh at once (SOA query and transfer): a catalog that adds
 // 1,000 zones would otherwise open 1,000 connections to one primary (BIND's transfers-in).
 asio::awaitable<void> Replicator::acquire_refresh_slot() {
@@ -340,18 +375,16 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     change.name = name;
     change.keep_history = s.role.history;
     std::optional<zone::CommitResult> result;
-    auto commit = [&](zone::ZoneChange c) {
+    auto prepare = [&](zone::ZoneChange c) {
       ZoneTimers t = c.zone ? timers_after_refresh(*c.zone) : timers_after_refresh(*s.zone);
       c.timers = zone::ZoneChange::Timers{t.last_refresh, t.next_refresh, t.expire_at};
       c.source = std::string(kind) + " in from " + primary.label();
-      std::vector<zone::ZoneChange> v;
-      v.push_back(std::move(c));
-      return committer_.commit_here(std::move(v)).front();
+      return c;
     };
     if (tr.kind == TransferResult::incremental) {
       change.kind = zone::ZoneChange::Kind::apply;
       change.changes = zone::condense(tr.changes);
-      result = commit(std::move(change));
+      result = co_await commit_batched(prepare(std::move(change)));
       if (!result->ok && !result->store_fault) {
         tr.kind = TransferResult::failed;
         tr.error = "IXFR does not apply: " + result->error;
@@ -361,7 +394,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       if (base) kind = "AXFR-style IXFR";  // the primary had no history for our serial
       change.kind = zone::ZoneChange::Kind::replace;
       change.zone = tr.zone;
-      result = commit(std::move(change));
+      result = co_await commit_batched(prepare(std::move(change)));
     } else if (tr.kind == TransferResult::up_to_date) {
       s.last_ok = true;
       s.last_result = "up to date with " + primary.label();
@@ -380,7 +413,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
         full.name = name;
         full.keep_history = s.role.history;
         full.zone = tr.zone;
-        result = commit(std::move(full));
+        result = co_await commit_batched(prepare(std::move(full)));
       }
     }
     if (!result) {
