@@ -996,7 +996,21 @@ void ZoneService::consume(const ZoneConfig& cat, const zone::Zone& version, bool
   for (auto& [o, m] : listed)
     if (auto it = members_.find(o); it != members_.end() && it->second.member_of == cat.origin)
       it->second = member_config(cat, o, it->second.member_id, m.group);
+  // Members this catalog now hands to another one (coo) that is consumed here: that catalog
+  // may list them already and is looked at again (it may have been read before this one).
+  std::set<std::string> coo_targets;
+  {
+    auto& before = listed_[cat.origin];
+    for (const auto& [o, m] : listed) {
+      if (m.coo.empty() || m.coo == cat.origin) continue;
+      auto it = before.find(o);
+      if (it == before.end() || it->second.coo != m.coo) coo_targets.insert(m.coo);
+    }
+  }
   listed_[cat.origin] = std::move(listed);
+  if (!startup)
+    for (const auto& t : coo_targets)
+      asio::post(io_, [this, t] { catalog_changed(t); });
   if (startup) {
     for (auto& z : added) members_[z.origin] = std::move(z);
     return;

@@ -3,6 +3,7 @@ producer (consumed by zoned, Knot DNS and BIND 9) and as the consumer (of a cata
 Knot DNS), members added, removed and re-added with a new id, restarts served from the store,
 and broken catalogs that must not drop any zone."""
 import sqlite3
+import time
 import subprocess
 
 import dns.name
@@ -504,3 +505,46 @@ def test_host_and_unhost_with_zoned_and_knot_secondaries(servers):
     assert child not in catalog_ptrs(p.host, p.port, S_ADDR)
     for addr in (S_ADDR, K_ADDR):
         wait_until(lambda: refused_or_gone(addr, ns_port, child), 20, what=f"{child} gone at {addr}")
+
+
+@needs_knot
+def test_coo_moves_a_member_to_another_catalog(servers):
+    """RFC 9432 5.6: a member moves from catalog A to B only when A says so with coo; without
+    coo a zone listed by two catalogs stays with the first."""
+    CAT2 = "cat2.test"
+    c = servers(ZonedServer)
+    k = servers(KnotPrimary)
+
+    def cat2_text(serial, members):
+        return catalog_text(serial, members).replace(f"$ORIGIN {CAT}.", f"$ORIGIN {CAT2}.")
+
+    k.configure_primary(c.port, catalog_text(1, [("a1", "m1.test"), ("a2", "m2.test")]),
+                        ["m1.test", "m2.test"])
+    k.write_zone(CAT2, cat2_text(1, []))
+    k.config.write_text(k.config.read_text() + f"  - domain: {CAT2}\n    file: {CAT2}.zone\n")
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"]},
+                 {"name": CAT2, "catalog": "consume", "primaries": ["pri"]}],
+                remotes={"pri": (k.port, True)})
+    k.start()
+    c.start()
+    for m in ("m1.test", "m2.test"):
+        wait_serial(c.host, c.port, 1, timeout=15, zone=m)
+    # cat2 lists both; only m1 carries coo in cat: m1 moves, m2 stays with cat.
+    mark = c.mark()
+    k.write_zone(CAT, catalog_text(2, [("a1", "m1.test"), ("a2", "m2.test")],
+                                   extra=[f"coo.a1.zones PTR {CAT2}."]))
+    k.write_zone(CAT2, cat2_text(2, [("a1", "m1.test"), ("b2", "m2.test")]))
+    knot_reload(k)
+    c.wait_log(r"zone cat2\.test: catalog member m1\.test moves here from catalog cat\.test \(coo\)",
+               since=mark, timeout=15)
+    c.wait_log(r"b2\.zones\.cat2\.test PTR m2\.test: already a member of catalog cat\.test",
+               since=mark, timeout=15)
+    # Same id: the data is kept, no new transfer; cat dropping m1 now does not remove it.
+    k.write_zone(CAT, catalog_text(3, [("a2", "m2.test")]))
+    knot_reload(k)
+    time.sleep(1.5)
+    log = c.log_since(mark)
+    assert "zone m1.test: AXFR in" not in log, log[-3000:]
+    assert "catalog member m1.test removed" not in log
+    assert serial_of(c.host, c.port, "m1.test") == 1
+    assert serial_of(c.host, c.port, "m2.test") == 1
