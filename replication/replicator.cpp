@@ -322,14 +322,24 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
   s.last_attempt = unix_now();
   std::string errors;
   for (const Remote& primary : s.role.primaries) {
-    SoaCheck soa = co_await query_soa(primary, s.role.origin, std::chrono::milliseconds(2000));
+    // A zone with nothing held yet (a new catalog member) goes straight to the transfer:
+    // there is no serial to compare, and the AXFR's first message carries the SOA.
+    const bool ask = s.zone != nullptr;
+    SoaCheck soa;
+    if (ask) {
+      soa = co_await query_soa(primary, s.role.origin, std::chrono::milliseconds(2000));
+    } else {
+      soa.refused = true;  // not asked: proceed as for a primary that refuses SOA queries
+    }
     UpstreamState& up = s.upstream[primary.str()];
     up.remote = primary.name;
     up.address = primary.str();
-    up.answered = soa.ok;
-    up.checked_at = unix_now();
-    up.error = soa.ok ? std::string() : soa.error;
-    if (soa.ok) up.serial = soa.serial;
+    if (ask) {
+      up.answered = soa.ok;
+      up.checked_at = unix_now();
+      up.error = soa.ok ? std::string() : soa.error;
+      if (soa.ok) up.serial = soa.serial;
+    }
     if (s.stopped) co_return false;
     if (!soa.ok && !soa.refused) {
       log->warn("zone {}: SOA query to primary {} failed: {}", name, primary.label(), soa.error);
@@ -338,7 +348,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     }
     // A primary that refuses the SOA query may still allow the transfer (Knot's generated
     // catalog zones): IXFR then compares the serials itself.
-    if (!soa.ok)
+    if (!soa.ok && ask)
       log->debug("zone {}: SOA query to primary {} refused: asking for the transfer", name,
                  primary.label());
     uint32_t have = s.zone ? s.zone->serial() : 0;
@@ -417,6 +427,11 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       }
     }
     if (!result) {
+      if (!ask) {
+        up.answered = false;
+        up.error = tr.error;
+        up.checked_at = unix_now();
+      }
       log->warn("zone {}: {} from {} failed: {}", name, kind, primary.label(), tr.error);
       errors += primary.name + ": " + tr.error + "; ";
       continue;
@@ -431,6 +446,12 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
               name, kind, primary.label(), have, result->zone->serial(), tr.records,
               tr.messages, secs);
     s.zone = result->zone;
+    if (!up.answered || !ask) {  // what the transfer showed of the primary
+      up.answered = true;
+      up.error.clear();
+      up.serial = s.zone->serial();
+      up.checked_at = unix_now();
+    }
     s.timers = timers_after_refresh(*s.zone);
     s.zone->set_expire_at(s.timers.expire_at);
     s.last_ok = true;
