@@ -523,6 +523,12 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
       if (!zone(o)) gone.push_back(o);
     remove_configured(gone, sum);
     drop_orphan_members();
+    // Consumed catalogs read again: a template may have changed, a zone configured here
+    // before may have gone (its catalog entry now taken).
+    std::vector<std::string> cats;
+    for (const auto& z : cfg_.zones)
+      if (z.catalog == "consume") cats.push_back(z.origin);
+    for (const auto& c : cats) catalog_changed(c);
     for (const auto& z : cfg_.zones)
       if (z.from_file()) zones.push_back(&z);
   } else if (const ZoneConfig* z = zone(only_origin)) {

@@ -548,3 +548,35 @@ def test_coo_moves_a_member_to_another_catalog(servers):
     assert "catalog member m1.test removed" not in log
     assert serial_of(c.host, c.port, "m1.test") == 1
     assert serial_of(c.host, c.port, "m2.test") == 1
+
+
+@needs_knot
+def test_group_template_and_static_zone_taken_after_reload(servers):
+    """A member with a group property gets that group's template (here: a primary that does
+    not answer, so it never loads); a zone configured statically is skipped, and taken from
+    the catalog once the configuration no longer has it."""
+    from conftest import free_port
+    c = servers(ZonedServer)
+    k = servers(KnotPrimary)
+    dead = free_port(HOST)
+    k.configure_primary(c.port, catalog_text(1, [("a1", "m1.test"), ("g1", "grouped.test"),
+                                                 ("s1", "static.test")],
+                                             extra=['group.g1.zones TXT "slow"']),
+                        ["m1.test", "grouped.test", "static.test"])
+    zones = [{"name": CAT, "catalog": "consume", "primaries": ["pri"],
+              "extra": ["group-templates:", "  - group: slow", "    primaries: [dead]"]},
+             {"name": "static.test", "primaries": ["pri"]}]
+    c.configure(zones, remotes={"pri": (k.port, True), "dead": (dead, True)})
+    k.start()
+    c.start()
+    wait_serial(c.host, c.port, 1, timeout=15, zone="m1.test")
+    wait_serial(c.host, c.port, 1, timeout=15, zone="static.test")
+    c.wait_log(rf"zone grouped\.test: AXFR from dead \(127\.0\.0\.1:{dead}\) failed", timeout=15)
+    assert serial_of(c.host, c.port, "grouped.test") is None
+    c.wait_log(r"s1\.zones\.cat\.test PTR static\.test: a zone of that name is configured here")
+    # static.test leaves the configuration: the catalog's entry takes it.
+    mark = c.mark()
+    c.configure(zones[:1], remotes={"pri": (k.port, True), "dead": (dead, True)})
+    c.reload()
+    c.wait_log(r"zone cat\.test: catalog member static\.test added", since=mark, timeout=15)
+    wait_serial(c.host, c.port, 1, timeout=15, zone="static.test")
