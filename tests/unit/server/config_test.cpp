@@ -418,6 +418,10 @@ TEST_F(ConfigTest, CatalogKeysAreRead) {
   ZoneConfig back = zone_config_from_json(zone_config_to_json(cfg.zones[1]), cfg);
   EXPECT_EQ(back.catalog_member, "cat.test");
   EXPECT_EQ(back.catalog_group, "blue");
+  // Stored before its catalog left the configuration: still loads (listed in none).
+  Config other = cfg;
+  other.zones.erase(other.zones.begin());
+  EXPECT_EQ(zone_config_from_json(zone_config_to_json(cfg.zones[1]), other).name, "a.test");
 }
 
 TEST_F(ConfigTest, MissingFile) {
