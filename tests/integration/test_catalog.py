@@ -455,9 +455,13 @@ def test_host_and_unhost_with_zoned_and_knot_secondaries(servers):
     # Watch the parent during the run: whenever it refers to the child's servers, both
     # must already answer for the child.
     violations, referrals, stop = [], [], threading.Event()
+    both_serving = []
 
     def watch():
         while not stop.is_set():
+            if not both_serving and all(serial_of(a, ns_port, child) is not None
+                                        for a in (S_ADDR, K_ADDR)):
+                both_serving.append(time.monotonic())
             # The primary serves the child zone too, so the parent's cut is read from the
             # parent zone itself (AXFR).
             try:
@@ -482,6 +486,8 @@ def test_host_and_unhost_with_zoned_and_knot_secondaries(servers):
     assert "every nameserver serves serial" in r.stdout and "done:" in r.stdout
     assert referrals, "the parent never referred to the child"
     assert not violations, violations
+    # The delegation follows within 2 s of both secondaries serving the child.
+    assert both_serving and referrals[0] - both_serving[0] < 2.0, (both_serving, referrals[:1])
     assert (p.dir / "zones" / f"{child}.zone").exists()
     for addr in (S_ADDR, K_ADDR):
         assert serial_of(addr, ns_port, child) is not None
