@@ -314,7 +314,8 @@ Config load_config(const std::string& file) {
       rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
                                  "allow-notify", "serial-policy", "ixfr-history", "allow-update",
                                  "update-policy", "zonefile-sync", "catalog", "catalog-member",
-                                 "catalog-group", "member-template", "group-templates"});
+                                 "catalog-group", "catalog-previous", "member-template",
+                                 "group-templates"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -422,6 +423,16 @@ Config load_config(const std::string& file) {
         if (!zc.catalog.empty())
           rd.fail(z["catalog-member"], "zone '" + zc.name + "' is a catalog itself");
       }
+      if (z["catalog-previous"]) {
+        zc.catalog_previous = rd.str(z["catalog-previous"], "catalog-previous");
+        if (zc.catalog_previous.ends_with('.')) zc.catalog_previous.pop_back();
+        if (zc.catalog_member.empty())
+          rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
+                                             "' needs catalog-member (the catalog it moves to)");
+        if (!zone::wire::name_from_text(zc.catalog_previous + "."))
+          rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
+                                             "' is not a valid domain name");
+      }
       if (z["catalog-group"]) {
         zc.catalog_group = rd.str(z["catalog-group"], "catalog-group");
         if (zc.catalog_member.empty())
@@ -442,6 +453,16 @@ Config load_config(const std::string& file) {
     // Members name a catalog this configuration produces.
     for (size_t i = 0; i < cfg.zones.size(); ++i) {
       const ZoneConfig& zc = cfg.zones[i];
+      if (!zc.catalog_previous.empty()) {
+        std::string prev =
+            zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_previous + "."));
+        bool found = false;
+        for (const auto& c : cfg.zones) found = found || (c.origin == prev && c.catalog == "produce");
+        if (!found)
+          rd.fail(zs[i]["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
+                                                 zc.catalog_previous +
+                                                 "', which is not a zone with catalog: produce here");
+      }
       if (zc.catalog_member.empty()) continue;
       std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_member + "."));
       bool found = false;

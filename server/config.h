@@ -50,6 +50,9 @@ struct ZoneConfig {
   std::string catalog;
   // A member: the produced catalog that lists it (as written), its group property.
   std::string catalog_member, catalog_group;
+  // A member moving from another produced catalog (RFC 9432 5.6): that catalog keeps listing
+  // it with a coo property naming catalog_member, so consumers migrate it without a reset.
+  std::string catalog_previous;
   // A consumed catalog: what each member zone gets (default: the catalog's own primaries and
   // allow-notify; no notify, no allow-transfer), and per group (RFC 9432 4.4.2).
   struct MemberTemplate {

@@ -845,8 +845,13 @@ void ZoneService::update_produced(bool startup) {
     if (cz.catalog != "produce") continue;
     std::vector<zone::catalog::Member> members;
     for (const auto& z : cfg_.zones) {
-      if (z.catalog_member.empty() || origin_of(z.catalog_member) != cz.origin) continue;
-      members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, {}});
+      if (z.catalog_member.empty()) continue;
+      std::string to = origin_of(z.catalog_member);
+      if (to == cz.origin)
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, {}});
+      else if (!z.catalog_previous.empty() && origin_of(z.catalog_previous) == cz.origin)
+        // Moving away: still listed here, with coo naming the new catalog (RFC 9432 5.6).
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, to});
     }
     auto cur = registry_.current()->get(cz.origin);
     const bool served = cur != nullptr;

@@ -586,3 +586,41 @@ def test_group_template_and_static_zone_taken_after_reload(servers):
     c.reload()
     c.wait_log(r"zone cat\.test: catalog member static\.test added", since=mark, timeout=15)
     wait_serial(c.host, c.port, 1, timeout=15, zone="static.test")
+
+
+def test_zoned_producer_moves_a_member_with_coo(servers):
+    """catalog-previous: the old catalog keeps the member with coo naming the new one, so a
+    consumer of both moves it without a reset (same id, data kept)."""
+    CAT2 = "cat2.test"
+    c = servers(ZonedServer)
+    p = producer(servers, c.port, members=("m1.test",))
+    cfg = p.config.read_text()
+    cfg += (f"  - name: {CAT2}\n    catalog: produce\n    notify: [sec]\n"
+            f"    allow-transfer: [sec]\n")
+    p.config.write_text(cfg)
+    c.configure([{"name": CAT, "catalog": "consume", "primaries": ["pri"]},
+                 {"name": CAT2, "catalog": "consume", "primaries": ["pri"]}],
+                remotes={"pri": (p.port, True)})
+    p.start()
+    c.start()
+    wait_serial(c.host, c.port, 1, timeout=15, zone="m1.test")
+    mark = c.mark()
+    p.config.write_text(cfg.replace(f"    catalog-member: {CAT}\n",
+                                    f"    catalog-member: {CAT2}\n    catalog-previous: {CAT}\n"))
+    p.reload()
+    c.wait_log(r"zone cat2\.test: catalog member m1\.test moves here from catalog cat\.test \(coo\)",
+               since=mark, timeout=15)
+    # The old catalog lists it with coo; the new one under the same id.
+    import dns.query
+    import dns.zone
+    from replication_helpers import tsig_key
+    old = dns.zone.from_xfr(dns.query.xfr(p.host, CAT, port=p.port, keyring=tsig_key(),
+                                          keyalgorithm=KEY_ALG))
+    assert any(str(n).startswith("coo.") for n in old.nodes), list(old.nodes)
+    # Then the old catalog drops it: it stays, with cat2.
+    p.config.write_text(cfg.replace(f"    catalog-member: {CAT}\n", f"    catalog-member: {CAT2}\n"))
+    p.reload()
+    time.sleep(1.5)
+    log = c.log_since(mark)
+    assert "zone m1.test: AXFR in" not in log and "catalog member m1.test removed" not in log, log
+    assert serial_of(c.host, c.port, "m1.test") == 1
