@@ -192,6 +192,10 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
       ++it;
     }
   }
+  // New secondaries are published together: one zone table for 1,000 zones a catalog adds,
+  // not 1,000 tables.
+  std::vector<zone::ZoneTable::Change> publish;
+  std::vector<std::shared_ptr<Secondary>> restored, started;
   for (const auto& r : cfg_.zones) {
     if (!r.secondary() || secondaries_.count(r.origin)) continue;
     auto s = std::make_shared<Secondary>(io_);
@@ -209,16 +213,77 @@ void Replicator::apply_config(const ReplicationConfig& cfg) {
       log->info("zone {}: serving serial {} from the database{}", r.name, s->zone->serial(),
                 s->zone->expired() ? " (expired: SERVFAIL until refreshed)" : "");
       // A stored version published as it is: served again, not changed.
-      registry_.publish(r.origin, s->zone);
-      committer_.restore_history(r.origin, r.name, r.history, s->zone->serial());
+      publish.push_back({r.origin, s->zone, false});
+      restored.push_back(s);
     } else {
-      registry_.publish(r.origin, nullptr);  // configured, nothing yet: SERVFAIL
+      publish.push_back({r.origin, nullptr, false});  // configured, nothing yet: SERVFAIL
     }
     // Refresh soon after start whatever the stored timers say (a restart is a good time
     // to check), but keep the stored expiry.
     s->timers.next_refresh = unix_now();
     secondaries_.emplace(r.origin, s);
-    asio::co_spawn(io_, run_secondary(s), zone::TaskEnd("refreshes of zone " + r.name));
+    started.push_back(s);
+  }
+  if (!publish.empty()) registry_.publish(publish);
+  for (const auto& s : restored)
+    committer_.restore_history(s->role.origin, s->role.name, s->role.history, s->zone->serial());
+  for (const auto& s : started)
+    asio::co_spawn(io_, run_secondary(s), zone::TaskEnd("refreshes of zone " + s->role.name));
+}
+
+// Transfers that finish together are committed together: one SQLite transaction (one
+// fsync) and one zone table for all of them. A transfer waits for its own result.
+asio::awaitable<zone::CommitResult> Replicator::commit_batched(zone::ZoneChange c) {
+  auto w = std::make_shared<PendingCommit>(io_);
+  w->change = std::move(c);
+  pending_commits_.push_back(w);
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(io_, [this] { flush_commits(); });
+  }
+  boost::system::error_code ec;
+  while (!w->finished) co_await w->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return std::move(w->result);
+}
+
+void Replicator::flush_commits() {
+  flush_posted_ = false;
+  auto batch = std::move(pending_commits_);
+  pending_commits_.clear();
+  if (batch.empty()) return;
+  std::vector<zone::ZoneChange> changes;
+  changes.reserve(batch.size());
+  for (auto& w : batch) changes.push_back(std::move(w->change));
+  auto t0 = std::chrono::steady_clock::now();
+  auto results = committer_.commit_here(std::move(changes));
+  log_for("xfr")->debug("{} transfer(s) committed together in {} us", batch.size(),
+                        std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - t0).count());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = std::move(results[i]);
+    batch[i]->finished = true;
+    batch[i]->done.cancel();
+  }
+}
+
+// At most kMaxRefreshes zones refresh at once (SOA query and transfer): a catalog that adds
+// 1,000 zones would otherwise open 1,000 connections to one primary (BIND's transfers-in).
+asio::awaitable<void> Replicator::acquire_refresh_slot() {
+  boost::system::error_code ec;
+  while (active_refreshes_ >= kMaxRefreshes) {
+    auto t = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+    refresh_waiters_.push_back(t);
+    co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  ++active_refreshes_;
+}
+
+void Replicator::release_refresh_slot() {
+  --active_refreshes_;
+  if (!refresh_waiters_.empty()) {
+    auto t = refresh_waiters_.front();
+    refresh_waiters_.pop_front();
+    t->cancel();
   }
 }
 
@@ -233,6 +298,12 @@ asio::awaitable<void> Replicator::run_secondary(std::shared_ptr<Secondary> s) {
       if (ec && !s->wanted) continue;  // woken without a request: re-evaluate the timers
     }
     s->wanted = false;
+    co_await acquire_refresh_slot();
+    struct Slot {
+      Replicator* r;
+      ~Slot() { r->release_refresh_slot(); }
+    } slot{this};
+    if (s->stopped) break;
     try {
       co_await refresh_once(*s);
     } catch (const std::exception& e) {
@@ -253,23 +324,38 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
   s.last_attempt = unix_now();
   std::string errors;
   for (const Remote& primary : s.role.primaries) {
-    SoaCheck soa = co_await query_soa(primary, s.role.origin, std::chrono::milliseconds(2000));
+    // A zone with nothing held yet (a new catalog member) goes straight to the transfer:
+    // there is no serial to compare, and the AXFR's first message carries the SOA.
+    const bool ask = s.zone != nullptr;
+    SoaCheck soa;
+    if (ask) {
+      soa = co_await query_soa(primary, s.role.origin, std::chrono::milliseconds(2000));
+    } else {
+      soa.refused = true;  // not asked: proceed as for a primary that refuses SOA queries
+    }
     UpstreamState& up = s.upstream[primary.str()];
     up.remote = primary.name;
     up.address = primary.str();
-    up.answered = soa.ok;
-    up.checked_at = unix_now();
-    up.error = soa.ok ? std::string() : soa.error;
-    if (soa.ok) up.serial = soa.serial;
+    if (ask) {
+      up.answered = soa.ok;
+      up.checked_at = unix_now();
+      up.error = soa.ok ? std::string() : soa.error;
+      if (soa.ok) up.serial = soa.serial;
+    }
     if (s.stopped) co_return false;
-    if (!soa.ok) {
+    if (!soa.ok && !soa.refused) {
       log->warn("zone {}: SOA query to {} failed: {}", name, primary.label(), soa.error);
       errors += (errors.empty() ? "" : "; ") + primary.name + ": " + soa.error;
       continue;
     }
+    // A primary that refuses the SOA query may still allow the transfer (Knot's generated
+    // catalog zones): IXFR then compares the serials itself.
+    if (!soa.ok && ask)
+      log->debug("zone {}: SOA query to {} refused: asking for the transfer", name,
+                 primary.label());
     uint32_t have = s.zone ? s.zone->serial() : 0;
-    if (s.zone && !force_axfr && !serial_gt(soa.serial, have)) {
-      log->debug("zone {}: primary {} has serial {}, we have {}: up to date", name,
+    if (soa.ok && s.zone && !force_axfr && !serial_gt(soa.serial, have)) {
+      log->debug("zone {}: {} has serial {}, we have {}: up to date", name,
                  primary.label(), soa.serial, have);
       s.timers = timers_after_refresh(*s.zone);
       s.zone->set_expire_at(s.timers.expire_at);
@@ -301,18 +387,16 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     change.name = name;
     change.keep_history = s.role.history;
     std::optional<zone::CommitResult> result;
-    auto commit = [&](zone::ZoneChange c) {
+    auto prepare = [&](zone::ZoneChange c) {
       ZoneTimers t = c.zone ? timers_after_refresh(*c.zone) : timers_after_refresh(*s.zone);
       c.timers = zone::ZoneChange::Timers{t.last_refresh, t.next_refresh, t.expire_at};
       c.source = std::string(kind) + " in from " + primary.label();
-      std::vector<zone::ZoneChange> v;
-      v.push_back(std::move(c));
-      return committer_.commit_here(std::move(v)).front();
+      return c;
     };
     if (tr.kind == TransferResult::incremental) {
       change.kind = zone::ZoneChange::Kind::apply;
       change.changes = zone::condense(tr.changes);
-      result = commit(std::move(change));
+      result = co_await commit_batched(prepare(std::move(change)));
       if (!result->ok && !result->store_fault) {
         tr.kind = TransferResult::failed;
         tr.error = "IXFR does not apply: " + result->error;
@@ -322,7 +406,7 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
       if (base) kind = "AXFR-style IXFR";  // the primary had no history for our serial
       change.kind = zone::ZoneChange::Kind::replace;
       change.zone = tr.zone;
-      result = commit(std::move(change));
+      result = co_await commit_batched(prepare(std::move(change)));
     } else if (tr.kind == TransferResult::up_to_date) {
       s.last_ok = true;
       s.last_result = "up to date with " + primary.label();
@@ -341,10 +425,15 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
         full.name = name;
         full.keep_history = s.role.history;
         full.zone = tr.zone;
-        result = commit(std::move(full));
+        result = co_await commit_batched(prepare(std::move(full)));
       }
     }
     if (!result) {
+      if (!ask) {
+        up.answered = false;
+        up.error = tr.error;
+        up.checked_at = unix_now();
+      }
       log->warn("zone {}: {} from {} failed: {}", name, kind, primary.label(), tr.error);
       errors += (errors.empty() ? "" : "; ") + primary.name + ": " + tr.error;
       continue;
@@ -361,6 +450,12 @@ asio::awaitable<bool> Replicator::refresh_once(Secondary& s) {
     s.zone = result->zone;
     ++s.transfers_in;
     s.transfer_in_bytes += tr.bytes;
+    if (!up.answered || !ask) {  // what the transfer showed of the primary
+      up.answered = true;
+      up.error.clear();
+      up.serial = s.zone->serial();
+      up.checked_at = unix_now();
+    }
     s.timers = timers_after_refresh(*s.zone);
     s.zone->set_expire_at(s.timers.expire_at);
     s.last_ok = true;

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <future>
@@ -107,6 +108,23 @@ class Replicator {
   boost::asio::awaitable<void> run_secondary(std::shared_ptr<Secondary> s);
   boost::asio::awaitable<bool> refresh_once(Secondary& s);
   const ZoneRole* role(const std::string& origin) const;
+  struct PendingCommit {
+    explicit PendingCommit(boost::asio::io_context& io)
+        : done(io, boost::asio::steady_timer::time_point::max()) {}
+    zone::ZoneChange change;
+    zone::CommitResult result;
+    bool finished = false;
+    boost::asio::steady_timer done;
+  };
+  boost::asio::awaitable<zone::CommitResult> commit_batched(zone::ZoneChange c);
+  void flush_commits();
+  std::vector<std::shared_ptr<PendingCommit>> pending_commits_;
+  bool flush_posted_ = false;
+  boost::asio::awaitable<void> acquire_refresh_slot();
+  void release_refresh_slot();
+  static constexpr size_t kMaxRefreshes = 32;
+  size_t active_refreshes_ = 0;
+  std::deque<std::shared_ptr<boost::asio::steady_timer>> refresh_waiters_;
 
   zone::ZoneRegistry& registry_;
   boost::asio::io_context io_{1};

@@ -142,6 +142,7 @@ asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& ori
     std::string err = check_response(remote, buf.data(), n, id, mac, true, unsigned_buf, signed_msg);
     if (!err.empty()) {
       res.error = err;
+      res.refused = (get16(buf.data() + 2) & 0xF) == rcode::REFUSED;
       co_return res;
     }
     // Find the SOA of the zone in the answer.

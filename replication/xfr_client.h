@@ -42,6 +42,9 @@ struct SoaCheck {
   bool ok = false;
   uint32_t serial = 0;
   std::string error;
+  // The primary answered REFUSED (Knot refuses plain queries to the catalog zones it
+  // generates, and answers them unsigned): the transfer may still be allowed.
+  bool refused = false;
 };
 
 boost::asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& origin,

@@ -30,7 +30,7 @@ int check_config(const std::string& path, bool zone_files) {
   // Zone files in parallel, reported in configuration order.
   std::vector<const ZoneConfig*> primaries;
   for (const auto& z : cfg.zones)
-    if (!z.secondary()) primaries.push_back(&z);
+    if (z.from_file()) primaries.push_back(&z);
   std::vector<zone::LoadResult> results(primaries.size());
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
@@ -54,6 +54,7 @@ int check_config(const std::string& path, bool zone_files) {
   }
   for (const auto& z : cfg.zones)
     if (z.secondary()) std::cout << "zone " << z.name << ": secondary\n";
+    else if (z.catalog == "produce") std::cout << "zone " << z.name << ": catalog, built from its members\n";
   std::cout << path << ": " << (ok ? "ok" : "errors found") << "\n";
   return ok ? 0 : 1;
 }

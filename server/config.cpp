@@ -380,7 +380,9 @@ Config load_config(const std::string& file) {
     for (const auto& z : zs) {
       rd.only_keys(z, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
                                  "allow-notify", "serial-policy", "ixfr-history", "allow-update",
-                                 "update-policy", "zonefile-sync"});
+                                 "update-policy", "zonefile-sync", "catalog", "catalog-member",
+                                 "catalog-group", "catalog-previous", "member-template",
+                                 "group-templates"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -432,13 +434,110 @@ Config load_config(const std::string& file) {
         }
       }
       if (z["zonefile-sync"]) zc.zonefile_sync = rd.num(z["zonefile-sync"], "zonefile-sync", 0, 86400);
-      if (zc.file.empty() && zc.primaries.empty())
+      if (z["catalog"]) {
+        zc.catalog = rd.str(z["catalog"], "catalog");
+        if (zc.catalog != "produce" && zc.catalog != "consume")
+          rd.fail(z["catalog"], "catalog of zone '" + zc.name + "' must be produce or consume");
+        if (zc.catalog == "produce" && (!zc.file.empty() || zc.secondary()))
+          rd.fail(z["catalog"], "zone '" + zc.name + "' is a produced catalog: it is built from "
+                                "its members, so it has no 'file' and no 'primaries'");
+        if (zc.catalog == "consume" && !zc.secondary())
+          rd.fail(z["catalog"], "zone '" + zc.name + "' is a consumed catalog: it needs "
+                                "'primaries' (it is transferred like any secondary zone)");
+      }
+      auto member_template = [&](const YAML::Node& t, const std::string& what) {
+        ZoneConfig::MemberTemplate mt;
+        auto names = [&](const char* key, bool cidr_ok) {
+          std::vector<std::string> v;
+          if (!t[key]) return v;
+          v = rd.list(t[key], key);
+          for (const auto& e : v)
+            if (!remote_names.count(e) && !(cidr_ok && is_cidr(e)))
+              rd.fail(t[key], what + " of zone '" + zc.name + "': '" + key +
+                                  "' names unknown remote '" + e + "'");
+          return v;
+        };
+        mt.primaries = names("primaries", false);
+        mt.allow_notify = names("allow-notify", true);
+        mt.notify = names("notify", false);
+        mt.allow_transfer = names("allow-transfer", true);
+        return mt;
+      };
+      if (auto t = z["member-template"]) {
+        if (zc.catalog != "consume")
+          rd.fail(t, "member-template of zone '" + zc.name + "' needs catalog: consume");
+        rd.only_keys(t, "member-template", {"primaries", "allow-notify", "notify", "allow-transfer"});
+        zc.member_template = member_template(t, "member-template");
+      }
+      if (auto gs = z["group-templates"]) {
+        if (zc.catalog != "consume")
+          rd.fail(gs, "group-templates of zone '" + zc.name + "' needs catalog: consume");
+        if (!gs.IsSequence()) rd.fail(gs, "'group-templates' must be a list");
+        for (const auto& g : gs) {
+          rd.only_keys(g, "a group template", {"group", "primaries", "allow-notify", "notify",
+                                               "allow-transfer"});
+          if (!g["group"]) rd.fail(g, "a group template needs 'group'");
+          zc.group_templates.emplace_back(rd.str(g["group"], "group"),
+                                          member_template(g, "group template"));
+        }
+      }
+      if (z["catalog-member"]) {
+        zc.catalog_member = rd.str(z["catalog-member"], "catalog-member");
+        if (zc.catalog_member.ends_with('.')) zc.catalog_member.pop_back();
+        if (!zone::wire::name_from_text(zc.catalog_member + "."))
+          rd.fail(z["catalog-member"], "catalog-member of zone '" + zc.name +
+                                           "' is not a valid domain name");
+        if (!zc.catalog.empty())
+          rd.fail(z["catalog-member"], "zone '" + zc.name + "' is a catalog itself");
+      }
+      if (z["catalog-previous"]) {
+        zc.catalog_previous = rd.str(z["catalog-previous"], "catalog-previous");
+        if (zc.catalog_previous.ends_with('.')) zc.catalog_previous.pop_back();
+        if (zc.catalog_member.empty())
+          rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
+                                             "' needs catalog-member (the catalog it moves to)");
+        if (!zone::wire::name_from_text(zc.catalog_previous + "."))
+          rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
+                                             "' is not a valid domain name");
+      }
+      if (z["catalog-group"]) {
+        zc.catalog_group = rd.str(z["catalog-group"], "catalog-group");
+        if (zc.catalog_member.empty())
+          rd.fail(z["catalog-group"], "catalog-group of zone '" + zc.name +
+                                          "' needs catalog-member");
+        if (zc.catalog_group.empty() || zc.catalog_group.size() > 255)
+          rd.fail(z["catalog-group"], "catalog-group of zone '" + zc.name +
+                                          "' must be 1 to 255 characters");
+      }
+      if (zc.file.empty() && zc.primaries.empty() && zc.catalog != "produce")
         rd.fail(z, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
       if (!zc.allow_update.empty() && zc.secondary())
         rd.fail(z["allow-update"], "zone '" + zc.name +
                                        "' is a secondary: UPDATE goes to its primary (allow-update "
                                        "is for primary zones)");
       cfg.zones.push_back(std::move(zc));
+    }
+    // Members name a catalog this configuration produces.
+    for (size_t i = 0; i < cfg.zones.size(); ++i) {
+      const ZoneConfig& zc = cfg.zones[i];
+      if (!zc.catalog_previous.empty()) {
+        std::string prev =
+            zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_previous + "."));
+        bool found = false;
+        for (const auto& c : cfg.zones) found = found || (c.origin == prev && c.catalog == "produce");
+        if (!found)
+          rd.fail(zs[i]["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
+                                                 zc.catalog_previous +
+                                                 "', which is not a zone with catalog: produce here");
+      }
+      if (zc.catalog_member.empty()) continue;
+      std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_member + "."));
+      bool found = false;
+      for (const auto& c : cfg.zones) found = found || (c.origin == cat && c.catalog == "produce");
+      if (!found)
+        rd.fail(zs[i]["catalog-member"], "catalog-member of zone '" + zc.name + "' names '" +
+                                             zc.catalog_member +
+                                             "', which is not a zone with catalog: produce here");
     }
   }
   return cfg;
@@ -470,8 +569,18 @@ void check_zone_config(const ZoneConfig& z, const Config& cfg) {
     for (const auto& kc : cfg.keys) found = found || kc.name == k;
     if (!found) throw ConfigError(fail_zone(z, "'allow-update' names unknown key '" + k + "'"));
   }
-  if (z.file.empty() && z.primaries.empty())
+  if (z.file.empty() && z.primaries.empty() && z.catalog != "produce")
     throw ConfigError(fail_zone(z, "needs a file (primary) or primaries (secondary)"));
+  if (!z.catalog_member.empty()) {
+    auto cat = zone::wire::name_from_text(z.catalog_member + ".");
+    bool found = false;
+    if (cat)
+      for (const auto& c : cfg.zones)
+        found = found || (c.origin == zone::wire::lowered(*cat) && c.catalog == "produce");
+    if (!found)
+      throw ConfigError(fail_zone(z, "catalog '" + z.catalog_member +
+                                         "' is not a zone with catalog: produce here"));
+  }
   if (z.serial_policy != "keep" && z.serial_policy != "increment" && z.serial_policy != "unixtime")
     throw ConfigError(fail_zone(z, "serial-policy must be keep, increment or unixtime"));
 }
@@ -487,7 +596,9 @@ std::string zone_config_to_json(const ZoneConfig& z) {
                       {"ixfr-history", z.ixfr_history},
                       {"allow-update", z.allow_update},
                       {"update-policy", z.update_policy},
-                      {"zonefile-sync", z.zonefile_sync}};
+                      {"zonefile-sync", z.zonefile_sync},
+                      {"catalog-member", z.catalog_member},
+                      {"catalog-group", z.catalog_group}};
   return j.dump();
 }
 
@@ -506,6 +617,8 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
     z.allow_update = j.value("allow-update", std::vector<std::string>{});
     z.update_policy = j.value("update-policy", std::vector<std::string>{});
     z.zonefile_sync = j.value("zonefile-sync", 1u);
+    z.catalog_member = j.value("catalog-member", std::string());
+    z.catalog_group = j.value("catalog-group", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("stored zone configuration unreadable: " + std::string(e.what()));
   }
@@ -514,7 +627,11 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
   if (!wire) throw ConfigError("stored zone name '" + z.name + "' is not a valid domain name");
   z.origin = zone::wire::lowered(*wire);
   z.runtime = true;
-  check_zone_config(z, cfg);
+  // A zone added with --catalog stays served when that catalog is no longer produced here
+  // (it is simply listed in none; it is listed again when the catalog comes back).
+  ZoneConfig checked = z;
+  checked.catalog_member.clear();
+  check_zone_config(checked, cfg);
   return z;
 }
 

@@ -45,7 +45,26 @@ struct ZoneConfig {
   // write-back to the file; a burst within that time is one rewrite.
   unsigned zonefile_sync = 1;
   bool runtime = false;  // added with `zonectl zone-add` (kept in the database)
+  // Catalog zones (RFC 9432): "produce" (built here from its members), "consume" (a
+  // secondary whose members become secondary zones here), or empty.
+  std::string catalog;
+  // A member: the produced catalog that lists it (as written), its group property.
+  std::string catalog_member, catalog_group;
+  // A member moving from another produced catalog (RFC 9432 5.6): that catalog keeps listing
+  // it with a coo property naming catalog_member, so consumers migrate it without a reset.
+  std::string catalog_previous;
+  // A consumed catalog: what each member zone gets (default: the catalog's own primaries and
+  // allow-notify; no notify, no allow-transfer), and per group (RFC 9432 4.4.2).
+  struct MemberTemplate {
+    std::vector<std::string> primaries, allow_notify, notify, allow_transfer;
+  };
+  std::optional<MemberTemplate> member_template;
+  std::vector<std::pair<std::string, MemberTemplate>> group_templates;
+  // A zone made here from a consumed catalog: the catalog (origin) and its member id.
+  std::string member_of, member_id;
   bool secondary() const { return !primaries.empty(); }
+  // Loaded from a zone file (not a secondary and not a produced catalog).
+  bool from_file() const { return primaries.empty() && catalog != "produce"; }
 };
 
 // server.rate-limit (RRL); responses_per_second 0: off.

@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "zone/delegation.h"
 #include "zone/serial_policy.h"
@@ -112,6 +113,8 @@ json ControlVerbs::handle(const json& req) {
   if (verb == "delegate" || verb == "undelegate") return delegate(req, verb == "undelegate");
   if (verb == "zone-add") return zone_add(req);
   if (verb == "zone-remove") return zone_remove(req);
+  if (verb == "host") return host(req);
+  if (verb == "unhost") return unhost(req);
   return error("unknown verb '" + verb + "'");
 }
 
@@ -156,6 +159,9 @@ json ControlVerbs::status() {
               {"loaded", z != nullptr}, {"expired", z && z->expired()}};
     if (z) e["serial"] = z->serial();
     if (zc.runtime) e["added_at_runtime"] = true;
+    if (!zc.catalog.empty()) e["catalog"] = zc.catalog;
+    if (!zc.catalog_member.empty()) e["catalog_member"] = zc.catalog_member;
+    if (!zc.member_of.empty()) e["member_of"] = name_display(zc.member_of);
     std::vector<std::string> problems;
     if (!z) problems.push_back("nothing served: queries get SERVFAIL");
     if (z && z->expired()) problems.push_back("expired: no primary reachable within the SOA expire time");
@@ -223,7 +229,7 @@ json ControlVerbs::delegate(const json& req, bool remove) {
   // The deepest primary zone strictly above the child.
   const ZoneConfig* pc = nullptr;
   for (const auto& zc : zones_.config().zones) {
-    if (zc.secondary() || zc.origin == child || !is_subdomain(child, zc.origin)) continue;
+    if (!zc.from_file() || zc.origin == child || !is_subdomain(child, zc.origin)) continue;
     if (!pc || zc.origin.size() > pc->origin.size()) pc = &zc;
   }
   if (!pc) return error(child_text + " is not inside any zone this server is primary for");
@@ -316,6 +322,11 @@ json ControlVerbs::zone_add(const json& req) {
   z.allow_transfer = req.value("allow_transfer", std::vector<std::string>{});
   z.allow_update = req.value("allow_update", std::vector<std::string>{});
   z.serial_policy = req.value("serial_policy", std::string("keep"));
+  z.catalog_member = req.value("catalog", std::string());
+  if (!z.catalog_member.empty() && z.catalog_member.back() == '.') z.catalog_member.pop_back();
+  z.catalog_group = req.value("catalog_group", std::string());
+  if (!z.catalog_group.empty() && z.catalog_member.empty())
+    return error("--group needs --catalog");
   auto res = zones_.add_zone(z);
   if (!res.commit.ok) {
     ctl_log()->info("control: zone-add {} refused: {}", z.name, res.commit.error);
@@ -343,6 +354,112 @@ json ControlVerbs::zone_remove(const json& req) {
   }
   ctl_log()->info("control: zone {} removed", zname);
   return {{"ok", true}, {"message", "zone " + zname + " removed; its data is purged from the database"}};
+}
+
+json ControlVerbs::host(const json& req) {
+  std::string child_text = req.value("child", "");
+  if (!child_text.empty() && child_text.back() == '.') child_text.pop_back();
+  auto child_wire = name_from_text(child_text + ".");
+  if (child_text.empty() || !child_wire) return error("'" + child_text + "' is not a valid zone name");
+  const std::string child = lowered(*child_wire);
+  if (zones_.zone(child)) return error("zone " + child_text + " is already served here");
+  const ZoneConfig* pc = nullptr;
+  for (const auto& zc : zones_.config().zones) {
+    if (!zc.from_file() || !is_subdomain(child, zc.origin) || zc.origin == child) continue;
+    if (!pc || zc.origin.size() > pc->origin.size()) pc = &zc;
+  }
+  if (!pc) return error("the parent of " + child_text + " is not a primary zone served here");
+  std::string catalog = req.value("catalog", std::string());
+  if (catalog.empty()) catalog = pc->catalog_member;
+  if (catalog.empty()) {
+    std::vector<std::string> produced;
+    for (const auto& zc : zones_.config().zones)
+      if (zc.catalog == "produce") produced.push_back(zc.name);
+    if (produced.size() == 1) catalog = produced.front();
+  }
+  if (!catalog.empty() && catalog.back() == '.') catalog.pop_back();
+  auto ns = req.value("ns", json::array());
+  if (ns.empty()) return error("host needs at least one --ns");
+  // SOA and NS from the arguments: the first NS is the primary master name; glue for the
+  // NS names inside the child.
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y%m%d", &tm);
+  const uint32_t serial = static_cast<uint32_t>(std::stoul(std::string(date) + "01"));
+  std::string first_ns = ns[0].value("name", "");
+  if (!first_ns.empty() && first_ns.back() != '.') first_ns += '.';
+  std::string text = "$ORIGIN " + child_text + ".\n$TTL 3600\n";
+  text += "@ IN SOA " + first_ns + " hostmaster." + child_text + ". " + std::to_string(serial) +
+          " 3600 600 1209600 300\n";
+  std::string glue;
+  for (const auto& n : ns) {
+    std::string name = n.value("name", "");
+    if (!name.empty() && name.back() != '.') name += '.';
+    auto w = name_from_text(name);
+    if (!w) return error("NS '" + name + "' is not a valid name");
+    text += "@ IN NS " + name + "\n";
+    if (!is_subdomain(lowered(*w), child)) continue;
+    auto addrs = n.value("addresses", std::vector<std::string>{});
+    if (addrs.empty())
+      return error("NS " + name + " is inside " + child_text + ": give its address (" + name +
+                   "=ADDR)");
+    for (const auto& a : addrs)
+      glue += name + " IN " + (a.find(':') != std::string::npos ? "AAAA " : "A ") + a + "\n";
+  }
+  text += glue;
+  namespace fs = std::filesystem;
+  const std::string file =
+      (fs::path(pc->file).parent_path() / (child_text + ".zone")).lexically_normal().string();
+  json out = {{"ok", true}, {"zone", child_text}, {"parent", pc->name}, {"file", file},
+              {"serial", serial}, {"text", text}, {"catalog", catalog}};
+  std::error_code ec;
+  if (fs::exists(file, ec)) return error("the zone file " + file + " exists already: not overwritten");
+  if (req.value("dry_run", false)) return out;
+  {
+    std::string tmp = file + ".tmp";
+    std::ofstream f(tmp);
+    f << text;
+    f.close();
+    if (!f || ::rename(tmp.c_str(), file.c_str()) != 0) {
+      fs::remove(tmp, ec);
+      return error("cannot write the zone file " + file);
+    }
+  }
+  ZoneConfig z;
+  z.name = child_text;
+  z.origin = child;
+  z.file = file;
+  z.notify = pc->notify;
+  z.allow_transfer = pc->allow_transfer;
+  z.catalog_member = catalog;
+  auto res = zones_.add_zone(z);
+  if (!res.commit.ok) {
+    fs::remove(file, ec);
+    ctl_log()->info("control: host {} refused: {}", child_text, res.commit.error);
+    return error(res.commit.error);
+  }
+  ctl_log()->info("control: zone {} hosted here (file {}, serial {}{})", child_text, file, serial,
+                  catalog.empty() ? std::string() : ", catalog " + catalog);
+  return out;
+}
+
+json ControlVerbs::unhost(const json& req) {
+  std::string name = req.value("child", "");
+  const ZoneConfig* zc = zones_.find_zone(name);
+  if (!zc) return error("no zone '" + name + "' is served here");
+  std::string zname = zc->name, file = zc->file;
+  auto res = zones_.remove_zone(zc->origin);
+  if (!res.commit.ok) return error(res.commit.error);
+  std::string note = "zone file " + file + " kept";
+  if (req.value("delete_file", false)) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    note = "zone file " + file + " deleted";
+  }
+  ctl_log()->info("control: zone {} no longer hosted here ({})", zname, note);
+  return {{"ok", true}, {"message", "zone " + zname + " removed (and from its catalog); " + note}};
 }
 
 }  // namespace server

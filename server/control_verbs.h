@@ -61,6 +61,10 @@ class ControlVerbs {
   nlohmann::json delegate(const nlohmann::json& req, bool remove);
   nlohmann::json zone_add(const nlohmann::json& req);
   nlohmann::json zone_remove(const nlohmann::json& req);
+  // zonectl host: the child zone made here (file next to the parent's, catalog member);
+  // zonectl waits for its servers and then delegates. unhost: the zone removed again.
+  nlohmann::json host(const nlohmann::json& req);
+  nlohmann::json unhost(const nlohmann::json& req);
 
   ZoneService& zones_;
   const zone::ZoneTablePublisher& table_;

@@ -284,6 +284,9 @@ int run(const std::string& path) {
   // Changes that did not come from a zone file go back to it.
   replicator.committer().observe([&](const zone::ZoneChange& c, const zone::CommitResult& r) {
     if (c.sync_to_file && r.applied) zones.changed_elsewhere(c.origin, *r.applied);
+    // A consumed catalog's new version: its members are added and removed on the main thread.
+    if (c.kind != zone::ZoneChange::Kind::remove)
+      asio::post(io, [&zones, o = c.origin] { zones.catalog_changed(o); });
   });
 
   replicator.start(replication_config(cfg, *policy.current()));

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "zone/catalog.h"
 #include "zone/changeset.h"
 #include "zone/loader.h"
 #include "zone/serial_policy.h"
@@ -147,6 +148,11 @@ void ZoneService::set_config(Config cfg) {
   for (size_t i = 0; i < cfg.zones.size(); ++i) index.emplace(cfg.zones[i].origin, i);
   for (const auto& [origin, z] : runtime_) {
     if (index.count(origin)) continue;  // the configuration file took it over
+    index.emplace(origin, cfg.zones.size());
+    cfg.zones.push_back(z);
+  }
+  for (const auto& [origin, z] : members_) {
+    if (index.count(origin)) continue;  // configured otherwise: that one wins
     index.emplace(origin, cfg.zones.size());
     cfg.zones.push_back(z);
   }
@@ -494,10 +500,22 @@ LoadSummary ZoneService::start(Config cfg) {
     }
   }
   set_config(std::move(cfg));
+  // Members of consumed catalogs, as the stored catalog lists them: served from the
+  // database at once, like any secondary zone.
+  {
+    auto table = registry_.current();
+    std::vector<const ZoneConfig*> cats;
+    for (const auto& z : cfg_.zones)
+      if (z.catalog == "consume") cats.push_back(&z);
+    for (const ZoneConfig* c : cats)
+      if (auto v = table->get(c->origin)) consume(*c, *v, true);
+    if (!members_.empty()) runtime_changed();
+  }
   std::vector<const ZoneConfig*> zones;
   for (const auto& z : cfg_.zones)
-    if (!z.secondary()) zones.push_back(&z);
+    if (z.from_file()) zones.push_back(&z);
   LoadSummary sum = load(zones, true, stored);
+  update_produced(true);
   // Once, after all of them: what the loads left free in the loader threads' heaps goes back
   // to the system (per zone, a trim would walk the heap 10,000 times).
   malloc_trim(0);
@@ -522,10 +540,17 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     for (const auto& o : before)
       if (!zone(o)) gone.push_back(o);
     remove_configured(gone, sum);
+    drop_orphan_members();
+    // Consumed catalogs read again: a template may have changed, a zone configured here
+    // before may have gone (its catalog entry now taken).
+    std::vector<std::string> cats;
     for (const auto& z : cfg_.zones)
-      if (!z.secondary()) zones.push_back(&z);
+      if (z.catalog == "consume") cats.push_back(z.origin);
+    for (const auto& c : cats) catalog_changed(c);
+    for (const auto& z : cfg_.zones)
+      if (z.from_file()) zones.push_back(&z);
   } else if (const ZoneConfig* z = zone(only_origin)) {
-    if (!z->secondary()) {
+    if (z->from_file()) {
       zones.push_back(z);
       // Asked for by name: read it even if its files did not change.
       if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamps.clear();
@@ -536,6 +561,7 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
   sum.unchanged += loaded.unchanged;
   sum.failed += loaded.failed;
   for (auto& r : loaded.zones) sum.zones.push_back(std::move(r));
+  if (only_origin.empty()) update_produced(false);
   return sum;
 }
 
@@ -550,6 +576,9 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
   };
   if (!zc) return fail("zone " + name_of(origin) + " is not configured here");
   if (zc->secondary()) return fail("zone " + zc->name + " is a secondary zone here: change it at its primary");
+  if (zc->catalog == "produce")
+    return fail("zone " + zc->name + " is a produced catalog: it is built from its members "
+                "(catalog-member, zonectl zone-add --catalog)");
   auto cur = registry_.current()->get(origin);
   if (!cur) return fail("zone " + zc->name + " is not loaded");
   if (dry_run) {
@@ -651,6 +680,7 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
   slot->st.last_load = unix_now();
   slot->st.serving_from = "file";
   slot->st.last_result = "added, serial " + std::to_string(p.zone->serial());
+  if (!z.catalog_member.empty()) update_produced(false);
   return out;
 }
 
@@ -673,9 +703,11 @@ ZoneService::EditResult ZoneService::remove_zone(const std::string& origin) {
   c.source = "zonectl zone-remove";
   out.commit = hooks_.committer->commit_wait(std::move(c));
   if (!out.commit.ok) return out;
+  bool member = !zc->catalog_member.empty();
   runtime_.erase(origin);
   primaries_.erase(origin);
   runtime_changed();
+  if (member) update_produced(false);
   return out;
 }
 
@@ -817,6 +849,262 @@ void ZoneService::tick() {
       if (r.result == ZoneReport::Result::loaded)
         zone_log()->info("zone {}: loaded serial {} on retry", r.name, r.serial);
   }
+}
+
+// ---- catalog zones (RFC 9432) ----
+
+namespace {
+std::string origin_of(const std::string& text) {
+  std::string t = text;
+  if (t.empty() || t.back() != '.') t += '.';
+  auto w = name_from_text(t);
+  return w ? lowered(*w) : std::string();
+}
+}  // namespace
+
+void ZoneService::update_produced(bool startup) {
+  auto log = zone_log();
+  for (const auto& cz : cfg_.zones) {
+    if (cz.catalog != "produce") continue;
+    std::vector<zone::catalog::Member> members;
+    for (const auto& z : cfg_.zones) {
+      if (z.catalog_member.empty()) continue;
+      std::string to = origin_of(z.catalog_member);
+      if (to == cz.origin)
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, {}});
+      else if (!z.catalog_previous.empty() && origin_of(z.catalog_previous) == cz.origin)
+        // Moving away: still listed here, with coo naming the new catalog (RFC 9432 5.6).
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, to});
+    }
+    auto cur = registry_.current()->get(cz.origin);
+    const bool served = cur != nullptr;
+    if (!cur && hooks_.stored_zone) {
+      std::string err;
+      cur = hooks_.stored_zone(cz.origin, err);  // the serial goes on from the stored one
+    }
+    std::vector<zone::ZoneError> errs;
+    auto want = zone::catalog::build(cz.origin, cur ? cur->serial() : 1, members, errs);
+    if (!want) {
+      log->error("zone {}: catalog not built: {}", cz.name,
+                 errs.empty() ? std::string("?") : errs.front().str());
+      continue;
+    }
+    zone::ZoneChange c;
+    c.kind = zone::ZoneChange::Kind::replace;
+    c.origin = cz.origin;
+    c.name = cz.name;
+    c.keep_history = cz.ixfr_history;
+    c.serve_if_store_fails = !served;
+    const uint64_t want_hash = zone::content_hash(*want);
+    if (cur && want_hash == zone::content_hash(*cur)) {
+      if (served) continue;  // unchanged
+      c.zone = cur;          // the stored version, served again as it is
+      c.source = "the database";
+      c.notify = false;
+    } else {
+      if (cur) {
+        want = zone::with_serial(want, zone::next_serial("increment", cur->serial()));
+        c.changes = zone::diff_zones(*cur, *want);
+        if (served) c.base = cur;
+      }
+      c.zone = want;
+      c.hash = want_hash;
+      c.source = "catalog members";
+      // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
+      c.notify = !startup && !cz.notify.empty();
+    }
+    auto r = hooks_.committer->commit_wait(std::move(c));
+    if (!r.ok) {
+      log->error("zone {}: catalog not committed: {}", cz.name, r.error);
+      continue;
+    }
+    if (r.changed)
+      log->info("zone {}: catalog lists {} member(s), serial {}", cz.name, members.size(),
+                r.zone->serial());
+  }
+}
+
+ZoneConfig ZoneService::member_config(const ZoneConfig& cat, const std::string& member,
+                                      const std::string& id, const std::string& group) const {
+  ZoneConfig z;
+  z.origin = member;
+  z.name = name_of(member);
+  z.member_of = cat.origin;
+  z.member_id = id;
+  const ZoneConfig::MemberTemplate* t = cat.member_template ? &*cat.member_template : nullptr;
+  for (const auto& [g, gt] : cat.group_templates)
+    if (!group.empty() && g == group) t = &gt;
+  if (t && !t->primaries.empty()) {
+    z.primaries = t->primaries;
+    z.allow_notify = t->allow_notify;
+  } else {
+    z.primaries = cat.primaries;
+    z.allow_notify = t && !t->allow_notify.empty() ? t->allow_notify : cat.allow_notify;
+  }
+  if (t) {
+    z.notify = t->notify;
+    z.allow_transfer = t->allow_transfer;
+  }
+  return z;
+}
+
+void ZoneService::remove_members(const std::vector<std::string>& origins, const std::string& why) {
+  if (origins.empty()) return;
+  std::vector<zone::ZoneChange> changes;
+  for (const auto& o : origins) {
+    zone::ZoneChange c;
+    c.kind = zone::ZoneChange::Kind::remove;
+    c.origin = o;
+    c.name = name_of(o);
+    c.source = why;
+    changes.push_back(std::move(c));
+  }
+  auto results = hooks_.committer->commit_wait(std::move(changes));
+  for (size_t i = 0; i < origins.size(); ++i) {
+    if (!results[i].ok)
+      zone_log()->error("zone {}: not removed: {}", name_of(origins[i]), results[i].error);
+    // A member that never got data was only a placeholder: take it off the table.
+    if (registry_.current()->unavailable(origins[i])) registry_.remove(origins[i]);
+  }
+}
+
+void ZoneService::consume(const ZoneConfig& cat, const zone::Zone& version, bool startup) {
+  auto log = zone_log();
+  zone::catalog::Content content = zone::catalog::read(version);
+  if (!content.usable) {
+    // The whole update is ignored: the members made before stay as they are.
+    if (catalog_error_[cat.origin] != content.error) log->error("zone {}", content.error);
+    catalog_error_[cat.origin] = content.error;
+    return;
+  }
+  catalog_error_.erase(cat.origin);
+  for (const auto& p : content.problems) log->warn("zone {}", p);
+  std::map<std::string, zone::catalog::Member> listed;
+  std::vector<std::string> gone, reset;
+  std::vector<ZoneConfig> added, moved;
+  for (const auto& m : content.members) {
+    const std::string mname = name_of(m.zone);
+    auto mine = members_.find(m.zone);
+    if (mine != members_.end() && mine->second.member_of == cat.origin) {
+      listed.emplace(m.zone, m);
+      if (mine->second.member_id != m.id) {
+        // RFC 9432 5.6: a new id resets the member: its data goes and it is transferred anew.
+        log->info("zone {}: catalog member {} has a new id ({} -> {}): reset", cat.name, mname,
+                  mine->second.member_id, m.id);
+        reset.push_back(m.zone);
+      }
+      continue;
+    }
+    if (mine != members_.end()) {
+      // A member of another catalog here: it moves only if that catalog says so (coo).
+      const std::string& other = mine->second.member_of;
+      auto lo = listed_.find(other);
+      const zone::catalog::Member* there = nullptr;
+      if (lo != listed_.end())
+        if (auto it = lo->second.find(m.zone); it != lo->second.end()) there = &it->second;
+      if (there && there->coo == cat.origin) {
+        log->info("zone {}: catalog member {} moves here from catalog {} (coo)", cat.name,
+                  mname, name_of(other));
+        listed.emplace(m.zone, m);
+        moved.push_back(member_config(cat, m.zone, m.id, m.group));
+        if (there->id != m.id) reset.push_back(m.zone);
+        continue;
+      }
+      log->warn("zone {}: catalog {}.zones.{} PTR {}: already a member of catalog {} (no coo "
+                "to this one): skipped", cat.name, m.id, cat.name, mname, name_of(other));
+      continue;
+    }
+    if (const ZoneConfig* zc = zone(m.zone)) {
+      log->warn("zone {}: catalog {}.zones.{} PTR {}: a zone of that name is configured here "
+                "{}: skipped", cat.name, m.id, cat.name, mname,
+                zc->runtime ? "(zonectl zone-add)" : "in " + cfg_.path);
+      continue;
+    }
+    listed.emplace(m.zone, m);
+    added.push_back(member_config(cat, m.zone, m.id, m.group));
+    if (!startup) log->info("zone {}: catalog member {} added (id {})", cat.name, mname, m.id);
+  }
+  for (const auto& [o, z] : members_)
+    if (z.member_of == cat.origin && !listed.count(o)) gone.push_back(o);
+  // Properties of members that stay (group: the template; coo is read from listed_).
+  for (auto& [o, m] : listed)
+    if (auto it = members_.find(o); it != members_.end() && it->second.member_of == cat.origin)
+      it->second = member_config(cat, o, it->second.member_id, m.group);
+  // Members this catalog now hands to another one (coo) that is consumed here: that catalog
+  // may list them already and is looked at again (it may have been read before this one).
+  std::set<std::string> coo_targets;
+  {
+    auto& before = listed_[cat.origin];
+    for (const auto& [o, m] : listed) {
+      if (m.coo.empty() || m.coo == cat.origin) continue;
+      auto it = before.find(o);
+      if (it == before.end() || it->second.coo != m.coo) coo_targets.insert(m.coo);
+    }
+  }
+  listed_[cat.origin] = std::move(listed);
+  if (!startup)
+    for (const auto& t : coo_targets)
+      asio::post(io_, [this, t] { catalog_changed(t); });
+  if (startup) {
+    for (auto& z : added) members_[z.origin] = std::move(z);
+    return;
+  }
+  if (gone.empty() && reset.empty() && added.empty() && moved.empty()) {
+    runtime_changed();  // templates may differ (group)
+    return;
+  }
+  // Stopped first (no refresh can store them again), then their data purged.
+  std::vector<std::string> drop = gone;
+  drop.insert(drop.end(), reset.begin(), reset.end());
+  for (const auto& o : drop) {
+    if (std::find(gone.begin(), gone.end(), o) != gone.end())
+      log->info("zone {}: catalog member {} removed", cat.name, name_of(o));
+    members_.erase(o);
+  }
+  if (!drop.empty()) {
+    runtime_changed();
+    // Only zones nothing else configures any more (the configuration file may have one).
+    std::vector<std::string> purge;
+    for (const auto& o : drop)
+      if (!zone(o)) purge.push_back(o);
+    remove_members(purge, "catalog " + cat.name);
+  }
+  for (const auto& o : reset) {
+    const auto& m = listed_[cat.origin][o];
+    members_[o] = member_config(cat, o, m.id, m.group);
+  }
+  for (auto& z : moved) members_[z.origin] = std::move(z);
+  for (auto& z : added) members_[z.origin] = std::move(z);
+  runtime_changed();
+}
+
+void ZoneService::catalog_changed(const std::string& origin) {
+  const ZoneConfig* cz = zone(origin);
+  if (!cz || cz->catalog != "consume") return;
+  auto v = registry_.current()->get(origin);
+  if (!v) return;
+  ZoneConfig cat = *cz;  // consume() changes cfg_
+  consume(cat, *v, false);
+}
+
+void ZoneService::drop_orphan_members() {
+  std::vector<std::string> gone;
+  for (const auto& [o, z] : members_) {
+    const ZoneConfig* c = zone(z.member_of);
+    if (!c || c->catalog != "consume") gone.push_back(o);
+  }
+  if (gone.empty()) return;
+  for (const auto& o : gone) {
+    zone_log()->info("zone {}: removed: its catalog {} is no longer consumed here", name_of(o),
+                     name_of(members_[o].member_of));
+    listed_.erase(members_[o].member_of);
+    members_.erase(o);
+  }
+  runtime_changed();
+  std::vector<std::string> purge;
+  for (const auto& o : gone)
+    if (!zone(o)) purge.push_back(o);
+  remove_members(purge, "catalog no longer consumed");
 }
 
 }  // namespace server

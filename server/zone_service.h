@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "server/config.h"
+#include "zone/catalog.h"
 #include "zone/commit.h"
 #include "zone/zone_registry.h"
 
@@ -108,6 +109,10 @@ class ZoneService {
   EditResult add_zone(ZoneConfig z);
   EditResult remove_zone(const std::string& origin);
 
+  // Catalog zones (RFC 9432). A consumed catalog was committed (a new version served): its
+  // members are compared with the zones made from it before, and added, removed or reset.
+  void catalog_changed(const std::string& origin);
+
   // A committed change that did not come from the zone file (any thread): it goes back to
   // the file within the zone's zonefile-sync delay.
   void changed_elsewhere(const std::string& origin, const zone::Changeset& applied);
@@ -130,6 +135,15 @@ class ZoneService {
   // small, else it happens on the pool and `note` says so.
   bool sync_file(const std::string& origin, std::string& note, bool wait);
   void remove_configured(const std::vector<std::string>& origins, LoadSummary& sum);
+  // Produced catalogs: each one rebuilt from its members and committed when it differs.
+  void update_produced(bool startup);
+  // Consumed catalogs: the member zones of `catalog` as its served version lists them.
+  void consume(const ZoneConfig& catalog, const zone::Zone& version, bool startup);
+  // Members of catalogs that are no longer consumed here are removed.
+  void drop_orphan_members();
+  ZoneConfig member_config(const ZoneConfig& catalog, const std::string& member_origin,
+                           const std::string& id, const std::string& group) const;
+  void remove_members(const std::vector<std::string>& origins, const std::string& why);
 
   boost::asio::io_context& io_;
   zone::ZoneRegistry& registry_;
@@ -140,6 +154,10 @@ class ZoneService {
   size_t file_zones_ = 0;   // how many of cfg_.zones come from the file
   std::unordered_map<std::string, size_t> by_origin_;  // index into cfg_.zones
   std::map<std::string, ZoneConfig> runtime_;  // by origin
+  std::map<std::string, ZoneConfig> members_;  // zones made from consumed catalogs, by origin
+  // What each consumed catalog listed when last read: catalog origin -> member origin -> entry.
+  std::map<std::string, std::map<std::string, zone::catalog::Member>> listed_;
+  std::map<std::string, std::string> catalog_error_;  // last logged "ignored" reason per catalog
   std::map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
   std::set<std::string> waiting_;  // zones with a write-back or a retry to do
   std::mutex incoming_mu_;

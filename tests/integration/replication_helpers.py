@@ -277,6 +277,11 @@ class ZonedServer(Server):
             for k in ("notify", "allow-transfer", "primaries", "allow-notify"):
                 if z.get(k):
                     lines.append(f"    {k}: [{', '.join(z[k])}]")
+            for k in ("catalog", "catalog-member", "catalog-group"):
+                if z.get(k):
+                    lines.append(f"    {k}: {z[k]}")
+            for line in z.get("extra", ()):
+                lines.append(f"    {line}")
         self.config = self.dir / "zoned.yaml"
         self.config.write_text("\n".join(lines) + "\n")
         return self

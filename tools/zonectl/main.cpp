@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "server/config.h"
 #include "tools/zonectl/checks.h"
@@ -193,6 +194,170 @@ std::string origin_of_file(const std::string& file, std::string& from) {
 
 }  // namespace
 
+// --ns NAME[=ADDR[,ADDR...]] arguments: the JSON for zoned and the inputs for the live checks.
+void parse_ns_args(const std::vector<std::string>& args, json& ns,
+                   std::vector<zonectl::NsInput>& inputs) {
+  ns = json::array();
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    std::string n = a.substr(0, eq);
+    zonectl::NsInput in{name_wire(n, "NS name"), {}};
+    if (eq != std::string::npos) {
+      std::string rest = a.substr(eq + 1);
+      size_t p = 0;
+      while (p <= rest.size()) {
+        size_t c = rest.find(',', p);
+        std::string addr = rest.substr(p, c == std::string::npos ? std::string::npos : c - p);
+        unsigned char bin[16];
+        if (inet_pton(AF_INET, addr.c_str(), bin) != 1 && inet_pton(AF_INET6, addr.c_str(), bin) != 1)
+          throw UsageError("'" + addr + "' (for NS " + n + ") is not an IPv4 or IPv6 address");
+        in.addresses.push_back(addr);
+        if (c == std::string::npos) break;
+        p = c + 1;
+      }
+    }
+    ns.push_back({{"name", n}, {"addresses", in.addresses}});
+    inputs.push_back(in);
+  }
+}
+
+// zonectl host: the child zone made on this primary (and put in the catalog), then every
+// listed nameserver waited for (authoritative, same serial), then the delegation in one
+// commit; on timeout the zone is removed again and nothing else changed.
+int run_host(const std::string& socket_path, const std::string& child, const json& ns,
+             const std::vector<zonectl::NsInput>& inputs, const std::string& catalog,
+             bool dry_run, unsigned timeout_s, uint16_t ns_port, unsigned ttl,
+             const std::vector<zonectl::Server>& helpers, bool as_json) {
+  const std::string child_wire = name_wire(child, "domain name for CHILD");
+  json req = {{"verb", "host"}, {"child", child}, {"ns", ns}, {"catalog", catalog},
+              {"dry_run", true}};
+  json plan = call(socket_path, req);
+  if (!plan.value("ok", false)) { report_reply(plan, as_json); return 1; }
+  // The delegation must be possible before anything is made (glue rules, parent).
+  json del = {{"verb", "delegate"}, {"child", child}, {"ns", ns}, {"ds", json::array()},
+              {"ttl", ttl}, {"dry_run", true}};
+  json dplan = call(socket_path, del);
+  if (!dplan.value("ok", false)) { report_reply(dplan, as_json); return 1; }
+  const std::string file = plan.value("file", std::string());
+  const std::string cat = plan.value("catalog", std::string());
+  if (dry_run) {
+    if (as_json) {
+      std::cout << plan.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << "zone file " << file << ":\n" << plan.value("text", std::string())
+              << (cat.empty() ? "no catalog\n" : "catalog member of " + cat + "\n")
+              << "then, once every nameserver serves serial " << plan.value("serial", 0u)
+              << ", in zone " << plan.value("parent", std::string()) << ":\n"
+              << dplan.value("diff", std::string()) << "dry run: nothing changed\n";
+    return 0;
+  }
+  req["dry_run"] = false;
+  json made = call(socket_path, req);
+  if (!made.value("ok", false)) { report_reply(made, as_json); return 1; }
+  const uint32_t serial = made.value("serial", 0u);
+  if (!as_json)
+    std::cout << "zone " << child << " created (file " << file << ", serial " << serial
+              << (cat.empty() ? std::string() : ", catalog " + cat)
+              << "); waiting for its nameservers (up to " << timeout_s << " s)\n";
+  struct Target {
+    std::string ns, addr, state = "not asked yet";
+    bool ok = false;
+  };
+  std::vector<Target> targets;
+  std::vector<size_t> unresolved;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string nt = zone::wire::name_display(inputs[i].name);
+    if (inputs[i].addresses.empty()) {
+      unresolved.push_back(i);
+      targets.push_back({nt, "?", "no address found"});
+    }
+    for (const auto& a : inputs[i].addresses) targets.push_back({nt, a});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(timeout_s);
+  bool all = false;
+  for (;;) {
+    // Names without an address: resolved (again) until they have one.
+    for (auto it = targets.begin(); it != targets.end();) {
+      if (it->addr != "?") {
+        ++it;
+        continue;
+      }
+      std::string nw = name_wire(it->ns, "NS name");
+      auto addrs = zonectl::resolve(nw, {}, helpers);
+      if (addrs.empty()) {
+        ++it;
+        continue;
+      }
+      std::string nsname = it->ns;
+      it = targets.erase(it);
+      for (const auto& a : addrs) it = targets.insert(it, {nsname, a}) + 1;
+    }
+    all = true;
+    for (auto& t : targets) {
+      if (t.ok) continue;
+      if (t.addr == "?") {
+        all = false;
+        continue;
+      }
+      zonectl::Server sv;
+      sv.host = t.addr;
+      sv.port = ns_port;
+      auto r = zonectl::query(sv, child_wire, zone::wire::rrtype::SOA, 1000);
+      if (!r.answered) t.state = "no answer (" + r.error + ")";
+      else if (r.rcode != 0) t.state = "answers " + zone::wire::rcode_text(r.rcode);
+      else if (!r.aa) t.state = "not authoritative";
+      else {
+        t.state = "no SOA in the answer";
+        for (const auto& rr : r.answer) {
+          zone::wire::SoaFields f;
+          if (rr.type == zone::wire::rrtype::SOA && zone::wire::parse_soa(rr.rdata, f)) {
+            t.ok = f.serial == serial;
+            t.state = t.ok ? "serves serial " + std::to_string(f.serial)
+                           : "serves serial " + std::to_string(f.serial) + ", not " +
+                                 std::to_string(serial);
+          }
+        }
+      }
+      all = all && t.ok;
+    }
+    if (all || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!all) {
+    std::vector<std::vector<std::string>> rows{{"NS", "ADDRESS", "STATE"}};
+    for (const auto& t : targets)
+      if (!t.ok) rows.push_back({t.ns, t.addr, t.state});
+    std::cerr << "error: after " << timeout_s << " s these nameservers do not serve " << child
+              << " serial " << serial << ":\n";
+    std::streambuf* old = std::cout.rdbuf(std::cerr.rdbuf());
+    print_table(rows);
+    std::cout.rdbuf(old);
+    json undo = call(socket_path, {{"verb", "unhost"}, {"child", child}, {"delete_file", true}});
+    std::cerr << "nothing changed: " << (undo.value("ok", false) ? "zone " + child + " removed again"
+                                                                  : "removing the zone failed: " + undo.value("error", std::string()))
+              << " (no delegation was made)\n";
+    return 1;
+  }
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start).count();
+  if (!as_json)
+    std::cout << "every nameserver serves serial " << serial << " (after " << waited << " ms)\n";
+  del["dry_run"] = false;
+  json r = call(socket_path, del);
+  if (!r.value("ok", false)) { report_reply(r, as_json); return 1; }
+  if (as_json) {
+    r["file"] = file;
+    r["child_serial"] = serial;
+    std::cout << r.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << r.value("diff", std::string()) << "done: " << child << " delegated from zone "
+            << str(r, "zone") << " (serial " << str(r, "serial") << ")\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"zonectl - control and check zoned and your delegations"};
   app.require_subcommand(1);
@@ -234,6 +399,20 @@ int main(int argc, char** argv) {
   undelegate->add_option("child", child)->required();
   undelegate->add_flag("--dry-run", dry_run, "show the change, change nothing");
 
+  auto* host = app.add_subcommand("host", "create a child zone here, wait until its servers serve it, delegate it");
+  std::string host_catalog;
+  unsigned host_timeout = 60;
+  host->add_option("child", child)->required();
+  host->add_option("--ns", ns_args, "NAME[=ADDR[,ADDR...]]; addresses only for names inside CHILD")->required();
+  host->add_option("--catalog", host_catalog, "the produced catalog to list it in (default: the parent's, or the only one)");
+  host->add_option("--timeout", host_timeout, "seconds to wait for the nameservers (default 60)");
+  host->add_option("--ttl", ttl, "TTL of the delegation records (default 3600)");
+  host->add_option("--ns-port", ns_port, "port the nameservers are asked on (default 53)");
+  host->add_flag("--dry-run", dry_run, "show the zone file and the delegation, change nothing");
+  host->add_flag("--allow-single", allow_single, "accept a single nameserver");
+  auto* unhost = app.add_subcommand("unhost", "undelegate a child hosted here, then remove its zone (and from the catalog)");
+  unhost->add_option("child", child)->required();
+
   auto* zone_add = app.add_subcommand("zone-add", "serve a new primary zone now (kept across restarts)");
   std::string zone_file, serial_policy = "keep";
   std::vector<std::string> notify_args, transfer_args, update_args;
@@ -243,6 +422,9 @@ int main(int argc, char** argv) {
   zone_add->add_option("--allow-transfer", transfer_args, "remote or prefix allowed to transfer it");
   zone_add->add_option("--allow-update", update_args, "TSIG key allowed to UPDATE it");
   zone_add->add_option("--serial-policy", serial_policy, "keep, increment or unixtime");
+  std::string catalog_arg, group_arg;
+  zone_add->add_option("--catalog", catalog_arg, "list it in this produced catalog zone (RFC 9432)");
+  zone_add->add_option("--group", group_arg, "its group property in the catalog");
   auto* zone_remove = app.add_subcommand("zone-remove", "stop serving a zone added with zone-add, purge its data");
   zone_remove->add_option("zone", zone_arg)->required();
 
@@ -390,11 +572,36 @@ int main(int argc, char** argv) {
         auto abs = std::filesystem::absolute(zone_file, ec);
         req = {{"verb", "zone-add"}, {"name", zone_arg}, {"file", abs.lexically_normal().string()},
                {"notify", notify_args}, {"allow_transfer", transfer_args},
-               {"allow_update", update_args}, {"serial_policy", serial_policy}};
+               {"allow_update", update_args}, {"serial_policy", serial_policy},
+               {"catalog", catalog_arg}, {"catalog_group", group_arg}};
       } else {
         req = {{"verb", "zone-remove"}, {"name", zone_arg}};
       }
       return report_reply(call(socket_path, req), as_json);
+    }
+    if (*host) {
+      need_socket();
+      json ns;
+      std::vector<zonectl::NsInput> inputs;
+      parse_ns_args(ns_args, ns, inputs);
+      if (inputs.size() < 2 && !allow_single) {
+        std::cerr << "error: only " << inputs.size()
+                  << " nameserver: a delegation needs at least two (--allow-single to accept one)\n";
+        return 1;
+      }
+      return run_host(socket_path, child, ns, inputs, host_catalog, dry_run, host_timeout,
+                      ns_port, ttl, helpers, as_json);
+    }
+    if (*unhost) {
+      need_socket();
+      json r = call(socket_path, {{"verb", "undelegate"}, {"child", child}, {"dry_run", false}});
+      if (!r.value("ok", false)) return report_reply(r, as_json);
+      if (!as_json) {
+        if (r.contains("message")) std::cout << r["message"].get<std::string>() << "\n";
+        else std::cout << r.value("diff", std::string()) << "undelegated from zone " << str(r, "zone") << "\n";
+      }
+      json u = call(socket_path, {{"verb", "unhost"}, {"child", child}});
+      return report_reply(u, as_json);
     }
     if (*delegate || *undelegate) {
       need_socket();

@@ -179,6 +179,24 @@ INSTANTIATE_TEST_SUITE_P(
                 std::string(kRemotes) +
                     "zones:\n  - name: example.com\n    file: a.zone\n    notify: [sec1, sec2]\n",
                 ":7:", "'notify' of zone 'example.com' names unknown remote 'sec2'"},
+        ErrCase{"produced catalog with a file",
+                "zones:\n  - name: cat.test\n    file: a.zone\n    catalog: produce\n", ":4:",
+                "zone 'cat.test' is a produced catalog: it is built from its members"},
+        ErrCase{"consumed catalog without primaries",
+                "zones:\n  - name: cat.test\n    file: a.zone\n    catalog: consume\n", ":4:",
+                "zone 'cat.test' is a consumed catalog: it needs 'primaries'"},
+        ErrCase{"catalog of an unknown kind",
+                "zones:\n  - name: cat.test\n    catalog: generate\n", ":3:",
+                "catalog of zone 'cat.test' must be produce or consume"},
+        ErrCase{"member of a catalog not produced here",
+                "zones:\n  - name: a.test\n    file: a.zone\n    catalog-member: cat.test\n", ":4:",
+                "catalog-member of zone 'a.test' names 'cat.test', which is not a zone with "
+                "catalog: produce here"},
+        ErrCase{"member template names an unknown remote",
+                std::string(kRemotes) +
+                    "zones:\n  - name: cat.test\n    primaries: [sec1]\n    catalog: consume\n"
+                    "    member-template:\n      primaries: [nobody]\n",
+                ":9:", "member-template of zone 'cat.test': 'primaries' names unknown remote 'nobody'"},
         ErrCase{"unknown remote in primaries",
                 "zones:\n  - name: example.com\n    primaries: [nobody]\n", ":3:",
                 "'primaries' of zone 'example.com' names unknown remote 'nobody'"},
@@ -396,6 +414,36 @@ TEST_F(ConfigTest, UpdatePolicyRulesAreRead) {
   EXPECT_FALSE(parse_update_rule("acme subdomain", zone::UpdatePolicy{}, &err));
   EXPECT_NE(err.find("needs a name"), std::string::npos) << err;
   EXPECT_TRUE(parse_update_rule("dhcp zonesub A AAAA PTR", zone::UpdatePolicy{}, &err)) << err;
+}
+
+TEST_F(ConfigTest, CatalogKeysAreRead) {
+  Config cfg = load_config(write(std::string(kRemotes) +
+                                 "zones:\n"
+                                 "  - name: cat.test\n    catalog: produce\n    notify: [sec1]\n"
+                                 "  - name: a.test\n    file: a.zone\n    catalog-member: cat.test.\n"
+                                 "    catalog-group: blue\n"
+                                 "  - name: in.test\n    catalog: consume\n    primaries: [sec1]\n"
+                                 "    member-template:\n      notify: [sec1]\n"
+                                 "    group-templates:\n      - group: blue\n        primaries: [sec1]\n"));
+  ASSERT_EQ(cfg.zones.size(), 3u);
+  EXPECT_EQ(cfg.zones[0].catalog, "produce");
+  EXPECT_FALSE(cfg.zones[0].from_file());
+  EXPECT_FALSE(cfg.zones[0].secondary());
+  EXPECT_EQ(cfg.zones[1].catalog_member, "cat.test");
+  EXPECT_EQ(cfg.zones[1].catalog_group, "blue");
+  EXPECT_TRUE(cfg.zones[1].from_file());
+  ASSERT_TRUE(cfg.zones[2].member_template);
+  EXPECT_EQ(cfg.zones[2].member_template->notify, std::vector<std::string>{"sec1"});
+  ASSERT_EQ(cfg.zones[2].group_templates.size(), 1u);
+  EXPECT_EQ(cfg.zones[2].group_templates[0].first, "blue");
+  // A runtime member keeps its catalog in the stored JSON.
+  ZoneConfig back = zone_config_from_json(zone_config_to_json(cfg.zones[1]), cfg);
+  EXPECT_EQ(back.catalog_member, "cat.test");
+  EXPECT_EQ(back.catalog_group, "blue");
+  // Stored before its catalog left the configuration: still loads (listed in none).
+  Config other = cfg;
+  other.zones.erase(other.zones.begin());
+  EXPECT_EQ(zone_config_from_json(zone_config_to_json(cfg.zones[1]), other).name, "a.test");
 }
 
 TEST_F(ConfigTest, MissingFile) {
