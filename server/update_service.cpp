@@ -111,6 +111,13 @@ void UpdateService::handle(std::shared_ptr<const DeferredRequest> req, Completio
                          key_text, r.message.rfind("nothing to change", 0) == 0
                                        ? r.message.substr(17)  // "; A at ... ignored"
                                        : r.message.empty() ? "" : " (" + r.message + ")");
+    // What was ignored or is worth a warning (data below a delegation) beside the commit line.
+    if (r.ok && r.changed && r.message.find("; ") != std::string::npos) {
+      bool warn = r.message.find("; warning: ") != std::string::npos;
+      update_log()->log(warn ? spdlog::level::warn : spdlog::level::info,
+                        "zone {}: UPDATE from {} ({}): {}", zone_text(*u), who, key_text,
+                        r.message);
+    }
     done(response(*u, rc));
   });
 }

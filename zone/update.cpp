@@ -563,6 +563,7 @@ UpdatePlan plan_update(const Zone& z, const UpdateRequest& u, uint32_t new_seria
     // Nothing of a refused update is applied.
     plan.status = status(rc, std::move(why));
     plan.ignored.clear();
+    plan.warnings.clear();
     plan.changes.removed.clear();
     plan.changes.added.clear();
     plan.changes.soa_to = soa;
@@ -615,6 +616,14 @@ UpdatePlan plan_update(const Zone& z, const UpdateRequest& u, uint32_t new_seria
               return fail(rcode::REFUSED, what + " refused: the name is below the DNAME at " +
                                               text(p) + " (RFC 6672 2.3)");
             if (p.size() <= origin.size()) break;
+            if (d.has(p, rrtype::NS)) {
+              plan.warnings.push_back(
+                  what + " is below the delegation at " + text(p) +
+                  (op.type == rrtype::A || op.type == rrtype::AAAA
+                       ? ": served only as glue for that delegation's NS names"
+                       : ": hidden, never served"));
+              break;
+            }
           }
         if (op.type == rrtype::NS) {
           std::string target = lowered(rdata_target(rrtype::NS, op.rdata));
@@ -726,6 +735,7 @@ UpdatePlan plan_update(const Zone& z, const UpdateRequest& u, uint32_t new_seria
     summary = "nothing to change";
   for (size_t i = 0; i < plan.ignored.size(); ++i)
     summary += (i == 0 ? "; " : ", ") + plan.ignored[i];
+  for (const auto& w : plan.warnings) summary += "; warning: " + w;
   plan.status.message = std::move(summary);
   return plan;
 }

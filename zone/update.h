@@ -153,6 +153,8 @@ struct UpdatePlan {
   Changeset changes;
   // RRs that RFC 2136 3.4.2 says to ignore, each with why (also summed up in status.message).
   std::vector<std::string> ignored;
+  // Applied, but worth a word (as the load checks would warn): data below a delegation.
+  std::vector<std::string> warnings;
   bool changed() const { return !changes.empty() || !(changes.soa_from == changes.soa_to); }
 };
 

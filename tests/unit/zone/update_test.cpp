@@ -512,6 +512,16 @@ const UpdateCase kUpdateCases[] = {
      {"+ example.com. 3600 IN NS ns.example.net."}, 101, ""},
     {"data below a DNAME", [](Msg& m) { m.add("x.dn.example.com.", 300, "A 192.0.2.7"); }, rcode::REFUSED, {},
      100, "A at x.dn.example.com. refused: the name is below the DNAME at dn.example.com."},
+    {"an address below a delegation is applied with a warning: glue only",
+     [](Msg& m) { m.add("www.sub.example.com.", 300, "A 192.0.2.7"); }, rcode::NOERROR,
+     {"+ www.sub.example.com. 300 IN A 192.0.2.7"}, 101,
+     "warning: A at www.sub.example.com. is below the delegation at sub.example.com.: served "
+     "only as glue"},
+    {"other data below a delegation is applied with a warning: never served",
+     [](Msg& m) { m.add("x.sub.example.com.", 300, "TXT \"x\""); }, rcode::NOERROR,
+     {"+ x.sub.example.com. 300 IN TXT \"x\""}, 101,
+     "warning: TXT at x.sub.example.com. is below the delegation at sub.example.com.: hidden, "
+     "never served"},
     {"data beside a DNAME is fine", [](Msg& m) { m.add("dn.example.com.", 300, "TXT \"x\""); }, rcode::NOERROR,
      {"+ dn.example.com. 300 IN TXT \"x\""}, 101, ""},
     {"a DNAME replaces the DNAME", [](Msg& m) { m.add("dn.example.com.", 3600, "DNAME other.example.org."); },
