@@ -233,3 +233,37 @@ def test_zone_file_signed_elsewhere_is_re_signed(tmp_path):
         verify_zone(z.port, tmp_path, "resigned")
     finally:
         z.cleanup()
+
+
+def test_signatures_are_refreshed_as_commits_and_knot_follows():
+    """Short-lived signatures (validity 40 s, refreshed 30 s before they expire): zoned
+    re-signs what falls due in commits of its own (serial + 1, source "signature refresh"),
+    the zone keeps verifying, and the Knot secondary follows by IXFR."""
+    work = Path(tempfile.mkdtemp(prefix="signing-refresh-"))
+    z = ZonedServer()
+    k = KnotServer()
+    try:
+        k.configure([{"name": ZONE, "master": "zoned"}], remotes={"zoned": z.port})
+        zoned_config(z, "    signature-validity: 40s\n    signature-refresh: 30s\n"
+                        "    propagation-delay: 0\n", k.port)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=ZONE), 10, what="zoned serves the zone")
+        k.start()
+        s0 = serial_of(HOST, z.port, zone=ZONE)
+        wait_serial(HOST, k.port, s0, zone=ZONE, timeout=20)
+        kmark = k.mark()
+        z.wait_log(r"committed \(signature refresh\)", timeout=30)
+        s1 = serial_of(HOST, z.port, zone=ZONE)
+        assert s1 > s0
+        verify_zone(z.port, work, "refreshed")
+        wait_serial(HOST, k.port, s1, zone=ZONE, timeout=20)
+        k.wait_log(r"IXFR", since=kmark)
+        verify_zone(k.port, work, "knot-refreshed")
+        # Past the validity of the first signatures: all were made again in time.
+        time.sleep(max(0, 42 - 12))
+        verify_zone(z.port, work, "past-first-validity")
+        assert len(re.findall(r"committed \(signature refresh\)", z.log())) >= 2
+    finally:
+        k.cleanup()
+        z.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
