@@ -552,7 +552,10 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
       return out;
     }
     std::vector<zone::ZoneError> errs;
-    auto next = zone::apply_changeset(cur, *p.changes, errs);
+    // A zone signed here: the change is checked on the unsigned content (the commit's sign
+    // step adds the signatures and the NSEC/NSEC3 records).
+    auto next = zc->dnssec_policy.empty() ? zone::apply_changeset(cur, *p.changes, errs)
+                                          : zone::dnssec::unsigned_content(*cur, &*p.changes, errs);
     if (!next) {
       std::string why;
       for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
@@ -570,7 +573,12 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
     Primary& st = *it->second;
     if (!unchanged_files(st.stamps)) {
       std::string err;
-      if (!zone::zone_file_holds(zc->file, origin, *cur, err)) return fail(err);
+      auto held = cur;
+      if (!zc->dnssec_policy.empty()) {  // the file holds the zone without its signatures
+        std::vector<zone::ZoneError> errs;
+        if (auto u = zone::dnssec::unsigned_content(*cur, nullptr, errs)) held = u;
+      }
+      if (!zone::zone_file_holds(zc->file, origin, *held, err)) return fail(err);
     }
   }
   zone::ZoneChange c;

@@ -96,6 +96,11 @@ def ksk_anchor(port, path):
     return sorted(rd.to_text() for rd in keys)
 
 
+def zonectl_bin():
+    import os
+    return os.environ.get("ZONECTL_BIN") or str(Path(os.environ.get("ZONED_BIN", "build/zoned")).with_name("zonectl"))
+
+
 def zoned_config(z, policy, knot_port):
     z.write_zone(ZONE, SOURCE)
     z.config = z.dir / "zoned.yaml"
@@ -104,6 +109,7 @@ def zoned_config(z, policy, knot_port):
   workers: 1
   log-level: info
   database: var/zoned.db
+  control: run/zoned.sock
 keys:
   - name: {KEY_NAME}
     algorithm: {KEY_ALG}
@@ -202,6 +208,22 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
         k.wait_log(r"IXFR", since=kmark)
         assert "AXFR" not in k.log_since(kmark), k.log_since(kmark)
         verify_zone(k.port, work, "knot-after-reload")
+
+        # zonectl delegate into the signed zone: NS, glue and DS, signed in the same commit.
+        served = serial_of(HOST, z.port, zone=ZONE)
+        kmark = k.mark()
+        r = subprocess.run([zonectl_bin(), "--config", str(z.config), "delegate", "shop.example.test",
+                            "--ns", "ns1.shop.example.test=127.0.0.151",
+                            "--ns", "ns2.shop.example.test=127.0.0.152",
+                            "--ds", "47022 13 2 3803e64dcc3a8d2916b3acdd382b4c902a22d30ff47d983b112e99a9b6e885e4",
+                            "--force"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == served + 1, 10, what="delegation served")
+        verify_zone(z.port, work, "after-delegate")
+        assert_delv(z.port, anchor, "shop.example.test", "DS", "; fully validated")
+        wait_serial(HOST, k.port, served + 1, zone=ZONE, timeout=20)
+        k.wait_log(r"IXFR", since=kmark)
+        verify_zone(k.port, work, "knot-after-delegate")
 
         # A restart keeps the keys (and so the trust anchor) and the signed zone.
         serial = serial_of(HOST, z.port, zone=ZONE)
