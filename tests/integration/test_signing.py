@@ -162,6 +162,18 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
         assert "PRIVATE" not in z.log()
         anchor = work / "anchor.conf"
         keys = ksk_anchor(z.port, anchor)
+        # zonectl dnssec ds: the DS of the KSK zoned serves, as the parent needs it.
+        r = subprocess.run([zonectl_bin(), "--config", str(z.config), "dnssec", "ds", ZONE],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        import dns.dnssec
+        import dns.name
+        import dns.rdata
+        import dns.rdataclass
+        ksk = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.DNSKEY,
+                                  [k for k in keys if k.startswith("257 ")][0])
+        want = dns.dnssec.make_ds(dns.name.from_text(ZONE), ksk, "SHA256").to_text()
+        assert r.stdout.strip() == f"{ZONE}. 86400 IN DS {want}", (r.stdout, want)
         text = verify_zone(z.port, work, "loaded")
         assert bool(re.search(r"\sNSEC3PARAM\s", text)) == (variant == "nsec3")
         for name, rdtype, status in DELV_CASES:
