@@ -131,21 +131,48 @@ Key generate_key(uint8_t algorithm, bool ksk, bool zsk, int64_t now) {
   return k;
 }
 
+namespace {
+
+// OpenSSL 3 looks the algorithms up on every EVP_DigestSignInit, which costs as much as an
+// ECDSA signature: each thread keeps one initialised context per key and copies it.
+const EVP_MD_CTX* ecdsa_template(const Key& key) {
+  thread_local std::vector<std::pair<PkeyPtr, std::unique_ptr<EVP_MD_CTX, MdCtxFree>>> cache;
+  for (const auto& [k, ctx] : cache)
+    if (k.get() == key.pkey.get()) return ctx.get();
+  if (cache.size() >= 16) cache.clear();
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.pkey.get()) != 1)
+    throw KeyError("signing failed (init)");
+  cache.emplace_back(key.pkey, std::move(ctx));
+  return cache.back().second.get();
+}
+
+}  // namespace
+
 std::string sign(const Key& key, std::string_view data) {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = key.algorithm == kEd25519 ? nullptr : EVP_sha256();
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.pkey.get()) != 1)
-    throw KeyError("signing failed (init)");
-  size_t len = 0;
   auto in = reinterpret_cast<const unsigned char*>(data.data());
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1)
+  size_t len = 0;
+  std::string sig;
+  if (key.algorithm == kEd25519) {
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.pkey.get()) != 1)
+      throw KeyError("signing failed (init)");
+    if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1)
+      throw KeyError("signing failed");
+    sig.resize(len);
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
+                       data.size()) != 1)
+      throw KeyError("signing failed");
+    sig.resize(len);
+    return sig;
+  }
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ecdsa_template(key)) != 1 ||
+      EVP_DigestSignUpdate(ctx.get(), in, data.size()) != 1)
     throw KeyError("signing failed");
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                     data.size()) != 1)
-    throw KeyError("signing failed");
-  sig.resize(len);
-  if (key.algorithm == kEd25519) return sig;
+  unsigned char der[80];
+  len = sizeof der;
+  if (EVP_DigestSignFinal(ctx.get(), der, &len) != 1) throw KeyError("signing failed");
+  sig.assign(reinterpret_cast<char*>(der), len);
   // DER ECDSA-Sig-Value -> r || s, 32 bytes each (RFC 6605 4).
   auto p = reinterpret_cast<const unsigned char*>(sig.data());
   std::unique_ptr<ECDSA_SIG, SigFree> es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));

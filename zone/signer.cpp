@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <unordered_set>
 
@@ -158,6 +161,7 @@ class Signer {
     }
     if (p_.nsec3) nsec3_chain(errors);
     else nsec_chain();
+    flush();
     if (!errors.empty()) return nullptr;
     return b_.build(errors);
   }
@@ -265,13 +269,63 @@ class Signer {
     uint32_t spread = std::max<uint32_t>(1, std::min(p_.refresh / 10, (p_.validity - p_.refresh) / 2));
     uint32_t expiration = now_ + p_.validity - static_cast<uint32_t>(h % spread);
     uint32_t inception = now_ - 3600;  // validators with a clock somewhat behind
-    auto rds = rdatas_of(set);
-    for (const Key* k : signers) {
-      std::string rd = sign_rrset(*k, owner, origin_, set.type, set.ttl, rds, inception, expiration);
-      b_.add(owner, rrtype::RRSIG, set.ttl, rd);
-      ++stats_.signatures_made;
-    }
+    Job j;
+    j.owner = std::string(owner);
+    j.type = set.type;
+    j.ttl = set.ttl;
+    j.rdatas = rdatas_of(set);
+    j.signers = std::move(signers);
+    j.inception = inception;
+    j.expiration = expiration;
+    jobs_.push_back(std::move(j));
     note_expiration(expiration);
+    if (jobs_.size() >= kBatch) flush();
+  }
+
+  // The signatures themselves (nearly all of the time a big zone takes) are made in batches
+  // on every core; the rest of the signer is one pass.
+  struct Job {
+    std::string owner;
+    uint16_t type = 0;
+    uint32_t ttl = 0, inception = 0, expiration = 0;
+    std::vector<std::string> rdatas;
+    std::vector<const Key*> signers;
+    std::vector<std::string> out;
+  };
+  static constexpr size_t kBatch = 8192;
+
+  void flush() {
+    if (jobs_.empty()) return;
+    std::atomic<size_t> next{0};
+    std::string failure;
+    std::mutex mu;
+    auto work = [&] {
+      try {
+        for (size_t i; (i = next.fetch_add(1)) < jobs_.size();) {
+          Job& j = jobs_[i];
+          for (const Key* k : j.signers)
+            j.out.push_back(sign_rrset(*k, j.owner, origin_, j.type, j.ttl, j.rdatas, j.inception,
+                                       j.expiration));
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(mu);
+        failure = e.what();
+        next = jobs_.size();
+      }
+    };
+    const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                            (jobs_.size() + 63) / 64);
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (!failure.empty()) throw KeyError(failure);
+    for (const auto& j : jobs_)
+      for (const auto& rd : j.out) {
+        b_.add(j.owner, rrtype::RRSIG, j.ttl, rd);
+        ++stats_.signatures_made;
+      }
+    jobs_.clear();
   }
 
   void nsec_chain() {
@@ -366,6 +420,7 @@ class Signer {
   ZoneBuilder b_;
   std::vector<Entry> entries_;
   OwnedSet dnskey_, nsec3param_;
+  std::vector<Job> jobs_;
   wire::RRset dnskey_view_, nsec3param_view_;
 };
 
