@@ -193,13 +193,22 @@ void ZoneCommitter::signed_replace(Step& s) {
   // The version to keep signatures from: the one served, or at start-up the one stored.
   std::shared_ptr<const zone::Zone> prev = s.cur;
   if (!prev) {
+    std::optional<ZoneMeta> meta;
     try {
       if (Store* st = store_.get()) {
         ZoneTimers t;
         prev = st->load_zone(c.origin, t);
+        meta = st->load_meta(c.origin);
       }
     } catch (const StoreError&) {
       prev = nullptr;  // signed from scratch
+    }
+    // A restart with the same content: the stored signed version is served as it is.
+    if (prev && meta && meta->hash == content_hash && prev->serial() == c.zone->serial() &&
+        signer_->adopt(c.origin, c.name, *prev)) {
+      s.next = prev;
+      s.hash = content_hash;
+      return;
     }
   }
   std::string err;

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "zone/serial_policy.h"
+#include "zone/signature_check.h"
 #include "zone/signer.h"
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -170,6 +171,68 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
     }
   }
   return out;
+}
+
+bool SigningService::adopt(const std::string& origin, const std::string& name,
+                           const zone::Zone& stored) {
+  namespace rrtype = zone::wire::rrtype;
+  std::vector<zone::dnssec::Key> keys;
+  PolicyConfig policy;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = zones_.find(origin);
+    if (it == zones_.end()) return false;
+    try {
+      keys = load_or_make_keys(it->second);
+    } catch (const zone::dnssec::KeyError&) {
+      return false;  // the sign step says why
+    }
+    policy = it->second.policy;
+  }
+  if (stored.denial() != (policy.nsec3 ? zone::Denial::nsec3 : zone::Denial::nsec)) return false;
+  // The DNSKEY RRset is exactly the zone's keys.
+  const zone::wire::RRset* dnskey = stored.apex().find(rrtype::DNSKEY);
+  if (!dnskey || dnskey->count != keys.size() || dnskey->ttl != policy.dnskey_ttl) return false;
+  for (const auto& k : keys)
+    if (!dnskey->contains(k.dnskey_rdata)) return false;
+  // No signature due (or made by another key), NSEC3 flags as the policy says.
+  const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
+  uint32_t earliest = 0;
+  bool ok = true;
+  size_t count = 0;
+  stored.for_each_node([&](const zone::Node& n) {
+    if (!ok) return;
+    for (const auto& set : n.rrsets) {
+      if (set.type == rrtype::NSEC3) {
+        set.for_each([&](std::string_view rd) {
+          if (rd.size() > 1 && ((static_cast<uint8_t>(rd[1]) & 1) != 0) != policy.nsec3_opt_out) ok = false;
+        });
+      }
+      if (set.type != rrtype::RRSIG) continue;
+      set.for_each([&](std::string_view rd) {
+        if (rd.size() < 18) {
+          ok = false;
+          return;
+        }
+        uint16_t tag = static_cast<uint16_t>(static_cast<uint8_t>(rd[16]) << 8 | static_cast<uint8_t>(rd[17]));
+        bool ours = false;
+        for (const auto& k : keys) ours = ours || (k.tag == tag && k.algorithm == static_cast<uint8_t>(rd[2]));
+        uint32_t exp = zone::signature_expiration(rd);
+        if (!ours) ok = false;
+        if (!count++ || static_cast<int32_t>(exp - earliest) < 0) earliest = exp;
+      });
+    }
+  });
+  if (!ok || !count) return false;
+  const uint32_t due = earliest - policy.signature_refresh;
+  if (static_cast<int32_t>(due - now) <= 0) return false;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto it = zones_.find(origin); it != zones_.end()) it->second.next_refresh = due;
+  }
+  dnssec_log()->info("zone {}: stored signed serial {} still good ({} signatures); next refresh {}",
+                     name, stored.serial(), count, utc(due));
+  return true;
 }
 
 void SigningService::refresh_due(zone::Committer& committer, int64_t now) {

@@ -25,6 +25,9 @@ class SigningService : public zone::ZoneSigner {
                                          const zone::Zone& content, const zone::Zone* prev,
                                          std::string& error) override;
 
+  bool adopt(const std::string& origin, const std::string& name,
+             const zone::Zone& stored) override;
+
   // Commits a re-signing change (serial + 1) for every zone whose signatures fall due
   // (main thread, from the periodic tick). `now`: unix time.
   void refresh_due(zone::Committer& committer, int64_t now);

@@ -92,6 +92,10 @@ class ZoneSigner {
   virtual std::shared_ptr<const Zone> sign(const std::string& origin, const std::string& name,
                                            const Zone& content, const Zone* prev,
                                            std::string& error) = 0;
+  // A restart: the stored signed version of a zone whose content did not change. True when
+  // it can be served as it is (signed by the zone's keys with its policy's denial, no
+  // signature due yet): no signing pass at all.
+  virtual bool adopt(const std::string& origin, const std::string& name, const Zone& stored) = 0;
 };
 
 class Committer {
