@@ -205,7 +205,7 @@ void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& 
     rd.only_keys(p, "a policy",
                  {"name", "algorithm", "nsec3", "nsec3-opt-out", "signature-validity",
                   "signature-refresh", "keys", "ksk-lifetime", "zsk-lifetime", "csk-lifetime",
-                  "dnskey-ttl", "ds-ttl", "propagation-delay"});
+                  "dnskey-ttl", "ds-ttl", "propagation-delay", "cds-cdnskey"});
     PolicyConfig pc;
     if (!p["name"]) rd.fail(p, "a policy needs a 'name'");
     pc.name = rd.str(p["name"], "name");
@@ -231,6 +231,7 @@ void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& 
     };
     boolean("nsec3", pc.nsec3);
     boolean("nsec3-opt-out", pc.nsec3_opt_out);
+    boolean("cds-cdnskey", pc.cds_cdnskey);
     if (pc.nsec3_opt_out && !pc.nsec3)
       rd.fail(p["nsec3-opt-out"], ctx + ": nsec3-opt-out needs nsec3: true");
     auto duration = [&](const char* key, uint32_t& v, bool zero_ok) {

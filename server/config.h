@@ -85,6 +85,7 @@ struct PolicyConfig {
   bool nsec3 = false;         // RFC 9276: 0 extra iterations, no salt
   bool nsec3_opt_out = false;  // unsigned delegations get no NSEC3 of their own
   bool csk = false;           // one combined signing key instead of a KSK and a ZSK
+  bool cds_cdnskey = false;   // publish CDS and CDNSKEY of the KSK for the parent (RFC 7344)
   uint32_t signature_validity = 14 * 86400;  // RRSIG expiration - inception
   uint32_t signature_refresh = 7 * 86400;    // re-signed this long before expiring
   uint32_t ksk_lifetime = 0, zsk_lifetime = 0;  // 0: no scheduled rollover

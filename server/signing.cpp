@@ -137,6 +137,7 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   sp.validity = policy.signature_validity;
   sp.refresh = policy.signature_refresh;
   sp.dnskey_ttl = policy.dnskey_ttl;
+  sp.cds = policy.cds_cdnskey;
   zone::dnssec::SignStats stats;
   std::vector<zone::ZoneError> errors;
   const auto t0 = std::chrono::steady_clock::now();
@@ -195,6 +196,7 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
   if (!dnskey || dnskey->count != keys.size() || dnskey->ttl != policy.dnskey_ttl) return false;
   for (const auto& k : keys)
     if (!dnskey->contains(k.dnskey_rdata)) return false;
+  if ((stored.apex().find(59) != nullptr) != policy.cds_cdnskey) return false;  // CDS as the policy says
   // No signature due (or made by another key), NSEC3 flags as the policy says.
   const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
   uint32_t earliest = 0;

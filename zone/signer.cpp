@@ -144,6 +144,16 @@ class Signer {
     dnskey_.type = rrtype::DNSKEY;
     dnskey_.ttl = p_.dnskey_ttl;
     for (const auto& k : keys_) dnskey_.add(k.dnskey_rdata);
+    if (p_.cds) {
+      cds_.type = 59;  // CDS
+      cdnskey_.type = 60;  // CDNSKEY
+      cds_.ttl = cdnskey_.ttl = p_.dnskey_ttl;
+      for (const auto& k : keys_)
+        if (k.ksk) {
+          cds_.add(ds_rdata(origin_, k.dnskey_rdata));
+          cdnskey_.add(k.dnskey_rdata);
+        }
+    }
     if (p_.nsec3) {
       nsec3param_.type = rrtype::NSEC3PARAM;
       nsec3param_.ttl = content_.negative_ttl();
@@ -153,6 +163,10 @@ class Signer {
       if (e.name == origin_) {
         e.sets.push_back(&dnskey_.view_ref(dnskey_view_));
         if (p_.nsec3) e.sets.push_back(&nsec3param_.view_ref(nsec3param_view_));
+        if (p_.cds && cds_.count) {
+          e.sets.push_back(&cds_.view_ref(cds_view_));
+          e.sets.push_back(&cdnskey_.view_ref(cdnskey_view_));
+        }
       }
       for (const auto* s : e.sets) {
         s->for_each([&](std::string_view rd) { b_.add(e.name, s->type, s->ttl, rd); });
@@ -260,7 +274,9 @@ class Signer {
   void sign_set(NameView owner, const wire::RRset& set, bool nsec3_owner) {
     std::vector<const Key*> signers;
     for (const auto& k : keys_)
-      if (set.type == rrtype::DNSKEY ? k.ksk : k.zsk) signers.push_back(&k);
+      // DNSKEY, CDS and CDNSKEY by the KSKs (RFC 7344 4.1: a key the parent's DS names).
+      if (set.type == rrtype::DNSKEY || set.type == 59 || set.type == 60 ? k.ksk : k.zsk)
+        signers.push_back(&k);
     if (signers.empty()) return;
     if (reuse(owner, set, nsec3_owner, signers)) return;
     // Jitter: new signatures of one run expire over a tenth of the refresh time, so that
@@ -419,9 +435,9 @@ class Signer {
   std::string origin_;
   ZoneBuilder b_;
   std::vector<Entry> entries_;
-  OwnedSet dnskey_, nsec3param_;
+  OwnedSet dnskey_, nsec3param_, cds_, cdnskey_;
   std::vector<Job> jobs_;
-  wire::RRset dnskey_view_, nsec3param_view_;
+  wire::RRset dnskey_view_, nsec3param_view_, cds_view_, cdnskey_view_;
 };
 
 }  // namespace

@@ -25,6 +25,7 @@ struct SignPolicy {
   uint32_t validity = 14 * 86400;  // expiration - now of a new signature (before jitter)
   uint32_t refresh = 7 * 86400;    // a signature expiring sooner than this is made again
   uint32_t dnskey_ttl = 3600;
+  bool cds = false;  // CDS (SHA-256) and CDNSKEY of every KSK at the apex, signed by the KSKs
 };
 
 struct SignStats {

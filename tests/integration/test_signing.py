@@ -140,7 +140,7 @@ def nsupdate(port, commands):
 
 POLICIES = {
     "nsec": "    algorithm: ecdsap256sha256\n",
-    "nsec3": "    algorithm: ed25519\n    nsec3: true\n    keys: csk\n",
+    "nsec3": "    algorithm: ed25519\n    nsec3: true\n    keys: csk\n    cds-cdnskey: true\n",
 }
 
 
@@ -174,6 +174,16 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
                                   [k for k in keys if k.startswith("257 ")][0])
         want = dns.dnssec.make_ds(dns.name.from_text(ZONE), ksk, "SHA256").to_text()
         assert r.stdout.strip() == f"{ZONE}. 86400 IN DS {want}", (r.stdout, want)
+        # CDS/CDNSKEY (cds-cdnskey: true): the KSK's DS and DNSKEY for the parent, signed.
+        cds = dns.query.tcp(dns.message.make_query(ZONE, "CDS"), HOST, port=z.port, timeout=3)
+        cds_rdatas = [rd.to_text() for rrset in cds.answer for rd in rrset]
+        if variant == "nsec3":
+            assert cds_rdatas == [want], cds_rdatas
+            assert_delv(z.port, anchor, ZONE, "CDS", "; fully validated")
+            assert_delv(z.port, anchor, ZONE, "CDNSKEY", "; fully validated")
+        else:
+            assert not cds_rdatas
+            assert_delv(z.port, anchor, ZONE, "CDS", "; negative response, fully validated")
         text = verify_zone(z.port, work, "loaded")
         assert bool(re.search(r"\sNSEC3PARAM\s", text)) == (variant == "nsec3")
         for name, rdtype, status in DELV_CASES:

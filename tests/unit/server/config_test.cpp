@@ -421,6 +421,7 @@ TEST_F(ConfigTest, DnssecPoliciesLoad) {
       "    dnskey-ttl: 600\n"
       "    ds-ttl: 1h\n"
       "    propagation-delay: 5m\n"
+      "    cds-cdnskey: true\n"
       "zones:\n"
       "  - name: example.com\n"
       "    file: example.com.zone\n"
@@ -444,6 +445,8 @@ TEST_F(ConfigTest, DnssecPoliciesLoad) {
   EXPECT_EQ(f->dnskey_ttl, 600u);
   EXPECT_EQ(f->ds_ttl, 3600u);
   EXPECT_EQ(f->propagation_delay, 300u);
+  EXPECT_TRUE(f->cds_cdnskey);
+  EXPECT_FALSE(d.cds_cdnskey);
   EXPECT_EQ(cfg.zones[0].dnssec_policy, "fast");
   EXPECT_EQ(cfg.server.key_dir, (dir_ / "etc/var/keys").string());
   // Runtime zones keep their policy in the database.
