@@ -313,6 +313,7 @@ json ControlVerbs::zone_add(const json& req) {
   z.allow_transfer = req.value("allow_transfer", std::vector<std::string>{});
   z.allow_update = req.value("allow_update", std::vector<std::string>{});
   z.serial_policy = req.value("serial_policy", std::string("keep"));
+  z.dnssec_policy = req.value("dnssec_policy", std::string());
   auto res = zones_.add_zone(z);
   if (!res.commit.ok) {
     ctl_log()->info("control: zone-add {} refused: {}", z.name, res.commit.error);

@@ -313,3 +313,35 @@ def test_signatures_are_refreshed_as_commits_and_knot_follows():
         k.cleanup()
         z.cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_zone_added_at_runtime_with_a_policy_is_signed(tmp_path):
+    """zonectl zone-add --dnssec-policy: the new zone is signed in its first commit, and an
+    unknown policy is refused."""
+    z = ZonedServer()
+    try:
+        zoned_config(z, "    nsec3: true\n", 9)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=ZONE), 10, what="zoned serves the zone")
+        added = z.dir / "zones" / "added.test.zone"
+        added.write_text("$ORIGIN added.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 7 3600 600 86400 60\n"
+                         "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.2\n")
+        bad = subprocess.run([zonectl_bin(), "--config", str(z.config), "zone-add", "other.test",
+                              "--file", str(added), "--dnssec-policy", "nope"],
+                             capture_output=True, text=True, timeout=30)
+        assert bad.returncode != 0 and "unknown dnssec-policy 'nope'" in bad.stdout + bad.stderr, bad
+        r = subprocess.run([zonectl_bin(), "--config", str(z.config), "zone-add", "added.test",
+                            "--file", str(added), "--allow-transfer", "127.0.0.0/8",
+                            "--dnssec-policy", "p"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        z.wait_log(r"zone added.test: signed serial 7 \(NSEC3\)")
+        out = subprocess.run(["kdig", f"@{HOST}", "-p", str(z.port), "+tcp", "+nocomments",
+                              "+nostat", "+noheader", "AXFR", "added.test"],
+                             capture_output=True, text=True, timeout=30).stdout
+        f = tmp_path / "added.axfr"
+        f.write_text(out)
+        assert re.search(r"\sNSEC3PARAM\s", out), out
+        v = subprocess.run(["ldns-verify-zone", str(f)], capture_output=True, text=True, timeout=60)
+        assert v.returncode == 0, v.stdout + v.stderr
+    finally:
+        z.cleanup()

@@ -203,6 +203,8 @@ int main(int argc, char** argv) {
   zone_add->add_option("--allow-transfer", transfer_args, "remote or prefix allowed to transfer it");
   zone_add->add_option("--allow-update", update_args, "TSIG key allowed to UPDATE it");
   zone_add->add_option("--serial-policy", serial_policy, "keep, increment or unixtime");
+  std::string dnssec_policy_arg;
+  zone_add->add_option("--dnssec-policy", dnssec_policy_arg, "sign it with this policy of the configuration");
   auto* zone_remove = app.add_subcommand("zone-remove", "stop serving a zone added with zone-add, purge its data");
   zone_remove->add_option("zone", zone_arg)->required();
 
@@ -386,7 +388,8 @@ int main(int argc, char** argv) {
         auto abs = std::filesystem::absolute(zone_file, ec);
         req = {{"verb", "zone-add"}, {"name", zone_arg}, {"file", abs.lexically_normal().string()},
                {"notify", notify_args}, {"allow_transfer", transfer_args},
-               {"allow_update", update_args}, {"serial_policy", serial_policy}};
+               {"allow_update", update_args}, {"serial_policy", serial_policy},
+               {"dnssec_policy", dnssec_policy_arg}};
       } else {
         req = {{"verb", "zone-remove"}, {"name", zone_arg}};
       }
