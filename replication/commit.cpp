@@ -192,8 +192,8 @@ void ZoneCommitter::signed_replace(Step& s) {
   const uint64_t content_hash = c.hash ? c.hash : zone::content_hash(*c.zone);
   // The version to keep signatures from: the one served, or at start-up the one stored.
   std::shared_ptr<const zone::Zone> prev = s.cur;
+  std::optional<ZoneMeta> meta;
   if (!prev) {
-    std::optional<ZoneMeta> meta;
     try {
       if (Store* st = store_.get()) {
         ZoneTimers t;
@@ -213,6 +213,15 @@ void ZoneCommitter::signed_replace(Step& s) {
   }
   std::string err;
   auto next = signer_->sign(c.origin, c.name, *c.zone, prev.get(), err);
+  if (!next && !s.cur && prev && meta) {
+    // Start-up and the zone cannot be signed (a key file unreadable...): the stored signed
+    // version is served as it was, and the log says why.
+    zone_log()->error("zone {}: sign: {}: serving the stored signed serial {}", c.name, err,
+                      prev->serial());
+    s.next = prev;
+    s.hash = meta->hash;
+    return;
+  }
   if (!next) return s.fail("sign: " + err);
   s.hash = content_hash;
   if (!prev) {

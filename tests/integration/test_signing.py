@@ -345,3 +345,29 @@ def test_zone_added_at_runtime_with_a_policy_is_signed(tmp_path):
         assert v.returncode == 0, v.stdout + v.stderr
     finally:
         z.cleanup()
+
+
+def test_unreadable_key_file_keeps_the_stored_signed_zone_served(tmp_path):
+    """A restart with a private key file gone: the zone is served as it was stored (still
+    validating), and the log names the file."""
+    z = ZonedServer()
+    try:
+        zoned_config(z, "    algorithm: ecdsap256sha256\n", 9)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=ZONE), 10, what="zoned serves the zone")
+        anchor = tmp_path / "anchor.conf"
+        ksk_anchor(z.port, anchor)
+        serial = serial_of(HOST, z.port, zone=ZONE)
+        z.stop()
+        zsk = [p for p in (z.dir / "var" / "keys" / ZONE).glob("zsk-*.pem")][0]
+        zsk.rename(tmp_path / "away.pem")
+        # The file changed too: the zone would have to be signed again, and cannot be.
+        z.write_zone(ZONE, SOURCE + "more IN TXT \"needs signing\"\n")
+        mark = z.mark()
+        z.start()
+        z.wait_log(r"zone example.test: sign: keys of zone example.test: \S+zsk-\S+\.pem: cannot be read: "
+                   r".*serving the stored signed serial", since=mark)
+        assert serial_of(HOST, z.port, zone=ZONE) == serial
+        assert_delv(z.port, anchor, "www.example.test", "A", "; fully validated")
+    finally:
+        z.cleanup()
