@@ -302,3 +302,30 @@ TEST(SignerTest, Nsec3ChainFollowsAnAddAndADelete) {
   EXPECT_LT(d.added.size(), 20u);
   EXPECT_LT(d.removed.size(), 20u);
 }
+
+TEST(SignerTest, Nsec3OptOutLeavesUnsignedDelegationsOut) {
+  auto content = load(kZone);
+  ASSERT_TRUE(content);
+  auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
+  dnssec::SignPolicy p;
+  p.nsec3 = true;
+  p.opt_out = true;
+  dnssec::SignStats st;
+  std::vector<ZoneError> errs;
+  auto z = dnssec::sign_zone(*content, nullptr, keys, p, std::time(nullptr), st, errs);
+  for (const auto& e : errs) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(z);
+  verify_all(*z);
+  std::set<std::string> hashes;
+  for (const auto& r : zone_records(*z))
+    if (r.type == rrtype::NSEC3) {
+      EXPECT_EQ(static_cast<uint8_t>(r.rdata[1]) & 1, 1) << "opt-out flag";
+      uint8_t h[20];
+      ASSERT_TRUE(base32hex_ok(std::string(r.owner.substr(1, static_cast<uint8_t>(r.owner[0]))), h));
+      hashes.insert(std::string(reinterpret_cast<char*>(h), 20));
+    }
+  EXPECT_FALSE(hashes.count(hash_of("sub.example.test.")));   // unsigned delegation: opted out
+  EXPECT_TRUE(hashes.count(hash_of("secure.example.test.")));  // signed delegation (DS): kept
+  EXPECT_TRUE(hashes.count(hash_of("www.example.test.")));
+  EXPECT_TRUE(hashes.count(hash_of("c.example.test.")));       // empty non-terminal of a.b.c
+}
