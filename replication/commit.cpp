@@ -5,6 +5,7 @@
 #include <chrono>
 #include <set>
 
+#include "zone/signer.h"
 #include "zone/wire/name.h"
 #include "zone/wire/serial.h"
 
@@ -37,6 +38,8 @@ struct ZoneCommitter::Step {
   uint64_t hash = 0;
   bool done = false;          // failed, or nothing to do: no further step
   bool already_stored = false;  // the store holds exactly this version (start-up)
+  // A signed zone: the caller's changes without signatures (written back to the zone file).
+  std::optional<zone::Changeset> unsigned_cs;
   void fail(std::string why, uint16_t rcode = 0) {
     r.ok = false;
     r.error = std::move(why);
@@ -98,11 +101,38 @@ uint64_t ZoneCommitter::served_hash(const std::string& origin) const {
 void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
   ZoneChange& c = s.c;
   s.cur = table.get(c.origin);
+  const bool signs = signer_ && c.kind != ZoneChange::Kind::remove && signer_->signs(c.origin);
+  auto why_of = [](const std::vector<zone::ZoneError>& errs, const char* dflt) {
+    std::string why;
+    for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
+    return why.empty() ? std::string(dflt) : why;
+  };
+  // A signed zone: the unsigned content after the change, signed, and the difference to the
+  // version served is the change (signatures, NSEC/NSEC3 and all).
+  auto signed_apply = [&](const zone::Changeset& cs) {
+    std::vector<zone::ZoneError> errs;
+    auto content = zone::dnssec::unsigned_content(*s.cur, &cs, errs);
+    if (!content) return s.fail("validate: " + why_of(errs, "the change does not apply"));
+    std::string err;
+    auto next = signer_->sign(c.origin, c.name, *content, s.cur.get(), err);
+    if (!next) return s.fail("sign: " + err);
+    zone::Changeset scs = zone::diff_zones(*s.cur, *next);
+    errs.clear();
+    auto version = zone::apply_changeset(s.cur, scs, errs);  // shares the served nodes
+    s.next = version ? version : next;
+    s.cs = std::move(scs);
+    s.hash = zone::content_hash(*content);
+    zone::Changeset u = cs;
+    std::erase_if(u.added, [](const zone::Record& r) { return zone::dnssec::is_dnssec_type(r.type); });
+    std::erase_if(u.removed, [](const zone::Record& r) { return zone::dnssec::is_dnssec_type(r.type); });
+    s.unsigned_cs = std::move(u);
+  };
   auto apply = [&](const zone::Changeset& cs) {
     std::vector<zone::ZoneError> errs;
     if (!zone::wire::serial_gt(cs.to_serial(), cs.from_serial()))
       return s.fail("validate: the new serial " + std::to_string(cs.to_serial()) +
                     " is not greater than " + std::to_string(cs.from_serial()));
+    if (signs) return signed_apply(cs);
     s.next = zone::apply_changeset(s.cur, cs, errs);
     if (!s.next) {
       std::string why;
@@ -117,6 +147,7 @@ void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
       if (!c.zone) return s.fail("no zone given");
       if (c.base && c.base != s.cur)
         return s.fail("the zone changed while this version was prepared: try again");
+      if (signs) return signed_replace(s);
       s.next = c.zone;
       s.hash = c.hash ? c.hash : zone::content_hash(*s.next);
       if (c.changes) s.cs = c.changes;
@@ -154,6 +185,69 @@ void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
     case ZoneChange::Kind::remove:
       return;
   }
+}
+
+void ZoneCommitter::signed_replace(Step& s) {
+  const ZoneChange& c = s.c;
+  const uint64_t content_hash = c.hash ? c.hash : zone::content_hash(*c.zone);
+  // The version to keep signatures from: the one served, or at start-up the one stored.
+  std::shared_ptr<const zone::Zone> prev = s.cur;
+  std::optional<ZoneMeta> meta;
+  if (!prev) {
+    try {
+      if (Store* st = store_.get()) {
+        ZoneTimers t;
+        prev = st->load_zone(c.origin, t);
+        meta = st->load_meta(c.origin);
+      }
+    } catch (const StoreError&) {
+      prev = nullptr;  // signed from scratch
+    }
+    // A restart with the same content: the stored signed version is served as it is.
+    if (prev && meta && meta->hash == content_hash && prev->serial() == c.zone->serial() &&
+        signer_->adopt(c.origin, c.name, *prev)) {
+      s.next = prev;
+      s.hash = content_hash;
+      return;
+    }
+  }
+  std::string err;
+  auto next = signer_->sign(c.origin, c.name, *c.zone, prev.get(), err);
+  if (!next && !s.cur && prev && meta) {
+    // Start-up and the zone cannot be signed (a key file unreadable...): the stored signed
+    // version is served as it was, and the log says why.
+    zone_log()->error("zone {}: sign: {}: serving the stored signed serial {}", c.name, err,
+                      prev->serial());
+    s.next = prev;
+    s.hash = meta->hash;
+    return;
+  }
+  if (!next) return s.fail("sign: " + err);
+  s.hash = content_hash;
+  if (!prev) {
+    s.next = next;
+    return;
+  }
+  zone::Changeset d = zone::diff_zones(*prev, *next);
+  if (d.empty() && next->serial() == prev->serial()) {
+    if (s.cur) {
+      s.r.ok = true;
+      s.r.zone = s.cur;
+      s.done = true;  // the same version: nothing to do
+    } else {
+      s.next = prev;  // start-up: the stored version is still right
+    }
+    return;
+  }
+  if (!zone::wire::serial_gt(next->serial(), prev->serial())) {
+    // New signatures (or new content under the same serial): one serial further.
+    auto bumped = zone::with_serial(c.zone, prev->serial() + 1);
+    next = signer_->sign(c.origin, c.name, *bumped, prev.get(), err);
+    if (!next) return s.fail("sign: " + err);
+    d = zone::diff_zones(*prev, *next);
+  }
+  s.next = next;
+  s.cs = std::move(d);
 }
 
 void ZoneCommitter::persist(std::vector<Step>& steps) {
@@ -336,7 +430,7 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
     } else {
       history_.clear(c.origin);
     }
-    s.r.applied = s.cs;
+    s.r.applied = s.unsigned_cs ? s.unsigned_cs : s.cs;
     if (c.notify) {
       auto targets = notify_targets_(c.origin);
       if (!targets.empty()) notifier_.notify(c.origin, targets, s.next);

@@ -42,12 +42,17 @@ class ZoneCommitter : public zone::Committer {
   void restore_history(const std::string& origin, const std::string& name, size_t keep,
                        uint32_t serial);
 
-  // The content hash of the version served, 0 if unknown (any thread).
+  // The sign step (zones with a dnssec-policy); set once before the first commit.
+  void set_signer(zone::ZoneSigner* signer) { signer_ = signer; }
+
+  // The content hash of the version served, 0 if unknown (any thread). For a signed zone,
+  // the hash of its unsigned content (what its zone file is compared with).
   uint64_t served_hash(const std::string& origin) const;
 
  private:
   struct Step;
   void validate(Step& s, const zone::ZoneTable& table);
+  void signed_replace(Step& s);
   void persist(std::vector<Step>& steps);
   boost::asio::io_context& io_;
   StoreHandle& store_;
@@ -56,6 +61,7 @@ class ZoneCommitter : public zone::Committer {
   Notifier& notifier_;
   std::function<std::vector<Remote>(const std::string&)> notify_targets_;
   std::vector<Observer> observers_;
+  zone::ZoneSigner* signer_ = nullptr;
   mutable std::mutex hashes_mu_;
   std::map<std::string, uint64_t> hashes_;  // content hash of each served version
 };

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -203,6 +204,100 @@ void read_rate_limit(Reader& rd, const YAML::Node& n, RateLimitConfig& rl) {
   }
 }
 
+void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& out) {
+  if (!ps.IsSequence()) rd.fail(ps, "'policies' must be a list");
+  std::set<std::string> names;
+  for (const auto& p : ps) {
+    rd.only_keys(p, "a policy",
+                 {"name", "algorithm", "nsec3", "nsec3-opt-out", "signature-validity",
+                  "signature-refresh", "keys", "ksk-lifetime", "zsk-lifetime", "csk-lifetime",
+                  "dnskey-ttl", "ds-ttl", "propagation-delay", "cds-cdnskey"});
+    PolicyConfig pc;
+    if (!p["name"]) rd.fail(p, "a policy needs a 'name'");
+    pc.name = rd.str(p["name"], "name");
+    if (!names.insert(pc.name).second) rd.fail(p["name"], "duplicate policy '" + pc.name + "'");
+    const std::string ctx = "policy '" + pc.name + "'";
+    if (auto n = p["algorithm"]) {
+      std::string a = rd.str(n, "algorithm");
+      std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+      if (a == "ecdsap256sha256" || a == "13") pc.algorithm = "ecdsap256sha256";
+      else if (a == "ed25519" || a == "15") pc.algorithm = "ed25519";
+      else
+        rd.fail(n, ctx + ": unsupported algorithm '" + rd.str(n, "algorithm") +
+                       "' (ecdsap256sha256 or ed25519)");
+    }
+    auto boolean = [&](const char* key, bool& v) {
+      auto n = p[key];
+      if (!n) return;
+      try {
+        v = n.as<bool>();
+      } catch (const YAML::Exception&) {
+        rd.fail(n, ctx + ": '" + key + "' must be true or false");
+      }
+    };
+    boolean("nsec3", pc.nsec3);
+    boolean("nsec3-opt-out", pc.nsec3_opt_out);
+    boolean("cds-cdnskey", pc.cds_cdnskey);
+    if (pc.nsec3_opt_out && !pc.nsec3)
+      rd.fail(p["nsec3-opt-out"], ctx + ": nsec3-opt-out needs nsec3: true");
+    auto duration = [&](const char* key, uint32_t& v, bool zero_ok) {
+      auto n = p[key];
+      if (!n) return;
+      std::string t = rd.str(n, key);
+      if (!parse_duration(t, v))
+        rd.fail(n, ctx + ": '" + key + "' must be a duration such as 3600, 90m, 12h, 14d or 2w, not '" +
+                       t + "'");
+      if (!zero_ok && v == 0) rd.fail(n, ctx + ": '" + key + "' must not be 0");
+    };
+    duration("signature-validity", pc.signature_validity, false);
+    duration("signature-refresh", pc.signature_refresh, false);
+    duration("ksk-lifetime", pc.ksk_lifetime, true);
+    duration("zsk-lifetime", pc.zsk_lifetime, true);
+    duration("dnskey-ttl", pc.dnskey_ttl, false);
+    duration("ds-ttl", pc.ds_ttl, false);
+    duration("propagation-delay", pc.propagation_delay, true);
+    if (auto n = p["keys"]) {
+      std::string k = rd.str(n, "keys");
+      if (k == "csk") pc.csk = true;
+      else if (k == "ksk-zsk") pc.csk = false;
+      else rd.fail(n, ctx + ": 'keys' must be ksk-zsk (a KSK and a ZSK) or csk (one key)");
+    }
+    if (auto n = p["csk-lifetime"]) {
+      if (!pc.csk) rd.fail(n, ctx + ": csk-lifetime needs keys: csk");
+      duration("csk-lifetime", pc.ksk_lifetime, true);
+      pc.zsk_lifetime = pc.ksk_lifetime;
+    } else if (pc.csk && p["zsk-lifetime"]) {
+      rd.fail(p["zsk-lifetime"], ctx + ": a CSK has one lifetime: write csk-lifetime");
+    }
+    // Timings that cannot work.
+    auto where = [&](const char* key) { return p[key] ? p[key] : p; };
+    if (pc.signature_refresh >= pc.signature_validity)
+      rd.fail(where("signature-refresh"),
+              ctx + ": signature-refresh (" + std::to_string(pc.signature_refresh) +
+                  " s) must be shorter than signature-validity (" +
+                  std::to_string(pc.signature_validity) +
+                  " s): signatures would be re-made as soon as they are made");
+    if (pc.signature_validity - pc.signature_refresh < pc.propagation_delay)
+      rd.fail(where("signature-refresh"),
+              ctx + ": signature-validity - signature-refresh (" +
+                  std::to_string(pc.signature_validity - pc.signature_refresh) +
+                  " s) is shorter than propagation-delay (" + std::to_string(pc.propagation_delay) +
+                  " s): secondaries would serve signatures that already expired");
+    // A key must outlive one rollover: its DNSKEY published and seen by caches (RFC 7583).
+    const uint64_t roll = uint64_t(pc.propagation_delay) + pc.dnskey_ttl;
+    for (auto [key, life] : {std::pair<const char*, uint32_t>{"zsk-lifetime", pc.zsk_lifetime},
+                             {"ksk-lifetime", pc.ksk_lifetime}}) {
+      const char* shown = pc.csk ? "csk-lifetime" : key;
+      if (life && life <= 2 * roll + (std::string(key) == "ksk-lifetime" ? pc.ds_ttl : 0))
+        rd.fail(where(shown), ctx + ": " + shown + " (" + std::to_string(life) +
+                                  " s) is too short for a rollover (propagation-delay + dnskey-ttl" +
+                                  (std::string(key) == "ksk-lifetime" ? " + ds-ttl" : "") +
+                                  ", twice)");
+    }
+    out.push_back(pc);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -246,6 +341,25 @@ std::string control_socket_hint(const std::string& file) noexcept {
   }
 }
 
+bool parse_duration(const std::string& text, uint32_t& seconds) {
+  if (text.empty()) return false;
+  size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0) return false;
+  std::string num = text.substr(0, digits), unit = digits == std::string::npos ? "" : text.substr(digits);
+  if (num.size() > 10) return false;
+  uint64_t v = std::stoull(num), mul = 1;
+  if (unit.empty() || unit == "s") mul = 1;
+  else if (unit == "m") mul = 60;
+  else if (unit == "h") mul = 3600;
+  else if (unit == "d") mul = 86400;
+  else if (unit == "w") mul = 7 * 86400;
+  else return false;
+  v *= mul;
+  if (v > 0xFFFFFFFFull) return false;
+  seconds = static_cast<uint32_t>(v);
+  return true;
+}
+
 Config load_config(const std::string& file) {
   Config cfg;
   cfg.path = file;
@@ -259,13 +373,14 @@ Config load_config(const std::string& file) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!root.IsMap()) throw ConfigError(file + ": the configuration must be a YAML mapping");
-  rd.only_keys(root, "the top level", {"server", "keys", "remotes", "zones"});
+  rd.only_keys(root, "the top level", {"server", "keys", "remotes", "policies", "zones"});
 
   if (auto s = root["server"]) {
     rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
                                "udp-payload", "tcp-idle-timeout", "tcp-max-clients", "via",
                                "nsid", "identity", "version", "cookie-secret", "rate-limit",
-                               "metrics"});
+                               "metrics", "key-dir"});
+    if (s["key-dir"]) cfg.server.key_dir = rd.path(s["key-dir"], "key-dir");
     if (s["via"]) {
       cfg.server.via = rd.str(s["via"], "via");
       Endpoint ep;
@@ -314,6 +429,9 @@ Config load_config(const std::string& file) {
     read_identity(rd, s, cfg.server);
     if (auto rl = s["rate-limit"]) read_rate_limit(rd, rl, cfg.server.rate_limit);
   }
+  if (cfg.server.key_dir.empty() && !cfg.server.database.empty())
+    cfg.server.key_dir = (fs::path(cfg.server.database).parent_path() / "keys").string();
+  if (auto ps = root["policies"]) read_policies(rd, ps, cfg.policies);
   if (cfg.server.listen.empty()) {
     Endpoint ep;
     parse_endpoint("127.0.0.1:53", ep);
@@ -382,7 +500,7 @@ Config load_config(const std::string& file) {
                                  "allow-notify", "serial-policy", "ixfr-history", "allow-update",
                                  "update-policy", "zonefile-sync", "catalog", "catalog-member",
                                  "catalog-group", "catalog-previous", "member-template",
-                                 "group-templates"});
+                                 "group-templates", "dnssec-policy"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -515,6 +633,20 @@ Config load_config(const std::string& file) {
         rd.fail(z["allow-update"], "zone '" + zc.name +
                                        "' is a secondary: UPDATE goes to its primary (allow-update "
                                        "is for primary zones)");
+      if (auto n = z["dnssec-policy"]) {
+        zc.dnssec_policy = rd.str(n, "dnssec-policy");
+        if (!cfg.policy(zc.dnssec_policy))
+          rd.fail(n, "zone '" + zc.name + "' names unknown dnssec-policy '" + zc.dnssec_policy +
+                         "' (not in 'policies')");
+        if (zc.secondary())
+          rd.fail(n, "zone '" + zc.name +
+                         "' is a secondary: it is signed by its primary (dnssec-policy is for "
+                         "primary zones)");
+        if (cfg.server.key_dir.empty())
+          rd.fail(n, "zone '" + zc.name +
+                         "' is signed: set server.key-dir (or server.database, keys then go to "
+                         "its directory's keys/)");
+      }
       cfg.zones.push_back(std::move(zc));
     }
     // Members name a catalog this configuration produces.
@@ -583,6 +715,14 @@ void check_zone_config(const ZoneConfig& z, const Config& cfg) {
   }
   if (z.serial_policy != "keep" && z.serial_policy != "increment" && z.serial_policy != "unixtime")
     throw ConfigError(fail_zone(z, "serial-policy must be keep, increment or unixtime"));
+  if (!z.dnssec_policy.empty()) {
+    if (!cfg.policy(z.dnssec_policy))
+      throw ConfigError(fail_zone(z, "unknown dnssec-policy '" + z.dnssec_policy + "'"));
+    if (z.secondary())
+      throw ConfigError(fail_zone(z, "a secondary zone cannot have a dnssec-policy"));
+    if (cfg.server.key_dir.empty())
+      throw ConfigError(fail_zone(z, "is signed: set server.key-dir or server.database"));
+  }
 }
 
 std::string zone_config_to_json(const ZoneConfig& z) {
@@ -598,7 +738,8 @@ std::string zone_config_to_json(const ZoneConfig& z) {
                       {"update-policy", z.update_policy},
                       {"zonefile-sync", z.zonefile_sync},
                       {"catalog-member", z.catalog_member},
-                      {"catalog-group", z.catalog_group}};
+                      {"catalog-group", z.catalog_group},
+                      {"dnssec-policy", z.dnssec_policy}};
   return j.dump();
 }
 
@@ -619,6 +760,7 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
     z.zonefile_sync = j.value("zonefile-sync", 1u);
     z.catalog_member = j.value("catalog-member", std::string());
     z.catalog_group = j.value("catalog-group", std::string());
+    z.dnssec_policy = j.value("dnssec-policy", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("stored zone configuration unreadable: " + std::string(e.what()));
   }

@@ -44,6 +44,7 @@ struct ZoneConfig {
   // Seconds between a change that did not come from the zone file (UPDATE, zonectl) and its
   // write-back to the file; a burst within that time is one rewrite.
   unsigned zonefile_sync = 1;
+  std::string dnssec_policy;  // name of a policy in `policies:`; empty: not signed here
   bool runtime = false;  // added with `zonectl zone-add` (kept in the database)
   // Catalog zones (RFC 9432): "produce" (built here from its members), "consume" (a
   // secondary whose members become secondary zones here), or empty.
@@ -91,11 +92,37 @@ struct ServerConfig {
   std::vector<std::string> cookie_secrets;  // 16 raw bytes each; empty: generated at start
   RateLimitConfig rate_limit;
   std::optional<Endpoint> metrics;  // Prometheus /metrics over HTTP; unset: off
+  // DNSSEC private keys and their state (one subdirectory per zone); default: "keys" beside
+  // the database.
+  std::string key_dir;
+};
+
+// A DNSSEC signing policy (`policies:`). Durations in seconds.
+struct PolicyConfig {
+  std::string name;
+  std::string algorithm = "ecdsap256sha256";  // or ed25519
+  uint8_t algorithm_number() const { return algorithm == "ed25519" ? 15 : 13; }
+  bool nsec3 = false;         // RFC 9276: 0 extra iterations, no salt
+  bool nsec3_opt_out = false;  // unsigned delegations get no NSEC3 of their own
+  bool csk = false;           // one combined signing key instead of a KSK and a ZSK
+  bool cds_cdnskey = false;   // publish CDS and CDNSKEY of the KSK for the parent (RFC 7344)
+  uint32_t signature_validity = 14 * 86400;  // RRSIG expiration - inception
+  uint32_t signature_refresh = 7 * 86400;    // re-signed this long before expiring
+  uint32_t ksk_lifetime = 0, zsk_lifetime = 0;  // 0: no scheduled rollover
+  uint32_t dnskey_ttl = 3600;
+  uint32_t ds_ttl = 86400;             // the parent's DS TTL (rollover timing, RFC 7583)
+  uint32_t propagation_delay = 3600;   // until all secondaries serve a change
 };
 
 struct Config {
   std::string path;
   ServerConfig server;
+  std::vector<PolicyConfig> policies;
+  const PolicyConfig* policy(const std::string& name) const {
+    for (const auto& p : policies)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
   std::vector<KeyConfig> keys;
   std::vector<RemoteConfig> remotes;
   std::vector<ZoneConfig> zones;
@@ -126,6 +153,9 @@ ZoneConfig zone_config_from_json(const std::string& json, const Config& cfg);
 // Checks one zone's settings against the configuration (remotes, keys, file or primaries);
 // throws ConfigError naming the zone.
 void check_zone_config(const ZoneConfig& z, const Config& cfg);
+
+// A duration: seconds, or a number with s, m, h, d or w ("14d"); false when unreadable.
+bool parse_duration(const std::string& text, uint32_t& seconds);
 
 // "127.0.0.1:53", "[::1]:5353", "::1", "127.0.0.1" (port defaults to default_port).
 bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_port = 53);

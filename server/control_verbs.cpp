@@ -327,6 +327,7 @@ json ControlVerbs::zone_add(const json& req) {
   z.catalog_group = req.value("catalog_group", std::string());
   if (!z.catalog_group.empty() && z.catalog_member.empty())
     return error("--group needs --catalog");
+  z.dnssec_policy = req.value("dnssec_policy", std::string());
   auto res = zones_.add_zone(z);
   if (!res.commit.ok) {
     ctl_log()->info("control: zone-add {} refused: {}", z.name, res.commit.error);

@@ -7,7 +7,7 @@ namespace server {
 
 void setup_logging(const std::string& level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  for (const char* name : {"server", "zone", "query", "xfr", "notify", "ctl"}) {
+  for (const char* name : {"server", "zone", "query", "xfr", "notify", "ctl", "dnssec"}) {
     if (spdlog::get(name)) continue;
     auto l = std::make_shared<spdlog::logger>(name, sink);
     // UTC, not the machine's local time: the Z says so.

@@ -20,6 +20,7 @@
 #include "replication/replicator.h"
 #include "server/check_config.h"
 #include "server/config.h"
+#include "server/signing.h"
 #include "server/control.h"
 #include "server/control_verbs.h"
 #include "server/instance_lock.h"
@@ -261,8 +262,12 @@ int run(const std::string& path) {
   zone::ZoneTablePublisher table;
   zone::ZoneRegistry registry(table);
   zone::History history;
+  // DNSSEC: zones with a dnssec-policy are signed in the commit's sign step (outlives the
+  // replication thread that calls it).
+  server::SigningService signing;
   replication::Replicator replicator(registry, history);
 
+  replicator.committer().set_signer(&signing);
   server::ZoneServiceHooks zh;
   zh.committer = &replicator.committer();
   zh.stored_meta = [&] {
@@ -273,6 +278,7 @@ int run(const std::string& path) {
   zh.stored_zone = [&](const std::string& o, std::string& err) { return replicator.stored_zone(o, err); };
   zh.served_hash = [&](const std::string& o) { return replicator.committer().served_hash(o); };
   zh.configured = [&](const server::Config& c) {
+    signing.configure(c);
     try {
       policy.publish(server::make_policy(c, policy.current().get()));
     } catch (const server::ConfigError& e) {
@@ -415,6 +421,7 @@ int run(const std::string& path) {
         if (ec) return;
         registry.sweep();
         zones.tick();
+        signing.refresh_due(replicator.committer(), std::time(nullptr));
         ticker.expires_after(std::chrono::milliseconds(200));
         ticker.async_wait(on_tick);
       };

@@ -1,5 +1,7 @@
 #include "server/zone_service.h"
 
+#include "zone/signer.h"
+
 #include <spdlog/spdlog.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -201,7 +203,13 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
     if (same) {
       if (!serial_gt(fs, b->first)) serial = b->first;  // keep serving the serial set before
     } else if (!serial_gt(fs, b->first)) {
-      if (zc.serial_policy != "keep") {
+      if (!zc.dnssec_policy.empty()) {
+        // Signed here: the served serial moves with every re-signing, so the file's lags.
+        serial = zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime" : "increment",
+                                   b->first);
+        zone_log()->info("zone {}: content changed, signed zone takes serial {} (file has {})",
+                         zc.name, serial, fs);
+      } else if (zc.serial_policy != "keep") {
         serial = zone::next_serial(zc.serial_policy, b->first);
         zone_log()->info("zone {}: content changed, serial-policy {} sets serial {} (file has {})",
                          zc.name, zc.serial_policy, serial, fs);
@@ -591,7 +599,10 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
       return out;
     }
     std::vector<zone::ZoneError> errs;
-    auto next = zone::apply_changeset(cur, *p.changes, errs);
+    // A zone signed here: the change is checked on the unsigned content (the commit's sign
+    // step adds the signatures and the NSEC/NSEC3 records).
+    auto next = zc->dnssec_policy.empty() ? zone::apply_changeset(cur, *p.changes, errs)
+                                          : zone::dnssec::unsigned_content(*cur, &*p.changes, errs);
     if (!next) {
       std::string why;
       for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
@@ -609,7 +620,12 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
     Primary& st = *it->second;
     if (!unchanged_files(st.stamps)) {
       std::string err;
-      if (!zone::zone_file_holds(zc->file, origin, *cur, err)) return fail(err);
+      auto held = cur;
+      if (!zc->dnssec_policy.empty()) {  // the file holds the zone without its signatures
+        std::vector<zone::ZoneError> errs;
+        if (auto u = zone::dnssec::unsigned_content(*cur, nullptr, errs)) held = u;
+      }
+      if (!zone::zone_file_holds(zc->file, origin, *held, err)) return fail(err);
     }
   }
   zone::ZoneChange c;
@@ -770,8 +786,21 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note, bool w
     FileStamp after;
   };
   auto chain = std::make_shared<std::vector<zone::Changeset>>(st.pending);
-  auto job = [file, origin, chain, served]() {
+  const bool signed_here = !zc->dnssec_policy.empty();
+  auto job = [file, origin, chain, served, signed_here]() mutable {
     Outcome o;
+    if (signed_here) {
+      // The file holds the unsigned zone: compare it with the served one without its
+      // DNSSEC records (made by the sign step).
+      std::vector<zone::ZoneError> errs;
+      auto u = zone::dnssec::unsigned_content(*served, nullptr, errs);
+      if (!u) {
+        o.error = "the served zone without its signatures does not build: " +
+                  (errs.empty() ? std::string("?") : errs.front().str());
+        return o;
+      }
+      served = u;
+    }
     // The edit checks that the file holds the served zone without these changes: a file
     // edited by hand meanwhile is never overwritten (`zonectl reload` merges the two).
     o.ok = zone::edit_zone_file(file, origin, *chain, *served, o.error);
@@ -817,7 +846,7 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note, bool w
                       " (the change is committed and kept in the database)";
     return o.ok;
   }
-  asio::post(pool_, [this, job, finish]() {
+  asio::post(pool_, [this, job, finish]() mutable {
     Outcome o = job();
     asio::post(io_, [finish, o] { finish(o); });
   });

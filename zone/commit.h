@@ -1,7 +1,7 @@
 // The one way a zone changes. Whoever changes a zone (zone-file reload, IXFR/AXFR in, zonectl
 // edits, DNS UPDATE, runtime zone add/remove, catalog membership, signing) hands a
 // ZoneChange to a Committer, which runs, in this order and nowhere else:
-//   validate -> persist (one SQLite transaction) -> publish (that zone only) -> IXFR history
+//   validate -> sign (zones with a dnssec-policy) -> persist (one SQLite transaction) -> publish (that zone only) -> IXFR history
 //   -> NOTIFY downstream.
 // A failure at any step leaves the served zone and the store as they were and says why.
 // Model: Knot DNS zone_update_commit. The implementation lives with the store (replication/
@@ -77,6 +77,25 @@ struct CommitResult {
   std::optional<Changeset> applied;  // what changed (for zone-file sync and replies)
   bool stored = true;    // false: served without being stored (serve_if_store_fails)
   bool store_fault = false;  // failed because the store could not take it (try again later)
+};
+
+// The sign step: zones with a dnssec-policy are signed inside the commit, so every caller
+// hands in unsigned changes and the signed changeset is what is stored and served by IXFR.
+class ZoneSigner {
+ public:
+  virtual ~ZoneSigner() = default;
+  // Is this zone signed here?
+  virtual bool signs(const std::string& origin) const = 0;
+  // The signed zone for `content` (its DNSSEC records are dropped and made again), keeping
+  // `prev`'s signatures where they still hold. nullptr with `error` (the keys cannot be read,
+  // ...): the commit fails and the zone stays as it was.
+  virtual std::shared_ptr<const Zone> sign(const std::string& origin, const std::string& name,
+                                           const Zone& content, const Zone* prev,
+                                           std::string& error) = 0;
+  // A restart: the stored signed version of a zone whose content did not change. True when
+  // it can be served as it is (signed by the zone's keys with its policy's denial, no
+  // signature due yet): no signing pass at all.
+  virtual bool adopt(const std::string& origin, const std::string& name, const Zone& stored) = 0;
 };
 
 class Committer {

@@ -1414,6 +1414,108 @@ def reload_latency(work, big_zone, hosts, qps=20000, seconds=12, hup_at=4):
     return rows, r["completed"]
 
 
+
+# ---------------------------------------------------------------- DNSSEC signing
+def soa_signed(port, origin):
+    """True once the server answers the SOA with its RRSIG (the zone is signed and served)."""
+    try:
+        q = dns.message.make_query(origin, "SOA", want_dnssec=True)
+        r = dns.query.tcp(q, "127.0.0.1", port=port, timeout=2)
+        return any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
+    except Exception:
+        return False
+
+
+def signing_bench(big, work, timeout=1800):
+    """zoned vs Knot signing the 1M-record zone from scratch with the same policy (ECDSA
+    P-256, KSK+ZSK, NSEC), both unpinned on the machine's cores: time from start to the
+    signed SOA served, CPU and memory; then zoned only: restart, and one record added by
+    DNS UPDATE to the signed zone (the commit's own time, from its log)."""
+    import dns.tsig, dns.update
+    rows = {}
+    knotd = shutil.which("knotd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    secret = "Xq3T0F7s1aq2zH4qR0vV+0mB1f2v0mJ8mCzE7g1Yk2s="
+    d = work / "signing"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    shutil.copy(big, d / "big.test.zone")
+
+    def run(kind, cmd, port, log):
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=d)
+        while not soa_signed(port, "big.test"):
+            if proc.poll() is not None or time.time() - t0 > timeout:
+                proc.kill()
+                raise RuntimeError(f"{kind} did not serve the signed zone:\n" + Path(log).read_text()[-3000:])
+            time.sleep(0.2)
+        return proc, time.time() - t0
+
+    def quiet_port():
+        # Below the ephemeral range: signing takes minutes before the server binds, and an
+        # ephemeral port may be some client's by then.
+        rnd = random.Random()
+        while True:
+            port = rnd.randrange(20000, 32000)
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                    u.bind(("127.0.0.1", port))
+                    t.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+    zport, kport = quiet_port(), quiet_port()
+    (d / "zoned.yaml").write_text(
+        f"server:\n  listen: ['127.0.0.1:{zport}']\n  database: zdb/zoned.db\n  log-level: info\n"
+        f"keys:\n  - name: k\n    secret: \"{secret}\"\n"
+        "policies:\n  - name: p\n    algorithm: ecdsap256sha256\n"
+        "zones:\n  - name: big.test\n    file: big.test.zone\n    dnssec-policy: p\n"
+        "    allow-update: [k]\n    zonefile-sync: 3600\n")
+    (d / "kdb").mkdir()
+    (d / "knot.conf").write_text(
+        f"server:\n    listen: 127.0.0.1@{kport}\n    rundir: {d}\n"
+        f"database:\n    storage: {d}/kdb\nlog:\n  - target: stderr\n    any: info\n"
+        f"template:\n  - id: default\n    storage: {d}\n    zonefile-sync: -1\n"
+        "    journal-content: none\n    semantic-checks: off\n    dnssec-signing: on\n"
+        "zone:\n  - domain: big.test\n    file: big.test.zone\n")
+    results = {"zoned": {}, "knot": {}}
+    for kind in ("zoned", "knot"):
+        if kind == "knot" and not knotd:
+            continue
+        cmd = [str(ZONED), "--config", "zoned.yaml"] if kind == "zoned" else [knotd, "-c", "knot.conf"]
+        proc, secs = run(kind, cmd, zport if kind == "zoned" else kport, d / f"{kind}.log")
+        results[kind]["sign from scratch to serving s"] = secs
+        results[kind]["server CPU s"] = cpu_seconds(proc.pid)
+        results[kind]["resident memory MiB"] = rss_mib(proc.pid)
+        if kind == "zoned":
+            # One record added by UPDATE: the commit (sign step included) as zoned logs it.
+            key = dns.tsig.Key("k.", secret, "hmac-sha256")
+            u = dns.update.UpdateMessage("big.test", keyring={key.name: key}, keyname=key.name,
+                                         keyalgorithm=dns.tsig.HMAC_SHA256)
+            u.add("bench-new.big.test.", 300, "A", "192.0.2.99")
+            t0 = time.time()
+            dns.query.tcp(u, "127.0.0.1", port=zport, timeout=600)
+            results[kind]["one UPDATE, sent to answered ms"] = (time.time() - t0) * 1000
+            m = re.findall(r"committed \(UPDATE[^\n]*records, ([\d.]+) ms", (d / "zoned.log").read_text())
+            results[kind]["one UPDATE, commit ms"] = float(m[-1]) if m else "-"
+            proc.terminate()
+            proc.wait()
+            proc, secs = run(kind, cmd, zport, d / "zoned-restart.log")
+            results[kind]["restart to serving s"] = secs
+        proc.terminate()
+        proc.wait()
+    labels = []
+    for r in results.values():
+        labels += [l for l in r if l not in labels]
+    out = [["1M zone, DNSSEC signing", "zoned", "knot", "zoned/knot"]]
+    for l in labels:
+        z, k = results["zoned"].get(l, "-"), results["knot"].get(l, "-")
+        fmt = lambda v: f"{v:.1f}" if isinstance(v, float) else str(v)
+        out.append([l, fmt(z), fmt(k), ratio(z, k) if isinstance(z, float) and isinstance(k, float) else "-"])
+    print(f"\nsigning: {load_text()}")
+    table(out)
+
 def main_comparison(kinds, origin, zf, qf, work, args, row):
     """All servers pinned to the server CPU: CPU per query and QPS at full speed (UDP, TCP),
     latency at a fixed rate."""
@@ -1566,7 +1668,9 @@ def main():
     ap.add_argument("--zoned", type=Path, default=ZONED, help="the zoned binary to measure")
     ap.add_argument("--metrics", action="store_true",
                     help="zoned's UDP CPU per query with and without a 1 s /metrics scraper")
-    ap.add_argument("--only", choices=["idle", "scaling", "zones", "changes", "metrics"],
+    ap.add_argument("--signing", action="store_true",
+                    help="zoned vs Knot signing the 1M-record zone (and one UPDATE, a restart)")
+    ap.add_argument("--only", choices=["idle", "scaling", "zones", "changes", "metrics", "signing"],
                     help="skip the main comparison and the big zone; run just this part")
     args = ap.parse_args()
     ZONED = args.zoned.resolve()
@@ -1580,6 +1684,8 @@ def main():
         args.changes = True
     if args.only == "metrics":
         args.metrics = True
+    if args.only == "signing":
+        args.signing = True
     try:
         zone_counts = sorted({int(x) for x in args.zones.split(",")}) if args.zones else []
     except ValueError:
@@ -1612,9 +1718,11 @@ def main():
 
     hosts = int(args.big / 1.9)  # ~1.9 records per host in gen_zone
     big = work / f"big.test.{hosts}.zone"
-    if ((not args.no_big and not args.only) or args.replication or args.reload or args.changes) \
-            and not big.exists():
+    if ((not args.no_big and not args.only) or args.replication or args.reload or args.changes
+            or args.signing) and not big.exists():
         gen_zone("big.test", hosts, big)
+    if args.signing:
+        signing_bench(big, work)
     if not args.no_big and not args.only:
         big_rows = {"start to serving s (2 cores)": {}, "resident memory MiB": {}, "AXFR to kdig s": {},
                     "AXFR server CPU s": {}}

@@ -23,6 +23,7 @@
 #include "tools/zonectl/checks.h"
 #include "tools/zonectl/dns_client.h"
 #include "tools/zonectl/dnssec.h"
+#include "zone/dnssec_keys.h"
 #include "zone/loader.h"
 #include "zone/wire/name.h"
 #include "zone/wire/rdata.h"
@@ -425,6 +426,8 @@ int main(int argc, char** argv) {
   std::string catalog_arg, group_arg;
   zone_add->add_option("--catalog", catalog_arg, "list it in this produced catalog zone (RFC 9432)");
   zone_add->add_option("--group", group_arg, "its group property in the catalog");
+  std::string dnssec_policy_arg;
+  zone_add->add_option("--dnssec-policy", dnssec_policy_arg, "sign it with this policy of the configuration");
   auto* zone_remove = app.add_subcommand("zone-remove", "stop serving a zone added with zone-add, purge its data");
   zone_remove->add_option("zone", zone_arg)->required();
 
@@ -432,6 +435,13 @@ int main(int argc, char** argv) {
   std::string origin_arg;
   check_zone->add_option("target", zone_arg, "FILE or ZONE (a zone of --config)")->required();
   check_zone->add_option("--origin", origin_arg, "zone name for FILE (default: from the file name)");
+
+  auto* dnssec = app.add_subcommand("dnssec", "DNSSEC of zones signed by zoned");
+  dnssec->require_subcommand(1);
+  auto* dnssec_ds = dnssec->add_subcommand("ds", "print the DS records to give the parent");
+  std::string ds_server;
+  dnssec_ds->add_option("zone", zone_arg, "a zone of --config with a dnssec-policy")->required();
+  dnssec_ds->add_option("--server", ds_server, "ask this ADDR:PORT (default: the first listen address)");
 
   auto* check_del = app.add_subcommand("check-delegation", "check that parent and child servers agree");
   std::string domain;
@@ -564,6 +574,46 @@ int main(int argc, char** argv) {
       }
       return report_reply(r, as_json);
     }
+    if (*dnssec_ds) {
+      // The DS of each KSK (SEP flag) of the DNSKEY RRset zoned serves, digest SHA-256.
+      if (!have_cfg) throw UsageError("give --config FILE (the zone's dnssec-policy says the DS TTL)");
+      std::string zw = name_wire(zone_arg, "zone name");
+      const server::ZoneConfig* zc = nullptr;
+      for (const auto& z : cfg.zones)
+        if (z.origin == zone::wire::lowered(zw)) zc = &z;
+      if (!zc) throw UsageError("zone " + zone_arg + " is not in " + config);
+      if (zc->dnssec_policy.empty()) throw UsageError("zone " + zone_arg + " has no dnssec-policy: zoned does not sign it");
+      const server::PolicyConfig* pol = cfg.policy(zc->dnssec_policy);
+      zonectl::Server srv;
+      if (!ds_server.empty()) {
+        if (!zonectl::parse_server(ds_server, srv)) throw UsageError("--server '" + ds_server + "' is not ADDR[:PORT]");
+      } else if (!helpers.empty()) {
+        srv = helpers.front();
+      } else {
+        throw UsageError("no listen address in " + config + ": give --server");
+      }
+      zonectl::Response resp = zonectl::query(srv, zone::wire::lowered(zw), zone::wire::rrtype::DNSKEY);
+      if (!resp.answered) {
+        std::cerr << "error: " << srv.str() << " does not answer: " << resp.error << "\n";
+        return 2;
+      }
+      json out = json::array();
+      for (const auto& rr : resp.answer) {
+        if (rr.type != zone::wire::rrtype::DNSKEY || rr.rdata.size() < 4 || !(rr.rdata[1] & 1)) continue;
+        std::string owner = zone::wire::lowered(rr.owner);
+        std::string ds = zone::dnssec::ds_rdata(owner, rr.rdata);
+        std::string line = zone::wire::name_to_text(owner) + " " + std::to_string(pol ? pol->ds_ttl : 86400) +
+                           " IN DS " + zonectl::ds_text(owner, ds);
+        out.push_back({{"ds", line}, {"key_tag", zone::dnssec::key_tag(rr.rdata)}});
+        if (!as_json) std::cout << line << "\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      if (out.empty()) {
+        std::cerr << "error: " << srv.str() << " serves no KSK (DNSKEY with the SEP flag) for " << zone_arg << "\n";
+        return 1;
+      }
+      return 0;
+    }
     if (*zone_add || *zone_remove) {
       need_socket();
       json req;
@@ -573,7 +623,8 @@ int main(int argc, char** argv) {
         req = {{"verb", "zone-add"}, {"name", zone_arg}, {"file", abs.lexically_normal().string()},
                {"notify", notify_args}, {"allow_transfer", transfer_args},
                {"allow_update", update_args}, {"serial_policy", serial_policy},
-               {"catalog", catalog_arg}, {"catalog_group", group_arg}};
+               {"catalog", catalog_arg}, {"catalog_group", group_arg},
+               {"dnssec_policy", dnssec_policy_arg}};
       } else {
         req = {{"verb", "zone-remove"}, {"name", zone_arg}};
       }

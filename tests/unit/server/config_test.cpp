@@ -473,3 +473,85 @@ TEST(Endpoint, Parse) {
                           "1.2.3.4:-1", "[1.2.3]:53"})
     EXPECT_FALSE(parse_endpoint(bad, e)) << bad;
 }
+
+TEST_F(ConfigTest, DnssecPoliciesLoad) {
+  std::string path = write(
+      "server:\n"
+      "  database: var/zoned.db\n"
+      "policies:\n"
+      "  - name: default\n"
+      "  - name: fast\n"
+      "    algorithm: ed25519\n"
+      "    nsec3: true\n"
+      "    nsec3-opt-out: true\n"
+      "    signature-validity: 2d\n"
+      "    signature-refresh: 12h\n"
+      "    keys: csk\n"
+      "    csk-lifetime: 30d\n"
+      "    dnskey-ttl: 600\n"
+      "    ds-ttl: 1h\n"
+      "    propagation-delay: 5m\n"
+      "    cds-cdnskey: true\n"
+      "zones:\n"
+      "  - name: example.com\n"
+      "    file: example.com.zone\n"
+      "    dnssec-policy: fast\n");
+  Config cfg = load_config(path);
+  ASSERT_EQ(cfg.policies.size(), 2u);
+  const PolicyConfig& d = cfg.policies[0];
+  EXPECT_EQ(d.algorithm, "ecdsap256sha256");
+  EXPECT_EQ(d.algorithm_number(), 13);
+  EXPECT_FALSE(d.nsec3);
+  EXPECT_FALSE(d.csk);
+  const PolicyConfig* f = cfg.policy("fast");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->algorithm_number(), 15);
+  EXPECT_TRUE(f->nsec3);
+  EXPECT_TRUE(f->nsec3_opt_out);
+  EXPECT_EQ(f->signature_validity, 2u * 86400);
+  EXPECT_EQ(f->signature_refresh, 12u * 3600);
+  EXPECT_TRUE(f->csk);
+  EXPECT_EQ(f->ksk_lifetime, 30u * 86400);
+  EXPECT_EQ(f->dnskey_ttl, 600u);
+  EXPECT_EQ(f->ds_ttl, 3600u);
+  EXPECT_EQ(f->propagation_delay, 300u);
+  EXPECT_TRUE(f->cds_cdnskey);
+  EXPECT_FALSE(d.cds_cdnskey);
+  EXPECT_EQ(cfg.zones[0].dnssec_policy, "fast");
+  EXPECT_EQ(cfg.server.key_dir, (dir_ / "etc/var/keys").string());
+  // Runtime zones keep their policy in the database.
+  ZoneConfig back = zone_config_from_json(zone_config_to_json(cfg.zones[0]), cfg);
+  EXPECT_EQ(back.dnssec_policy, "fast");
+}
+
+TEST_F(ConfigTest, DnssecPolicyErrorsNameFileAndLine) {
+  const std::string head =
+      "server:\n"                          // 1
+      "  key-dir: keys\n"                  // 2
+      "policies:\n"                        // 3
+      "  - name: p\n";                     // 4
+  auto err = error_of(head + "    algorithm: rsasha1\n");  // 5
+  EXPECT_NE(err.find("zoned.yaml:5: policy 'p': unsupported algorithm 'rsasha1'"), std::string::npos) << err;
+  err = error_of(head + "    signature-validity: 7d\n    signature-refresh: 7d\n");  // 6
+  EXPECT_NE(err.find("zoned.yaml:6: policy 'p': signature-refresh (604800 s) must be shorter than "
+                     "signature-validity"),
+            std::string::npos)
+      << err;
+  err = error_of(head + "    signature-validity: 1d\n    signature-refresh: 23h\n    propagation-delay: 2h\n");
+  EXPECT_NE(err.find("zoned.yaml:6: policy 'p': signature-validity - signature-refresh"), std::string::npos) << err;
+  err = error_of(head + "    zsk-lifetime: 1h\n");
+  EXPECT_NE(err.find("zoned.yaml:5: policy 'p': zsk-lifetime (3600 s) is too short"), std::string::npos) << err;
+  err = error_of(head + "    nsec3-opt-out: true\n");
+  EXPECT_NE(err.find("zoned.yaml:5: policy 'p': nsec3-opt-out needs nsec3: true"), std::string::npos) << err;
+  err = error_of(head + "    signature-validity: soon\n");
+  EXPECT_NE(err.find("zoned.yaml:5: policy 'p': 'signature-validity' must be a duration"), std::string::npos) << err;
+  err = error_of(head + "    keys: three\n");
+  EXPECT_NE(err.find("zoned.yaml:5:"), std::string::npos) << err;
+  err = error_of(head + "zones:\n  - name: a.test\n    file: a.zone\n    dnssec-policy: nope\n");  // 8
+  EXPECT_NE(err.find("zoned.yaml:8: zone 'a.test' names unknown dnssec-policy 'nope'"), std::string::npos) << err;
+  err = error_of(std::string(kRemotes) + "server:\n  key-dir: keys\npolicies:\n  - name: p\n"
+                 "zones:\n  - name: a.test\n    primaries: [sec1]\n    dnssec-policy: p\n");  // 11
+  EXPECT_NE(err.find("zoned.yaml:11: zone 'a.test' is a secondary"), std::string::npos) << err;
+  err = error_of("policies:\n  - name: p\nzones:\n  - name: a.test\n    file: a.zone\n    dnssec-policy: p\n");
+  EXPECT_NE(err.find("zoned.yaml:6: zone 'a.test' is signed: set server.key-dir"), std::string::npos) << err;
+}

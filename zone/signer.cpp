@@ -1,0 +1,506 @@
+#include "zone/signer.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <map>
+#include <unordered_set>
+
+#include <openssl/evp.h>
+
+#include "zone/wire/name.h"
+#include "zone/wire/rdata.h"
+#include "zone/wire/types.h"
+
+namespace zone::dnssec {
+
+namespace rrtype = wire::rrtype;
+
+bool is_dnssec_type(uint16_t t) {
+  return t == rrtype::RRSIG || t == rrtype::NSEC || t == rrtype::NSEC3 ||
+         t == rrtype::NSEC3PARAM || t == rrtype::DNSKEY || t == 59 /*CDS*/ || t == 60 /*CDNSKEY*/;
+}
+
+namespace {
+
+void put16(std::string& s, uint16_t v) {
+  s += static_cast<char>(v >> 8);
+  s += static_cast<char>(v & 0xff);
+}
+void put32(std::string& s, uint32_t v) {
+  put16(s, static_cast<uint16_t>(v >> 16));
+  put16(s, static_cast<uint16_t>(v & 0xffff));
+}
+uint16_t get16(std::string_view s, size_t at) {
+  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) << 8 | static_cast<uint8_t>(s[at + 1]));
+}
+uint32_t get32(std::string_view s, size_t at) {
+  return static_cast<uint32_t>(get16(s, at)) << 16 | get16(s, at + 2);
+}
+
+// RFC 4034 4.1.2 type bitmap.
+std::string type_bitmap(std::vector<uint16_t> types) {
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+  std::string out;
+  size_t i = 0;
+  while (i < types.size()) {
+    uint8_t window = static_cast<uint8_t>(types[i] >> 8);
+    uint8_t bits[32] = {};
+    int len = 0;
+    for (; i < types.size() && (types[i] >> 8) == window; ++i) {
+      uint8_t low = static_cast<uint8_t>(types[i] & 0xff);
+      bits[low / 8] |= static_cast<uint8_t>(0x80 >> (low % 8));
+      len = std::max(len, low / 8 + 1);
+    }
+    out += static_cast<char>(window);
+    out += static_cast<char>(len);
+    out.append(reinterpret_cast<char*>(bits), static_cast<size_t>(len));
+  }
+  return out;
+}
+
+const char kBase32Hex[] = "0123456789abcdefghijklmnopqrstuv";
+
+std::string base32hex(const uint8_t* in, size_t len) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; ++i) {
+    acc = (acc << 8) | in[i];
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += kBase32Hex[(acc >> bits) & 31];
+    }
+  }
+  if (bits > 0) out += kBase32Hex[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+// RFC 5155 5 with 0 extra iterations and no salt (RFC 9276): SHA-1 of the name.
+void nsec3_hash(NameView lower, uint8_t out[kNsec3HashLen]) {
+  unsigned int len = 0;
+  EVP_Digest(lower.data(), lower.size(), out, &len, EVP_sha1(), nullptr);
+}
+
+// A name's records as the signer sees them: non-DNSSEC RRsets of the content.
+struct Entry {
+  NameView name;
+  std::vector<const wire::RRset*> sets;
+  bool cut = false, occluded = false;
+  bool has_ds = false;
+};
+
+std::vector<std::string> rdatas_of(const wire::RRset& set) {
+  std::vector<std::string> v;
+  v.reserve(set.count);
+  set.for_each([&](std::string_view rd) { v.emplace_back(rd); });
+  return v;
+}
+
+// Canonical RDATA, sorted and without duplicates (RFC 4034 6.3).
+std::vector<std::string> canonical_set(uint16_t type, const std::vector<std::string>& rdatas) {
+  std::vector<std::string> v;
+  v.reserve(rdatas.size());
+  for (const auto& rd : rdatas) v.push_back(wire::canonical_rdata(type, rd));
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+bool wildcard(NameView owner) { return owner.size() >= 2 && owner[0] == 1 && owner[1] == '*'; }
+
+// The RRSIG fields before the signature.
+std::string rrsig_fields(uint16_t type, uint8_t algorithm, NameView owner, uint32_t ttl,
+                         uint32_t inception, uint32_t expiration, uint16_t tag, NameView origin) {
+  std::string f;
+  put16(f, type);
+  f += static_cast<char>(algorithm);
+  f += static_cast<char>(wire::label_count(owner) - (wildcard(owner) ? 1 : 0));
+  put32(f, ttl);
+  put32(f, expiration);
+  put32(f, inception);
+  put16(f, tag);
+  f += wire::lowered(origin);
+  return f;
+}
+
+// Serial arithmetic (RFC 4034 3.1.5): seconds from a to b, negative when b is before a.
+int64_t until(uint32_t now, uint32_t t) { return static_cast<int32_t>(t - now); }
+
+class Signer {
+ public:
+  Signer(const Zone& content, const Zone* prev, const std::vector<Key>& keys,
+         const SignPolicy& p, uint32_t now, SignStats& stats)
+      : content_(content), prev_(prev), keys_(keys), p_(p), now_(now), stats_(stats),
+        origin_(content.origin()), b_(content.origin(), content.source()) {}
+
+  std::shared_ptr<const Zone> run(std::vector<ZoneError>& errors) {
+    collect();
+    // DNSKEY RRset at the apex, from the keys.
+    dnskey_.type = rrtype::DNSKEY;
+    dnskey_.ttl = p_.dnskey_ttl;
+    for (const auto& k : keys_) dnskey_.add(k.dnskey_rdata);
+    if (p_.cds) {
+      cds_.type = 59;  // CDS
+      cdnskey_.type = 60;  // CDNSKEY
+      cds_.ttl = cdnskey_.ttl = p_.dnskey_ttl;
+      for (const auto& k : keys_)
+        if (k.ksk) {
+          cds_.add(ds_rdata(origin_, k.dnskey_rdata));
+          cdnskey_.add(k.dnskey_rdata);
+        }
+    }
+    if (p_.nsec3) {
+      nsec3param_.type = rrtype::NSEC3PARAM;
+      nsec3param_.ttl = content_.negative_ttl();
+      nsec3param_.add(std::string("\x01\x00\x00\x00\x00", 5));  // SHA-1, flags 0, 0 iterations, no salt
+    }
+    for (auto& e : entries_) {
+      if (e.name == origin_) {
+        e.sets.push_back(&dnskey_.view_ref(dnskey_view_));
+        if (p_.nsec3) e.sets.push_back(&nsec3param_.view_ref(nsec3param_view_));
+        if (p_.cds && cds_.count) {
+          e.sets.push_back(&cds_.view_ref(cds_view_));
+          e.sets.push_back(&cdnskey_.view_ref(cdnskey_view_));
+        }
+      }
+      for (const auto* s : e.sets) {
+        s->for_each([&](std::string_view rd) { b_.add(e.name, s->type, s->ttl, rd); });
+        if (signs(e, s->type)) sign_set(e.name, *s, false);
+      }
+    }
+    if (p_.nsec3) nsec3_chain(errors);
+    else nsec_chain();
+    flush();
+    if (!errors.empty()) return nullptr;
+    return b_.build(errors);
+  }
+
+ private:
+  // An RRset buffer whose view stays put (entries point to it).
+  struct OwnedSet : wire::RRsetBuf {
+    const wire::RRset& view_ref(wire::RRset& slot) const {
+      slot = view();
+      return slot;
+    }
+  };
+
+  void collect() {
+    content_.for_each_node([&](const Node& n) {
+      Entry e;
+      e.name = n.name;
+      for (const auto& s : n.rrsets) {
+        if (is_dnssec_type(s.type)) {
+          stats_.dnssec_dropped += s.count;
+          continue;
+        }
+        e.sets.push_back(&s);
+        if (s.type == rrtype::DS) e.has_ds = true;
+      }
+      if (!e.sets.empty() || n.name == origin_) entries_.push_back(std::move(e));
+    });
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+      return wire::canonical_compare(a.name, b.name) < 0;
+    });
+    // Canonical order puts every name right after its ancestors: one pass finds the cuts
+    // and the names below them (glue, occluded data).
+    NameView cut;
+    bool in_cut = false;
+    for (auto& e : entries_) {
+      if (in_cut && wire::is_subdomain(e.name, cut) && e.name != cut) {
+        e.occluded = true;
+        continue;
+      }
+      in_cut = false;
+      if (e.name == origin_) continue;
+      for (const auto* s : e.sets)
+        if (s->type == rrtype::NS) e.cut = true;
+      if (e.cut) {
+        cut = e.name;
+        in_cut = true;
+      }
+    }
+  }
+
+  bool signs(const Entry& e, uint16_t type) const {
+    if (e.occluded) return false;
+    if (e.cut) return type == rrtype::DS;
+    return true;
+  }
+
+  // Signatures of prev that may stay: same RRset there, made by a key still signing, not due.
+  bool reuse(NameView owner, const wire::RRset& set, bool nsec3_owner,
+             const std::vector<const Key*>& signers) {
+    if (!prev_) return false;
+    const Node* n = nsec3_owner ? prev_->find_stored(owner) : prev_->find(owner);
+    if (!n) return false;
+    const wire::RRset* old = n->find(set.type);
+    if (!old || old->ttl != set.ttl || old->count != set.count) return false;
+    if (canonical_set(set.type, rdatas_of(*old)) != canonical_set(set.type, rdatas_of(set)))
+      return false;
+    const wire::RRset* sigs = n->sigs_for(set.type);
+    if (!sigs) return false;
+    std::vector<std::string> keep;
+    for (const Key* k : signers) {
+      bool found = false;
+      sigs->for_each([&](std::string_view rd) {
+        if (found || rd.size() < 18) return;
+        if (static_cast<uint8_t>(rd[2]) != k->algorithm || get16(rd, 16) != k->tag) return;
+        if (get32(rd, 4) != set.ttl) return;
+        uint32_t exp = get32(rd, 8), inc = get32(rd, 12);
+        if (until(now_, inc) > 0 || until(now_, exp) <= static_cast<int64_t>(p_.refresh)) return;
+        keep.emplace_back(rd);
+        found = true;
+      });
+      if (!found) return false;
+    }
+    for (const auto& rd : keep) {
+      b_.add(owner, rrtype::RRSIG, set.ttl, rd);
+      note_expiration(get32(rd, 8));
+      ++stats_.signatures_kept;
+    }
+    return true;
+  }
+
+  void note_expiration(uint32_t exp) {
+    uint32_t due = exp - p_.refresh;
+    if (!stats_.next_refresh || until(stats_.next_refresh, due) < 0) stats_.next_refresh = due;
+  }
+
+  void sign_set(NameView owner, const wire::RRset& set, bool nsec3_owner) {
+    std::vector<const Key*> signers;
+    for (const auto& k : keys_)
+      // DNSKEY, CDS and CDNSKEY by the KSKs (RFC 7344 4.1: a key the parent's DS names).
+      if (set.type == rrtype::DNSKEY || set.type == 59 || set.type == 60 ? k.ksk : k.zsk)
+        signers.push_back(&k);
+    if (signers.empty()) return;
+    if (reuse(owner, set, nsec3_owner, signers)) return;
+    // Jitter: new signatures of one run expire over a tenth of the refresh time, so that
+    // they fall due (and are made again) a few at a time, not all in one commit.
+    uint64_t h = std::hash<std::string_view>{}(owner) ^ (uint64_t(set.type) * 0x9E3779B97F4A7C15ull);
+    uint32_t spread = std::max<uint32_t>(1, std::min(p_.refresh / 10, (p_.validity - p_.refresh) / 2));
+    uint32_t expiration = now_ + p_.validity - static_cast<uint32_t>(h % spread);
+    uint32_t inception = now_ - 3600;  // validators with a clock somewhat behind
+    Job j;
+    j.owner = std::string(owner);
+    j.type = set.type;
+    j.ttl = set.ttl;
+    j.rdatas = rdatas_of(set);
+    j.signers = std::move(signers);
+    j.inception = inception;
+    j.expiration = expiration;
+    jobs_.push_back(std::move(j));
+    note_expiration(expiration);
+    if (jobs_.size() >= kBatch) flush();
+  }
+
+  // The signatures themselves (nearly all of the time a big zone takes) are made in batches
+  // on every core; the rest of the signer is one pass.
+  struct Job {
+    std::string owner;
+    uint16_t type = 0;
+    uint32_t ttl = 0, inception = 0, expiration = 0;
+    std::vector<std::string> rdatas;
+    std::vector<const Key*> signers;
+    std::vector<std::string> out;
+  };
+  static constexpr size_t kBatch = 8192;
+
+  void flush() {
+    if (jobs_.empty()) return;
+    std::atomic<size_t> next{0};
+    std::string failure;
+    std::mutex mu;
+    auto work = [&] {
+      try {
+        for (size_t i; (i = next.fetch_add(1)) < jobs_.size();) {
+          Job& j = jobs_[i];
+          for (const Key* k : j.signers)
+            j.out.push_back(sign_rrset(*k, j.owner, origin_, j.type, j.ttl, j.rdatas, j.inception,
+                                       j.expiration));
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(mu);
+        failure = e.what();
+        next = jobs_.size();
+      }
+    };
+    const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                            (jobs_.size() + 63) / 64);
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (!failure.empty()) throw KeyError(failure);
+    for (const auto& j : jobs_)
+      for (const auto& rd : j.out) {
+        b_.add(j.owner, rrtype::RRSIG, j.ttl, rd);
+        ++stats_.signatures_made;
+      }
+    jobs_.clear();
+  }
+
+  void nsec_chain() {
+    std::vector<const Entry*> chain;
+    for (const auto& e : entries_)
+      if (!e.occluded && (!e.sets.empty() || e.name == origin_)) chain.push_back(&e);
+    const uint32_t ttl = content_.negative_ttl();
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const Entry& e = *chain[i];
+      std::vector<uint16_t> types{rrtype::NSEC, rrtype::RRSIG};
+      for (const auto* s : e.sets) types.push_back(s->type);
+      std::string rd(chain[(i + 1) % chain.size()]->name);
+      rd += type_bitmap(types);
+      wire::RRsetBuf set;
+      set.type = rrtype::NSEC;
+      set.ttl = ttl;
+      set.add(rd);
+      b_.add(e.name, rrtype::NSEC, ttl, rd);
+      sign_set(e.name, set.view(), false);
+    }
+  }
+
+  void nsec3_chain(std::vector<ZoneError>& errors) {
+    struct H {
+      std::array<uint8_t, kNsec3HashLen> hash;
+      std::vector<uint16_t> types;
+    };
+    std::map<std::string, std::vector<uint16_t>, std::less<>> names;  // name -> types
+    for (const auto& e : entries_) {
+      if (e.occluded) continue;
+      if (p_.opt_out && e.cut && !e.has_ds) continue;  // an unsigned delegation: opted out
+      auto& t = names[std::string(e.name)];
+      for (const auto* s : e.sets) t.push_back(s->type);
+      if (!e.cut || e.has_ds) t.push_back(rrtype::RRSIG);
+    }
+    // Empty non-terminals between the names and the apex (RFC 5155 7.1).
+    std::vector<std::string> ents;
+    for (const auto& [name, types] : names) {
+      NameView n = name;
+      while (n.size() > origin_.size()) {
+        n = wire::parent_name(n);
+        if (names.count(n)) break;
+        ents.emplace_back(n);
+      }
+    }
+    for (auto& n : ents) names.emplace(n, std::vector<uint16_t>{});
+    std::vector<H> hs;
+    hs.reserve(names.size());
+    for (auto& [name, types] : names) {
+      H h;
+      nsec3_hash(name, h.hash.data());
+      h.types = std::move(types);
+      hs.push_back(std::move(h));
+    }
+    std::sort(hs.begin(), hs.end(), [](const H& a, const H& b) { return a.hash < b.hash; });
+    for (size_t i = 1; i < hs.size(); ++i)
+      if (hs[i].hash == hs[i - 1].hash) {
+        errors.push_back(ZoneError{SourceLine{}, "two names of the zone have the same NSEC3 hash"});
+        return;
+      }
+    const uint32_t ttl = content_.negative_ttl();
+    for (size_t i = 0; i < hs.size(); ++i) {
+      const auto& next = hs[(i + 1) % hs.size()].hash;
+      std::string rd;
+      rd += '\x01';                          // SHA-1
+      rd += static_cast<char>(p_.opt_out ? 1 : 0);
+      rd.append("\x00\x00\x00", 3);          // 0 iterations, no salt
+      rd += static_cast<char>(kNsec3HashLen);
+      rd.append(reinterpret_cast<const char*>(next.data()), kNsec3HashLen);
+      if (!hs[i].types.empty()) rd += type_bitmap(hs[i].types);
+      std::string label = base32hex(hs[i].hash.data(), kNsec3HashLen);
+      std::string owner;
+      owner += static_cast<char>(label.size());
+      owner += label;
+      owner += origin_;
+      wire::RRsetBuf set;
+      set.type = rrtype::NSEC3;
+      set.ttl = ttl;
+      set.add(rd);
+      b_.add(owner, rrtype::NSEC3, ttl, rd);
+      sign_set(owner, set.view(), true);
+    }
+  }
+
+  const Zone& content_;
+  const Zone* prev_;
+  const std::vector<Key>& keys_;
+  const SignPolicy& p_;
+  uint32_t now_;
+  SignStats& stats_;
+  std::string origin_;
+  ZoneBuilder b_;
+  std::vector<Entry> entries_;
+  OwnedSet dnskey_, nsec3param_, cds_, cdnskey_;
+  std::vector<Job> jobs_;
+  wire::RRset dnskey_view_, nsec3param_view_, cds_view_, cdnskey_view_;
+};
+
+}  // namespace
+
+std::string signed_data(std::string_view fields, NameView owner, uint16_t type, uint32_t ttl,
+                        const std::vector<std::string>& rdatas) {
+  std::string data(fields);
+  std::string prefix = wire::lowered(owner);
+  put16(prefix, type);
+  put16(prefix, wire::rrclass::IN);
+  put32(prefix, ttl);
+  for (const auto& rd : canonical_set(type, rdatas)) {
+    data += prefix;
+    put16(data, static_cast<uint16_t>(rd.size()));
+    data += rd;
+  }
+  return data;
+}
+
+std::string sign_rrset(const Key& key, NameView owner, NameView origin, uint16_t type, uint32_t ttl,
+                       const std::vector<std::string>& rdatas, uint32_t inception,
+                       uint32_t expiration) {
+  std::string f = rrsig_fields(type, key.algorithm, owner, ttl, inception, expiration, key.tag, origin);
+  std::string sig = sign(key, signed_data(f, owner, type, ttl, rdatas));
+  return f + sig;
+}
+
+std::shared_ptr<const Zone> unsigned_content(const Zone& content, const Changeset* cs,
+                                             std::vector<ZoneError>& errors) {
+  ZoneBuilder b(content.origin(), content.source());
+  content.for_each_node([&](const Node& n) {
+    for (const auto& s : n.rrsets) {
+      if (is_dnssec_type(s.type)) continue;
+      if (cs && s.type == rrtype::SOA) continue;
+      s.for_each([&](std::string_view rd) { b.add(n.name, s.type, s.ttl, rd); });
+    }
+  });
+  if (cs) {
+    b.add(cs->soa_to.owner, rrtype::SOA, cs->soa_to.ttl, cs->soa_to.rdata);
+    for (const auto& r : cs->removed) {
+      if (is_dnssec_type(r.type)) continue;
+      if (!b.remove(r.owner, r.type, r.ttl, r.rdata)) {
+        errors.push_back(ZoneError{SourceLine{}, "a record to remove is not in the zone: " + wire::name_to_text(r.owner) +
+                                  " " + type_name(r.type)});
+        return nullptr;
+      }
+    }
+    for (const auto& r : cs->added)
+      if (!is_dnssec_type(r.type)) b.add(r.owner, r.type, r.ttl, r.rdata);
+  }
+  return b.build(errors);
+}
+
+std::shared_ptr<const Zone> sign_zone(const Zone& content, const Zone* prev,
+                                      const std::vector<Key>& keys, const SignPolicy& policy,
+                                      uint32_t now, SignStats& stats,
+                                      std::vector<ZoneError>& errors) {
+  if (keys.empty()) {
+    errors.push_back(ZoneError{SourceLine{}, "no signing keys"});
+    return nullptr;
+  }
+  Signer s(content, prev, keys, policy, now, stats);
+  return s.run(errors);
+}
+
+}  // namespace zone::dnssec
