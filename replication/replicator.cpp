@@ -268,11 +268,12 @@ void Replicator::flush_commits() {
 
 // At most kMaxRefreshes zones refresh at once (SOA query and transfer): a catalog that adds
 // 1,000 zones would otherwise open 1,000 connections to one primary (BIND's transfers-in).
-asio::awaitable<void> Replicator::acquire_refresh_slot() {
+asio::awaitable<void> Replicator::acquire_refresh_slot(bool asked) {
   boost::system::error_code ec;
-  while (active_refreshes_ >= kMaxRefreshes) {
+  while (active_refreshes_ >= kMaxRefreshes + (asked ? kAskedExtra : 0)) {
     auto t = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
-    refresh_waiters_.push_back(t);
+    if (asked) refresh_waiters_.push_front(t);
+    else refresh_waiters_.push_back(t);
     co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   ++active_refreshes_;
@@ -297,8 +298,9 @@ asio::awaitable<void> Replicator::run_secondary(std::shared_ptr<Secondary> s) {
       if (s->stopped) break;
       if (ec && !s->wanted) continue;  // woken without a request: re-evaluate the timers
     }
+    const bool asked = s->wanted;
     s->wanted = false;
-    co_await acquire_refresh_slot();
+    co_await acquire_refresh_slot(asked);
     struct Slot {
       Replicator* r;
       ~Slot() { r->release_refresh_slot(); }

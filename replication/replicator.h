@@ -120,9 +120,13 @@ class Replicator {
   void flush_commits();
   std::vector<std::shared_ptr<PendingCommit>> pending_commits_;
   bool flush_posted_ = false;
-  boost::asio::awaitable<void> acquire_refresh_slot();
+  // `asked`: a NOTIFY or an operator asked for this refresh; it goes before the timers'
+  // refreshes (a catalog's NOTIFY must not wait behind its 1,000 members' retries) and may
+  // use a few slots beyond the cap.
+  boost::asio::awaitable<void> acquire_refresh_slot(bool asked);
   void release_refresh_slot();
   static constexpr size_t kMaxRefreshes = 32;
+  static constexpr size_t kAskedExtra = 8;
   size_t active_refreshes_ = 0;
   std::deque<std::shared_ptr<boost::asio::steady_timer>> refresh_waiters_;
 

@@ -774,7 +774,7 @@ def qname_wire(name):
     return out + b"\0"
 
 
-def soa_sweep(port, names, window=200, timeout=1.0):
+def soa_sweep(port, names, window=200, timeout=1.0, refused=False):
     """Asks every name for its SOA once (UDP, up to `window` queries in flight) and returns
     the indexes of the names answered authoritatively with an SOA (QR, AA, NOERROR, an
     answer); the others (SERVFAIL while loading, REFUSED, no answer) are left out."""
@@ -808,7 +808,10 @@ def soa_sweep(port, names, window=200, timeout=1.0):
                     continue
                 del pend[qid]
                 free.append(qid)
-                if flags & 0x8000 and flags & 0x0400 and flags & 0xF == 0 and an > 0:
+                if refused:  # asked which names are no longer served (REFUSED)
+                    if flags & 0x8000 and flags & 0xF == 5:
+                        ok.add(p[0])
+                elif flags & 0x8000 and flags & 0x0400 and flags & 0xF == 0 and an > 0:
                     ok.add(p[0])
             now = time.monotonic()
             for qid, (_, deadline) in list(pend.items()):
