@@ -113,6 +113,16 @@ json ControlVerbs::handle(const json& req) {
   if (verb == "delegate" || verb == "undelegate") return delegate(req, verb == "undelegate");
   if (verb == "zone-add") return zone_add(req);
   if (verb == "zone-remove") return zone_remove(req);
+  if (verb == "dnssec-status" || verb == "dnssec-rollover" || verb == "dnssec-ds-seen") {
+    const ZoneConfig* zc = zones_.find_zone(zone_arg);
+    if (!zc) return error("no zone '" + zone_arg + "' is configured here");
+    if (!hooks_.dnssec) return error("DNSSEC signing is not available");
+    json r = hooks_.dnssec(verb, zc->origin, req);
+    if (verb != "dnssec-status")
+      ctl_log()->info("control: {} of zone {}: {}", verb, zc->name,
+                      r.value("ok", false) ? r.value("message", "") : r.value("error", ""));
+    return r;
+  }
   if (verb == "host") return host(req);
   if (verb == "unhost") return unhost(req);
   return error("unknown verb '" + verb + "'");

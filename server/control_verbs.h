@@ -1,6 +1,6 @@
 // The control verbs zonectl sends over the control socket (one JSON object per request):
 // status, reload, notify, refresh, retransfer, delegations, delegate, undelegate, zone-add,
-// zone-remove. Runs on the main thread. Changes go through the zone service (the one
+// zone-remove, host, unhost, dnssec-status/-rollover/-ds-seen. Runs on the main thread. Changes go through the zone service (the one
 // commit); state comes from the zone service and from what the replication side keeps —
 // nothing here asks the network.
 #pragma once
@@ -46,6 +46,9 @@ struct ControlHooks {
   std::function<void(const std::string& origin, bool axfr)> refresh;
   // A reload as the daemon does it (systemd RELOADING/READY around it, log level, ...).
   std::function<LoadSummary(const std::string& only_origin)> reload;
+  // dnssec-status, dnssec-rollover, dnssec-ds-seen of a signed zone (server/signing.h).
+  std::function<nlohmann::json(const std::string& verb, const std::string& origin,
+                               const nlohmann::json& request)> dnssec;
 };
 
 class ControlVerbs {

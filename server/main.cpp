@@ -354,6 +354,9 @@ int run(const std::string& path) {
   ch.send_notify = [&](const std::string& o) { replicator.send_notify(o); };
   ch.refresh = [&](const std::string& o, bool axfr) { replicator.refresh(o, axfr); };
   ch.reload = reload;
+  ch.dnssec = [&](const std::string& verb, const std::string& origin, const nlohmann::json& req) {
+    return signing.control(verb, origin, req, std::time(nullptr));
+  };
   server::ControlVerbs verbs(zones, table, ch);
 
   std::unique_ptr<server::ControlServer> control;
@@ -421,7 +424,7 @@ int run(const std::string& path) {
         if (ec) return;
         registry.sweep();
         zones.tick();
-        signing.refresh_due(replicator.committer(), std::time(nullptr));
+        signing.tick(replicator.committer(), std::time(nullptr));
         ticker.expires_after(std::chrono::milliseconds(200));
         ticker.async_wait(on_tick);
       };

@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "zone/serial_policy.h"
+#include "zone/utc.h"
+#include "zone/wire/name.h"
 #include "zone/signature_check.h"
 #include "zone/signer.h"
 #include "zone/wire/rdata.h"
@@ -24,14 +26,6 @@ const char* algorithm_name(uint8_t a) {
   return a == zone::dnssec::kEd25519 ? "ED25519" : a == zone::dnssec::kEcdsaP256Sha256 ? "ECDSAP256SHA256" : "?";
 }
 
-std::string utc(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -45,15 +39,32 @@ void SigningService::configure(const Config& cfg) {
     ZoneState st;
     if (auto it = zones_.find(z.origin); it != zones_.end()) st = std::move(it->second);
     st.name = z.name;
-    if (st.key_dir != cfg.server.key_dir || st.policy.algorithm != p->algorithm ||
-        st.policy.csk != p->csk) {
+    if (st.key_dir != cfg.server.key_dir) {
       st.keys.clear();
       st.keys_loaded = false;  // read again
     }
+    // A new algorithm or key kind is an algorithm rollover (the next tick starts it).
     st.policy = *p;
     st.key_dir = cfg.server.key_dir;
     st.ixfr_history = z.ixfr_history;
     st.notify = !z.notify.empty();
+    // The closest enclosing primary zone served here is the parent whose DS zoned keeps.
+    std::string parent, parent_name;
+    unsigned parent_history = 100;
+    bool parent_notify = false;
+    for (const auto& pz : cfg.zones) {
+      if (!pz.from_file() || pz.origin == z.origin || pz.origin.size() <= parent.size()) continue;
+      if (!zone::wire::is_subdomain(z.origin, pz.origin)) continue;
+      parent = pz.origin;
+      parent_name = pz.name;
+      parent_history = pz.ixfr_history;
+      parent_notify = !pz.notify.empty();
+    }
+    if (parent != st.parent) st.ds_synced.clear();
+    st.parent = parent;
+    st.parent_name = parent_name;
+    st.parent_history = parent_history;
+    st.parent_notify = parent_notify;
     next[z.origin] = std::move(st);
   }
   zones_ = std::move(next);
@@ -70,43 +81,60 @@ std::vector<zone::dnssec::Key> SigningService::keys(const std::string& origin) c
   return it == zones_.end() ? std::vector<zone::dnssec::Key>{} : it->second.keys;
 }
 
-std::vector<zone::dnssec::Key> SigningService::load_or_make_keys(ZoneState& z) {
-  if (z.keys_loaded) return z.keys;
+zone::dnssec::RolloverPolicy SigningService::rollover_policy(const ZoneState& z) const {
+  zone::dnssec::RolloverPolicy rp;
+  rp.algorithm = z.policy.algorithm_number();
+  rp.csk = z.policy.csk;
+  rp.ksk_lifetime = z.policy.ksk_lifetime;
+  rp.zsk_lifetime = z.policy.csk ? 0 : z.policy.zsk_lifetime;
+  rp.dnskey_ttl = z.policy.dnskey_ttl;
+  rp.ds_ttl = z.policy.ds_ttl;
+  rp.propagation = z.policy.propagation_delay;
+  // Before the first signing the zone's TTLs are not known: a day covers common zones.
+  rp.max_ttl = z.max_ttl ? z.max_ttl : 86400;
+  return rp;
+}
+
+bool SigningService::advance_keys(ZoneState& z, int64_t now) {
   namespace d = zone::dnssec;
   d::KeyStore store(z.key_dir, z.name);
-  std::vector<d::Key> keys = store.load();
-  const uint8_t alg = z.policy.algorithm_number();
-  bool have_ksk = false, have_zsk = false;
+  std::vector<d::Key> keys = z.keys;
+  std::set<std::string> before;
+  for (const auto& k : keys) before.insert(k.id);
+  const d::Force force = z.force;
+  z.force = d::Force::none;
+  d::RolloverStep step = d::advance(
+      keys, rollover_policy(z), now,
+      [](uint8_t alg, bool ksk, bool zsk, int64_t t) { return d::generate_key(alg, ksk, zsk, t); },
+      force);
+  z.waiting = step.waiting;
+  z.next_event = step.next_event;
+  if (!step.refused.empty())
+    dnssec_log()->warn("zone {}: rollover not started: {}", z.name, step.refused);
+  if (!step.changed) return false;
+  // New private keys first (each written exclusively), then the state naming them; a crash
+  // in between leaves an unused file, never a state without its key.
   for (const auto& k : keys) {
-    if (k.algorithm != alg) continue;
-    have_ksk = have_ksk || k.ksk;
-    have_zsk = have_zsk || k.zsk;
+    if (before.count(k.id)) continue;
+    store.save(z.keys, &k);
+    dnssec_log()->info("zone {}: generated {} {} key tag {} in {}", z.name, d::role_name(k),
+                       algorithm_name(k.algorithm), k.tag, store.zone_dir());
   }
-  if (!keys.empty() && (!have_ksk || !have_zsk))
-    dnssec_log()->warn("zone {}: the keys in {} do not fit policy '{}' ({}, {}): new keys are made "
-                       "beside them (rollovers are not automatic yet)",
-                       z.name, store.zone_dir(), z.policy.name, algorithm_name(alg),
-                       z.policy.csk ? "CSK" : "KSK+ZSK");
-  const int64_t now = std::time(nullptr);
-  auto make = [&](bool ksk, bool zsk) {
-    d::Key k = d::generate_key(alg, ksk, zsk, now);
-    keys.push_back(k);
-    store.save(keys, &keys.back());
-    dnssec_log()->info("zone {}: generated {} {} key tag {} in {}", z.name,
-                       ksk && zsk ? "CSK" : ksk ? "KSK" : "ZSK", algorithm_name(alg), k.tag,
-                       store.zone_dir());
-  };
-  if (z.policy.csk && !have_ksk && !have_zsk) {
-    make(true, true);
-  } else {
-    if (!have_ksk) make(true, z.policy.csk);
-    if (!have_zsk) make(z.policy.csk, true);
+  store.save(keys, nullptr);
+  for (const auto& id : step.dropped) store.forget(id);
+  for (const auto& e : step.events) dnssec_log()->info("zone {}: {}", z.name, e);
+  z.keys = std::move(keys);
+  return true;
+}
+
+std::vector<zone::dnssec::Key> SigningService::load_or_make_keys(ZoneState& z) {
+  if (!z.keys_loaded) {
+    zone::dnssec::KeyStore store(z.key_dir, z.name);
+    z.keys = store.load();
+    z.keys_loaded = true;
+    advance_keys(z, std::time(nullptr));  // the first keys, or the steps due since the stop
   }
-  // Only keys of the policy's algorithm sign (a mixed DNSKEY set needs an algorithm rollover).
-  std::erase_if(keys, [&](const d::Key& k) { return k.algorithm != alg; });
-  z.keys = keys;
-  z.keys_loaded = true;
-  return keys;
+  return z.keys;
 }
 
 std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin,
@@ -126,11 +154,14 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
     try {
       keys = load_or_make_keys(it->second);
     } catch (const zone::dnssec::KeyError& e) {
+      it->second.keys_loaded = false;
       error = "keys of zone " + name + ": " + e.what() + " (the zone stays as it was)";
       return nullptr;
     }
     policy = it->second.policy;
   }
+  const int64_t now = std::time(nullptr);
+  zone::dnssec::apply_times(keys, now);
   zone::dnssec::SignPolicy sp;
   sp.nsec3 = policy.nsec3;
   sp.opt_out = policy.nsec3_opt_out;
@@ -143,8 +174,7 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<const zone::Zone> out;
   try {
-    out = zone::dnssec::sign_zone(content, prev, keys, sp, static_cast<uint32_t>(std::time(nullptr)),
-                                  stats, errors);
+    out = zone::dnssec::sign_zone(content, prev, keys, sp, static_cast<uint32_t>(now), stats, errors);
   } catch (const zone::dnssec::KeyError& e) {
     errors.push_back(zone::ZoneError{zone::SourceLine{}, e.what()});
   }
@@ -163,12 +193,14 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   log->info("zone {}: signed serial {} ({}): {} signature(s) made, {} kept; next refresh {}, {:.1f} ms",
             name, out->serial(), policy.nsec3 ? (policy.nsec3_opt_out ? "NSEC3 opt-out" : "NSEC3") : "NSEC",
             stats.signatures_made, stats.signatures_kept,
-            stats.next_refresh ? utc(stats.next_refresh) : std::string("none"), ms);
+            stats.next_refresh ? zone::utc_text(stats.next_refresh) : std::string("none"), ms);
   {
     std::lock_guard<std::mutex> g(mu_);
     if (auto it = zones_.find(origin); it != zones_.end()) {
       it->second.next_refresh = stats.next_refresh;
       it->second.refreshing = false;
+      it->second.max_ttl = stats.max_ttl;
+      it->second.signed_at = now;
     }
   }
   return out;
@@ -191,12 +223,21 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
     policy = it->second.policy;
   }
   if (stored.denial() != (policy.nsec3 ? zone::Denial::nsec3 : zone::Denial::nsec)) return false;
-  // The DNSKEY RRset is exactly the zone's keys.
+  // The DNSKEY RRset is exactly the keys published now, the signatures are by keys that sign
+  // now, CDS as the policy and the rollover say.
+  zone::dnssec::apply_times(keys, std::time(nullptr));
+  size_t published = 0, cds = 0;
+  for (const auto& k : keys) {
+    published += k.publish;
+    cds += k.ksk && k.ds;
+  }
   const zone::wire::RRset* dnskey = stored.apex().find(rrtype::DNSKEY);
-  if (!dnskey || dnskey->count != keys.size() || dnskey->ttl != policy.dnskey_ttl) return false;
+  if (!dnskey || dnskey->count != published || dnskey->ttl != policy.dnskey_ttl) return false;
   for (const auto& k : keys)
-    if (!dnskey->contains(k.dnskey_rdata)) return false;
-  if ((stored.apex().find(59) != nullptr) != policy.cds_cdnskey) return false;  // CDS as the policy says
+    if (k.publish && !dnskey->contains(k.dnskey_rdata)) return false;
+  const zone::wire::RRset* cds_set = stored.apex().find(59);
+  if (policy.cds_cdnskey ? (!cds_set || cds_set->count != cds) : cds_set != nullptr) return false;
+  std::erase_if(keys, [](const zone::dnssec::Key& k) { return !k.signs; });
   // No signature due (or made by another key), NSEC3 flags as the policy says.
   const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
   uint32_t earliest = 0;
@@ -233,45 +274,69 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
     if (auto it = zones_.find(origin); it != zones_.end()) it->second.next_refresh = due;
   }
   dnssec_log()->info("zone {}: stored signed serial {} still good ({} signatures); next refresh {}",
-                     name, stored.serial(), count, utc(due));
+                     name, stored.serial(), count, zone::utc_text(due));
   return true;
 }
 
-void SigningService::refresh_due(zone::Committer& committer, int64_t now) {
+zone::ZoneChange SigningService::resign_change(const std::string& origin, ZoneState& z,
+                                              const char* source) {
+  z.refreshing = true;
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::plan;
+  c.origin = origin;
+  c.name = z.name;
+  c.source = source;
+  c.keep_history = z.ixfr_history;
+  c.notify = z.notify;
+  // One serial further; the sign step makes the signatures that fell due and the DNSKEY,
+  // CDS and signatures the keys' roles call for now.
+  c.planner = [](const zone::Zone& cur) {
+    zone::PlanOutcome out;
+    zone::Changeset cs;
+    cs.soa_from.owner = cur.origin();
+    cs.soa_from.type = zone::wire::rrtype::SOA;
+    cs.soa_from.ttl = cur.soa().ttl;
+    cur.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
+    cs.soa_to = cs.soa_from;
+    zone::wire::set_soa_serial(cs.soa_to.rdata, zone::next_serial("increment", cur.serial()));
+    out.changes = std::move(cs);
+    return out;
+  };
+  return c;
+}
+
+void SigningService::tick(zone::Committer& committer, int64_t now) {
   std::vector<zone::ZoneChange> changes;
+  std::vector<std::string> origins;
   {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& [origin, z] : zones_) {
-      if (z.refreshing || !z.next_refresh ||
-          static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) < 0)
-        continue;
-      z.refreshing = true;
-      zone::ZoneChange c;
-      c.kind = zone::ZoneChange::Kind::plan;
-      c.origin = origin;
-      c.name = z.name;
-      c.source = "signature refresh";
-      c.keep_history = z.ixfr_history;
-      c.notify = z.notify;
-      // One serial further; the sign step makes the signatures that fell due.
-      c.planner = [](const zone::Zone& cur) {
-        zone::PlanOutcome out;
-        zone::Changeset cs;
-        cs.soa_from.owner = cur.origin();
-        cs.soa_from.type = zone::wire::rrtype::SOA;
-        cs.soa_from.ttl = cur.soa().ttl;
-        cur.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
-        cs.soa_to = cs.soa_from;
-        zone::wire::set_soa_serial(cs.soa_to.rdata, zone::next_serial("increment", cur.serial()));
-        out.changes = std::move(cs);
-        return out;
-      };
-      changes.push_back(std::move(c));
+      if (!z.keys_loaded || z.refreshing) continue;  // not signed yet, or a signing under way
+      bool keys_changed = false;
+      try {
+        keys_changed = advance_keys(z, now);
+      } catch (const zone::dnssec::KeyError& e) {
+        dnssec_log()->error("zone {}: rollover step not taken: {} (tried again in a minute)",
+                            z.name, e.what());
+        z.next_event = now + 60;
+      }
+      // A key's role changed since the last signing (a time set by the rollover passed).
+      bool role_changed = false;
+      for (const auto& k : z.keys)
+        for (int64_t t : {k.published, k.active, k.retire, k.remove, k.ds_submit, k.ds_withdraw})
+          if (t > z.signed_at && t <= now) role_changed = true;
+      const bool refresh_due =
+          z.next_refresh && static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) >= 0;
+      if (keys_changed || role_changed || refresh_due) {
+        changes.push_back(resign_change(origin, z, refresh_due && !keys_changed && !role_changed
+                                                       ? "signature refresh"
+                                                       : "key rollover"));
+        origins.push_back(origin);
+      }
+      sync_parent_ds(committer, origin, z, now);
     }
   }
   if (changes.empty()) return;
-  std::vector<std::string> origins;
-  for (const auto& c : changes) origins.push_back(c.origin);
   committer.commit(std::move(changes), [this, origins, now](std::vector<zone::CommitResult> results) {
     std::lock_guard<std::mutex> g(mu_);
     for (size_t i = 0; i < results.size() && i < origins.size(); ++i) {
@@ -281,11 +346,204 @@ void SigningService::refresh_due(zone::Committer& committer, int64_t now) {
       if (!results[i].ok) {
         // The commit step logged why; try again in a minute.
         it->second.next_refresh = static_cast<uint32_t>(now + 60);
+        it->second.signed_at = std::min(it->second.signed_at, now - 1);
       } else if (!results[i].changed) {
         it->second.next_refresh = 0;
+        it->second.signed_at = now;
       }
     }
   });
+}
+
+void SigningService::sync_parent_ds(zone::Committer& committer, const std::string& origin,
+                                    ZoneState& z, int64_t now) {
+  if (z.parent.empty() || z.ds_syncing || now < z.ds_retry_at) return;
+  std::vector<zone::dnssec::Key> keys = z.keys;
+  zone::dnssec::apply_times(keys, now);
+  std::set<std::string> wanted;
+  for (const auto& k : keys)
+    if (k.ksk && k.ds) wanted.insert(zone::dnssec::ds_rdata(origin, k.dnskey_rdata));
+  if (wanted == z.ds_synced) return;
+  z.ds_syncing = true;
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::plan;
+  c.origin = z.parent;
+  c.name = z.parent_name;
+  c.source = "DS of " + z.name;
+  c.keep_history = z.parent_history;
+  c.notify = z.parent_notify;
+  c.sync_to_file = true;
+  const uint32_t ds_ttl = z.policy.ds_ttl;
+  auto delegated = std::make_shared<bool>(false);
+  c.planner = [origin, wanted, ds_ttl, delegated](const zone::Zone& cur) {
+    namespace rrtype = zone::wire::rrtype;
+    zone::PlanOutcome out;
+    zone::Changeset cs;
+    const zone::Node* n = cur.find(origin);
+    if (!n || !n->find(rrtype::NS)) {
+      out.changes = cs;  // no delegation to the child: nothing to keep
+      return out;
+    }
+    *delegated = true;
+    std::set<std::string> have;
+    if (const zone::wire::RRset* ds = n->find(rrtype::DS)) {
+      ds->for_each([&](std::string_view rd) {
+        have.insert(std::string(rd));
+        if (!wanted.count(std::string(rd)) || ds->ttl != ds_ttl)
+          cs.removed.push_back({origin, rrtype::DS, ds->ttl, std::string(rd)});
+      });
+      if (ds->ttl != ds_ttl) have.clear();
+    }
+    for (const auto& rd : wanted)
+      if (!have.count(rd)) cs.added.push_back({origin, rrtype::DS, ds_ttl, rd});
+    if (!cs.empty()) {
+      cs.soa_from.owner = cur.origin();
+      cs.soa_from.type = rrtype::SOA;
+      cs.soa_from.ttl = cur.soa().ttl;
+      cur.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
+      cs.soa_to = cs.soa_from;
+      zone::wire::set_soa_serial(cs.soa_to.rdata, zone::next_serial("increment", cur.serial()));
+    }
+    out.changes = std::move(cs);
+    return out;
+  };
+  std::vector<zone::ZoneChange> v;
+  v.push_back(std::move(c));
+  committer.commit(std::move(v), [this, origin, wanted, now, delegated](std::vector<zone::CommitResult> r) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = zones_.find(origin);
+    if (it == zones_.end()) return;
+    ZoneState& z = it->second;
+    z.ds_syncing = false;
+    if (r.empty() || !r.front().ok) {
+      dnssec_log()->error("zone {}: the DS in parent {} not updated: {} (tried again in a minute)",
+                          z.name, z.parent_name, r.empty() ? "no result" : r.front().error);
+      z.ds_retry_at = now + 60;
+      return;
+    }
+    z.ds_synced = wanted;
+    if (!*delegated) {
+      dnssec_log()->warn("zone {}: parent {} is served here but does not delegate it: no DS kept there",
+                         z.name, z.parent_name);
+      return;
+    }
+    if (r.front().changed)
+      dnssec_log()->info("zone {}: DS set in parent {} updated ({} DS)", z.name, z.parent_name,
+                         wanted.size());
+    // Seen once the parent's secondaries have it too.
+    bool marked = false;
+    for (auto& k : z.keys)
+      if (k.ksk && wanted.count(zone::dnssec::ds_rdata(origin, k.dnskey_rdata)) && !k.ds_seen) {
+        k.ds_seen = now + z.policy.propagation_delay;
+        marked = true;
+      }
+    if (marked) {
+      try {
+        zone::dnssec::KeyStore(z.key_dir, z.name).save(z.keys, nullptr);
+      } catch (const zone::dnssec::KeyError& e) {
+        dnssec_log()->error("zone {}: key state not saved: {}", z.name, e.what());
+      }
+    }
+  });
+}
+
+nlohmann::json SigningService::control(const std::string& verb, const std::string& origin,
+                                       const nlohmann::json& request, int64_t now) {
+  if (verb == "dnssec-status") return status(origin, now);
+  if (verb == "dnssec-rollover") return rollover(origin, request.value("kind", std::string()), now);
+  return ds_seen(origin, now);
+}
+
+nlohmann::json SigningService::status(const std::string& origin, int64_t now) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = zones_.find(origin);
+  if (it == zones_.end()) return {{"ok", false}, {"error", "zone is not signed here (no dnssec-policy)"}};
+  const ZoneState& z = it->second;
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& k : z.keys) {
+    nlohmann::json j{{"role", zone::dnssec::role_name(k)},
+                     {"tag", k.tag},
+                     {"algorithm", algorithm_name(k.algorithm)},
+                     {"state", zone::dnssec::key_state(k, now)},
+                     {"created", zone::utc_text(k.created)},
+                     {"published", zone::utc_text(k.published)},
+                     {"active", zone::utc_text(k.active)},
+                     {"retire", zone::utc_text(k.retire)},
+                     {"remove", zone::utc_text(k.remove)}};
+    if (k.ksk) {
+      j["ds_submit"] = zone::utc_text(k.ds_submit);
+      j["ds_seen"] = zone::utc_text(k.ds_seen);
+      j["ds_withdraw"] = zone::utc_text(k.ds_withdraw);
+    }
+    keys.push_back(j);
+  }
+  nlohmann::json out{{"ok", true},
+                     {"zone", z.name},
+                     {"policy", z.policy.name},
+                     {"keys", keys},
+                     {"waiting", z.waiting},
+                     {"next_event", zone::utc_text(z.next_event)},
+                     {"next_refresh", zone::utc_text(z.next_refresh)},
+                     {"parent", z.parent_name}};
+  if (!z.keys_loaded) out["waiting"] = "the first signing";
+  return out;
+}
+
+nlohmann::json SigningService::rollover(const std::string& origin, const std::string& kind,
+                                        int64_t now) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = zones_.find(origin);
+  if (it == zones_.end()) return {{"ok", false}, {"error", "zone is not signed here (no dnssec-policy)"}};
+  ZoneState& z = it->second;
+  if (kind != "ksk" && kind != "zsk" && kind != "csk")
+    return {{"ok", false}, {"error", "rollover of '" + kind + "': say ksk, zsk or csk"}};
+  if (!z.keys_loaded) return {{"ok", false}, {"error", "zone " + z.name + " is not signed yet"}};
+  if (kind == "zsk" && z.policy.csk)
+    return {{"ok", false}, {"error", "policy '" + z.policy.name + "' has a CSK: roll it with csk"}};
+  // Refused now, not at the next tick, when a rollover of that kind is under way.
+  std::vector<zone::dnssec::Key> trial = z.keys;
+  auto step = zone::dnssec::advance(
+      trial, rollover_policy(z), now,
+      [](uint8_t alg, bool ksk, bool zsk, int64_t t) {
+        zone::dnssec::Key k;  // stand-in: only the decision matters here
+        k.algorithm = alg;
+        k.ksk = ksk;
+        k.zsk = zsk;
+        k.created = k.published = k.active = t;
+        return k;
+      },
+      kind == "zsk" ? zone::dnssec::Force::zsk : zone::dnssec::Force::ksk);
+  if (!step.refused.empty()) return {{"ok", false}, {"error", step.refused}};
+  z.force = kind == "zsk" ? zone::dnssec::Force::zsk : zone::dnssec::Force::ksk;
+  (void)now;
+  return {{"ok", true}, {"message", std::string(kind == "zsk" ? "ZSK" : z.policy.csk ? "CSK" : "KSK") +
+                                        " rollover of " + z.name + " starts now"}};
+}
+
+nlohmann::json SigningService::ds_seen(const std::string& origin, int64_t now) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = zones_.find(origin);
+  if (it == zones_.end()) return {{"ok", false}, {"error", "zone is not signed here (no dnssec-policy)"}};
+  ZoneState& z = it->second;
+  std::vector<zone::dnssec::Key> keys = z.keys;
+  zone::dnssec::apply_times(keys, now);
+  std::vector<uint16_t> marked;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i].ksk && keys[i].ds && !keys[i].ds_seen) {
+      z.keys[i].ds_seen = now;
+      marked.push_back(keys[i].tag);
+    }
+  if (marked.empty())
+    return {{"ok", false}, {"error", "no KSK of " + z.name + " waits for its DS at the parent"}};
+  try {
+    zone::dnssec::KeyStore(z.key_dir, z.name).save(z.keys, nullptr);
+  } catch (const zone::dnssec::KeyError& e) {
+    return {{"ok", false}, {"error", std::string("key state not saved: ") + e.what()}};
+  }
+  std::string tags;
+  for (auto t : marked) tags += (tags.empty() ? "" : ", ") + std::to_string(t);
+  dnssec_log()->info("zone {}: the parent serves the DS of key tag {} (said by zonectl)", z.name, tags);
+  return {{"ok", true}, {"message", "DS of key tag " + tags + " noted as served by the parent"}};
 }
 
 }  // namespace server

@@ -1,6 +1,8 @@
 // DNSSEC signing for zones with a dnssec-policy: their keys (made on first use, kept in the
 // key directory) and the sign step of the commit path (zone/commit.h ZoneSigner), plus the
-// signature refresh: a zone whose earliest signature falls due gets a re-signing commit.
+// timer side: a zone whose earliest signature falls due, or whose keys change role (a
+// rollover step, zone/dnssec_rollover.h), gets a re-signing commit; the DS of a zone whose
+// parent is served here is kept in the parent through the parent's commit.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -11,6 +13,9 @@
 #include "server/config.h"
 #include "zone/commit.h"
 #include "zone/dnssec_keys.h"
+#include "zone/dnssec_rollover.h"
+#include <nlohmann/json.hpp>
+#include <set>
 
 namespace server {
 
@@ -28,12 +33,25 @@ class SigningService : public zone::ZoneSigner {
   bool adopt(const std::string& origin, const std::string& name,
              const zone::Zone& stored) override;
 
-  // Commits a re-signing change (serial + 1) for every zone whose signatures fall due
-  // (main thread, from the periodic tick). `now`: unix time.
-  void refresh_due(zone::Committer& committer, int64_t now);
+  // Main thread, from the periodic tick (`now`: unix time): takes the rollover steps that are
+  // due, commits a re-signing change (serial + 1) for every zone whose signatures fall due or
+  // whose keys changed role, and brings the DS at the parent (when served here) in line.
+  void tick(zone::Committer& committer, int64_t now);
 
-  // The keys of a zone as its DNSKEY RRset carries them (zonectl: DS), empty when unknown.
+  // The keys of a zone (zonectl: DS), empty when unknown.
   std::vector<zone::dnssec::Key> keys(const std::string& origin) const;
+
+  // Control verbs (main thread). Each returns the reply; {"ok": false, "error": ...} when
+  // the zone is not signed here.
+  // Dispatches dnssec-status, dnssec-rollover (request "kind") and dnssec-ds-seen.
+  nlohmann::json control(const std::string& verb, const std::string& origin,
+                         const nlohmann::json& request, int64_t now);
+  // The zone's keys, what each does, the next step and when.
+  nlohmann::json status(const std::string& origin, int64_t now) const;
+  // Starts a KSK (or CSK) / ZSK rollover now (kind "ksk" or "zsk"); the next tick takes it.
+  nlohmann::json rollover(const std::string& origin, const std::string& kind, int64_t now);
+  // The parent serves the DS of the incoming KSK (the operator checked, or zonectl did).
+  nlohmann::json ds_seen(const std::string& origin, int64_t now);
 
  private:
   struct ZoneState {
@@ -46,8 +64,27 @@ class SigningService : public zone::ZoneSigner {
     bool keys_loaded = false;
     uint32_t next_refresh = 0;  // unix time; 0: none pending
     bool refreshing = false;
+    uint32_t max_ttl = 0;     // the zone's largest TTL, from the last signing (0: not yet)
+    int64_t signed_at = 0;    // the `now` of the last signing
+    zone::dnssec::Force force = zone::dnssec::Force::none;
+    std::string waiting;      // what the rollover waits for
+    int64_t next_event = 0;   // when a key changes role next
+    // The parent zone when it is a primary zone served here: the DS is kept there.
+    std::string parent, parent_name;
+    unsigned parent_history = 100;
+    bool parent_notify = false;
+    std::set<std::string> ds_synced;  // the DS RDATAs last brought to the parent
+    bool ds_syncing = false;
+    int64_t ds_retry_at = 0;
   };
   std::vector<zone::dnssec::Key> load_or_make_keys(ZoneState& z);
+  zone::dnssec::RolloverPolicy rollover_policy(const ZoneState& z) const;
+  // Runs the rollover state machine; saves the keys when they changed (and logs what
+  // happened). True when they changed.
+  bool advance_keys(ZoneState& z, int64_t now);
+  zone::ZoneChange resign_change(const std::string& origin, ZoneState& z, const char* source);
+  void sync_parent_ds(zone::Committer& committer, const std::string& origin, ZoneState& z,
+                      int64_t now);
 
   mutable std::mutex mu_;
   std::map<std::string, ZoneState> zones_;  // by origin

@@ -120,6 +120,7 @@ Key generate_key(uint8_t algorithm, bool ksk, bool zsk, int64_t now) {
   k.ksk = ksk;
   k.zsk = zsk;
   k.created = k.published = k.active = now;
+  if (ksk) k.ds_submit = now;
   k.dnskey_rdata = dnskey_rdata(raw, algorithm, ksk);
   k.tag = key_tag(k.dnskey_rdata);
   unsigned char rnd[4];
@@ -255,6 +256,9 @@ std::vector<Key> KeyStore::load() const {
       k.active = e.value("active", int64_t{0});
       k.retire = e.value("retire", int64_t{0});
       k.remove = e.value("remove", int64_t{0});
+      k.ds_submit = e.value("ds_submit", k.ksk ? k.published : int64_t{0});
+      k.ds_seen = e.value("ds_seen", int64_t{0});
+      k.ds_withdraw = e.value("ds_withdraw", int64_t{0});
       if (k.id.find('/') != std::string::npos || k.id.empty())
         throw KeyError(state.string() + ": bad key id '" + k.id + "'");
       const fs::path pem = fs::path(zone_dir_) / (k.id + ".pem");
@@ -325,7 +329,10 @@ void KeyStore::save(const std::vector<Key>& keys, const Key* new_key) const {
                          {"published", k.published},
                          {"active", k.active},
                          {"retire", k.retire},
-                         {"remove", k.remove}});
+                         {"remove", k.remove},
+                         {"ds_submit", k.ds_submit},
+                         {"ds_seen", k.ds_seen},
+                         {"ds_withdraw", k.ds_withdraw}});
   const std::string state = (fs::path(zone_dir_) / "state.json").string();
   write_file(state + ".tmp", j.dump(2) + "\n", false);
   if (::rename((state + ".tmp").c_str(), state.c_str()) != 0)
@@ -335,6 +342,12 @@ void KeyStore::save(const std::vector<Key>& keys, const Key* new_key) const {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+void KeyStore::forget(const std::string& id) const {
+  if (id.empty() || id.find('/') != std::string::npos) return;
+  std::error_code ec;
+  fs::remove(fs::path(zone_dir_) / (id + ".pem"), ec);
 }
 
 }  // namespace zone::dnssec

@@ -36,8 +36,16 @@ struct Key {
   bool zsk = false;      // signs everything else
   uint16_t tag = 0;
   int64_t created = 0;   // unix time
-  int64_t published = 0, active = 0;  // when its DNSKEY went out / it began to sign
-  int64_t retire = 0, remove = 0;     // 0: not scheduled (rollovers: a later step)
+  // The key's life (unix times; 0: not scheduled), zone/dnssec_rollover.h: its DNSKEY is in
+  // the zone from `published` until `remove`, it signs from `active` until `retire`, and (a
+  // KSK) its DS is wanted at the parent from `ds_submit` until `ds_withdraw`; `ds_seen`: when
+  // the parent was seen serving that DS.
+  int64_t published = 0, active = 0;
+  int64_t retire = 0, remove = 0;
+  int64_t ds_submit = 0, ds_seen = 0, ds_withdraw = 0;
+  // What the key does in one signing (set from the times by the rollover for the signing's
+  // `now`): in the DNSKEY RRset, makes signatures, its DS wanted (CDS/CDNSKEY).
+  bool publish = true, signs = true, ds = true;
   PkeyPtr pkey;
   std::string dnskey_rdata;  // flags, protocol 3, algorithm, public key
 };
@@ -67,6 +75,8 @@ class KeyStore {
   // Writes a new key's private part (0600, created exclusively) and the state of all keys
   // (temp file + rename). Throws KeyError.
   void save(const std::vector<Key>& keys, const Key* new_key) const;
+  // Deletes the private key file of a key that left the zone (after save() without it).
+  void forget(const std::string& id) const;
   const std::string& zone_dir() const { return zone_dir_; }
 
  private:

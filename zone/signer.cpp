@@ -143,13 +143,14 @@ class Signer {
     // DNSKEY RRset at the apex, from the keys.
     dnskey_.type = rrtype::DNSKEY;
     dnskey_.ttl = p_.dnskey_ttl;
-    for (const auto& k : keys_) dnskey_.add(k.dnskey_rdata);
+    for (const auto& k : keys_)
+      if (k.publish) dnskey_.add(k.dnskey_rdata);
     if (p_.cds) {
       cds_.type = 59;  // CDS
       cdnskey_.type = 60;  // CDNSKEY
       cds_.ttl = cdnskey_.ttl = p_.dnskey_ttl;
       for (const auto& k : keys_)
-        if (k.ksk) {
+        if (k.ksk && k.ds) {
           cds_.add(ds_rdata(origin_, k.dnskey_rdata));
           cdnskey_.add(k.dnskey_rdata);
         }
@@ -169,6 +170,7 @@ class Signer {
         }
       }
       for (const auto* s : e.sets) {
+        stats_.max_ttl = std::max(stats_.max_ttl, s->ttl);
         s->for_each([&](std::string_view rd) { b_.add(e.name, s->type, s->ttl, rd); });
         if (signs(e, s->type)) sign_set(e.name, *s, false);
       }
@@ -275,7 +277,7 @@ class Signer {
     std::vector<const Key*> signers;
     for (const auto& k : keys_)
       // DNSKEY, CDS and CDNSKEY by the KSKs (RFC 7344 4.1: a key the parent's DS names).
-      if (set.type == rrtype::DNSKEY || set.type == 59 || set.type == 60 ? k.ksk : k.zsk)
+      if (k.signs && (set.type == rrtype::DNSKEY || set.type == 59 || set.type == 60 ? k.ksk : k.zsk))
         signers.push_back(&k);
     if (signers.empty()) return;
     if (reuse(owner, set, nsec3_owner, signers)) return;

@@ -33,6 +33,7 @@ struct SignStats {
   size_t dnssec_dropped = 0;  // DNSSEC records of the input, dropped
   // When the earliest signature becomes due (expiration - refresh), unix time; 0: none.
   uint32_t next_refresh = 0;
+  uint32_t max_ttl = 0;  // the largest TTL in the signed zone (rollover timing)
 };
 
 // The record types a signer owns.
@@ -44,7 +45,8 @@ std::shared_ptr<const Zone> unsigned_content(const Zone& content, const Changese
                                              std::vector<ZoneError>& errors);
 
 // The signed zone for `content`, reusing signatures of `prev` (may be null). `keys` with
-// ksk sign the DNSKEY RRset, with zsk everything else. nullptr with errors on failure.
+// ksk sign the DNSKEY RRset, with zsk everything else; a key is in the DNSKEY RRset when
+// `publish`, signs when `signs`, and (a KSK) is in CDS/CDNSKEY when `ds`. nullptr with errors on failure.
 std::shared_ptr<const Zone> sign_zone(const Zone& content, const Zone* prev,
                                       const std::vector<Key>& keys, const SignPolicy& policy,
                                       uint32_t now, SignStats& stats,

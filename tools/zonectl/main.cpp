@@ -111,6 +111,21 @@ int report_reply(const json& r, bool as_json) {
   return r.value("ok", false) ? 0 : 1;
 }
 
+void print_dnssec_status(const json& r) {
+  std::cout << "zone " << str(r, "zone") << ", policy " << str(r, "policy");
+  if (!str(r, "parent").empty()) std::cout << ", parent " << str(r, "parent") << " (served here: its DS is kept by zoned)";
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> rows{{"ROLE", "TAG", "ALGORITHM", "STATE"}};
+  for (const auto& k : r["keys"])
+    rows.push_back({str(k, "role"), str(k, "tag"), str(k, "algorithm"), str(k, "state")});
+  print_table(rows);
+  std::string waiting = str(r, "waiting");
+  std::cout << "next step: " << (waiting.empty() ? "none pending" : "waiting for " + waiting);
+  if (!str(r, "next_event").empty()) std::cout << "; next key change " << str(r, "next_event");
+  std::cout << "\n";
+  if (!str(r, "next_refresh").empty()) std::cout << "next signature refresh: " << str(r, "next_refresh") << "\n";
+}
+
 void print_status(const json& r) {
   std::vector<std::vector<std::string>> rows{
       {"ZONE", "ROLE", "SERIAL", "STATE", "FROM", "LAST", "RESULT", "NEXT REFRESH", "EXPIRES"}};
@@ -443,6 +458,15 @@ int main(int argc, char** argv) {
   dnssec_ds->add_option("zone", zone_arg, "a zone of --config with a dnssec-policy")->required();
   dnssec_ds->add_option("--server", ds_server, "ask this ADDR:PORT (default: the first listen address)");
 
+  auto* dnssec_status = dnssec->add_subcommand("status", "the zone's keys, what each does, the next rollover step and when");
+  dnssec_status->add_option("zone", zone_arg)->required();
+  auto* dnssec_rollover = dnssec->add_subcommand("rollover", "start a key rollover now");
+  std::string rollover_kind;
+  dnssec_rollover->add_option("zone", zone_arg)->required();
+  dnssec_rollover->add_option("kind", rollover_kind, "ksk, zsk or csk")->required()->check(CLI::IsMember({"ksk", "zsk", "csk"}));
+  auto* dnssec_ds_seen = dnssec->add_subcommand("ds-seen", "the parent serves the new KSK's DS: the rollover goes on");
+  dnssec_ds_seen->add_option("zone", zone_arg)->required();
+
   auto* check_del = app.add_subcommand("check-delegation", "check that parent and child servers agree");
   std::string domain;
   std::vector<std::string> parent_args, server_args;
@@ -573,6 +597,16 @@ int main(int argc, char** argv) {
         return r.value("ok", false) ? 0 : 1;
       }
       return report_reply(r, as_json);
+    }
+    if (*dnssec_status || *dnssec_rollover || *dnssec_ds_seen) {
+      need_socket();
+      json req{{"verb", *dnssec_status ? "dnssec-status" : *dnssec_rollover ? "dnssec-rollover" : "dnssec-ds-seen"},
+               {"zone", zone_arg}};
+      if (*dnssec_rollover) req["kind"] = rollover_kind;
+      json r = call(socket_path, req);
+      if (!*dnssec_status || as_json || !r.value("ok", false)) return report_reply(r, as_json);
+      print_dnssec_status(r);
+      return 0;
     }
     if (*dnssec_ds) {
       // The DS of each KSK (SEP flag) of the DNSKEY RRset zoned serves, digest SHA-256.
