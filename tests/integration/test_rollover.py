@@ -1,0 +1,319 @@
+"""DNSSEC key rollovers with accelerated timings (dnskey-ttl 2 s, ds-ttl 2 s, propagation-delay
+1 s, zone TTLs 3 s): a ZSK rollover (pre-publication), a KSK rollover (double-DS) whose DS
+zoned keeps in the parent zone it also serves and signs, and an algorithm rollover (ECDSA P-256
+-> Ed25519, by a policy change and a reload). delv, with the parent's KSK as the only trust
+anchor, polls the test battery through every step and must never find an answer that does not
+validate; ldns-verify-zone passes on an AXFR after each rollover, on zoned and on the Knot
+secondary that follows by IXFR. A zoned killed in the middle of a rollover finishes it after
+the restart. A parent that is not served here: the KSK rollover waits for
+`zonectl dnssec ds-seen`."""
+import base64
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, KnotServer, ZonedServer,
+                                  serial_of, tool, wait_serial, wait_until)
+from test_signing import DELV_CASES, SOURCE, verify_zone, zonectl_bin
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("ldns-verify-zone", "delv", "kdig")) or not tool("knotd"),
+    reason="needs ldnsutils, bind9-dnsutils (delv), knot and knot-dnsutils")
+
+CHILD = "example.test"
+PARENT = "test"
+# The battery's zone with TTLs of 3 s, so that a rollover's waits take seconds.
+CHILD_TEXT = SOURCE.replace("$TTL 3600", "$TTL 3").replace("1209600 300", "1209600 3")
+PARENT_TEXT = """$ORIGIN test.
+$TTL 3
+@        IN SOA ns hostmaster 1 7200 3600 1209600 3
+@        IN NS  ns
+ns       IN A   192.0.2.250
+example  IN NS  ns1.example
+example  IN NS  ns2.example
+ns1.example IN A 192.0.2.1
+ns2.example IN A 192.0.2.2
+"""
+FAST = """    dnskey-ttl: 2s
+    ds-ttl: 2s
+    propagation-delay: 1s
+"""
+
+
+def write_config(z, child_algorithm="ecdsap256sha256", knot_port=None, with_parent=True):
+    z.write_zone(CHILD, CHILD_TEXT)
+    if with_parent:
+        z.write_zone(PARENT, PARENT_TEXT)
+    remotes = f"""remotes:
+  - name: knot
+    address: "{HOST}:{knot_port}"
+    key: {KEY_NAME}
+""" if knot_port else ""
+    notify = "    notify: [knot]\n" if knot_port else ""
+    parent = f"""  - name: {PARENT}
+    file: zones/{PARENT}.zone
+    dnssec-policy: parent
+""" if with_parent else ""
+    z.config = z.dir / "zoned.yaml"
+    z.config.write_text(f"""server:
+  listen: ['{HOST}:{z.port}']
+  workers: 1
+  log-level: info
+  database: var/zoned.db
+  control: run/zoned.sock
+keys:
+  - name: {KEY_NAME}
+    algorithm: {KEY_ALG}
+    secret: "{KEY_SECRET}"
+{remotes}policies:
+  - name: parent
+  - name: fast
+    algorithm: {child_algorithm}
+{FAST}zones:
+{parent}  - name: {CHILD}
+    file: zones/{CHILD}.zone
+    dnssec-policy: fast
+{notify}    allow-transfer: [127.0.0.0/8]
+""")
+
+
+def zonectl(z, *args, check=True):
+    r = subprocess.run([zonectl_bin(), "--config", str(z.config), *args], capture_output=True,
+                       text=True, timeout=30)
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def rrset(port, name, rdtype):
+    r = dns.query.tcp(dns.message.make_query(name, rdtype, want_dnssec=True), HOST, port=port, timeout=3)
+    return [rd for s in r.answer if s.rdtype == dns.rdatatype.from_text(rdtype) for rd in s]
+
+
+def child_keys(port):
+    """(tag, algorithm, flags) of the child's DNSKEY RRset."""
+    import dns.dnssec
+    return sorted((dns.dnssec.key_id(k), k.algorithm, k.flags) for k in rrset(port, CHILD, "DNSKEY"))
+
+
+def parent_ds_tags(port):
+    return sorted(d.key_tag for d in rrset(port, CHILD, "DS"))
+
+
+def anchor_for(port, zone, path):
+    ksks = [k for k in rrset(port, zone, "DNSKEY") if k.flags == 257]
+    assert len(ksks) == 1, ksks
+    k = ksks[0]
+    path.write_text('trust-anchors {\n  %s. static-key %d %d %d "%s";\n};\n'
+                    % (zone, k.flags, k.protocol, k.algorithm, base64.b64encode(k.key).decode()))
+
+
+def delv(port, anchor, root, name, rdtype):
+    r = subprocess.run(["delv", f"@{HOST}", "-p", str(port), "-a", str(anchor), f"+root={root}",
+                        "+nomtrace", "+norrcomments", name, rdtype], capture_output=True,
+                       text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def battery_ok(port, anchor, root, cases=DELV_CASES):
+    """The battery's answers that do not validate as they should (empty: all do)."""
+    bad = []
+    for name, rdtype, status in cases:
+        out = delv(port, anchor, root, name, rdtype)
+        failures = [l for l in out.splitlines() if "resolution failed" in l and "ncache nx" not in l]
+        if status not in out or failures or "bogus" in out.lower():
+            bad.append(f"{name} {rdtype}: {out.strip()}")
+    return bad
+
+
+class Poller:
+    """delv in a loop over part of the battery while a rollover runs: every answer validates."""
+    CASES = [c for c in DELV_CASES if c[1] in ("A", "DNSKEY", "SOA") or "nope" in c[0]][:5]
+
+    def __init__(self, port, anchor, root):
+        self.port, self.anchor, self.root = port, anchor, root
+        self.bad, self.rounds = [], 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            bad = battery_ok(self.port, self.anchor, self.root, self.CASES)
+            self.rounds += 1
+            if bad:
+                self.bad.append((time.strftime("%H:%M:%S"), bad))
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=60)
+        return self.bad
+
+
+def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
+    work = Path(tempfile.mkdtemp(prefix="rollover-test-"))
+    z = ZonedServer()
+    k = KnotServer()
+    poller = None
+    try:
+        k.configure([{"name": CHILD, "master": "zoned"}], remotes={"zoned": z.port})
+        write_config(z, knot_port=k.port)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
+        # The parent, served and signed here, gets the child's DS by itself.
+        keys0 = child_keys(z.port)
+        ksk0 = [t for t, a, f in keys0 if f == 257]
+        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
+        z.wait_log(r"zone example.test: DS set in parent test updated \(1 DS\)")
+        anchor = work / "anchor.conf"
+        anchor_for(z.port, PARENT, anchor)
+        assert battery_ok(z.port, anchor, PARENT) == []
+        k.start()
+        wait_serial(HOST, k.port, serial_of(HOST, z.port, zone=CHILD), zone=CHILD, timeout=20)
+        kmark = k.mark()
+
+        poller = Poller(z.port, anchor, PARENT)
+
+        # ZSK rollover: the new ZSK is published, signs after dnskey-ttl + propagation-delay,
+        # the old one leaves after the zone's largest TTL + propagation-delay.
+        zsk0 = [t for t, a, f in keys0 if f == 256]
+        mark = z.mark()
+        r = zonectl(z, "dnssec", "rollover", CHILD, "zsk")
+        assert "ZSK rollover of example.test starts now" in r.stdout
+        z.wait_log(r"zone example.test: ZSK rollover started: ZSK (\d+) published", since=mark)
+        wait_until(lambda: len(child_keys(z.port)) == 3, 5, what="the new ZSK published")
+        st = zonectl(z, "dnssec", "status", CHILD).stdout
+        assert "published, not signing" in st and "stops signing at" in st, st
+        z.wait_log(r"zone example.test: ZSK %d removed \(its rollover is complete\)" % zsk0[0],
+                   since=mark, timeout=30)
+        wait_until(lambda: len(child_keys(z.port)) == 2, 5, what="the old ZSK gone")
+        keys1 = child_keys(z.port)
+        assert [t for t, a, f in keys1 if f == 256] != zsk0 and [t for t, a, f in keys1 if f == 257] == ksk0
+        verify_zone(z.port, work, "after-zsk")
+
+        # KSK rollover, double-DS: the new KSK and its DS (in the parent, by the parent's
+        # commit) go out together; the new KSK signs once the parent serves its DS and ds-ttl
+        # has passed; the old DS and DNSKEY go after dnskey-ttl + propagation-delay.
+        mark = z.mark()
+        zonectl(z, "dnssec", "rollover", CHILD, "ksk")
+        z.wait_log(r"zone example.test: KSK rollover started", since=mark)
+        wait_until(lambda: len(parent_ds_tags(z.port)) == 2, 5, what="both DS in the parent")
+        z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
+                   since=mark, timeout=30)
+        wait_until(lambda: len(parent_ds_tags(z.port)) == 1, 5, what="the old DS withdrawn")
+        keys2 = child_keys(z.port)
+        ksk2 = [t for t, a, f in keys2 if f == 257]
+        assert ksk2 != ksk0 and parent_ds_tags(z.port) == ksk2, (keys2, parent_ds_tags(z.port))
+        verify_zone(z.port, work, "after-ksk")
+
+        # Algorithm rollover: the policy says Ed25519 now; a reload starts it.
+        mark = z.mark()
+        write_config(z, child_algorithm="ed25519", knot_port=k.port)
+        z.reload()
+        z.wait_log(r"zone example.test: algorithm rollover started", since=mark)
+        z.wait_log(r"zone example.test: algorithm rollover: the old DS is withdrawn now", since=mark, timeout=40)
+        wait_until(lambda: {a for _, a, _ in child_keys(z.port)} == {15}, 30, what="only Ed25519 keys")
+        z.wait_log(r"zone example.test: (ZSK|KSK) \d+ removed[^\n]*\n(.*\n)*.*zone example.test: (ZSK|KSK) \d+ removed",
+                   since=mark, timeout=30)
+        assert all(d.algorithm == 15 for d in rrset(z.port, CHILD, "DS"))
+        time.sleep(1)
+        bad = poller.stop()
+        rounds, poller = poller.rounds, None
+        assert bad == [], bad
+        assert rounds >= 10, f"delv polled only {rounds} times"
+        assert battery_ok(z.port, anchor, PARENT) == []
+        verify_zone(z.port, work, "after-algorithm")
+
+        # The Knot secondary followed every step by IXFR and its copy verifies.
+        served = serial_of(HOST, z.port, zone=CHILD)
+        wait_serial(HOST, k.port, served, zone=CHILD, timeout=20)
+        assert "AXFR" not in k.log_since(kmark), k.log_since(kmark)
+        assert re.search(r"IXFR", k.log_since(kmark))
+        verify_zone(k.port, work, "knot-after-rollovers")
+        # The parent was signed all along and kept its own keys.
+        assert "parent test" in zonectl(z, "dnssec", "status", CHILD).stdout
+    finally:
+        if poller:
+            poller.stop()
+        k.cleanup()
+        z.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_rollover_interrupted_by_a_crash_finishes_after_restart():
+    work = Path(tempfile.mkdtemp(prefix="rollover-crash-"))
+    z = ZonedServer()
+    try:
+        write_config(z)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
+        keys0 = child_keys(z.port)
+        ksk0 = [t for t, a, f in keys0 if f == 257]
+        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
+        anchor = work / "anchor.conf"
+        anchor_for(z.port, PARENT, anchor)
+        mark = z.mark()
+        zonectl(z, "dnssec", "rollover", CHILD, "ksk")
+        z.wait_log(r"zone example.test: KSK rollover started", since=mark)
+        z.kill()  # SIGKILL in the middle: the new KSK is published, nothing else done
+        mark = z.mark()
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves again")
+        assert battery_ok(z.port, anchor, PARENT) == []
+        z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
+                   since=mark, timeout=30)
+        ksk1 = [t for t, a, f in child_keys(z.port) if f == 257]
+        assert len(ksk1) == 1 and ksk1 != ksk0
+        wait_until(lambda: parent_ds_tags(z.port) == ksk1, 5, what="the parent's DS follows")
+        assert battery_ok(z.port, anchor, PARENT) == []
+        verify_zone(z.port, work, "after-restart")
+    finally:
+        z.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_ksk_rollover_with_a_parent_elsewhere_waits_for_ds_seen():
+    work = Path(tempfile.mkdtemp(prefix="rollover-external-"))
+    z = ZonedServer()
+    try:
+        write_config(z, with_parent=False)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
+        ksk0 = [t for t, a, f in child_keys(z.port) if f == 257]
+        # The first KSK's DS: the operator put it at the parent and says so, once.
+        r = zonectl(z, "dnssec", "ds-seen", CHILD)
+        assert f"DS of key tag {ksk0[0]} noted as served by the parent" in r.stdout, r.stdout
+        r = zonectl(z, "dnssec", "ds-seen", CHILD, check=False)
+        assert r.returncode == 1 and "no KSK of example.test waits for its DS" in r.stderr, r.stderr
+        zonectl(z, "dnssec", "rollover", CHILD, "ksk")
+        z.wait_log(r"zone example.test: KSK rollover started")
+        r = zonectl(z, "dnssec", "rollover", CHILD, "ksk", check=False)
+        assert r.returncode == 1 and "a KSK rollover is in progress" in r.stderr, r.stderr
+        # zonectl dnssec ds prints both DS; the rollover waits for the parent.
+        ds = zonectl(z, "dnssec", "ds", CHILD).stdout.strip().splitlines()
+        assert len(ds) == 2, ds
+        time.sleep(6)
+        st = zonectl(z, "dnssec", "status", CHILD).stdout
+        assert "waiting for the parent to serve the DS of KSK" in st, st
+        assert [t for t, a, f in child_keys(z.port) if f == 257 and t in ksk0] == ksk0
+        # The operator saw the DS at the parent.
+        mark = z.mark()
+        r = zonectl(z, "dnssec", "ds-seen", CHILD)
+        assert "noted as served by the parent" in r.stdout
+        z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
+                   since=mark, timeout=30)
+        ksk1 = [t for t, a, f in child_keys(z.port) if f == 257]
+        assert len(ksk1) == 1 and ksk1 != ksk0
+        verify_zone(z.port, work, "after-ds-seen")
+    finally:
+        z.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
