@@ -243,9 +243,11 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
   uint32_t earliest = 0;
   bool ok = true;
   size_t count = 0;
+  uint32_t max_ttl = 0;
   stored.for_each_node([&](const zone::Node& n) {
     if (!ok) return;
     for (const auto& set : n.rrsets) {
+      if (!zone::dnssec::is_dnssec_type(set.type)) max_ttl = std::max(max_ttl, set.ttl);
       if (set.type == rrtype::NSEC3) {
         set.for_each([&](std::string_view rd) {
           if (rd.size() > 1 && ((static_cast<uint8_t>(rd[1]) & 1) != 0) != policy.nsec3_opt_out) ok = false;
@@ -271,7 +273,11 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
   if (static_cast<int32_t>(due - now) <= 0) return false;
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (auto it = zones_.find(origin); it != zones_.end()) it->second.next_refresh = due;
+    if (auto it = zones_.find(origin); it != zones_.end()) {
+      it->second.next_refresh = due;
+      it->second.signed_at = now;  // the stored version is what the keys call for now
+      it->second.max_ttl = max_ttl;
+    }
   }
   dnssec_log()->info("zone {}: stored signed serial {} still good ({} signatures); next refresh {}",
                      name, stored.serial(), count, zone::utc_text(due));
