@@ -317,3 +317,57 @@ def test_ksk_rollover_with_a_parent_elsewhere_waits_for_ds_seen():
     finally:
         z.cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_check_delegation_reports_cds_mismatch_and_expired_signatures(tmp_path):
+    """check-delegation's DNSSEC findings at the child: a CDS that differs from the parent's
+    DS (a KSK rollover waiting for the parent) and apex signatures that expired."""
+    from test_operations import sign_expired
+    child = ZonedServer()
+    parent = ZonedServer()
+    try:
+        write_config(child, with_parent=False)
+        cfg = child.config.read_text()
+        # Two addresses for the two NS names; CDS/CDNSKEY published; a second child zone
+        # signed elsewhere whose signatures expired in 2020.
+        cfg = cfg.replace(f"listen: ['{HOST}:{child.port}']",
+                          f"listen: ['127.0.0.1:{child.port}', '127.0.0.2:{child.port}']")
+        cfg = cfg.replace("    propagation-delay: 1s\n", "    propagation-delay: 1s\n    cds-cdnskey: true\n")
+        old = sign_expired("old.test", "$ORIGIN old.test.\n$TTL 300\n@ IN SOA ns1 h 1 3600 600 86400 300\n"
+                           "@ IN NS ns1.example.test.\n@ IN NS ns2.example.test.\nwww IN A 192.0.2.9\n",
+                           tmp_path)
+        child.write_zone("old.test", old)
+        cfg += "  - name: old.test\n    file: zones/old.test.zone\n"
+        child.config.write_text(cfg)
+        child.start()
+        wait_until(lambda: serial_of(HOST, child.port, zone=CHILD), 10, what="the child served")
+        ds = zonectl(child, "dnssec", "ds", CHILD).stdout.strip()
+        parent.write_zone(PARENT, PARENT_TEXT.replace("192.0.2.1", "127.0.0.1").replace("192.0.2.2", "127.0.0.2")
+                          + ds.replace(f"{CHILD}. 86400", "example 300") + "\n"
+                          + "old IN NS ns1.example\nold IN NS ns2.example\n")
+        parent.configure([{"name": PARENT}], database=None)
+        parent.config.write_text(parent.config.read_text() + f"    file: zones/{PARENT}.zone\n")
+        parent.start()
+        wait_until(lambda: serial_of(HOST, parent.port, zone=PARENT), 10, what="the parent served")
+
+        def check(domain):
+            return subprocess.run([zonectl_bin(), "check-delegation", domain, "--parent",
+                                   f"{HOST}:{parent.port}", "--ns-port", str(child.port)],
+                                  capture_output=True, text=True, timeout=60)
+
+        r = check(CHILD)
+        assert "CDS" not in r.stdout and "RRSIG" not in r.stdout, r.stdout
+        zonectl(child, "dnssec", "rollover", CHILD, "ksk")
+        child.wait_log(r"zone example.test: KSK rollover started")
+        wait_until(lambda: len(rrset(child.port, CHILD, "CDS")) == 2, 5, what="two CDS")
+        r = check(CHILD)
+        assert re.search(r"the child's CDS \(key tags \{\d+ \d+\}\) differs from the parent's DS "
+                         r"\(\{\d+\}\): a KSK rollover waiting for the parent\?", r.stdout), r.stdout
+        r = check("old.test")
+        assert r.returncode == 1, r.stdout
+        assert re.search(r"RRSIG SOA by key \d+ at \S+ \(127\.0\.0\.[12]:\d+\) expired at 2020-01-01T00:00:00Z",
+                         r.stdout), r.stdout
+        assert re.search(r"RRSIG DNSKEY by key \d+ at .* expired", r.stdout), r.stdout
+    finally:
+        parent.cleanup()
+        child.cleanup()

@@ -7,6 +7,9 @@
 #include <cstring>
 
 #include "tools/zonectl/dnssec.h"
+#include "zone/signature_check.h"
+#include "zone/utc.h"
+#include <ctime>
 #include "zone/wire/name.h"
 #include "zone/wire/rdata.h"
 #include "zone/wire/serial.h"
@@ -226,6 +229,9 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
   std::set<std::string> child_ns;
   std::map<std::string, std::set<std::string>> child_addrs;  // in-domain NS -> A/AAAA seen
   std::vector<std::string> keys;
+  std::set<std::string> cds;  // CDS records the child servers publish (RFC 7344)
+  constexpr uint16_t kCds = 59;
+  const int64_t now = std::time(nullptr);
   for (size_t i = 0; i < children.size(); ++i) {
     const Server s = children[i];  // a copy: add_ns may grow the vector
     ServerReport sr;
@@ -260,11 +266,39 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
             for (const auto& x : addresses_from(a, n)) child_addrs[n].insert(x);
           }
         }
-        if (!ds.empty()) {
-          Response k = query(s, domain, rrtype::DNSKEY);
-          for (const auto& rr : k.answer)
-            if (rr.owner == domain && rr.type == rrtype::DNSKEY) keys.push_back(rr.rdata);
-        }
+        Response k = query(s, domain, rrtype::DNSKEY);
+        for (const auto& rr : k.answer)
+          if (rr.owner == domain && rr.type == rrtype::DNSKEY &&
+              std::find(keys.begin(), keys.end(), rr.rdata) == keys.end())
+            keys.push_back(rr.rdata);
+        // The apex signatures a validator checks first: expired, not yet valid, or close
+        // to expiring (re-signing stalled?).
+        const std::string where = s.label + " (" + s.str() + ")";
+        for (const auto* r : {&soa, &k})
+          for (const auto& rr : r->answer) {
+            if (rr.owner != domain || rr.type != rrtype::RRSIG || rr.rdata.size() < 18) continue;
+            const uint16_t covered = static_cast<uint16_t>(static_cast<uint8_t>(rr.rdata[0]) << 8 |
+                                                           static_cast<uint8_t>(rr.rdata[1]));
+            const uint16_t tag = static_cast<uint16_t>(static_cast<uint8_t>(rr.rdata[16]) << 8 |
+                                                       static_cast<uint8_t>(rr.rdata[17]));
+            const std::string what = "RRSIG " + zone::wire::rrtype_text(covered) + " by key " +
+                                     std::to_string(tag) + " at " + where;
+            const int64_t exp = zone::signature_expiration(rr.rdata);
+            const int64_t inc = zone::signature_inception(rr.rdata);
+            const int64_t left = static_cast<int32_t>(static_cast<uint32_t>(exp) - static_cast<uint32_t>(now));
+            if (left < 0)
+              rep.findings.push_back({true, what + " expired at " + zone::utc_text(now + left)});
+            else if (static_cast<int32_t>(static_cast<uint32_t>(inc) - static_cast<uint32_t>(now)) > 0)
+              rep.findings.push_back({true, what + " is not valid before " +
+                                                zone::utc_text(now + static_cast<int32_t>(static_cast<uint32_t>(inc) - static_cast<uint32_t>(now)))});
+            else if (left < 2 * 86400)
+              rep.findings.push_back({false, what + " expires at " + zone::utc_text(now + left) +
+                                                 " (in " + std::to_string(left / 3600) +
+                                                 " h): is the zone being re-signed?"});
+          }
+        Response c = query(s, domain, kCds);
+        for (const auto& rr : c.answer)
+          if (rr.owner == domain && rr.type == kCds) cds.insert(rr.rdata);
       }
       // Names the child adds get asked too.
       for (const auto& n : set) {
@@ -343,6 +377,24 @@ DelegationReport check_delegation(const std::string& domain, const std::vector<S
   for (const auto& d : ds)
     if (!ds_matches_any_key(domain, d, keys))
       rep.findings.push_back({true, "DS " + ds_text(domain, d) + " at the parent matches no DNSKEY of " + dt});
+  // CDS: what the child asks the parent's DS to be (RFC 7344, RFC 8078).
+  if (!cds.empty()) {
+    auto tags = [](const auto& set) {
+      std::set<std::string> t;
+      for (const auto& rd : set)
+        if (rd.size() >= 2)
+          t.insert(std::to_string(static_cast<uint8_t>(rd[0]) << 8 | static_cast<uint8_t>(rd[1])));
+      return t;
+    };
+    const bool delete_form = cds.size() == 1 && cds.begin()->size() >= 4 && (*cds.begin())[2] == 0;
+    std::set<std::string> parent_ds(ds.begin(), ds.end());
+    if (delete_form)
+      rep.findings.push_back({false, "the child's CDS asks the parent to remove the DS (delete form, RFC 8078): " +
+                                         dt + " is going insecure"});
+    else if (cds != parent_ds)
+      rep.findings.push_back({false, "the child's CDS (key tags {" + join(tags(cds)) + "}) differs from the parent's DS ({" +
+                                         join(tags(parent_ds)) + "}): a KSK rollover waiting for the parent?"});
+  }
   return rep;
 }
 
