@@ -445,7 +445,13 @@ json ControlVerbs::host(const json& req) {
   z.notify = pc->notify;
   z.allow_transfer = pc->allow_transfer;
   z.catalog_member = catalog;
+  // A signed child (--dnssec-policy): zonectl puts its DS in the delegation.
+  z.dnssec_policy = req.value("dnssec_policy", std::string());
   auto res = zones_.add_zone(z);
+  if (res.commit.ok && res.commit.zone) {
+    out["serial"] = res.commit.zone->serial();  // the signed version's, when signed
+    out["signed"] = !z.dnssec_policy.empty();
+  }
   if (!res.commit.ok) {
     fs::remove(file, ec);
     ctl_log()->info("control: host {} refused: {}", child_text, res.commit.error);

@@ -427,12 +427,18 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
       z.ds_retry_at = now + 60;
       return;
     }
-    z.ds_synced = wanted;
     if (!*delegated) {
-      dnssec_log()->warn("zone {}: parent {} is served here but does not delegate it: no DS kept there",
-                         z.name, z.parent_name);
+      // Not delegated (yet: zonectl host delegates once the servers serve the child): look
+      // again now and then, say it once.
+      if (!z.ds_no_delegation_said)
+        dnssec_log()->info("zone {}: parent {} is served here but does not delegate it (yet): "
+                           "no DS kept there", z.name, z.parent_name);
+      z.ds_no_delegation_said = true;
+      z.ds_retry_at = now + 5;
       return;
     }
+    z.ds_synced = wanted;
+    z.ds_no_delegation_said = false;
     if (r.front().changed)
       dnssec_log()->info("zone {}: DS set in parent {} updated ({} DS)", z.name, z.parent_name,
                          wanted.size());

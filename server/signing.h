@@ -75,6 +75,7 @@ class SigningService : public zone::ZoneSigner {
     bool parent_notify = false;
     std::set<std::string> ds_synced;  // the DS RDATAs last brought to the parent
     bool ds_syncing = false;
+    bool ds_no_delegation_said = false;
     int64_t ds_retry_at = 0;
   };
   std::vector<zone::dnssec::Key> load_or_make_keys(ZoneState& z);

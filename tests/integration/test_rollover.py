@@ -371,3 +371,52 @@ def test_check_delegation_reports_cds_mismatch_and_expired_signatures(tmp_path):
     finally:
         parent.cleanup()
         child.cleanup()
+
+
+def test_host_of_a_signed_child_delegates_with_its_ds_in_one_commit(tmp_path):
+    """zonectl host --dnssec-policy: the child is made and signed here; the delegation from
+    the signed parent carries NS, glue and the child's DS in one commit (one parent serial),
+    and the child validates from the parent's trust anchor."""
+    from test_catalog import port_free_on
+    A1, A2 = "127.0.0.31", "127.0.0.32"
+    port = port_free_on([A1, A2])
+    z = ZonedServer()
+    z.host, z.port = A1, port
+    try:
+        write_config(z)
+        cfg = z.config.read_text().replace(f"listen: ['{HOST}:{port}']", f"listen: ['{A1}:{port}', '{A2}:{port}']")
+        z.config.write_text(cfg)
+        z.start()
+        wait_until(lambda: serial_of(A1, port, zone=PARENT), 10, what="the parent served")
+        before = serial_of(A1, port, zone=PARENT)
+        child = "shop.test"
+        r = subprocess.run([zonectl_bin(), "--config", str(z.config), "host", child,
+                            "--ns", f"ns1.{child}={A1}", "--ns", f"ns2.{child}={A2}",
+                            "--ns-port", str(port), "--dnssec-policy", "fast", "--timeout", "20"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(r"\+ shop\.test\. \d+ IN DS \d+ 13 2 [0-9a-f]{64}", r.stdout), r.stdout
+        # One commit: NS, glue and DS arrived together, one serial after the one before.
+        assert serial_of(A1, port, zone=PARENT) == before + 1
+        import dns.dnssec
+        import dns.name
+        q = dns.query.tcp(dns.message.make_query(child, "DNSKEY", want_dnssec=True), A1, port=port, timeout=3)
+        ksks = [k for s in q.answer if s.rdtype == dns.rdatatype.DNSKEY for k in s if k.flags == 257]
+        q = dns.query.tcp(dns.message.make_query(child, "DS", want_dnssec=True), A1, port=port, timeout=3)
+        ds = [d for s in q.answer if s.rdtype == dns.rdatatype.DS for d in s]
+        assert len(ksks) == 1 and [d.to_text() for d in ds] == [
+            dns.dnssec.make_ds(dns.name.from_text(child), ksks[0], "SHA256").to_text()]
+        q = dns.query.tcp(dns.message.make_query(PARENT, "DNSKEY"), A1, port=port, timeout=3)
+        k = [k for s in q.answer for k in s if k.flags == 257][0]
+        anchor = tmp_path / "anchor.conf"
+        anchor.write_text('trust-anchors {\n  test. static-key %d %d %d "%s";\n};\n'
+                          % (k.flags, k.protocol, k.algorithm, base64.b64encode(k.key).decode()))
+        for name, rdtype, status in [(child, "SOA", "; fully validated"),
+                                     (f"ns1.{child}", "A", "; fully validated"),
+                                     (f"nope.{child}", "A", "; negative response, fully validated")]:
+            out = subprocess.run(["delv", f"@{A1}", "-p", str(port), "-a", str(anchor), "+root=test",
+                                  "+nomtrace", "+norrcomments", name, rdtype],
+                                 capture_output=True, text=True, timeout=30)
+            assert status in out.stdout + out.stderr, out.stdout + out.stderr
+    finally:
+        z.cleanup()

@@ -24,6 +24,7 @@
 #include "tools/zonectl/dns_client.h"
 #include "tools/zonectl/dnssec.h"
 #include "zone/dnssec_keys.h"
+#include "zone/wire/serial.h"
 #include "zone/loader.h"
 #include "zone/wire/name.h"
 #include "zone/wire/rdata.h"
@@ -243,10 +244,11 @@ void parse_ns_args(const std::vector<std::string>& args, json& ns,
 int run_host(const std::string& socket_path, const std::string& child, const json& ns,
              const std::vector<zonectl::NsInput>& inputs, const std::string& catalog,
              bool dry_run, unsigned timeout_s, uint16_t ns_port, unsigned ttl,
-             const std::vector<zonectl::Server>& helpers, bool as_json) {
+             const std::vector<zonectl::Server>& helpers, bool as_json,
+             const std::string& policy) {
   const std::string child_wire = name_wire(child, "domain name for CHILD");
   json req = {{"verb", "host"}, {"child", child}, {"ns", ns}, {"catalog", catalog},
-              {"dry_run", true}};
+              {"dry_run", true}, {"dnssec_policy", policy}};
   json plan = call(socket_path, req);
   if (!plan.value("ok", false)) { report_reply(plan, as_json); return 1; }
   // The delegation must be possible before anything is made (glue rules, parent).
@@ -329,7 +331,8 @@ int run_host(const std::string& socket_path, const std::string& child, const jso
         for (const auto& rr : r.answer) {
           zone::wire::SoaFields f;
           if (rr.type == zone::wire::rrtype::SOA && zone::wire::parse_soa(rr.rdata, f)) {
-            t.ok = f.serial == serial;
+            // A signed child's serial moves with every re-signing: newer is as good.
+            t.ok = f.serial == serial || zone::wire::serial_gt(f.serial, serial);
             t.state = t.ok ? "serves serial " + std::to_string(f.serial)
                            : "serves serial " + std::to_string(f.serial) + ", not " +
                                  std::to_string(serial);
@@ -361,6 +364,25 @@ int run_host(const std::string& socket_path, const std::string& child, const jso
   if (!as_json)
     std::cout << "every nameserver serves serial " << serial << " (after " << waited << " ms)\n";
   del["dry_run"] = false;
+  if (made.value("signed", false)) {
+    // A signed child: its KSKs' DS go in with the NS and glue, in the same commit.
+    for (const auto& t : targets) {
+      zonectl::Server sv;
+      sv.host = t.addr;
+      sv.port = ns_port;
+      auto k = zonectl::query(sv, child_wire, zone::wire::rrtype::DNSKEY, 1000);
+      for (const auto& rr : k.answer)
+        if (rr.type == zone::wire::rrtype::DNSKEY && rr.rdata.size() > 4 && (rr.rdata[1] & 1))
+          del["ds"].push_back(zonectl::ds_text(zone::wire::lowered(child_wire),
+                                               zone::dnssec::ds_rdata(zone::wire::lowered(child_wire), rr.rdata)));
+      if (!del["ds"].empty()) break;
+    }
+    if (del["ds"].empty()) {
+      std::cerr << "error: " << child << " is signed but none of its nameservers gave its DNSKEY: "
+                << "not delegated (the zone stays; delegate it with zonectl delegate --ds)\n";
+      return 1;
+    }
+  }
   json r = call(socket_path, del);
   if (!r.value("ok", false)) { report_reply(r, as_json); return 1; }
   if (as_json) {
@@ -426,6 +448,8 @@ int main(int argc, char** argv) {
   host->add_option("--ns-port", ns_port, "port the nameservers are asked on (default 53)");
   host->add_flag("--dry-run", dry_run, "show the zone file and the delegation, change nothing");
   host->add_flag("--allow-single", allow_single, "accept a single nameserver");
+  std::string host_policy;
+  host->add_option("--dnssec-policy", host_policy, "sign the child with this policy; its DS goes in the delegation");
   auto* unhost = app.add_subcommand("unhost", "undelegate a child hosted here, then remove its zone (and from the catalog)");
   unhost->add_option("child", child)->required();
 
@@ -675,7 +699,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       return run_host(socket_path, child, ns, inputs, host_catalog, dry_run, host_timeout,
-                      ns_port, ttl, helpers, as_json);
+                      ns_port, ttl, helpers, as_json, host_policy);
     }
     if (*unhost) {
       need_socket();
