@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +226,125 @@ std::string ds_rdata(std::string_view owner, std::string_view dnskey) {
   rd += static_cast<char>(2);
   rd.append(reinterpret_cast<char*>(md), len);
   return rd;
+}
+
+namespace {
+
+std::string base64_decode(std::string_view in) {
+  std::string clean;
+  for (char c : in)
+    if (!std::isspace(static_cast<unsigned char>(c))) clean += c;
+  if (clean.empty() || clean.size() % 4) return {};
+  std::string out(clean.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0) return {};
+  size_t pad = 0;
+  while (pad < 2 && clean[clean.size() - 1 - pad] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw KeyError(p.string() + ": cannot be read: " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Key import_bind_key(const std::string& path, int64_t now) {
+  fs::path base(path);
+  if (base.extension() == ".private" || base.extension() == ".key") base.replace_extension();
+  const fs::path priv_path = fs::path(base.string() + ".private"), key_path = fs::path(base.string() + ".key");
+  // The public part: the DNSKEY record of the .key file.
+  std::string dnskey_line;
+  {
+    std::istringstream in(read_text(key_path));
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty() || line[0] == ';') continue;
+      if (line.find("DNSKEY") != std::string::npos) dnskey_line = line;
+    }
+  }
+  std::istringstream words(dnskey_line.substr(std::min(dnskey_line.size(), dnskey_line.find("DNSKEY") + 6)));
+  unsigned flags = 0, protocol = 0, algorithm = 0;
+  std::string b64, w;
+  if (dnskey_line.empty() || !(words >> flags >> protocol >> algorithm))
+    throw KeyError(key_path.string() + ": no DNSKEY record (flags protocol algorithm key)");
+  while (words >> w) b64 += w;
+  if (algorithm != kEcdsaP256Sha256 && algorithm != kEd25519)
+    throw KeyError(key_path.string() + ": algorithm " + std::to_string(algorithm) +
+                   " is not supported (ECDSAP256SHA256 13 and ED25519 15 are)");
+  if (flags != 256 && flags != 257)
+    throw KeyError(key_path.string() + ": DNSKEY flags " + std::to_string(flags) + " (256 or 257 expected)");
+  const std::string pub = base64_decode(b64);
+  // The private part: "Algorithm: 13 (...)" and "PrivateKey: base64".
+  std::string priv_b64;
+  unsigned priv_alg = 0;
+  {
+    std::istringstream in(read_text(priv_path));
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("Algorithm:", 0) == 0) priv_alg = static_cast<unsigned>(std::atoi(line.c_str() + 10));
+      if (line.rfind("PrivateKey:", 0) == 0) priv_b64 = line.substr(11);
+    }
+  }
+  if (priv_alg != algorithm)
+    throw KeyError(priv_path.string() + ": algorithm " + std::to_string(priv_alg) + ", the .key file says " +
+                   std::to_string(algorithm));
+  std::string secret = base64_decode(priv_b64);
+  if (secret.size() != 32) {
+    OPENSSL_cleanse(secret.data(), secret.size());
+    throw KeyError(priv_path.string() + ": no 32-byte PrivateKey");
+  }
+  EVP_PKEY* raw = nullptr;
+  if (algorithm == kEd25519) {
+    raw = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
+                                       reinterpret_cast<const unsigned char*>(secret.data()), 32);
+  } else if (pub.size() == 64) {
+    std::string point = "\x04" + pub;
+    BIGNUM* d = BN_bin2bn(reinterpret_cast<const unsigned char*>(secret.data()), 32, nullptr);
+    OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
+    OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+    if (ctx && EVP_PKEY_fromdata_init(ctx) == 1) EVP_PKEY_fromdata(ctx, &raw, EVP_PKEY_KEYPAIR, params);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    // The public point was taken from the .key file: it must be the private key's own.
+    if (raw) {
+      EVP_PKEY_CTX* check = EVP_PKEY_CTX_new(raw, nullptr);
+      const bool pair = check && EVP_PKEY_pairwise_check(check) == 1;
+      EVP_PKEY_CTX_free(check);
+      if (!pair) {
+        EVP_PKEY_free(raw);
+        OPENSSL_cleanse(secret.data(), secret.size());
+        throw KeyError(priv_path.string() + ": the private key does not belong to the public key of " +
+                       key_path.string());
+      }
+    }
+  }
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (!raw) throw KeyError(priv_path.string() + ": the private key cannot be used (OpenSSL)");
+  Key k;
+  k.pkey = wrap(raw);
+  k.algorithm = static_cast<uint8_t>(algorithm);
+  k.ksk = flags == 257;
+  k.zsk = !k.ksk;
+  k.dnskey_rdata = dnskey_rdata(raw, k.algorithm, k.ksk);
+  if (k.dnskey_rdata.substr(4) != pub)
+    throw KeyError(priv_path.string() + ": the private key does not belong to the public key of " +
+                   key_path.string());
+  k.tag = key_tag(k.dnskey_rdata);
+  k.created = k.published = k.active = now;
+  if (k.ksk) k.ds_submit = k.ds_seen = now;
+  k.id = std::string(role_of(k)) + "-" + std::to_string(algorithm) + "-" + std::to_string(k.tag) + "-bind";
+  return k;
 }
 
 KeyStore::KeyStore(std::string dir, std::string zone_name) : dir_(std::move(dir)) {

@@ -63,6 +63,12 @@ bool verify(std::string_view dnskey_rdata, std::string_view data, std::string_vi
 // A DS RDATA (digest type 2, SHA-256) for the DNSKEY of `owner` (lowercased wire).
 std::string ds_rdata(std::string_view owner, std::string_view dnskey_rdata);
 
+// A key made by BIND (dnssec-keygen) or ldns-keygen: `path` is its K<zone>+<alg>+<tag>.private
+// or .key (the other one is found beside it). ECDSA P-256 and Ed25519. The role follows the
+// DNSKEY flags (257: KSK, 256: ZSK); its times are `now`, its DS counted as seen (a migration:
+// the parent already has it). Throws KeyError naming the file and what is wrong.
+Key import_bind_key(const std::string& path, int64_t now);
+
 // The keys of one zone in the key directory. Not thread-safe: one owner (the signer step of
 // the commit path).
 class KeyStore {

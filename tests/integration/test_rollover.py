@@ -420,3 +420,81 @@ def test_host_of_a_signed_child_delegates_with_its_ds_in_one_commit(tmp_path):
             assert status in out.stdout + out.stderr, out.stdout + out.stderr
     finally:
         z.cleanup()
+
+
+@pytest.mark.parametrize("algorithm", ["ECDSAP256SHA256", "ED25519"])
+def test_keys_of_a_zone_signed_by_bind_are_taken_over_without_going_insecure(tmp_path, algorithm):
+    """Migration: a zone signed by BIND's tools (dnssec-keygen, dnssec-signzone) is served
+    pre-signed; zonectl dnssec import-bind takes its keys, the zone gets a dnssec-policy, and
+    zoned signs it with the same keys: same DNSKEY set, the old trust anchor (and so the
+    parent's DS) still validates."""
+    if not (shutil.which("dnssec-keygen") and shutil.which("dnssec-signzone")):
+        pytest.skip("needs bind9-utils")
+    keydir = tmp_path / "bind-keys"
+    keydir.mkdir()
+
+    def run(*a):
+        return subprocess.run(a, cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    ksk = run("dnssec-keygen", "-q", "-a", algorithm, "-f", "KSK", "-K", str(keydir), CHILD)
+    zsk = run("dnssec-keygen", "-q", "-a", algorithm, "-K", str(keydir), CHILD)
+    (tmp_path / "in.zone").write_text(CHILD_TEXT)
+    run("dnssec-signzone", "-S", "-K", str(keydir), "-o", CHILD, "-f", str(tmp_path / "signed.zone"),
+        str(tmp_path / "in.zone"))
+    z = ZonedServer()
+    try:
+        write_config(z, child_algorithm=algorithm.lower(), with_parent=False)
+        policy_line = "    dnssec-policy: fast\n"
+        with_policy = z.config.read_text()
+        assert policy_line in with_policy
+        z.config.write_text(with_policy.replace(policy_line, ""))
+        z.write_zone(CHILD, (tmp_path / "signed.zone").read_text())
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="the BIND-signed zone served")
+        bind_keys = child_keys(z.port)
+        anchor = tmp_path / "anchor.conf"
+        anchor_for(z.port, CHILD, anchor)
+        assert battery_ok(z.port, anchor, CHILD, DELV_CASES[:3]) == []
+
+        r = zonectl(z, "dnssec", "import-bind", CHILD, str(keydir / f"{ksk}.private"), str(keydir / f"{zsk}.key"))
+        assert r.stdout.count("imported") == 2, r.stdout
+        pems = list((z.dir / "var" / "keys" / CHILD).glob("*.pem"))
+        assert len(pems) == 2 and all((p.stat().st_mode & 0o777) == 0o600 for p in pems)
+        # A second import is refused: zoned has keys for the zone now.
+        r = zonectl(z, "dnssec", "import-bind", CHILD, str(keydir / f"{ksk}.private"), check=False)
+        assert r.returncode == 1 and "already has keys" in r.stderr, r.stderr
+
+        mark = z.mark()
+        z.write_zone(CHILD, CHILD_TEXT.replace("2024010101", "2024010102"))
+        z.config.write_text(with_policy)
+        z.reload()
+        z.wait_log(r"zone example.test: signed serial \d+", since=mark)
+        assert "generated" not in z.log_since(mark), z.log_since(mark)
+        assert child_keys(z.port) == bind_keys
+        assert battery_ok(z.port, anchor, CHILD) == []
+        verify_zone(z.port, tmp_path, "taken-over")
+    finally:
+        z.cleanup()
+
+
+def test_import_bind_refuses_a_key_that_is_not_the_zones(tmp_path):
+    keydir = tmp_path / "k"
+    keydir.mkdir()
+    if not shutil.which("dnssec-keygen"):
+        pytest.skip("needs bind9-utils")
+    other = subprocess.run(["dnssec-keygen", "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "-K", str(keydir),
+                            "other.test"], capture_output=True, text=True, check=True).stdout.strip()
+    z = ZonedServer()
+    write_config(z, with_parent=False)
+    r = zonectl(z, "dnssec", "import-bind", CHILD, str(keydir / f"{other}.private"), check=False)
+    assert r.returncode == 2 and "not a key of example.test" in r.stderr, r.stderr
+    # A private key that does not belong to its .key file.
+    ksk = subprocess.run(["dnssec-keygen", "-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "-K", str(keydir),
+                          CHILD], capture_output=True, text=True, check=True).stdout.strip()
+    zsk = subprocess.run(["dnssec-keygen", "-q", "-a", "ECDSAP256SHA256", "-K", str(keydir),
+                          CHILD], capture_output=True, text=True, check=True).stdout.strip()
+    priv = (keydir / f"{zsk}.private").read_text()
+    (keydir / f"{ksk}.private").write_text(priv)
+    r = zonectl(z, "dnssec", "import-bind", CHILD, str(keydir / f"{ksk}.private"), check=False)
+    assert r.returncode == 1 and "does not belong to the public key" in r.stderr, r.stderr
+    assert not (z.dir / "var" / "keys" / CHILD / "state.json").exists()

@@ -488,6 +488,10 @@ int main(int argc, char** argv) {
   std::string rollover_kind;
   dnssec_rollover->add_option("zone", zone_arg)->required();
   dnssec_rollover->add_option("kind", rollover_kind, "ksk, zsk or csk")->required()->check(CLI::IsMember({"ksk", "zsk", "csk"}));
+  auto* dnssec_import = dnssec->add_subcommand("import-bind", "take over keys made by BIND (K*.private + K*.key) before the zone gets a dnssec-policy");
+  std::vector<std::string> import_files;
+  dnssec_import->add_option("zone", zone_arg)->required();
+  dnssec_import->add_option("files", import_files, "K<zone>+<alg>+<tag>.private (or .key) of each key")->required();
   auto* dnssec_ds_seen = dnssec->add_subcommand("ds-seen", "the parent serves the new KSK's DS: the rollover goes on");
   dnssec_ds_seen->add_option("zone", zone_arg)->required();
 
@@ -630,6 +634,45 @@ int main(int argc, char** argv) {
       json r = call(socket_path, req);
       if (!*dnssec_status || as_json || !r.value("ok", false)) return report_reply(r, as_json);
       print_dnssec_status(r);
+      return 0;
+    }
+    if (*dnssec_import) {
+      // Offline: the keys go into the key directory zoned reads when the zone is first
+      // signed, so that its DNSKEY set (and the parent's DS) stay as they were.
+      if (!have_cfg) throw UsageError("give --config FILE (its key-dir receives the keys)");
+      std::string zname = zone_arg;
+      if (!zname.empty() && zname.back() == '.') zname.pop_back();
+      name_wire(zname + ".", "zone name");
+      zone::dnssec::KeyStore store(cfg.server.key_dir, zname);
+      if (!store.load().empty()) {
+        std::cerr << "error: zoned already has keys for " << zname << " in " << store.zone_dir()
+                  << ": import before the zone is first signed (before it gets a dnssec-policy)\n";
+        return 1;
+      }
+      std::vector<zone::dnssec::Key> keys;
+      const int64_t now = std::time(nullptr);
+      for (const auto& f : import_files) {
+        std::string stem = std::filesystem::path(f).filename().string();
+        std::string want = "k" + zname + ".+", low = stem;
+        for (auto* t : {&want, &low})
+          for (auto& c : *t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (low.rfind(want, 0) != 0)
+          throw UsageError(f + ": not a key of " + zname + " (K" + zname + ".+ALG+TAG.private expected)");
+        keys.push_back(zone::dnssec::import_bind_key(f, now));
+      }
+      bool ksk = false;
+      for (const auto& k : keys) ksk = ksk || k.ksk;
+      if (!ksk) {
+        std::cerr << "error: no KSK (DNSKEY flags 257) among the keys: the parent's DS names the KSK\n";
+        return 1;
+      }
+      std::vector<zone::dnssec::Key> saved;
+      for (const auto& k : keys) {
+        saved.push_back(k);
+        store.save(saved, &saved.back());
+        std::cout << "imported " << (k.ksk ? "KSK" : "ZSK") << " " << k.tag << " (algorithm "
+                  << int(k.algorithm) << ") into " << store.zone_dir() << "\n";
+      }
       return 0;
     }
     if (*dnssec_ds) {
@@ -932,6 +975,9 @@ int main(int argc, char** argv) {
   } catch (const json::exception& e) {
     std::cerr << "zonectl: malformed reply from zoned: " << e.what() << "\n";
     return 2;
+  } catch (const zone::dnssec::KeyError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
   }
   return 2;
 }
