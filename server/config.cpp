@@ -211,7 +211,7 @@ void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& 
     rd.only_keys(p, "a policy",
                  {"name", "algorithm", "nsec3", "nsec3-opt-out", "signature-validity",
                   "signature-refresh", "keys", "ksk-lifetime", "zsk-lifetime", "csk-lifetime",
-                  "dnskey-ttl", "ds-ttl", "propagation-delay", "cds-cdnskey"});
+                  "dnskey-ttl", "ds-ttl", "propagation-delay", "cds-cdnskey", "insecure"});
     PolicyConfig pc;
     if (!p["name"]) rd.fail(p, "a policy needs a 'name'");
     pc.name = rd.str(p["name"], "name");
@@ -238,6 +238,10 @@ void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& 
     boolean("nsec3", pc.nsec3);
     boolean("nsec3-opt-out", pc.nsec3_opt_out);
     boolean("cds-cdnskey", pc.cds_cdnskey);
+    boolean("insecure", pc.insecure);
+    if (pc.name == "insecure" && !pc.insecure)
+      rd.fail(p["name"], ctx + ": the name 'insecure' is the built-in policy that unsigns a zone "
+                             "(write insecure: true, or choose another name)");
     if (pc.nsec3_opt_out && !pc.nsec3)
       rd.fail(p["nsec3-opt-out"], ctx + ": nsec3-opt-out needs nsec3: true");
     auto duration = [&](const char* key, uint32_t& v, bool zero_ok) {
@@ -432,6 +436,13 @@ Config load_config(const std::string& file) {
   if (cfg.server.key_dir.empty() && !cfg.server.database.empty())
     cfg.server.key_dir = (fs::path(cfg.server.database).parent_path() / "keys").string();
   if (auto ps = root["policies"]) read_policies(rd, ps, cfg.policies);
+  // Built in: `dnssec-policy: insecure` takes a signed zone back to unsigned, safely.
+  if (!cfg.policy("insecure")) {
+    PolicyConfig insecure;
+    insecure.name = "insecure";
+    insecure.insecure = true;
+    cfg.policies.push_back(insecure);
+  }
   if (cfg.server.listen.empty()) {
     Endpoint ep;
     parse_endpoint("127.0.0.1:53", ep);

@@ -112,6 +112,9 @@ struct PolicyConfig {
   uint32_t dnskey_ttl = 3600;
   uint32_t ds_ttl = 86400;             // the parent's DS TTL (rollover timing, RFC 7583)
   uint32_t propagation_delay = 3600;   // until all secondaries serve a change
+  // Unsign the zone, safely: CDS/CDNSKEY delete form, the DS withdrawn from the parent, then
+  // (ds-ttl after the parent is seen without it) no more DNSSEC. Built in as `insecure`.
+  bool insecure = false;
 };
 
 struct Config {

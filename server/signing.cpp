@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "zone/serial_policy.h"
@@ -60,13 +61,18 @@ void SigningService::configure(const Config& cfg) {
       parent_history = pz.ixfr_history;
       parent_notify = !pz.notify.empty();
     }
-    if (parent != st.parent) st.ds_synced.clear();
+    if (parent != st.parent) st.ds_synced.reset();
     st.parent = parent;
     st.parent_name = parent_name;
     st.parent_history = parent_history;
     st.parent_notify = parent_notify;
     next[z.origin] = std::move(st);
   }
+  for (const auto& [origin, z] : zones_)
+    if (!next.count(origin) && z.keys_loaded && !z.keys.empty() && !z.policy.insecure)
+      dnssec_log()->warn("zone {}: no dnssec-policy any more: its next change is served unsigned, "
+                         "which validators reject while the parent has its DS; "
+                         "'dnssec-policy: insecure' unsigns a zone safely", z.name);
   zones_ = std::move(next);
 }
 
@@ -92,6 +98,7 @@ zone::dnssec::RolloverPolicy SigningService::rollover_policy(const ZoneState& z)
   rp.propagation = z.policy.propagation_delay;
   // Before the first signing the zone's TTLs are not known: a day covers common zones.
   rp.max_ttl = z.max_ttl ? z.max_ttl : 86400;
+  rp.insecure = z.policy.insecure;
   return rp;
 }
 
@@ -162,6 +169,24 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   }
   const int64_t now = std::time(nullptr);
   zone::dnssec::apply_times(keys, now);
+  if (policy.insecure && std::none_of(keys.begin(), keys.end(), [](const auto& k) { return k.signs; })) {
+    // Gone insecure: the zone without any DNSSEC record.
+    std::vector<zone::ZoneError> errors;
+    auto out = zone::dnssec::unsigned_content(content, nullptr, errors);
+    if (!out) {
+      error = errors.empty() ? "cannot unsign" : errors.front().message;
+      return nullptr;
+    }
+    dnssec_log()->info("zone {}: serial {} served unsigned (dnssec-policy {})", name, out->serial(),
+                       policy.name);
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto it = zones_.find(origin); it != zones_.end()) {
+      it->second.next_refresh = 0;
+      it->second.refreshing = false;
+      it->second.signed_at = now;
+    }
+    return out;
+  }
   zone::dnssec::SignPolicy sp;
   sp.nsec3 = policy.nsec3;
   sp.opt_out = policy.nsec3_opt_out;
@@ -169,6 +194,7 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   sp.refresh = policy.signature_refresh;
   sp.dnskey_ttl = policy.dnskey_ttl;
   sp.cds = policy.cds_cdnskey;
+  sp.cds_delete = policy.insecure;
   zone::dnssec::SignStats stats;
   std::vector<zone::ZoneError> errors;
   const auto t0 = std::chrono::steady_clock::now();
@@ -222,6 +248,7 @@ bool SigningService::adopt(const std::string& origin, const std::string& name,
     }
     policy = it->second.policy;
   }
+  if (policy.insecure) return false;  // made again (unsigned, or with the delete form)
   if (stored.denial() != (policy.nsec3 ? zone::Denial::nsec3 : zone::Denial::nsec)) return false;
   // The DNSKEY RRset is exactly the keys published now, the signatures are by keys that sign
   // now, CDS as the policy and the rollover say.
@@ -369,7 +396,7 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
   std::set<std::string> wanted;
   for (const auto& k : keys)
     if (k.ksk && k.ds) wanted.insert(zone::dnssec::ds_rdata(origin, k.dnskey_rdata));
-  if (wanted == z.ds_synced) return;
+  if (z.ds_synced && wanted == *z.ds_synced) return;
   z.ds_syncing = true;
   zone::ZoneChange c;
   c.kind = zone::ZoneChange::Kind::plan;
@@ -442,13 +469,18 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
     if (r.front().changed)
       dnssec_log()->info("zone {}: DS set in parent {} updated ({} DS)", z.name, z.parent_name,
                          wanted.size());
-    // Seen once the parent's secondaries have it too.
+    // Seen (served, or for a withdrawn DS no longer served) once the parent's secondaries
+    // have the change too.
     bool marked = false;
-    for (auto& k : z.keys)
-      if (k.ksk && wanted.count(zone::dnssec::ds_rdata(origin, k.dnskey_rdata)) && !k.ds_seen) {
+    for (auto& k : z.keys) {
+      if (!k.ksk) continue;
+      const bool in = wanted.count(zone::dnssec::ds_rdata(origin, k.dnskey_rdata)) > 0;
+      const bool withdrawn = !in && k.ds_withdraw && k.ds_withdraw <= now && k.ds_seen < k.ds_withdraw;
+      if ((in && !k.ds_seen) || withdrawn) {
         k.ds_seen = now + z.policy.propagation_delay;
         marked = true;
       }
+    }
     if (marked) {
       try {
         zone::dnssec::KeyStore(z.key_dir, z.name).save(z.keys, nullptr);
@@ -540,13 +572,20 @@ nlohmann::json SigningService::ds_seen(const std::string& origin, int64_t now) {
   std::vector<zone::dnssec::Key> keys = z.keys;
   zone::dnssec::apply_times(keys, now);
   std::vector<uint16_t> marked;
-  for (size_t i = 0; i < keys.size(); ++i)
-    if (keys[i].ksk && keys[i].ds && !keys[i].ds_seen) {
+  bool removal = false;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& k = keys[i];
+    const bool withdrawn = k.ksk && k.ds_withdraw && k.ds_withdraw <= now && k.ds_seen < k.ds_withdraw;
+    if ((k.ksk && k.ds && !k.ds_seen) || (z.policy.insecure && withdrawn)) {
       z.keys[i].ds_seen = now;
-      marked.push_back(keys[i].tag);
+      marked.push_back(k.tag);
+      removal = removal || withdrawn;
     }
+  }
   if (marked.empty())
-    return {{"ok", false}, {"error", "no KSK of " + z.name + " waits for its DS at the parent"}};
+    return {{"ok", false}, {"error", z.policy.insecure
+                                         ? "no DS of " + z.name + " waits to be removed at the parent"
+                                         : "no KSK of " + z.name + " waits for its DS at the parent"}};
   try {
     zone::dnssec::KeyStore(z.key_dir, z.name).save(z.keys, nullptr);
   } catch (const zone::dnssec::KeyError& e) {
@@ -554,8 +593,9 @@ nlohmann::json SigningService::ds_seen(const std::string& origin, int64_t now) {
   }
   std::string tags;
   for (auto t : marked) tags += (tags.empty() ? "" : ", ") + std::to_string(t);
-  dnssec_log()->info("zone {}: the parent serves the DS of key tag {} (said by zonectl)", z.name, tags);
-  return {{"ok", true}, {"message", "DS of key tag " + tags + " noted as served by the parent"}};
+  const char* what = removal ? "removed from" : "served by";
+  dnssec_log()->info("zone {}: DS of key tag {} {} the parent (said by zonectl)", z.name, tags, what);
+  return {{"ok", true}, {"message", "DS of key tag " + tags + " noted as " + what + " the parent"}};
 }
 
 }  // namespace server

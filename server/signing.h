@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,7 @@ class SigningService : public zone::ZoneSigner {
     std::string parent, parent_name;
     unsigned parent_history = 100;
     bool parent_notify = false;
-    std::set<std::string> ds_synced;  // the DS RDATAs last brought to the parent
+    std::optional<std::set<std::string>> ds_synced;  // the DS RDATAs last brought to the parent
     bool ds_syncing = false;
     bool ds_no_delegation_said = false;
     int64_t ds_retry_at = 0;

@@ -84,6 +84,45 @@ RolloverStep advance(std::vector<Key>& keys, const RolloverPolicy& p, int64_t no
     }
   }
 
+  if (p.insecure) {
+    bool started = false;
+    for (auto& k : keys)
+      if (k.ksk && !k.ds_withdraw) {
+        k.ds_withdraw = now;
+        started = st.changed = true;
+      }
+    if (started)
+      st.events.push_back("going insecure: the DS is withdrawn from the parent, CDS/CDNSKEY "
+                          "delete form published; signed until the parent is seen without it");
+    bool seen = true, signing = false;
+    int64_t last = 0;
+    for (const auto& k : keys) {
+      signing = signing || !k.retire || k.retire > now;
+      if (!k.ksk) continue;
+      if (k.ds_seen < k.ds_withdraw) seen = false;
+      last = std::max(last, k.ds_seen);
+    }
+    if (!keys.empty() && signing) {
+      if (!seen) {
+        st.waiting = "the parent to stop serving the DS";
+      } else if (now < last + p.ds_ttl) {
+        st.waiting = "the parent's DS to expire from caches at " + utc_text(last + p.ds_ttl);
+        note_time(last + p.ds_ttl);
+      } else {
+        for (auto& k : keys) {
+          k.retire = k.retire && k.retire < now ? k.retire : now;
+          k.remove = k.remove && k.remove < now ? k.remove : now;
+        }
+        st.changed = true;
+        st.events.push_back("insecure: the zone is served unsigned from now on");
+      }
+    }
+    for (const auto& k : keys)
+      for (int64_t t : {k.published, k.active, k.retire, k.remove, k.ds_submit, k.ds_withdraw})
+        note_time(t);
+    return st;
+  }
+
   // 2. The first keys.
   if (keys.empty()) {
     if (p.csk) {

@@ -34,6 +34,10 @@ struct RolloverPolicy {
   uint32_t ksk_lifetime = 0, zsk_lifetime = 0;  // 0: no scheduled rollover (a CSK: ksk_lifetime)
   uint32_t dnskey_ttl = 3600, ds_ttl = 86400, propagation = 3600;
   uint32_t max_ttl = 86400;  // the zone's largest TTL
+  // Going insecure (RFC 8078 4, RFC 6781 4.3): every KSK's DS is withdrawn (CDS/CDNSKEY
+  // delete form); once the parent is seen without it (ds_seen after ds_withdraw) and ds-ttl
+  // has passed, every key stops signing and leaves; no key is ever made.
+  bool insecure = false;
 };
 
 // Sets publish/signs/ds of every key for `now`.

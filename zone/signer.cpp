@@ -145,15 +145,20 @@ class Signer {
     dnskey_.ttl = p_.dnskey_ttl;
     for (const auto& k : keys_)
       if (k.publish) dnskey_.add(k.dnskey_rdata);
-    if (p_.cds) {
+    if (p_.cds || p_.cds_delete) {
       cds_.type = 59;  // CDS
       cdnskey_.type = 60;  // CDNSKEY
       cds_.ttl = cdnskey_.ttl = p_.dnskey_ttl;
-      for (const auto& k : keys_)
-        if (k.ksk && k.ds) {
-          cds_.add(ds_rdata(origin_, k.dnskey_rdata));
-          cdnskey_.add(k.dnskey_rdata);
-        }
+      if (p_.cds_delete) {
+        cds_.add(std::string("\0\0\0\0\0", 5));        // CDS 0 0 0 00
+        cdnskey_.add(std::string("\0\0\3\0\0", 5));    // CDNSKEY 0 3 0 AA==
+      } else {
+        for (const auto& k : keys_)
+          if (k.ksk && k.ds) {
+            cds_.add(ds_rdata(origin_, k.dnskey_rdata));
+            cdnskey_.add(k.dnskey_rdata);
+          }
+      }
     }
     if (p_.nsec3) {
       nsec3param_.type = rrtype::NSEC3PARAM;
@@ -164,7 +169,7 @@ class Signer {
       if (e.name == origin_) {
         e.sets.push_back(&dnskey_.view_ref(dnskey_view_));
         if (p_.nsec3) e.sets.push_back(&nsec3param_.view_ref(nsec3param_view_));
-        if (p_.cds && cds_.count) {
+        if ((p_.cds || p_.cds_delete) && cds_.count) {
           e.sets.push_back(&cds_.view_ref(cds_view_));
           e.sets.push_back(&cdnskey_.view_ref(cdnskey_view_));
         }

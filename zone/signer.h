@@ -26,6 +26,7 @@ struct SignPolicy {
   uint32_t refresh = 7 * 86400;    // a signature expiring sooner than this is made again
   uint32_t dnskey_ttl = 3600;
   bool cds = false;  // CDS (SHA-256) and CDNSKEY of every KSK at the apex, signed by the KSKs
+  bool cds_delete = false;  // the delete form instead (RFC 8078 4): the parent removes the DS
 };
 
 struct SignStats {

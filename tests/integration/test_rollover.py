@@ -498,3 +498,58 @@ def test_import_bind_refuses_a_key_that_is_not_the_zones(tmp_path):
     r = zonectl(z, "dnssec", "import-bind", CHILD, str(keydir / f"{ksk}.private"), check=False)
     assert r.returncode == 1 and "does not belong to the public key" in r.stderr, r.stderr
     assert not (z.dir / "var" / "keys" / CHILD / "state.json").exists()
+
+
+def test_going_insecure_withdraws_the_ds_before_the_signatures():
+    """dnssec-policy with insecure: true: CDS/CDNSKEY delete form, the DS removed from the
+    parent served here, and only ds-ttl after that the child is served unsigned. delv from the
+    parent's trust anchor finds every answer either fully validated or unsigned, never bogus."""
+    work = Path(tempfile.mkdtemp(prefix="rollover-insecure-"))
+    z = ZonedServer()
+    try:
+        write_config(z)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
+        ksk0 = [t for t, a, f in child_keys(z.port) if f == 257]
+        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
+        anchor = work / "anchor.conf"
+        anchor_for(z.port, PARENT, anchor)
+        cases = [("www.example.test", "A"), ("nope.example.test", "A"), ("example.test", "SOA")]
+        seen, bad, stop = set(), [], threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                for name, rdtype in cases:
+                    out = delv(z.port, anchor, PARENT, name, rdtype)
+                    state = ("validated" if "fully validated" in out else
+                             "unsigned" if "unsigned answer" in out else "other")
+                    seen.add(state)
+                    if state == "other" or "bogus" in out.lower():
+                        bad.append(out)
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        mark = z.mark()
+        cfg = z.config.read_text().replace("  - name: fast\n", "  - name: unsign\n    insecure: true\n"
+                                           + FAST + "  - name: fast\n")
+        z.config.write_text(cfg.replace("    dnssec-policy: fast\n    allow-transfer", "    dnssec-policy: unsign\n    allow-transfer"))
+        z.reload()
+        z.wait_log(r"zone example.test: going insecure: the DS is withdrawn", since=mark)
+        cds = [r.to_text() for r in rrset(z.port, CHILD, "CDS")]
+        cdnskey = [r.to_text() for r in rrset(z.port, CHILD, "CDNSKEY")]
+        assert cds == ["0 0 0 00"] and cdnskey == ["0 3 0 AA=="], (cds, cdnskey)
+        wait_until(lambda: parent_ds_tags(z.port) == [], 5, what="the DS gone from the parent")
+        assert child_keys(z.port), "still signed while caches may hold the DS"
+        z.wait_log(r"zone example.test: insecure: the zone is served unsigned from now on", since=mark, timeout=30)
+        wait_until(lambda: child_keys(z.port) == [], 5, what="no DNSKEY any more")
+        time.sleep(1)
+        stop.set()
+        t.join(timeout=60)
+        assert bad == [], bad[:3]
+        assert seen == {"validated", "unsigned"}, seen
+        r = dns.query.tcp(dns.message.make_query("www.example.test", "A", want_dnssec=True), HOST,
+                          port=z.port, timeout=3)
+        assert r.answer and all(s.rdtype != dns.rdatatype.RRSIG for s in r.answer)
+        assert not list((z.dir / "var" / "keys" / CHILD).glob("*.pem")), "key files deleted"
+    finally:
+        z.cleanup()
+        shutil.rmtree(work, ignore_errors=True)

@@ -50,6 +50,7 @@ struct Sim {
     std::set<uint8_t> dnskey_algs, zsk_algs, ksk_algs;
   };
   std::vector<Published> history;
+  std::set<uint16_t> ever_served;
   std::vector<std::string> events;
 
   void step(int64_t now, Force force = Force::none) {
@@ -64,9 +65,19 @@ struct Sim {
         pub.dnskey.insert(k.tag);
         pub.dnskey_algs.insert(k.algorithm);
       }
-      // The parent serves a wanted DS from when it is seen there.
-      if (k.ds && keys[i].ds_seen && keys[i].ds_seen <= now) pub.ds.insert(k.tag);
-      if (k.ds && parent_follows && !keys[i].ds_seen) keys[i].ds_seen = now + 1;
+      // The parent serves a wanted DS from when it is seen there, and a withdrawn one until
+      // it is seen gone; it follows each change a second later.
+      Key& real = keys[i];
+      const bool withdrawn = k.ksk && real.ds_withdraw && real.ds_withdraw <= now;
+      const bool served = (k.ds && real.ds_seen && real.ds_seen <= now) ||
+                          (withdrawn && ever_served.count(k.tag) &&
+                           (real.ds_seen < real.ds_withdraw || real.ds_seen > now));
+      if (served) {
+        pub.ds.insert(k.tag);
+        ever_served.insert(k.tag);
+      }
+      if (parent_follows && ((k.ds && !real.ds_seen) || (withdrawn && real.ds_seen < real.ds_withdraw)))
+        real.ds_seen = now + 1;
       if (k.signs && k.zsk) {
         pub.zsk_signers.insert(k.tag);
         pub.zsk_algs.insert(k.algorithm);
@@ -93,12 +104,15 @@ struct Sim {
     // set served now; any cached DNSKEY set (dnskey_ttl + propagation) holds a key that makes
     // the data signatures served now; data signed up to max_ttl + propagation ago is still
     // covered by the DNSKEY set served now.
+    // An unsigned zone (gone insecure) is fine as long as no cached DS set asks for keys.
+    const bool unsigned_now = cur.dnskey.empty() && cur.zsk_signers.empty();
     for (const auto& old : history) {
       if (old.at + p.ds_ttl >= cur.at) {
         bool path = false;
         for (auto t : old.ds) path = path || cur.ksk_signers.count(t);
         EXPECT_TRUE(path || old.ds.empty()) << "a DS set cached from t=" << old.at << " names no signing KSK";
       }
+      if (unsigned_now || (old.dnskey.empty() && old.zsk_signers.empty())) continue;
       if (old.at + p.dnskey_ttl + p.propagation >= cur.at) {
         bool covered = false;
         for (auto t : cur.zsk_signers) covered = covered || old.dnskey.count(t);
@@ -220,6 +234,34 @@ TEST(Rollover, KeyKindChangeKsksZskToCsk) {
   s.run(1011, 1400);
   ASSERT_EQ(s.keys.size(), 1u);
   EXPECT_TRUE(s.keys[0].ksk && s.keys[0].zsk);
+}
+
+TEST(Rollover, GoingInsecureWithdrawsTheDsFirstAndNeverMakesKeys) {
+  Sim s;
+  s.p = quick();
+  s.run(1000, 1010);
+  s.p.insecure = true;
+  s.parent_follows = false;
+  s.run(1011, 1100);
+  // The DS is withdrawn but the parent was not seen without it: still signed.
+  std::vector<Key> view = s.keys;
+  apply_times(view, 1100);
+  ASSERT_EQ(view.size(), 2u);
+  for (const auto& k : view) {
+    EXPECT_TRUE(k.signs && k.publish);
+    EXPECT_FALSE(k.ds);
+  }
+  RolloverStep st = advance(s.keys, s.p, 1100, s.make);
+  EXPECT_EQ(st.waiting, "the parent to stop serving the DS");
+  s.parent_follows = true;
+  s.run(1101, 1200);
+  EXPECT_TRUE(s.keys.empty()) << "every key left";
+  s.run(1201, 1210);
+  EXPECT_TRUE(s.keys.empty()) << "an insecure zone gets no new keys";
+  // Signed again: a policy with keys makes new ones.
+  s.p.insecure = false;
+  s.step(1211);
+  EXPECT_EQ(s.keys.size(), 2u);
 }
 
 TEST(Rollover, ARestartResumesFromTheTimes) {
