@@ -502,6 +502,19 @@ void Replicator::refresh(const std::string& origin, bool force_axfr) {
   });
 }
 
+void Replicator::query_servers(std::vector<Remote> servers, std::string name, uint16_t qtype,
+                               std::function<void(std::vector<RRsetCheck>)> done) {
+  auto task = [](std::vector<Remote> servers, std::string name, uint16_t qtype,
+                 std::function<void(std::vector<RRsetCheck>)> done) -> asio::awaitable<void> {
+    std::vector<RRsetCheck> out;
+    for (const auto& s : servers)
+      out.push_back(co_await query_rrset(s, name, qtype, std::chrono::milliseconds(2000)));
+    done(std::move(out));
+  };
+  asio::co_spawn(io_, task(std::move(servers), std::move(name), qtype, std::move(done)),
+                 zone::TaskEnd("queries for " + zone::wire::name_display(name)));
+}
+
 void Replicator::send_notify(const std::string& origin) {
   asio::post(io_, [this, origin] {
     const ZoneRole* r = role(origin);

@@ -94,6 +94,11 @@ class Replicator {
   // NOTIFY every `notify` remote of the zone about the version served now.
   void send_notify(const std::string& origin);
 
+  // Asks each server for one RRset (on the replication thread, one after the other) and
+  // hands the answers, in order, to `done` there (the DS of a child at its parental agents).
+  void query_servers(std::vector<Remote> servers, std::string name_wire, uint16_t qtype,
+                     std::function<void(std::vector<RRsetCheck>)> done);
+
   // A snapshot of every zone's replication state (waits for the replication thread).
   std::vector<ZoneReplicationStatus> status();
   // The same, unless the replication thread is busy for longer than `wait` (a big commit):

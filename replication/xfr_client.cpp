@@ -108,9 +108,19 @@ struct Deadline {
 
 }  // namespace
 
-asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& origin,
-                                    std::chrono::milliseconds timeout) {
-  SoaCheck res;
+namespace {
+
+// One UDP query and its checked answer (header, id, source, TSIG): the message, or why not.
+struct UdpAnswer {
+  std::string error;
+  bool refused = false;
+  std::vector<uint8_t> buf;
+  size_t n = 0;
+};
+
+asio::awaitable<UdpAnswer> query_udp(const Remote& remote, const std::string& name, uint16_t qtype,
+                                     std::chrono::milliseconds timeout) {
+  UdpAnswer res;
   auto ex = co_await asio::this_coro::executor;
   auto sock = std::make_shared<udp::socket>(ex);
   boost::system::error_code ec;
@@ -123,55 +133,112 @@ asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& ori
   }
   uint16_t id = random_id();
   std::string mac;
-  auto q = build_query(remote, origin, rrtype::SOA, nullptr, id, mac);
+  auto q = build_query(remote, name, qtype, nullptr, id, mac);
   Deadline<udp::socket> dl(ex, sock);
   dl.arm(timeout);
   co_await sock->async_send_to(asio::buffer(q.data() + 2, q.size() - 2), ep,
                                asio::redirect_error(asio::use_awaitable, ec));
-  std::vector<uint8_t> buf(65535);
+  res.buf.resize(65535);
   for (;;) {
     if (ec) break;
     udp::endpoint from;
-    size_t n = co_await sock->async_receive_from(asio::buffer(buf), from,
+    size_t n = co_await sock->async_receive_from(asio::buffer(res.buf), from,
                                                  asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    if (from.address() != remote.address || n < kHeaderSize || get16(buf.data()) != id)
+    if (from.address() != remote.address || n < kHeaderSize || get16(res.buf.data()) != id)
       continue;  // not our answer: keep waiting (spoofing resistance)
     std::string unsigned_buf;
     bool signed_msg;
-    std::string err = check_response(remote, buf.data(), n, id, mac, true, unsigned_buf, signed_msg);
+    std::string err = check_response(remote, res.buf.data(), n, id, mac, true, unsigned_buf, signed_msg);
     if (!err.empty()) {
       res.error = err;
-      res.refused = (get16(buf.data() + 2) & 0xF) == rcode::REFUSED;
+      res.refused = (get16(res.buf.data() + 2) & 0xF) == rcode::REFUSED;
       co_return res;
     }
-    // Find the SOA of the zone in the answer.
-    size_t pos = kHeaderSize;
-    uint8_t name[kMaxNameLen];
-    size_t nlen;
-    if (get16(buf.data() + 4) != 1 || read_name(buf.data(), n, pos, name, nlen) != NameError::ok) {
-      res.error = "malformed SOA response";
-      co_return res;
-    }
-    pos += 4;
-    for (uint16_t i = 0; i < get16(buf.data() + 6); ++i) {
-      ParsedRR rr;
-      if (!parse_rr(buf.data(), n, pos, rr)) break;
-      SoaFields f;
-      if (rr.type == rrtype::SOA && lowered(rr.owner) == origin && parse_soa(rr.rdata, f)) {
-        if (!(get16(buf.data() + 2) & flag::AA)) {
-          res.error = "SOA answer is not authoritative (lame)";
-          co_return res;
-        }
-        res.ok = true;
-        res.serial = f.serial;
-        co_return res;
-      }
-    }
-    res.error = "no SOA for the zone in the answer";
+    res.n = n;
     co_return res;
   }
   res.error = ec == asio::error::operation_aborted ? "timed out" : ec.message();
+  co_return res;
+}
+
+}  // namespace
+
+asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& origin,
+                                    std::chrono::milliseconds timeout) {
+  SoaCheck res;
+  UdpAnswer a = co_await query_udp(remote, origin, rrtype::SOA, timeout);
+  if (!a.error.empty()) {
+    res.error = a.error;
+    res.refused = a.refused;
+    co_return res;
+  }
+  const uint8_t* buf = a.buf.data();
+  const size_t n = a.n;
+  // Find the SOA of the zone in the answer.
+  size_t pos = kHeaderSize;
+  uint8_t name[kMaxNameLen];
+  size_t nlen;
+  if (get16(buf + 4) != 1 || read_name(buf, n, pos, name, nlen) != NameError::ok) {
+    res.error = "malformed SOA response";
+    co_return res;
+  }
+  pos += 4;
+  for (uint16_t i = 0; i < get16(buf + 6); ++i) {
+    ParsedRR rr;
+    if (!parse_rr(buf, n, pos, rr)) break;
+    SoaFields f;
+    if (rr.type == rrtype::SOA && lowered(rr.owner) == origin && parse_soa(rr.rdata, f)) {
+      if (!(get16(buf + 2) & flag::AA)) {
+        res.error = "SOA answer is not authoritative (lame)";
+        co_return res;
+      }
+      res.ok = true;
+      res.serial = f.serial;
+      co_return res;
+    }
+  }
+  res.error = "no SOA for the zone in the answer";
+  co_return res;
+}
+
+asio::awaitable<RRsetCheck> query_rrset(const Remote& remote, const std::string& name,
+                                        uint16_t qtype, std::chrono::milliseconds timeout) {
+  RRsetCheck res;
+  UdpAnswer a = co_await query_udp(remote, name, qtype, timeout);
+  if (!a.error.empty()) {
+    res.error = a.error;
+    co_return res;
+  }
+  const uint8_t* buf = a.buf.data();
+  const size_t n = a.n;
+  const uint16_t flags = get16(buf + 2);
+  if (flags & flag::TC) {
+    res.error = "answer truncated";
+    co_return res;
+  }
+  if ((flags & 0xF) != rcode::NOERROR && (flags & 0xF) != rcode::NXDOMAIN) {
+    res.error = "answers " + rcode_text(flags & 0xF);
+    co_return res;
+  }
+  res.authoritative = (flags & flag::AA) != 0;
+  size_t pos = kHeaderSize;
+  uint8_t qname[kMaxNameLen];
+  size_t nlen;
+  if (get16(buf + 4) != 1 || read_name(buf, n, pos, qname, nlen) != NameError::ok) {
+    res.error = "malformed response";
+    co_return res;
+  }
+  pos += 4;
+  for (uint16_t i = 0; i < get16(buf + 6); ++i) {
+    ParsedRR rr;
+    if (!parse_rr(buf, n, pos, rr)) {
+      res.error = "malformed response";
+      co_return res;
+    }
+    if (rr.type == qtype && lowered(rr.owner) == name) res.rdatas.emplace_back(rr.rdata);
+  }
+  res.ok = true;
   co_return res;
 }
 

@@ -50,6 +50,17 @@ struct SoaCheck {
 boost::asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& origin,
                                            std::chrono::milliseconds timeout);
 
+// One RRset asked of a server (the DS of a child at its parent's servers).
+struct RRsetCheck {
+  bool ok = false;             // answered NOERROR/NXDOMAIN
+  bool authoritative = false;  // with AA
+  std::vector<std::string> rdatas;  // the RRset of that name and type in the answer
+  std::string error;
+};
+
+boost::asio::awaitable<RRsetCheck> query_rrset(const Remote& remote, const std::string& name,
+                                               uint16_t qtype, std::chrono::milliseconds timeout);
+
 struct TransferResult {
   enum Kind { failed, up_to_date, full, incremental } kind = failed;
   std::shared_ptr<const zone::Zone> zone;  // full

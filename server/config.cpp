@@ -511,7 +511,7 @@ Config load_config(const std::string& file) {
                                  "allow-notify", "serial-policy", "ixfr-history", "allow-update",
                                  "update-policy", "zonefile-sync", "catalog", "catalog-member",
                                  "catalog-group", "catalog-previous", "member-template",
-                                 "group-templates", "dnssec-policy"});
+                                 "group-templates", "dnssec-policy", "parental-agents"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(z, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -536,6 +536,7 @@ Config load_config(const std::string& file) {
       zc.allow_transfer = remotes("allow-transfer", true);
       zc.primaries = remotes("primaries", false);
       zc.allow_notify = remotes("allow-notify", true);
+      zc.parental_agents = remotes("parental-agents", false);
       if (z["serial-policy"]) {
         zc.serial_policy = rd.str(z["serial-policy"], "serial-policy");
         if (zc.serial_policy != "keep" && zc.serial_policy != "increment" &&
@@ -658,6 +659,9 @@ Config load_config(const std::string& file) {
                          "' is signed: set server.key-dir (or server.database, keys then go to "
                          "its directory's keys/)");
       }
+      if (!zc.parental_agents.empty() && zc.dnssec_policy.empty())
+        rd.fail(z["parental-agents"], "parental-agents of zone '" + zc.name +
+                                          "' are asked for its DS: it needs a dnssec-policy");
       cfg.zones.push_back(std::move(zc));
     }
     // Members name a catalog this configuration produces.

@@ -33,6 +33,9 @@ struct ZoneConfig {
   std::string origin;  // lowercased wire form
   std::string file;    // absolute path (primary zones)
   std::vector<std::string> notify, allow_transfer, primaries, allow_notify;
+  // Signed zones whose parent is served elsewhere: servers of the parent that zoned asks for
+  // the zone's DS during a KSK rollover (BIND's parental-agents, Knot's submission parent).
+  std::vector<std::string> parental_agents;
   // What a reload does with a file whose content changed but whose serial did not grow:
   // keep (refuse, serve the old version), increment (old + 1), unixtime (now, or old + 1).
   std::string serial_policy = "keep";

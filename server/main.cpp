@@ -42,10 +42,8 @@ namespace asio = boost::asio;
 
 // The replication view of the configuration: remotes resolved to addresses, keys and
 // source addresses.
-replication::ReplicationConfig replication_config(const server::Config& cfg,
-                                                  const server::Policy& policy) {
-  replication::ReplicationConfig rc;
-  rc.database = cfg.server.database;
+std::map<std::string, replication::Remote> remotes_of(const server::Config& cfg,
+                                                     const server::Policy& policy) {
   std::map<std::string, replication::Remote> remotes;
   for (const auto& rem : cfg.remotes) {
     replication::Remote r;
@@ -58,6 +56,14 @@ replication::ReplicationConfig replication_config(const server::Config& cfg,
       if (!rem.key.empty() && pk.label == rem.key) r.key = pk;
     remotes[rem.name] = r;
   }
+  return remotes;
+}
+
+replication::ReplicationConfig replication_config(const server::Config& cfg,
+                                                  const server::Policy& policy) {
+  replication::ReplicationConfig rc;
+  rc.database = cfg.server.database;
+  std::map<std::string, replication::Remote> remotes = remotes_of(cfg, policy);
   for (const auto& z : cfg.zones) {
     // Only zones the replication side has work for (a primary without `notify` has none):
     // with 10,000 zones every entry kept is memory.
@@ -277,6 +283,20 @@ int run(const std::string& path) {
   };
   zh.stored_zone = [&](const std::string& o, std::string& err) { return replicator.stored_zone(o, err); };
   zh.served_hash = [&](const std::string& o) { return replicator.committer().served_hash(o); };
+  // Remotes by name, for the parental agents the signing service asks (main thread).
+  std::map<std::string, replication::Remote> named_remotes;
+  signing.set_agent_query([&](const std::vector<std::string>& names, const std::string& name,
+                              uint16_t qtype, std::function<void(std::vector<server::AgentAnswer>)> done) {
+    std::vector<replication::Remote> servers;
+    for (const auto& n : names)
+      if (auto it = named_remotes.find(n); it != named_remotes.end()) servers.push_back(it->second);
+    replicator.query_servers(std::move(servers), name, qtype,
+                             [done = std::move(done)](std::vector<replication::RRsetCheck> r) {
+                               std::vector<server::AgentAnswer> out;
+                               for (auto& c : r) out.push_back({c.ok, c.authoritative, std::move(c.rdatas), c.error});
+                               done(std::move(out));
+                             });
+  });
   zh.configured = [&](const server::Config& c) {
     signing.configure(c);
     try {
@@ -284,6 +304,7 @@ int run(const std::string& path) {
     } catch (const server::ConfigError& e) {
       log->error("access policy not updated: {}", e.what());
     }
+    named_remotes = remotes_of(c, *policy.current());
     replicator.reconfigure(replication_config(c, *policy.current()));
   };
   server::ZoneService zones(io, registry, zh);

@@ -66,6 +66,7 @@ void SigningService::configure(const Config& cfg) {
     st.parent_name = parent_name;
     st.parent_history = parent_history;
     st.parent_notify = parent_notify;
+    st.parental_agents = z.parental_agents;
     next[z.origin] = std::move(st);
   }
   for (const auto& [origin, z] : zones_)
@@ -367,6 +368,7 @@ void SigningService::tick(zone::Committer& committer, int64_t now) {
         origins.push_back(origin);
       }
       sync_parent_ds(committer, origin, z, now);
+      ask_parental_agents(origin, z, now);
     }
   }
   if (changes.empty()) return;
@@ -491,6 +493,71 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
   });
 }
 
+void SigningService::ask_parental_agents(const std::string& origin, ZoneState& z, int64_t now) {
+  if (!z.parent.empty() || z.parental_agents.empty() || !agent_query_ || z.agents_asking ||
+      now < z.agents_next)
+    return;
+  // Anything to see? A KSK whose DS is wanted and not seen yet, or (going insecure) one
+  // withdrawn and not seen gone.
+  std::vector<zone::dnssec::Key> keys = z.keys;
+  zone::dnssec::apply_times(keys, now);
+  std::set<std::string> want_in, want_out;
+  for (const auto& k : keys) {
+    if (!k.ksk) continue;
+    const std::string ds = zone::dnssec::ds_rdata(origin, k.dnskey_rdata);
+    if (k.ds && !k.ds_seen) want_in.insert(ds);
+    if (z.policy.insecure && k.ds_withdraw && k.ds_withdraw <= now && k.ds_seen < k.ds_withdraw)
+      want_out.insert(ds);
+  }
+  if (want_in.empty() && want_out.empty()) return;
+  z.agents_asking = true;
+  const int64_t interval = std::clamp<int64_t>(z.policy.propagation_delay / 2, 1, 60);
+  agent_query_(z.parental_agents, origin, zone::wire::rrtype::DS,
+               [this, origin, want_in, want_out, interval](std::vector<AgentAnswer> answers) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = zones_.find(origin);
+    if (it == zones_.end()) return;
+    ZoneState& z = it->second;
+    const int64_t t = std::time(nullptr);
+    z.agents_asking = false;
+    z.agents_next = t + interval;
+    bool all_in = true, all_out = true;
+    std::string result;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      const auto& a = answers[i];
+      const std::string who = i < z.parental_agents.size() ? z.parental_agents[i] : "?";
+      std::set<std::string> have(a.rdatas.begin(), a.rdatas.end());
+      std::string state;
+      if (!a.ok) state = a.error;
+      else if (!a.authoritative) state = "not authoritative";
+      else state = std::to_string(have.size()) + " DS";
+      result += (result.empty() ? "" : ", ") + who + " (" + state + ")";
+      const bool usable = a.ok && a.authoritative;
+      for (const auto& ds : want_in) all_in = all_in && usable && have.count(ds);
+      for (const auto& ds : want_out) all_out = all_out && usable && !have.count(ds);
+    }
+    z.agents_result = result + " at " + zone::utc_text(t);
+    bool marked = false;
+    for (auto& k : z.keys) {
+      if (!k.ksk) continue;
+      const std::string ds = zone::dnssec::ds_rdata(origin, k.dnskey_rdata);
+      if ((all_in && want_in.count(ds) && !k.ds_seen) ||
+          (all_out && want_out.count(ds) && k.ds_seen < k.ds_withdraw)) {
+        k.ds_seen = t;
+        marked = true;
+        dnssec_log()->info("zone {}: the parental agents {} the DS of key tag {}", z.name,
+                           want_in.count(ds) ? "serve" : "no longer serve", k.tag);
+      }
+    }
+    if (!marked) return;
+    try {
+      zone::dnssec::KeyStore(z.key_dir, z.name).save(z.keys, nullptr);
+    } catch (const zone::dnssec::KeyError& e) {
+      dnssec_log()->error("zone {}: key state not saved: {}", z.name, e.what());
+    }
+  });
+}
+
 nlohmann::json SigningService::control(const std::string& verb, const std::string& origin,
                                        const nlohmann::json& request, int64_t now) {
   if (verb == "dnssec-status") return status(origin, now);
@@ -528,7 +595,9 @@ nlohmann::json SigningService::status(const std::string& origin, int64_t now) co
                      {"waiting", z.waiting},
                      {"next_event", zone::utc_text(z.next_event)},
                      {"next_refresh", zone::utc_text(z.next_refresh)},
-                     {"parent", z.parent_name}};
+                     {"parent", z.parent_name},
+                     {"parental_agents", z.parental_agents},
+                     {"parental_agents_said", z.agents_result}};
   if (!z.keys_loaded) out["waiting"] = "the first signing";
   return out;
 }

@@ -5,6 +5,7 @@
 // parent is served here is kept in the parent through the parent's commit.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -20,8 +21,23 @@
 
 namespace server {
 
+// One server's answer for an RRset (parental agents asked for a child's DS).
+struct AgentAnswer {
+  bool ok = false, authoritative = false;
+  std::vector<std::string> rdatas;
+  std::string error;
+};
+// Asks the named remotes for the RRset of `name_wire`/`qtype`; `done` runs later, on another
+// thread, with one answer per remote in order.
+using AgentQuery = std::function<void(const std::vector<std::string>& remotes,
+                                      const std::string& name_wire, uint16_t qtype,
+                                      std::function<void(std::vector<AgentAnswer>)> done)>;
+
 class SigningService : public zone::ZoneSigner {
  public:
+  // How zoned asks a parent elsewhere (its `parental-agents`) for the DS (main.cpp wires it).
+  void set_agent_query(AgentQuery q) { agent_query_ = std::move(q); }
+
   // Takes the policies and the zones that use one (main thread, at start and every reload).
   void configure(const Config& cfg);
 
@@ -76,6 +92,10 @@ class SigningService : public zone::ZoneSigner {
     bool parent_notify = false;
     std::optional<std::set<std::string>> ds_synced;  // the DS RDATAs last brought to the parent
     bool ds_syncing = false;
+    std::vector<std::string> parental_agents;  // a parent elsewhere: asked for the DS
+    bool agents_asking = false;
+    int64_t agents_next = 0;
+    std::string agents_result;  // the last answer, for status
     bool ds_no_delegation_said = false;
     int64_t ds_retry_at = 0;
   };
@@ -87,6 +107,11 @@ class SigningService : public zone::ZoneSigner {
   zone::ZoneChange resign_change(const std::string& origin, ZoneState& z, const char* source);
   void sync_parent_ds(zone::Committer& committer, const std::string& origin, ZoneState& z,
                       int64_t now);
+  // A parent elsewhere with parental-agents: asks them for the DS while a KSK's DS waits to
+  // be seen there (or, going insecure, to be seen gone).
+  void ask_parental_agents(const std::string& origin, ZoneState& z, int64_t now);
+
+  AgentQuery agent_query_;
 
   mutable std::mutex mu_;
   std::map<std::string, ZoneState> zones_;  // by origin

@@ -210,6 +210,7 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
         z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
                    since=mark, timeout=30)
         wait_until(lambda: len(parent_ds_tags(z.port)) == 1, 5, what="the old DS withdrawn")
+        wait_until(lambda: len(child_keys(z.port)) == 2, 5, what="the old KSK gone")
         keys2 = child_keys(z.port)
         ksk2 = [t for t, a, f in keys2 if f == 257]
         assert ksk2 != ksk0 and parent_ds_tags(z.port) == ksk2, (keys2, parent_ds_tags(z.port))
@@ -271,8 +272,11 @@ def test_a_rollover_interrupted_by_a_crash_finishes_after_restart():
         assert battery_ok(z.port, anchor, PARENT) == []
         z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
                    since=mark, timeout=30)
+        # The step is logged, then committed: the zone follows a moment later.
+        wait_until(lambda: len([t for t, a, f in child_keys(z.port) if f == 257]) == 1, 5,
+                   what="one KSK served")
         ksk1 = [t for t, a, f in child_keys(z.port) if f == 257]
-        assert len(ksk1) == 1 and ksk1 != ksk0
+        assert ksk1 != ksk0
         wait_until(lambda: parent_ds_tags(z.port) == ksk1, 5, what="the parent's DS follows")
         assert battery_ok(z.port, anchor, PARENT) == []
         verify_zone(z.port, work, "after-restart")
@@ -311,8 +315,10 @@ def test_ksk_rollover_with_a_parent_elsewhere_waits_for_ds_seen():
         assert "noted as served by the parent" in r.stdout
         z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
                    since=mark, timeout=30)
+        wait_until(lambda: len([t for t, a, f in child_keys(z.port) if f == 257]) == 1, 5,
+                   what="one KSK served")
         ksk1 = [t for t, a, f in child_keys(z.port) if f == 257]
-        assert len(ksk1) == 1 and ksk1 != ksk0
+        assert ksk1 != ksk0
         verify_zone(z.port, work, "after-ds-seen")
     finally:
         z.cleanup()
@@ -470,6 +476,7 @@ def test_keys_of_a_zone_signed_by_bind_are_taken_over_without_going_insecure(tmp
         z.reload()
         z.wait_log(r"zone example.test: signed serial \d+", since=mark)
         assert "generated" not in z.log_since(mark), z.log_since(mark)
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD) != 2024010101, 5, what="the zoned-signed version served")
         assert child_keys(z.port) == bind_keys
         assert battery_ok(z.port, anchor, CHILD) == []
         verify_zone(z.port, tmp_path, "taken-over")
@@ -528,6 +535,7 @@ def test_going_insecure_withdraws_the_ds_before_the_signatures():
                         bad.append(out)
         t = threading.Thread(target=poll, daemon=True)
         t.start()
+        wait_until(lambda: "validated" in seen, 30, what="delv validating before the change")
         mark = z.mark()
         cfg = z.config.read_text().replace("  - name: fast\n", "  - name: unsign\n    insecure: true\n"
                                            + FAST + "  - name: fast\n")
@@ -553,3 +561,51 @@ def test_going_insecure_withdraws_the_ds_before_the_signatures():
     finally:
         z.cleanup()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_parental_agents_are_asked_for_the_ds_during_a_ksk_rollover():
+    """A parent elsewhere (another zoned here) named in parental-agents: zoned asks it for the
+    child's DS and takes the KSK rollover's next step only once it serves the new DS."""
+    parent = ZonedServer()
+    z = ZonedServer()
+    try:
+        write_config(z, with_parent=False)
+        cfg = z.config.read_text().replace("policies:\n", f"""remotes:
+  - name: parent-srv
+    address: "{HOST}:{parent.port}"
+policies:
+""").replace("    dnssec-policy: fast\n", "    dnssec-policy: fast\n    parental-agents: [parent-srv]\n")
+        z.config.write_text(cfg)
+        z.start()
+        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="the child served")
+        ksk0 = [t for t, a, f in child_keys(z.port) if f == 257]
+
+        def parent_with_ds(serial):
+            ds = zonectl(z, "dnssec", "ds", CHILD).stdout.strip().splitlines()
+            text = PARENT_TEXT.replace("hostmaster 1 ", f"hostmaster {serial} ")
+            return text + "".join(l.replace(f"{CHILD}. 86400", "example 3") + "\n" for l in ds)
+
+        parent.write_zone(PARENT, parent_with_ds(1))
+        parent.configure([{"name": PARENT}], database=None)
+        parent.config.write_text(parent.config.read_text() + f"    file: zones/{PARENT}.zone\n")
+        parent.start()
+        z.wait_log(r"zone example.test: the parental agents serve the DS of key tag %d" % ksk0[0], timeout=15)
+
+        mark = z.mark()
+        zonectl(z, "dnssec", "rollover", CHILD, "ksk")
+        z.wait_log(r"zone example.test: KSK rollover started", since=mark)
+        time.sleep(5)  # several asks: the parent does not serve the new DS
+        st = zonectl(z, "dnssec", "status", CHILD).stdout
+        assert "waiting for the parent to serve the DS of KSK" in st, st
+        assert re.search(r"parental agents: parent-srv \(1 DS\) at \S+Z", st), st
+        assert "removed (its rollover is complete)" not in z.log_since(mark)
+        # The parent gets the new DS (the operator, or a registrar, put it there).
+        parent.write_zone(PARENT, parent_with_ds(2))
+        parent.reload()
+        wait_until(lambda: len(parent_ds_tags(parent.port)) == 2, 10, what="the parent serves both DS")
+        z.wait_log(r"zone example.test: the parental agents serve the DS of key tag", since=mark, timeout=15)
+        z.wait_log(r"zone example.test: KSK %d removed \(its rollover is complete\)" % ksk0[0],
+                   since=mark, timeout=30)
+    finally:
+        parent.cleanup()
+        z.cleanup()

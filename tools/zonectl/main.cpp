@@ -125,6 +125,9 @@ void print_dnssec_status(const json& r) {
   if (!str(r, "next_event").empty()) std::cout << "; next key change " << str(r, "next_event");
   std::cout << "\n";
   if (!str(r, "next_refresh").empty()) std::cout << "next signature refresh: " << str(r, "next_refresh") << "\n";
+  if (r.contains("parental_agents") && !r["parental_agents"].empty())
+    std::cout << "parental agents: "
+              << (str(r, "parental_agents_said").empty() ? "not asked yet" : str(r, "parental_agents_said")) << "\n";
 }
 
 void print_status(const json& r) {

@@ -497,7 +497,8 @@ TEST_F(ConfigTest, DnssecPoliciesLoad) {
       "    file: example.com.zone\n"
       "    dnssec-policy: fast\n");
   Config cfg = load_config(path);
-  ASSERT_EQ(cfg.policies.size(), 2u);
+  ASSERT_EQ(cfg.policies.size(), 3u);  // and the built-in insecure
+  ASSERT_TRUE(cfg.policy("insecure") && cfg.policy("insecure")->insecure);
   const PolicyConfig& d = cfg.policies[0];
   EXPECT_EQ(d.algorithm, "ecdsap256sha256");
   EXPECT_EQ(d.algorithm_number(), 13);
@@ -554,4 +555,15 @@ TEST_F(ConfigTest, DnssecPolicyErrorsNameFileAndLine) {
   EXPECT_NE(err.find("zoned.yaml:11: zone 'a.test' is a secondary"), std::string::npos) << err;
   err = error_of("policies:\n  - name: p\nzones:\n  - name: a.test\n    file: a.zone\n    dnssec-policy: p\n");
   EXPECT_NE(err.find("zoned.yaml:6: zone 'a.test' is signed: set server.key-dir"), std::string::npos) << err;
+  // Parental agents are for signed zones, and name remotes.
+  err = error_of(std::string(kRemotes) + "zones:\n  - name: a.test\n    file: a.zone\n    parental-agents: [sec1]\n");
+  EXPECT_NE(err.find("parental-agents of zone 'a.test' are asked for its DS: it needs a dnssec-policy"),
+            std::string::npos) << err;
+  err = error_of(head + "zones:\n  - name: a.test\n    file: a.zone\n    dnssec-policy: p\n    parental-agents: [nope]\n");
+  EXPECT_NE(err.find("zoned.yaml:9: 'parental-agents' of zone 'a.test' names unknown remote 'nope'"),
+            std::string::npos) << err;
+  // 'insecure' is the built-in policy's name.
+  err = error_of("policies:\n  - name: insecure\n    algorithm: ed25519\n");
+  EXPECT_NE(err.find("zoned.yaml:2: policy 'insecure': the name 'insecure' is the built-in policy"),
+            std::string::npos) << err;
 }
