@@ -233,6 +233,55 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
   return out;
 }
 
+std::optional<zone::Changeset> SigningService::sign_change(const std::string& origin,
+                                                           const std::string& name,
+                                                           const zone::Zone& cur,
+                                                           const zone::Changeset& cs) {
+  std::vector<zone::dnssec::Key> keys;
+  PolicyConfig policy;
+  const int64_t now = std::time(nullptr);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = zones_.find(origin);
+    if (it == zones_.end() || !it->second.keys_loaded || it->second.policy.insecure) return std::nullopt;
+    const ZoneState& z = it->second;
+    // Signatures due, or a key whose role changed since the last signing: the whole pass.
+    if (z.next_refresh && static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) >= 0)
+      return std::nullopt;
+    for (const auto& k : z.keys)
+      for (int64_t t : {k.published, k.active, k.retire, k.remove, k.ds_submit, k.ds_withdraw})
+        if (t > z.signed_at && t <= now) return std::nullopt;
+    keys = z.keys;
+    policy = z.policy;
+  }
+  zone::dnssec::apply_times(keys, now);
+  zone::dnssec::SignPolicy sp;
+  sp.nsec3 = policy.nsec3;
+  sp.opt_out = policy.nsec3_opt_out;
+  sp.validity = policy.signature_validity;
+  sp.refresh = policy.signature_refresh;
+  sp.dnskey_ttl = policy.dnskey_ttl;
+  sp.cds = policy.cds_cdnskey;
+  zone::dnssec::SignStats stats;
+  std::string why;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<zone::Changeset> out;
+  try {
+    out = zone::dnssec::sign_change(cur, cs, keys, sp, static_cast<uint32_t>(now), stats, why);
+  } catch (const zone::dnssec::KeyError& e) {
+    why = e.what();
+  }
+  if (!out) {
+    dnssec_log()->debug("zone {}: signed whole: {}", name, why);
+    return std::nullopt;
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  dnssec_log()->info("zone {}: signed serial {} ({}): the change only, {} signature(s) made; {:.1f} ms", name,
+                     out->to_serial(), policy.nsec3 ? "NSEC3" : "NSEC", stats.signatures_made, ms);
+  return out;
+}
+
 bool SigningService::adopt(const std::string& origin, const std::string& name,
                            const zone::Zone& stored) {
   namespace rrtype = zone::wire::rrtype;

@@ -50,6 +50,11 @@ class SigningService : public zone::ZoneSigner {
   bool adopt(const std::string& origin, const std::string& name,
              const zone::Zone& stored) override;
 
+  // On the committer's thread: a change signed in O(change) (zone::dnssec::sign_change), or
+  // nullopt when the whole pass is due (a key changed role, signatures fall due, NSEC3, ...).
+  std::optional<zone::Changeset> sign_change(const std::string& origin, const std::string& name,
+                                             const zone::Zone& cur, const zone::Changeset& cs) override;
+
   // Main thread, from the periodic tick (`now`: unix time): takes the rollover steps that are
   // due, commits a re-signing change (serial + 1) for every zone whose signatures fall due or
   // whose keys changed role, and brings the DS at the parent (when served here) in line.

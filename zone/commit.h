@@ -96,6 +96,14 @@ class ZoneSigner {
   // it can be served as it is (signed by the zone's keys with its policy's denial, no
   // signature due yet): no signing pass at all.
   virtual bool adopt(const std::string& origin, const std::string& name, const Zone& stored) = 0;
+  // A change to a signed zone signed by itself, in O(change): the signed changeset against
+  // `cur` (the version served) for the unsigned change `cs`; nullopt when the whole pass
+  // (sign) is needed.
+  virtual std::optional<Changeset> sign_change(const std::string& origin, const std::string& name,
+                                               const Zone& cur, const Changeset& cs) {
+    (void)origin, (void)name, (void)cur, (void)cs;
+    return std::nullopt;
+  }
 };
 
 class Committer {

@@ -20,6 +20,15 @@ const Node* Zone::nsec_for(NameView lower_name) const {
   return it == nsec_chain_.begin() ? nsec_chain_.back() : *(it - 1);
 }
 
+const Node* Zone::nsec_before(NameView lower_name) const {
+  if (overlay_) [[unlikely]] return nsec_for_version(lower_name, true);
+  if (nsec_chain_.empty()) return nullptr;
+  auto it = std::lower_bound(
+      nsec_chain_.begin(), nsec_chain_.end(), lower_name,
+      [](const Node* node, NameView n) { return canonical_compare(node->name, n) < 0; });
+  return it == nsec_chain_.begin() ? nsec_chain_.back() : *(it - 1);
+}
+
 void Zone::nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const {
   // IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt).
   uint8_t buf[kMaxNameLen + 256];

@@ -100,10 +100,16 @@ void Zone::visit_version_nodes(void (*fn)(const void*, const Node&), const void*
 
 // The chains of a version: the base's, without the positions gone, merged with its own.
 // Base entries still there are the version's nodes too (a replaced node is always gone).
-const Node* Zone::nsec_for_version(NameView q) const {
+const Node* Zone::nsec_for_version(NameView q, bool strict) const {
   const Overlay& o = *overlay_;
   const auto& bc = o.base->nsec_chain_;
-  auto before = [](NameView n, const Node* node) { return canonical_compare(n, node->name) < 0; };
+  // The first chain entry after q (strict: at or after q); the one before it is the answer.
+  auto first_after = [&](const auto& chain) {
+    return strict ? std::lower_bound(chain.begin(), chain.end(), q,
+                                     [](const Node* node, NameView n) { return canonical_compare(node->name, n) < 0; })
+                  : std::upper_bound(chain.begin(), chain.end(), q,
+                                     [](NameView n, const Node* node) { return canonical_compare(n, node->name) < 0; });
+  };
   auto live = [&](int64_t i) -> const Node* {
     if (i < 0) return nullptr;
     if (const ChainGap* g = Overlay::gap_at(o.nsec_gone, static_cast<size_t>(i))) i = g->live_before;
@@ -113,8 +119,8 @@ const Node* Zone::nsec_for_version(NameView q) const {
     if (!a || !b) return a ? a : b;
     return canonical_compare(a->name, b->name) > 0 ? a : b;
   };
-  const Node* b = live((std::upper_bound(bc.begin(), bc.end(), q, before) - bc.begin()) - 1);
-  auto it = std::upper_bound(o.nsec_added.begin(), o.nsec_added.end(), q, before);
+  const Node* b = live((first_after(bc) - bc.begin()) - 1);
+  auto it = first_after(o.nsec_added);
   const Node* a = it == o.nsec_added.begin() ? nullptr : *(it - 1);
   if (const Node* n = later(a, b)) return n;
   // Before the first name: the last NSEC wraps around and covers it.
@@ -183,26 +189,26 @@ int64_t Zone::ns_references(NameView target) const {
   return n;
 }
 
-uint64_t node_content_hash(const Node& n) {
+uint64_t record_content_hash(NameView owner, uint16_t type, uint32_t ttl, std::string_view rd) {
   // The formula content_hash has always had (its values are stored): per record, owner,
   // type, TTL as served and RDATA with an SOA's serial blanked; summed.
+  std::string k(owner);
+  k.append(reinterpret_cast<const char*>(&type), 2);
+  k.append(reinterpret_cast<const char*>(&ttl), 4);
+  if (type == rrtype::SOA) {
+    std::string blank(rd);
+    set_soa_serial(blank, 0);
+    k += blank;
+  } else {
+    k.append(rd);
+  }
+  return std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
+}
+
+uint64_t node_content_hash(const Node& n) {
   uint64_t h = 0;
-  std::string k;
   for (const auto& set : n.rrsets)
-    set.for_each([&](std::string_view rd) {
-      uint32_t ttl = n.record_ttl(set, rd);
-      k.assign(n.name);
-      k.append(reinterpret_cast<const char*>(&set.type), 2);
-      k.append(reinterpret_cast<const char*>(&ttl), 4);
-      size_t at = k.size();
-      k.append(rd);
-      if (set.type == rrtype::SOA) {
-        std::string blank(rd);
-        set_soa_serial(blank, 0);
-        k.replace(at, std::string::npos, blank);
-      }
-      h += std::hash<std::string>{}(k) * 0x9E3779B97F4A7C15ull + 1;
-    });
+    set.for_each([&](std::string_view rd) { h += record_content_hash(n.name, set.type, n.record_ttl(set, rd), rd); });
   return h;
 }
 

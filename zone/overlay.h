@@ -94,6 +94,8 @@ struct Overlay {
 
 // What one node adds to a zone's content hash (content_hash in changeset.h).
 uint64_t node_content_hash(const Node& n);
+// One record's share of it (a changeset's effect on the hash: added minus removed).
+uint64_t record_content_hash(NameView owner, uint16_t type, uint32_t ttl, std::string_view rdata);
 
 // How large an overlay may grow over a base of `base_nodes` nodes before the next change
 // compacts it into a flat zone. Copying the overlay is part of every change (a few ns per

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 #include <map>
+#include <optional>
+#include <set>
 #include <unordered_set>
 
 #include <openssl/evp.h>
@@ -130,6 +132,14 @@ std::string rrsig_fields(uint16_t type, uint8_t algorithm, NameView owner, uint3
 
 // Serial arithmetic (RFC 4034 3.1.5): seconds from a to b, negative when b is before a.
 int64_t until(uint32_t now, uint32_t t) { return static_cast<int32_t>(t - now); }
+
+// Jitter: new signatures of one run expire over a tenth of the refresh time, so that they
+// fall due (and are made again) a few at a time, not all in one commit.
+uint32_t jittered_expiration(const SignPolicy& p, uint32_t now, NameView owner, uint16_t type) {
+  uint64_t h = std::hash<std::string_view>{}(owner) ^ (uint64_t(type) * 0x9E3779B97F4A7C15ull);
+  uint32_t spread = std::max<uint32_t>(1, std::min(p.refresh / 10, (p.validity - p.refresh) / 2));
+  return now + p.validity - static_cast<uint32_t>(h % spread);
+}
 
 class Signer {
  public:
@@ -286,11 +296,7 @@ class Signer {
         signers.push_back(&k);
     if (signers.empty()) return;
     if (reuse(owner, set, nsec3_owner, signers)) return;
-    // Jitter: new signatures of one run expire over a tenth of the refresh time, so that
-    // they fall due (and are made again) a few at a time, not all in one commit.
-    uint64_t h = std::hash<std::string_view>{}(owner) ^ (uint64_t(set.type) * 0x9E3779B97F4A7C15ull);
-    uint32_t spread = std::max<uint32_t>(1, std::min(p_.refresh / 10, (p_.validity - p_.refresh) / 2));
-    uint32_t expiration = now_ + p_.validity - static_cast<uint32_t>(h % spread);
+    uint32_t expiration = jittered_expiration(p_, now_, owner, set.type);
     uint32_t inception = now_ - 3600;  // validators with a clock somewhat behind
     Job j;
     j.owner = std::string(owner);
@@ -508,6 +514,215 @@ std::shared_ptr<const Zone> sign_zone(const Zone& content, const Zone* prev,
   }
   Signer s(content, prev, keys, policy, now, stats);
   return s.run(errors);
+}
+
+namespace {
+
+// One name's non-DNSSEC RRsets while a change is signed: type -> TTL and RDATAs.
+struct NameSets {
+  std::map<uint16_t, std::pair<uint32_t, std::vector<std::string>>> sets;
+  bool has_data() const { return !sets.empty(); }
+  std::vector<uint16_t> types() const {
+    std::vector<uint16_t> t;
+    for (const auto& [type, v] : sets) t.push_back(type);
+    return t;
+  }
+};
+
+NameSets sets_of(const Node* n) {
+  NameSets out;
+  if (!n) return out;
+  for (const auto& s : n->rrsets)
+    if (!is_dnssec_type(s.type)) out.sets[s.type] = {s.ttl, rdatas_of(s)};
+  return out;
+}
+
+}  // namespace
+
+std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
+                                     const std::vector<Key>& keys, const SignPolicy& p,
+                                     uint32_t now, SignStats& stats, std::string& why_not) {
+  auto no = [&](std::string why) -> std::optional<Changeset> {
+    why_not = std::move(why);
+    return std::nullopt;
+  };
+  if (p.nsec3 || cur.denial() != Denial::nsec) return no("NSEC3 zones are signed whole");
+  const NameView origin = cur.origin();
+  const Node& apex = cur.apex();
+  // The served version has exactly the keys that publish now (a key change: whole pass).
+  const wire::RRset* dnskey = apex.find(rrtype::DNSKEY);
+  size_t published = 0;
+  std::vector<const Key*> zsks;
+  for (const auto& k : keys) {
+    if (k.publish) {
+      ++published;
+      if (!dnskey || !dnskey->contains(k.dnskey_rdata)) return no("the DNSKEY set changes");
+    }
+    if (k.signs && k.zsk) zsks.push_back(&k);
+  }
+  if (!dnskey || dnskey->count != published || dnskey->ttl != p.dnskey_ttl || zsks.empty())
+    return no("the DNSKEY set changes");
+  // The SOA: the one served, to the new one; its negative TTL (the NSEC TTL) unchanged.
+  std::string soa_rd;
+  cur.soa().for_each([&](std::string_view rd) { soa_rd = std::string(rd); });
+  if (cs.soa_from.rdata != soa_rd || cs.soa_from.ttl != cur.soa().ttl) return no("the SOA differs");
+  wire::SoaFields from, to;
+  if (!wire::parse_soa(cs.soa_from.rdata, from) || !wire::parse_soa(cs.soa_to.rdata, to) ||
+      cs.soa_to.ttl != cs.soa_from.ttl || from.minimum != to.minimum)
+    return no("the negative TTL changes");
+  const uint32_t nsec_ttl = cur.negative_ttl();
+
+  // The change by name, in canonical order; names where a cut could move are signed whole.
+  auto less = [](const std::string& a, const std::string& b) { return wire::canonical_compare(a, b) < 0; };
+  std::map<std::string, std::pair<std::vector<const Record*>, std::vector<const Record*>>, decltype(less)> by_name(less);
+  for (int added = 0; added < 2; ++added)
+    for (const auto& r : added ? cs.added : cs.removed) {
+      if (is_dnssec_type(r.type) || r.type == rrtype::SOA) continue;
+      if ((r.type == rrtype::NS && r.owner != origin) || r.type == rrtype::DS || r.type == rrtype::DNAME)
+        return no("a delegation or DNAME changes");
+      if (!wire::is_subdomain(r.owner, origin)) return no("a name outside the zone");
+      (added ? by_name[r.owner].second : by_name[r.owner].first).push_back(&r);
+    }
+  by_name[std::string(origin)];  // the SOA (its signature) changes in any case
+  for (const auto& [name, change] : by_name) {
+    for (NameView a = name; a != origin; a = wire::parent_name(a)) {
+      const Node* n = cur.find(a);
+      if (n && (n->is_cut || (a != NameView(name) && n->has_dname)))
+        return no("a name at or below a delegation or DNAME");
+    }
+  }
+
+  Changeset out;
+  out.soa_from = cs.soa_from;
+  out.soa_to = cs.soa_to;
+  const uint32_t inception = now - 3600;
+  auto sign_into = [&](NameView owner, uint16_t type, uint32_t ttl, const std::vector<std::string>& rds) {
+    const uint32_t expiration = jittered_expiration(p, now, owner, type);
+    for (const Key* k : zsks) {
+      out.added.push_back(Record{std::string(owner), rrtype::RRSIG, ttl,
+                                 sign_rrset(*k, owner, origin, type, ttl, rds, inception, expiration)});
+      ++stats.signatures_made;
+    }
+  };
+  auto drop_sigs = [&](const Node* n, uint16_t type) {
+    if (!n) return;
+    const wire::RRset* rrsig = n->find(rrtype::RRSIG);
+    if (const wire::RRset* sigs = n->sigs_for(type))
+      sigs->for_each([&](std::string_view rd) {
+        out.removed.push_back(Record{std::string(n->name), rrtype::RRSIG,
+                                     rrsig ? n->record_ttl(*rrsig, rd) : sigs->ttl, std::string(rd)});
+      });
+  };
+  // The NSEC of `n` replaced by one with `rdata` (or only removed), signed.
+  auto put_nsec = [&](const Node* n, NameView owner, const std::string* rdata) {
+    if (n)
+      if (const wire::RRset* old = n->find(rrtype::NSEC)) {
+        old->for_each([&](std::string_view rd) {
+          out.removed.push_back(Record{std::string(owner), rrtype::NSEC, old->ttl, std::string(rd)});
+        });
+        drop_sigs(n, rrtype::NSEC);
+      }
+    if (rdata) {
+      out.added.push_back(Record{std::string(owner), rrtype::NSEC, nsec_ttl, *rdata});
+      sign_into(owner, rrtype::NSEC, nsec_ttl, {*rdata});
+    }
+  };
+  auto nsec_next = [](const Node* n) -> std::string {
+    const wire::RRset* s = n ? n->find(rrtype::NSEC) : nullptr;
+    std::string next;
+    if (s) s->for_each([&](std::string_view rd) {
+      size_t len = 0;
+      while (len < rd.size() && rd[len] != 0) len += 1 + static_cast<uint8_t>(rd[len]);
+      next = std::string(rd.substr(0, len + 1));
+    });
+    return next;
+  };
+  auto bitmap_types = [&](NameView owner, const NameSets& sets) {
+    std::vector<uint16_t> t = sets.types();
+    t.push_back(rrtype::NSEC);
+    t.push_back(rrtype::RRSIG);
+    if (owner == origin)  // the signer's own apex records
+      for (uint16_t x : {rrtype::DNSKEY, uint16_t(59), uint16_t(60)})
+        if (apex.find(x)) t.push_back(x);
+    return t;
+  };
+  // Chain neighbours whose NSEC changes because a name comes or goes: each may move once.
+  std::set<std::string, decltype(less)> moved(less);
+  for (const auto& [name, change] : by_name) {
+    const Node* node = cur.find(name);
+    NameSets before = sets_of(node), after = before;
+    for (const Record* r : change.first) {
+      auto it = after.sets.find(r->type);
+      if (it == after.sets.end() || it->second.first != r->ttl) return no("a removed record is not served");
+      auto& v = it->second.second;
+      auto at = std::find(v.begin(), v.end(), r->rdata);
+      if (at == v.end()) return no("a removed record is not served");
+      v.erase(at);
+      if (v.empty()) after.sets.erase(it);
+    }
+    for (const Record* r : change.second) {
+      auto& slot = after.sets[r->type];
+      if (!slot.second.empty() && slot.first != r->ttl) return no("a TTL changes within an RRset");
+      slot.first = r->ttl;
+      if (std::find(slot.second.begin(), slot.second.end(), r->rdata) != slot.second.end())
+        return no("an added record is served already");
+      slot.second.push_back(r->rdata);
+    }
+    // CNAME beside other data, and the like: the full pass says what is wrong.
+    if (after.sets.count(rrtype::CNAME) && after.sets.size() > 1) return no("CNAME and other data");
+    for (const auto& [type, v] : before.sets) {
+      auto it = after.sets.find(type);
+      if (it != after.sets.end() && it->second.first == v.first &&
+          canonical_set(type, it->second.second) == canonical_set(type, v.second))
+        continue;
+      for (const auto& rd : v.second) out.removed.push_back(Record{std::string(name), type, v.first, rd});
+      drop_sigs(node, type);
+    }
+    for (const auto& [type, v] : after.sets) {
+      auto it = before.sets.find(type);
+      if (it != before.sets.end() && it->second.first == v.first &&
+          canonical_set(type, it->second.second) == canonical_set(type, v.second))
+        continue;
+      for (const auto& rd : v.second) out.added.push_back(Record{std::string(name), type, v.first, rd});
+      sign_into(name, type, v.first, v.second);
+    }
+    // The SOA's own signature.
+    if (NameView(name) == origin) {
+      drop_sigs(node, rrtype::SOA);
+      sign_into(origin, rrtype::SOA, cs.soa_to.ttl, {cs.soa_to.rdata});
+    }
+    // The NSEC chain.
+    const bool had = before.has_data() || NameView(name) == origin;
+    const bool has = after.has_data() || NameView(name) == origin;
+    if (had && has) {
+      if (before.types() != after.types()) {
+        if (moved.count(name)) return no("neighbouring names change");
+        moved.insert(name);
+        std::string rd = nsec_next(node) + type_bitmap(bitmap_types(name, after));
+        put_nsec(node, name, &rd);
+      }
+    } else if (!had && has) {
+      const Node* pred = cur.nsec_for(name);
+      if (!pred || by_name.count(std::string(pred->name)) || !moved.insert(std::string(pred->name)).second ||
+          !moved.insert(name).second)
+        return no("neighbouring names change");
+      std::string rd = nsec_next(pred) + type_bitmap(bitmap_types(name, after));
+      put_nsec(nullptr, name, &rd);
+      NameSets ps = sets_of(pred);
+      std::string prd = name + type_bitmap(bitmap_types(pred->name, ps));
+      put_nsec(pred, pred->name, &prd);
+    } else if (had && !has) {
+      const Node* pred = cur.nsec_before(name);
+      if (!pred || by_name.count(std::string(pred->name)) || !moved.insert(std::string(pred->name)).second ||
+          !moved.insert(name).second)
+        return no("neighbouring names change");
+      put_nsec(node, name, nullptr);
+      NameSets ps = sets_of(pred);
+      std::string prd = nsec_next(node) + type_bitmap(bitmap_types(pred->name, ps));
+      put_nsec(pred, pred->name, &prd);
+    }
+  }
+  return out;
 }
 
 }  // namespace zone::dnssec

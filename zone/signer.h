@@ -11,6 +11,8 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "zone/changeset.h"
@@ -52,6 +54,16 @@ std::shared_ptr<const Zone> sign_zone(const Zone& content, const Zone* prev,
                                       const std::vector<Key>& keys, const SignPolicy& policy,
                                       uint32_t now, SignStats& stats,
                                       std::vector<ZoneError>& errors);
+
+// A change to a signed NSEC zone, signed by itself: the signed changeset against `cur` (the
+// version served, signed with these keys) for the unsigned change `cs` — the changed RRsets
+// and their signatures, the SOA's, and the NSEC records of the changed names and of their
+// chain neighbours — in O(change). nullopt with `why_not` when the change needs the whole
+// pass (NSEC3, a key or DNSKEY change, a delegation or DNAME moving, neighbouring names
+// changing together, a change that does not apply): the caller runs sign_zone then.
+std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
+                                     const std::vector<Key>& keys, const SignPolicy& policy,
+                                     uint32_t now, SignStats& stats, std::string& why_not);
 
 // The RRSIG RDATA over one RRset (tests; sign_zone uses it).
 std::string sign_rrset(const Key& key, NameView owner_lower, NameView origin_lower, uint16_t type,

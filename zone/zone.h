@@ -214,6 +214,9 @@ class Zone {
   // NSEC zones: the node whose NSEC matches `lower_name` or covers it (its canonical
   // predecessor in the chain). Binary search, no allocation.
   const Node* nsec_for(NameView lower_name) const;
+  // The NSEC owner strictly before `lower_name` in the chain (wrapping to the last), e.g. the
+  // predecessor of a name that leaves it; nullptr without an NSEC chain.
+  const Node* nsec_before(NameView lower_name) const;
   // NSEC3 zones: the hash of a name with the zone's NSEC3PARAM (RFC 5155 5).
   void nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const;
   // The NSEC3 whose owner hash equals `hash` (match = true) or covers it.
@@ -244,7 +247,7 @@ class Zone {
   const Node* find_in_version(NameView lower_name) const;
   const Node* find_nsec3_owner(NameView lower_name) const;
   void visit_version_nodes(void (*fn)(const void*, const Node&), const void* ctx) const;
-  const Node* nsec_for_version(NameView lower_name) const;
+  const Node* nsec_for_version(NameView lower_name, bool strict = false) const;
   const Nsec3Entry* nsec3_for_version(const uint8_t hash[kNsec3HashLen], bool& match) const;
   // In-zone NS targets of the apex and of every cut, as sorted hashes: which names a change
   // must not leave without glue. Built on first use (flat zones; versions carry a delta).

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
+#include <tuple>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "zone/changeset.h"
 #include "zone/loader.h"
+#include "zone/overlay.h"
 #include "zone/nsec3_params.h"
 #include "zone/wire/name.h"
 #include "zone/wire/rdata.h"
@@ -328,4 +331,128 @@ TEST(SignerTest, Nsec3OptOutLeavesUnsignedDelegationsOut) {
   EXPECT_TRUE(hashes.count(hash_of("secure.example.test.")));  // signed delegation (DS): kept
   EXPECT_TRUE(hashes.count(hash_of("www.example.test.")));
   EXPECT_TRUE(hashes.count(hash_of("c.example.test.")));       // empty non-terminal of a.b.c
+}
+
+namespace {
+
+// The records of a zone without its signatures (what both ways of signing must agree on).
+std::set<std::tuple<std::string, uint16_t, uint32_t, std::string>> unsigned_records(const Zone& z) {
+  std::set<std::tuple<std::string, uint16_t, uint32_t, std::string>> out;
+  for (const auto& r : zone_records(z))
+    if (r.type != rrtype::RRSIG) out.insert({r.owner, r.type, r.ttl, r.rdata});
+  return out;
+}
+
+Record rec(const std::string& owner, uint16_t type, uint32_t ttl, const std::string& rdata) {
+  return Record{W(owner), type, ttl, rdata};
+}
+
+}  // namespace
+
+// A change signed by itself (sign_change) gives the zone the whole pass gives: the same
+// records and NSEC chain, every RRset signed, every signature valid; and it refuses what the
+// whole pass must judge.
+TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
+  auto content = load(kZone);
+  ASSERT_TRUE(content);
+  auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
+  dnssec::SignPolicy p;
+  dnssec::SignStats st;
+  std::vector<ZoneError> errs;
+  const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
+  std::shared_ptr<const Zone> cur = dnssec::sign_zone(*content, nullptr, keys, p, now, st, errs);
+  ASSERT_TRUE(cur);
+  const std::string a1("\xc0\x00\x02\x63", 4), a2("\xc0\x00\x02\x64", 4);
+  auto soa_change = [&](const Zone& z) {
+    Changeset cs;
+    cs.soa_from = Record{z.origin(), rrtype::SOA, z.soa().ttl, ""};
+    z.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
+    cs.soa_to = cs.soa_from;
+    wire::set_soa_serial(cs.soa_to.rdata, z.serial() + 1);
+    return cs;
+  };
+  struct Case {
+    const char* what;
+    std::function<void(Changeset&)> edit;
+  };
+  std::vector<Case> cases{
+      {"a new name (NSEC inserted)", [&](Changeset& c) { c.added.push_back(rec("new.example.test.", rrtype::A, 300, a1)); }},
+      {"a new type at a name (bitmap)", [&](Changeset& c) { c.added.push_back(rec("mail.example.test.", rrtype::TXT, 300, std::string("\x02hi", 3))); }},
+      {"a changed RRset", [&](Changeset& c) {
+         c.removed.push_back(rec("www.example.test.", rrtype::A, 300, std::string("\xc0\x00\x02\x0a", 4)));
+         c.added.push_back(rec("www.example.test.", rrtype::A, 300, a2));
+       }},
+      {"a name removed (NSEC joined)", [&](Changeset& c) {
+         c.removed.push_back(rec("www.example.test.", rrtype::A, 300, a2));
+         c.removed.push_back(rec("www.example.test.", rrtype::AAAA, 300,
+                                 std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x10", 16)));
+       }},
+      {"only the SOA", [&](Changeset&) {}},
+      {"an ACME challenge under an empty non-terminal", [&](Changeset& c) {
+         c.added.push_back(rec("_acme-challenge.x.y.example.test.", rrtype::TXT, 60, std::string("\x05token", 6)));
+       }},
+  };
+  for (const auto& cs_case : cases) {
+    SCOPED_TRACE(cs_case.what);
+    Changeset cs = soa_change(*cur);
+    cs_case.edit(cs);
+    dnssec::SignStats s1;
+    std::string why;
+    auto scs = dnssec::sign_change(*cur, cs, keys, p, now, s1, why);
+    ASSERT_TRUE(scs) << why;
+    std::vector<ZoneError> e1;
+    auto fast = apply_changeset(cur, *scs, e1);
+    for (const auto& e : e1) ADD_FAILURE() << e.str();
+    ASSERT_TRUE(fast);
+    std::vector<ZoneError> e2;
+    auto plain = dnssec::unsigned_content(*cur, &cs, e2);
+    ASSERT_TRUE(plain);
+    dnssec::SignStats s2;
+    auto whole = dnssec::sign_zone(*plain, cur.get(), keys, p, now, s2, e2);
+    ASSERT_TRUE(whole);
+    EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
+    EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
+    verify_all(*fast);
+    // Only what changed was signed: the SOA, the changed RRsets and a few NSEC.
+    EXPECT_LE(s1.signatures_made, 6u);
+    EXPECT_LT(s1.signatures_made, signed_sets(*fast).size());
+    // The unsigned content's hash moves by the change.
+    EXPECT_EQ(content_hash(*plain), [&] {
+      auto before = dnssec::unsigned_content(*cur, nullptr, e2);
+      uint64_t h = content_hash(*before);
+      for (const auto& r : cs.removed) h -= record_content_hash(r.owner, r.type, r.ttl, r.rdata);
+      for (const auto& r : cs.added) h += record_content_hash(r.owner, r.type, r.ttl, r.rdata);
+      return h + record_content_hash(cs.soa_to.owner, rrtype::SOA, cs.soa_to.ttl, cs.soa_to.rdata) -
+             record_content_hash(cs.soa_from.owner, rrtype::SOA, cs.soa_from.ttl, cs.soa_from.rdata);
+    }());
+    cur = fast;  // the next case starts from the version served
+  }
+  // What the whole pass must judge.
+  std::vector<Case> refused{
+      {"a new delegation", [&](Changeset& c) { c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns1.shop.example.test."))); }},
+      {"a name below a delegation", [&](Changeset& c) { c.added.push_back(rec("x.sub.example.test.", rrtype::A, 300, a1)); }},
+      {"two new names in one gap", [&](Changeset& c) {
+         c.added.push_back(rec("zz1.example.test.", rrtype::A, 300, a1));
+         c.added.push_back(rec("zz2.example.test.", rrtype::A, 300, a1));
+       }},
+      {"a record that is not there", [&](Changeset& c) { c.removed.push_back(rec("nope.example.test.", rrtype::A, 300, a1)); }},
+  };
+  for (const auto& r : refused) {
+    SCOPED_TRACE(r.what);
+    Changeset cs = soa_change(*cur);
+    r.edit(cs);
+    dnssec::SignStats s1;
+    std::string why;
+    EXPECT_FALSE(dnssec::sign_change(*cur, cs, keys, p, now, s1, why));
+    EXPECT_FALSE(why.empty());
+  }
+  // NSEC3 and changed keys: the whole pass.
+  dnssec::SignPolicy p3 = p;
+  p3.nsec3 = true;
+  std::string why;
+  dnssec::SignStats s1;
+  EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), keys, p3, now, s1, why));
+  auto other = make_keys(dnssec::kEcdsaP256Sha256, false);
+  EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), other, p, now, s1, why));
+  EXPECT_EQ(why, "the DNSKEY set changes");
 }
