@@ -117,17 +117,7 @@ def run(kind, n):
         add_s, add_left = wait_all(c.port, members, "ok", 300)
         add_s = time.monotonic() - t0 if not add_left else add_s
         out = {"kind": kind, "add_s": add_s, "add_missing": add_left}
-        if kind == "zoned":
-            c.stop()
-            t1 = time.monotonic()
-            p.stop()  # the producer is down: only the database can serve them
-            c.start()
-            up = time.monotonic() - t1
-            restart_s, restart_left = wait_all(c.port, members, "ok", 60)
-            out["restart_s"] = up + restart_s
-            out["restart_missing"] = restart_left
-            p.start()
-            time.sleep(1.0)
+        # Removal right after the addition, for both consumers alike.
         producer_config(p, c.port, [])
         t0 = hup_and_wait_catalog(p)
         rm_s, rm_left = wait_all(c.port, members, "gone", 300)
@@ -137,6 +127,19 @@ def run(kind, n):
             time.sleep(0.5)
             held = stored_zones(c)
             out["rows_left"] = sum(1 for m in members if m in held)
+            # Then the restart: the members again, the producer stopped, the consumer
+            # restarted: only its database can serve them.
+            producer_config(p, c.port, members)
+            hup_and_wait_catalog(p)
+            wait_all(c.port, members, "ok", 300)
+            c.stop()
+            t1 = time.monotonic()
+            p.stop()
+            c.start()
+            up = time.monotonic() - t1
+            restart_s, restart_left = wait_all(c.port, members, "ok", 60)
+            out["restart_s"] = up + restart_s
+            out["restart_missing"] = restart_left
         return out
     finally:
         p.cleanup()

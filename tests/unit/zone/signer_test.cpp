@@ -388,6 +388,12 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
                                  std::string("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x10", 16)));
        }},
       {"only the SOA", [&](Changeset&) {}},
+      {"a new name right after the apex (whose NSEC moves)", [&](Changeset& c) {
+         c.added.push_back(rec("0.example.test.", rrtype::A, 300, a1));
+       }},
+      {"that name removed again", [&](Changeset& c) {
+         c.removed.push_back(rec("0.example.test.", rrtype::A, 300, a1));
+       }},
       {"an ACME challenge under an empty non-terminal", [&](Changeset& c) {
          c.added.push_back(rec("_acme-challenge.x.y.example.test.", rrtype::TXT, 60, std::string("\x05token", 6)));
        }},
