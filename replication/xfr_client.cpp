@@ -116,6 +116,7 @@ struct UdpAnswer {
   bool refused = false;
   std::vector<uint8_t> buf;
   size_t n = 0;
+  size_t answer_at = 0;  // where the answer section starts (after the one question)
 };
 
 asio::awaitable<UdpAnswer> query_udp(const Remote& remote, const std::string& name, uint16_t qtype,
@@ -156,6 +157,15 @@ asio::awaitable<UdpAnswer> query_udp(const Remote& remote, const std::string& na
       co_return res;
     }
     res.n = n;
+    size_t pos = kHeaderSize;
+    uint8_t qname[kMaxNameLen];
+    size_t nlen;
+    if (get16(res.buf.data() + 4) != 1 ||
+        read_name(res.buf.data(), n, pos, qname, nlen) != NameError::ok || pos + 4 > n) {
+      res.error = "malformed response";
+      co_return res;
+    }
+    res.answer_at = pos + 4;
     co_return res;
   }
   res.error = ec == asio::error::operation_aborted ? "timed out" : ec.message();
@@ -176,14 +186,7 @@ asio::awaitable<SoaCheck> query_soa(const Remote& remote, const std::string& ori
   const uint8_t* buf = a.buf.data();
   const size_t n = a.n;
   // Find the SOA of the zone in the answer.
-  size_t pos = kHeaderSize;
-  uint8_t name[kMaxNameLen];
-  size_t nlen;
-  if (get16(buf + 4) != 1 || read_name(buf, n, pos, name, nlen) != NameError::ok) {
-    res.error = "malformed SOA response";
-    co_return res;
-  }
-  pos += 4;
+  size_t pos = a.answer_at;
   for (uint16_t i = 0; i < get16(buf + 6); ++i) {
     ParsedRR rr;
     if (!parse_rr(buf, n, pos, rr)) break;
@@ -222,14 +225,7 @@ asio::awaitable<RRsetCheck> query_rrset(const Remote& remote, const std::string&
     co_return res;
   }
   res.authoritative = (flags & flag::AA) != 0;
-  size_t pos = kHeaderSize;
-  uint8_t qname[kMaxNameLen];
-  size_t nlen;
-  if (get16(buf + 4) != 1 || read_name(buf, n, pos, qname, nlen) != NameError::ok) {
-    res.error = "malformed response";
-    co_return res;
-  }
-  pos += 4;
+  size_t pos = a.answer_at;
   for (uint16_t i = 0; i < get16(buf + 6); ++i) {
     ParsedRR rr;
     if (!parse_rr(buf, n, pos, rr)) {

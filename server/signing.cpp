@@ -28,6 +28,19 @@ const char* algorithm_name(uint8_t a) {
 }
 
 
+// What the signer needs of a policy.
+zone::dnssec::SignPolicy sign_policy(const PolicyConfig& policy) {
+  zone::dnssec::SignPolicy sp;
+  sp.nsec3 = policy.nsec3;
+  sp.opt_out = policy.nsec3_opt_out;
+  sp.validity = policy.signature_validity;
+  sp.refresh = policy.signature_refresh;
+  sp.dnskey_ttl = policy.dnskey_ttl;
+  sp.cds = policy.cds_cdnskey;
+  sp.cds_delete = policy.insecure;
+  return sp;
+}
+
 }  // namespace
 
 void SigningService::configure(const Config& cfg) {
@@ -188,14 +201,7 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
     }
     return out;
   }
-  zone::dnssec::SignPolicy sp;
-  sp.nsec3 = policy.nsec3;
-  sp.opt_out = policy.nsec3_opt_out;
-  sp.validity = policy.signature_validity;
-  sp.refresh = policy.signature_refresh;
-  sp.dnskey_ttl = policy.dnskey_ttl;
-  sp.cds = policy.cds_cdnskey;
-  sp.cds_delete = policy.insecure;
+  const zone::dnssec::SignPolicy sp = sign_policy(policy);
   zone::dnssec::SignStats stats;
   std::vector<zone::ZoneError> errors;
   const auto t0 = std::chrono::steady_clock::now();
@@ -255,13 +261,7 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
     policy = z.policy;
   }
   zone::dnssec::apply_times(keys, now);
-  zone::dnssec::SignPolicy sp;
-  sp.nsec3 = policy.nsec3;
-  sp.opt_out = policy.nsec3_opt_out;
-  sp.validity = policy.signature_validity;
-  sp.refresh = policy.signature_refresh;
-  sp.dnskey_ttl = policy.dnskey_ttl;
-  sp.cds = policy.cds_cdnskey;
+  const zone::dnssec::SignPolicy sp = sign_policy(policy);
   zone::dnssec::SignStats stats;
   std::string why;
   const auto t0 = std::chrono::steady_clock::now();
