@@ -145,6 +145,8 @@ bool SigningService::advance_keys(ZoneState& z, int64_t now) {
   for (const auto& id : step.dropped) store.forget(id);
   for (const auto& e : step.events) dnssec_log()->info("zone {}: {}", z.name, e);
   z.keys = std::move(keys);
+  // Signatures by a key that left, new signers: only a whole pass sees them all.
+  z.whole_pass_due = true;
   return true;
 }
 
@@ -234,6 +236,7 @@ std::shared_ptr<const zone::Zone> SigningService::sign(const std::string& origin
       it->second.refreshing = false;
       it->second.max_ttl = stats.max_ttl;
       it->second.signed_at = now;
+      it->second.whole_pass_due = false;
     }
   }
   return out;
@@ -249,7 +252,9 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
   {
     std::lock_guard<std::mutex> g(mu_);
     auto it = zones_.find(origin);
-    if (it == zones_.end() || !it->second.keys_loaded || it->second.policy.insecure) return std::nullopt;
+    if (it == zones_.end() || !it->second.keys_loaded || it->second.policy.insecure ||
+        it->second.whole_pass_due)
+      return std::nullopt;
     const ZoneState& z = it->second;
     // Signatures due, or a key whose role changed since the last signing: the whole pass.
     if (z.next_refresh && static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) >= 0)

@@ -88,6 +88,7 @@ class SigningService : public zone::ZoneSigner {
     bool refreshing = false;
     uint32_t max_ttl = 0;     // the zone's largest TTL, from the last signing (0: not yet)
     int64_t signed_at = 0;    // the `now` of the last signing
+    bool whole_pass_due = false;  // the keys changed (made, timed, dropped): sign everything
     zone::dnssec::Force force = zone::dnssec::Force::none;
     std::string waiting;      // what the rollover waits for
     int64_t next_event = 0;   // when a key changes role next

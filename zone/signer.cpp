@@ -562,6 +562,15 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
   }
   if (!dnskey || dnskey->count != published || dnskey->ttl != p.dnskey_ttl || zsks.empty())
     return no("the DNSKEY set changes");
+  // The SOA, signed in every pass, shows who signed last: the same keys must sign now (a
+  // key that stopped or started signing needs every signature looked at).
+  std::set<std::pair<uint8_t, uint16_t>> last, now_signing;
+  if (const wire::RRset* sigs = apex.sigs_for(rrtype::SOA))
+    sigs->for_each([&](std::string_view rd) {
+      if (rd.size() >= 18) last.insert({static_cast<uint8_t>(rd[2]), get16(rd, 16)});
+    });
+  for (const Key* k : zsks) now_signing.insert({k->algorithm, k->tag});
+  if (last != now_signing) return no("the signing keys changed");
   // The SOA: the one served, to the new one; its negative TTL (the NSEC TTL) unchanged.
   std::string soa_rd;
   cur.soa().for_each([&](std::string_view rd) { soa_rd = std::string(rd); });

@@ -4,7 +4,7 @@ zoned keeps in the parent zone it also serves and signs, and an algorithm rollov
 -> Ed25519, by a policy change and a reload). delv, with the parent's KSK as the only trust
 anchor, polls the test battery through every step and must never find an answer that does not
 validate; ldns-verify-zone passes on an AXFR after each rollover, on zoned and on the Knot
-secondary that follows by IXFR. A zoned killed in the middle of a rollover finishes it after
+and BIND secondaries that follow by IXFR. A zoned killed in the middle of a rollover finishes it after
 the restart. A parent that is not served here: the KSK rollover waits for
 `zonectl dnssec ds-seen`."""
 import base64
@@ -21,7 +21,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, KnotServer, ZonedServer,
+from replication_helpers import (HOST, KEY_ALG, KEY_NAME, KEY_SECRET, BindServer, KnotServer, ZonedServer,
                                   serial_of, tool, wait_serial, wait_until)
 from test_signing import DELV_CASES, SOURCE, verify_zone, zonectl_bin
 
@@ -49,16 +49,17 @@ FAST = """    dnskey-ttl: 2s
 """
 
 
-def write_config(z, child_algorithm="ecdsap256sha256", knot_port=None, with_parent=True):
+def write_config(z, child_algorithm="ecdsap256sha256", knot_port=None, with_parent=True,
+                 bind_port=None):
     z.write_zone(CHILD, CHILD_TEXT)
     if with_parent:
         z.write_zone(PARENT, PARENT_TEXT)
-    remotes = f"""remotes:
-  - name: knot
-    address: "{HOST}:{knot_port}"
+    secondaries = {n: p for n, p in (("knot", knot_port), ("bind", bind_port)) if p}
+    remotes = "remotes:\n" + "".join(f"""  - name: {n}
+    address: "{HOST}:{p}"
     key: {KEY_NAME}
-""" if knot_port else ""
-    notify = "    notify: [knot]\n" if knot_port else ""
+""" for n, p in secondaries.items()) if secondaries else ""
+    notify = f"    notify: [{', '.join(secondaries)}]\n" if secondaries else ""
     parent = f"""  - name: {PARENT}
     file: zones/{PARENT}.zone
     dnssec-policy: parent
@@ -159,14 +160,16 @@ class Poller:
         return self.bad
 
 
-def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
+def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_and_bind_follow():
     work = Path(tempfile.mkdtemp(prefix="rollover-test-"))
     z = ZonedServer()
     k = KnotServer()
+    b = BindServer()
     poller = None
     try:
         k.configure([{"name": CHILD, "master": "zoned"}], remotes={"zoned": z.port})
-        write_config(z, knot_port=k.port)
+        b.configure([{"name": CHILD, "primary_port": z.port}])
+        write_config(z, knot_port=k.port, bind_port=b.port)
         z.start()
         wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
         # The parent, served and signed here, gets the child's DS by itself.
@@ -178,8 +181,10 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
         anchor_for(z.port, PARENT, anchor)
         assert battery_ok(z.port, anchor, PARENT) == []
         k.start()
-        wait_serial(HOST, k.port, serial_of(HOST, z.port, zone=CHILD), zone=CHILD, timeout=20)
-        kmark = k.mark()
+        b.start()
+        for port in (k.port, b.port):
+            wait_serial(HOST, port, serial_of(HOST, z.port, zone=CHILD), zone=CHILD, timeout=20)
+        kmark, zmark = k.mark(), z.mark()
 
         poller = Poller(z.port, anchor, PARENT)
 
@@ -218,7 +223,7 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
 
         # Algorithm rollover: the policy says Ed25519 now; a reload starts it.
         mark = z.mark()
-        write_config(z, child_algorithm="ed25519", knot_port=k.port)
+        write_config(z, child_algorithm="ed25519", knot_port=k.port, bind_port=b.port)
         z.reload()
         z.wait_log(r"zone example.test: algorithm rollover started", since=mark)
         z.wait_log(r"zone example.test: algorithm rollover: the old DS is withdrawn now", since=mark, timeout=40)
@@ -232,20 +237,30 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_follows():
         assert bad == [], bad
         assert rounds >= 10, f"delv polled only {rounds} times"
         assert battery_ok(z.port, anchor, PARENT) == []
-        verify_zone(z.port, work, "after-algorithm")
+        text = verify_zone(z.port, work, "after-algorithm")
+        # No signature of the old algorithm is left behind.
+        assert not re.search(r"\sRRSIG\s+\S+\s+13\s", text), [l for l in text.splitlines() if " 13 " in l][:5]
 
-        # The Knot secondary followed every step by IXFR and its copy verifies.
+        # The Knot and BIND secondaries followed every step by IXFR; their copies verify.
         served = serial_of(HOST, z.port, zone=CHILD)
-        wait_serial(HOST, k.port, served, zone=CHILD, timeout=20)
+        for port in (k.port, b.port):
+            wait_serial(HOST, port, served, zone=CHILD, timeout=20)
         assert "AXFR" not in k.log_since(kmark), k.log_since(kmark)
         assert re.search(r"IXFR", k.log_since(kmark))
+        out = z.log_since(zmark)
+        assert len(re.findall(r"zone example\.test: IXFR out to", out)) >= 10, out[-3000:]
+        # The only AXFRs are this test's own three verify_zone calls.
+        assert not re.search(r"zone example\.test: AXFR-style IXFR out", out), out[-3000:]
+        assert len(re.findall(r"zone example\.test: AXFR out", out)) == 3, out[-3000:]
         verify_zone(k.port, work, "knot-after-rollovers")
+        verify_zone(b.port, work, "bind-after-rollovers")
         # The parent was signed all along and kept its own keys.
         assert "parent test" in zonectl(z, "dnssec", "status", CHILD).stdout
     finally:
         if poller:
             poller.stop()
         k.cleanup()
+        b.cleanup()
         z.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -461,4 +461,14 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
   auto other = make_keys(dnssec::kEcdsaP256Sha256, false);
   EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), other, p, now, s1, why));
   EXPECT_EQ(why, "the DNSKEY set changes");
+  // Same DNSKEY set, but a ZSK stopped signing (a rollover step): the whole pass.
+  auto two = make_keys(dnssec::kEcdsaP256Sha256, false);
+  two.push_back(dnssec::generate_key(dnssec::kEcdsaP256Sha256, false, true, std::time(nullptr)));
+  dnssec::SignStats s2;
+  std::vector<ZoneError> e2;
+  auto both = dnssec::sign_zone(*content, nullptr, two, p, now, s2, e2);
+  ASSERT_TRUE(both);
+  two.back().signs = false;
+  EXPECT_FALSE(dnssec::sign_change(*both, soa_change(*both), two, p, now, s1, why));
+  EXPECT_EQ(why, "the signing keys changed");
 }
