@@ -682,7 +682,6 @@ nlohmann::json SigningService::rollover(const std::string& origin, const std::st
       kind == "zsk" ? zone::dnssec::Force::zsk : zone::dnssec::Force::ksk);
   if (!step.refused.empty()) return {{"ok", false}, {"error", step.refused}};
   z.force = kind == "zsk" ? zone::dnssec::Force::zsk : zone::dnssec::Force::ksk;
-  (void)now;
   return {{"ok", true}, {"message", std::string(kind == "zsk" ? "ZSK" : z.policy.csk ? "CSK" : "KSK") +
                                         " rollover of " + z.name + " starts now"}};
 }
