@@ -452,7 +452,9 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
   std::set<std::string> wanted;
   for (const auto& k : keys)
     if (k.ksk && k.ds) wanted.insert(zone::dnssec::ds_rdata(origin, k.dnskey_rdata));
-  if (z.ds_synced && wanted == *z.ds_synced) return;
+  // Checked again now and then even when nothing changed here: the parent may have changed
+  // by other means (its zone file edited and reloaded), and the DS is kept in line.
+  if (z.ds_synced && wanted == *z.ds_synced && now < z.ds_recheck_at) return;
   z.ds_syncing = true;
   zone::ZoneChange c;
   c.kind = zone::ZoneChange::Kind::plan;
@@ -522,6 +524,7 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
     }
     z.ds_synced = wanted;
     z.ds_no_delegation_said = false;
+    z.ds_recheck_at = now + 5;
     if (r.front().changed)
       dnssec_log()->info("zone {}: DS set in parent {} updated ({} DS)", z.name, z.parent_name,
                          wanted.size());

@@ -103,6 +103,7 @@ class SigningService : public zone::ZoneSigner {
     int64_t agents_next = 0;
     std::string agents_result;  // the last answer, for status
     bool ds_no_delegation_said = false;
+    int64_t ds_recheck_at = 0;
     int64_t ds_retry_at = 0;
   };
   std::vector<zone::dnssec::Key> load_or_make_keys(ZoneState& z);

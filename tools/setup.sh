@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libldns-dev libsqlite3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libssl-dev
-  bind9-dnsutils knot-dnsutils ldnsutils knot nsd bind9 dnsperf prometheus
+  bind9-dnsutils knot-dnsutils ldnsutils knot nsd bind9 dnsperf prometheus dnsviz
   python3 python3-pytest python3-dnspython procps iproute2
   systemd libseccomp-dev libsystemd-dev
 )
