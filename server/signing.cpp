@@ -380,14 +380,7 @@ zone::ZoneChange SigningService::resign_change(const std::string& origin, ZoneSt
   // CDS and signatures the keys' roles call for now.
   c.planner = [](const zone::Zone& cur) {
     zone::PlanOutcome out;
-    zone::Changeset cs;
-    cs.soa_from.owner = cur.origin();
-    cs.soa_from.type = zone::wire::rrtype::SOA;
-    cs.soa_from.ttl = cur.soa().ttl;
-    cur.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
-    cs.soa_to = cs.soa_from;
-    zone::wire::set_soa_serial(cs.soa_to.rdata, zone::next_serial("increment", cur.serial()));
-    out.changes = std::move(cs);
+    out.changes = zone::serial_step(cur, zone::next_serial("increment", cur.serial()));
     return out;
   };
   return c;
@@ -488,12 +481,9 @@ void SigningService::sync_parent_ds(zone::Committer& committer, const std::strin
     for (const auto& rd : wanted)
       if (!have.count(rd)) cs.added.push_back({origin, rrtype::DS, ds_ttl, rd});
     if (!cs.empty()) {
-      cs.soa_from.owner = cur.origin();
-      cs.soa_from.type = rrtype::SOA;
-      cs.soa_from.ttl = cur.soa().ttl;
-      cur.soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
-      cs.soa_to = cs.soa_from;
-      zone::wire::set_soa_serial(cs.soa_to.rdata, zone::next_serial("increment", cur.serial()));
+      zone::Changeset step = zone::serial_step(cur, zone::next_serial("increment", cur.serial()));
+      cs.soa_from = std::move(step.soa_from);
+      cs.soa_to = std::move(step.soa_to);
     }
     out.changes = std::move(cs);
     return out;

@@ -238,13 +238,18 @@ Changeset condense(const std::vector<Changeset>& chain) {
 
 uint64_t content_hash(const Zone& z) { return z.content_hash(); }
 
-std::shared_ptr<const Zone> with_serial(std::shared_ptr<const Zone> z, uint32_t serial) {
-  if (!z) return nullptr;
+Changeset serial_step(const Zone& z, uint32_t serial) {
   Changeset c;
-  c.soa_from = Record{z->origin(), rrtype::SOA, z->soa().ttl,
-                      std::string(std::string_view(z->soa().data).substr(2))};
+  c.soa_from = Record{z.origin(), rrtype::SOA, z.soa().ttl,
+                      std::string(std::string_view(z.soa().data).substr(2))};
   c.soa_to = c.soa_from;
   set_soa_serial(c.soa_to.rdata, serial);
+  return c;
+}
+
+std::shared_ptr<const Zone> with_serial(std::shared_ptr<const Zone> z, uint32_t serial) {
+  if (!z) return nullptr;
+  Changeset c = serial_step(*z, serial);
   std::vector<ZoneError> errors;
   return apply_changeset(std::move(z), c, errors);
 }

@@ -63,6 +63,8 @@ Changeset condense(const std::vector<Changeset>& chain);
 uint64_t content_hash(const Zone& z);
 
 // The same zone with another SOA serial (a version sharing z's nodes).
+// The changeset that moves z's SOA to `serial` and nothing else (callers add their records).
+Changeset serial_step(const Zone& z, uint32_t serial);
 std::shared_ptr<const Zone> with_serial(std::shared_ptr<const Zone> z, uint32_t serial);
 
 // Binary form for the history store: records as [owner][type u16][ttl u32][len u16][rdata].

@@ -17,12 +17,6 @@ using namespace wire;
 
 namespace {
 
-Record soa_with_serial(const Zone& z, uint32_t serial) {
-  Record r{z.origin(), rrtype::SOA, z.soa().ttl, std::string(std::string_view(z.soa().data).substr(2))};
-  set_soa_serial(r.rdata, serial);
-  return r;
-}
-
 // Records of the given types at a node, as Records.
 void collect(const Node& n, std::initializer_list<uint16_t> types, std::vector<Record>& out) {
   for (const auto& set : n.rrsets) {
@@ -100,10 +94,7 @@ std::optional<Changeset> plan_delegation(const Zone& z, const DelegationSpec& sp
   if (const Node* n = z.find(child); n && (n->has_cname || n->has_dname))
     errors.push_back(child_text + " holds a CNAME or DNAME");
 
-  Changeset c;
-  c.soa_from = Record{z.origin(), rrtype::SOA, z.soa().ttl,
-                      std::string(std::string_view(z.soa().data).substr(2))};
-  c.soa_to = soa_with_serial(z, new_serial);
+  Changeset c = serial_step(z, new_serial);
   std::set<std::string> keep_glue;
   std::vector<Record> want;
   std::set<std::string> seen_ns;
@@ -165,10 +156,7 @@ std::optional<Changeset> plan_undelegation(const Zone& z, const std::string& chi
     errors.push_back(name_to_text(child) + " is not delegated in " + name_to_text(z.origin()));
     return std::nullopt;
   }
-  Changeset c;
-  c.soa_from = Record{z.origin(), rrtype::SOA, z.soa().ttl,
-                      std::string(std::string_view(z.soa().data).substr(2))};
-  c.soa_to = soa_with_serial(z, new_serial);
+  Changeset c = serial_step(z, new_serial);
   collect(*n, {rrtype::NS, rrtype::DS}, c.removed);
   glue_to_remove(z, child, c.removed);
   return c;

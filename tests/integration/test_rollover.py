@@ -458,6 +458,10 @@ def test_host_of_a_signed_child_delegates_with_its_ds_in_one_commit(tmp_path):
         z.config.write_text(cfg)
         z.start()
         wait_until(lambda: serial_of(A1, port, zone=PARENT), 10, what="the parent served")
+        # The parent first takes example.test's DS (a commit of its own): wait for it, so that
+        # the serial read here is the one the delegation starts from.
+        wait_until(lambda: dns.query.tcp(dns.message.make_query(CHILD, "DS"), A1, port=port,
+                                         timeout=3).answer, 10, what="example.test's DS in the parent")
         before = serial_of(A1, port, zone=PARENT)
         child = "shop.test"
         r = subprocess.run([zonectl_bin(), "--config", str(z.config), "host", child,
