@@ -17,7 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+import dns.dnssec
 import dns.message
+import dns.name
 import dns.query
 import dns.rdatatype
 import pytest
@@ -104,7 +106,6 @@ def rrset(port, name, rdtype):
 
 def child_keys(port):
     """(tag, algorithm, flags) of the child's DNSKEY RRset."""
-    import dns.dnssec
     return sorted((dns.dnssec.key_id(k), k.algorithm, k.flags) for k in rrset(port, CHILD, "DNSKEY"))
 
 
@@ -475,8 +476,6 @@ def test_host_of_a_signed_child_delegates_with_its_ds_in_one_commit(tmp_path):
         assert f"done: {child} delegated from zone {PARENT} (serial {before + 1})" in r.stdout, r.stdout
         assert re.search(r"\+ shop\.test\. \d+ IN NS ns1\.shop\.test\.", r.stdout), r.stdout
         assert re.search(r"\+ ns1\.shop\.test\. \d+ IN A 127\.0\.0\.31", r.stdout), r.stdout
-        import dns.dnssec
-        import dns.name
         q = dns.query.tcp(dns.message.make_query(child, "DNSKEY", want_dnssec=True), A1, port=port, timeout=3)
         ksks = [k for s in q.answer if s.rdtype == dns.rdatatype.DNSKEY for k in s if k.flags == 257]
         q = dns.query.tcp(dns.message.make_query(child, "DS", want_dnssec=True), A1, port=port, timeout=3)
