@@ -1,5 +1,6 @@
 """Shared fixtures for integration tests: real zoned processes on loopback, real clients."""
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,19 +22,42 @@ def zoned_bin():
     return os.environ.get("ZONED_BIN", str(ROOT / "build" / "zoned"))
 
 
+_handed_out = set()
+_draw = random.Random()
+
+
+def _ephemeral_range():
+    try:
+        lo, hi = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host="127.0.0.1"):
-    """A port free for both UDP and TCP on host."""
+    """A port free for both UDP and TCP on host, chosen below the kernel's ephemeral range.
+
+    A port the kernel hands out (bind to 0) can be taken again a moment later as the source
+    port of another test's outgoing connection (a transfer, a dig) before the server that was
+    given it binds it; ports below that range are never chosen by the kernel. Ports are drawn
+    at random so that two test processes running side by side rarely draw the same one, and
+    never twice in one process."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_DGRAM) as u:
-            u.bind((host, 0))
-            port = u.getsockname()[1]
-            with socket.socket(family, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((host, port))
-                except OSError:
-                    continue
-            return port
+    lo = 10000
+    hi = max(lo + 1000, _ephemeral_range()[0] - 1)
+    for _ in range(200):
+        port = _draw.randint(lo, hi)
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as u, \
+                    socket.socket(family, socket.SOCK_STREAM) as t:
+                u.bind((host, port))
+                t.bind((host, port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free port")
 
 
