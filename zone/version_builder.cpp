@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 
+#include "zone/node_layout.h"
 #include "zone/nsec3_params.h"
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -16,7 +17,6 @@ using namespace wire;
 
 namespace {
 
-int type_rank(uint16_t t) { return t == rrtype::SOA ? 0 : t == rrtype::NS ? 1 : 2; }
 
 // How ZoneBuilder::index_dnssec reads an apex: the zone denies with NSEC, with NSEC3 and
 // these parameters, or not at all; `broken` when its NSEC3PARAM cannot be used.
@@ -328,18 +328,16 @@ bool VersionBuilder::update_namespaces() {
 }
 
 // One node with its own storage, laid out as ZoneBuilder::freeze lays out a node: RRsets by
-// type (SOA, NS first), records in the order they came, RRSIGs also split by covered type.
+// type (SOA, NS first), records in the order they came (zone/node_layout.h).
 std::shared_ptr<const NodeBlock> VersionBuilder::make_block(NameView name,
                                                             const std::vector<WRec>& recs,
                                                             uint32_t children) const {
   std::vector<size_t> order(recs.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-    uint16_t tx = recs[x].type, ty = recs[y].type;
-    return type_rank(tx) != type_rank(ty) ? type_rank(tx) < type_rank(ty) : tx < ty;
-  });
+  layout_order(order, [&](size_t x) { return recs[x].type; },
+               [&](size_t x) { return std::string_view(recs[x].rdata); });
   size_t bytes = name.size();
-  for (const auto& r : recs) bytes += (2 + r.rdata.size()) * (r.type == rrtype::RRSIG ? 2 : 1);
+  for (const auto& r : recs) bytes += 2 + r.rdata.size();
   auto b = std::make_shared<NodeBlock>();
   b->bytes.reset(new char[bytes ? bytes : 1]);
   char* a = b->bytes.get();
@@ -351,36 +349,13 @@ std::shared_ptr<const NodeBlock> VersionBuilder::make_block(NameView name,
     std::memcpy(a + used + 2, rd.data(), rd.size());
     used += 2 + rd.size();
   };
-  auto covered = [](std::string_view rd) {
-    return get16(reinterpret_cast<const uint8_t*>(rd.data()));
-  };
   for (size_t s = 0; s < order.size();) {
     const WRec& first = recs[order[s]];
     size_t e = s, start = used;
     while (e < order.size() && recs[order[e]].type == first.type) put(recs[order[e++]].rdata);
     b->rrsets.push_back(RRset{first.type, static_cast<uint16_t>(e - s), first.ttl,
                               std::string_view(a + start, used - start)});
-    if (first.type == rrtype::RRSIG) {
-      for (size_t i = s; i < e; ++i) {
-        std::string_view rd = recs[order[i]].rdata;
-        if (rd.size() < 18) continue;
-        uint16_t cov = covered(rd);
-        bool seen = false;
-        for (const auto& g : b->sigs) seen = seen || g.covered == cov;
-        if (seen) continue;
-        size_t sstart = used;
-        uint16_t cnt = 0;
-        for (size_t j = i; j < e; ++j) {
-          std::string_view q = recs[order[j]].rdata;
-          if (q.size() >= 18 && covered(q) == cov) {
-            put(q);
-            ++cnt;
-          }
-        }
-        b->sigs.push_back(Signatures{cov, RRset{rrtype::RRSIG, cnt, first.ttl,
-                                                std::string_view(a + sstart, used - sstart)}});
-      }
-    }
+    if (first.type == rrtype::RRSIG) split_signatures(b->rrsets.back(), b->sigs);
     s = e;
   }
   Node& n = b->node;

@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 
+#include "zone/node_layout.h"
 #include "zone/nsec3_params.h"
 #include "zone/overlay.h"
 #include "zone/wire/types.h"
@@ -178,7 +179,6 @@ void ZoneBuilder::append(uint32_t node, uint16_t type, uint32_t ttl, std::string
 }
 
 namespace {
-int type_rank(uint16_t t) { return t == rrtype::SOA ? 0 : t == rrtype::NS ? 1 : 2; }
 }  // namespace
 
 // Turns the collected records into the zone's arrays: one arena for names and RDATA, nodes
@@ -189,7 +189,7 @@ void ZoneBuilder::freeze(Zone& z) {
   std::vector<uint8_t> live(bnodes_.size(), 0);
   size_t bytes = 0;
   for (const BRec& r : recs_)
-    if (!r.dead) bytes += (2 + r.rd_len) * (r.type == rrtype::RRSIG ? 2 : 1);
+    if (!r.dead) bytes += 2 + r.rd_len;
   for (uint32_t i = 0; i < bnodes_.size(); ++i)
     for (uint32_t ri = bnodes_[i].first; ri != kNone; ri = recs_[ri].next)
       if (!recs_[ri].dead) {
@@ -278,10 +278,8 @@ void ZoneBuilder::freeze(Zone& z) {
     recs.clear();
     for (uint32_t ri = b.first; ri != kNone; ri = recs_[ri].next)
       if (!recs_[ri].dead) recs.push_back(ri);
-    std::stable_sort(recs.begin(), recs.end(), [&](uint32_t x, uint32_t y) {
-      uint16_t tx = recs_[x].type, ty = recs_[y].type;
-      return type_rank(tx) != type_rank(ty) ? type_rank(tx) < type_rank(ty) : tx < ty;
-    });
+    layout_order(recs, [&](uint32_t x) { return recs_[x].type; },
+                 [&](uint32_t x) { return brdata(recs_[x]); });
     Spans& sp = spans[k];
     sp.rr_first = static_cast<uint32_t>(z.rrsets_.size());
     sp.sig_first = static_cast<uint32_t>(z.sigs_.size());
@@ -298,30 +296,7 @@ void ZoneBuilder::freeze(Zone& z) {
       while (e < recs.size() && recs_[recs[e]].type == first.type) put(recs_[recs[e++]]);
       z.rrsets_.push_back(RRset{first.type, static_cast<uint16_t>(e - s), first.ttl,
                                 std::string_view(a + start, used - start)});
-      if (first.type == rrtype::RRSIG) {
-        // Split by covered type, in the order the types first appear.
-        for (size_t i = s; i < e; ++i) {
-          const BRec& r = recs_[recs[i]];
-          if (r.rd_len < 18) continue;
-          uint16_t covered = get16(reinterpret_cast<const uint8_t*>(rdata_.data() + r.rd_off));
-          bool seen = false;
-          for (size_t j = sp.sig_first; j < z.sigs_.size(); ++j)
-            seen = seen || z.sigs_[j].covered == covered;
-          if (seen) continue;
-          size_t sstart = used;
-          uint16_t cnt = 0;
-          for (size_t j = i; j < e; ++j) {
-            const BRec& q = recs_[recs[j]];
-            if (q.rd_len >= 18 &&
-                get16(reinterpret_cast<const uint8_t*>(rdata_.data() + q.rd_off)) == covered) {
-              put(q);
-              ++cnt;
-            }
-          }
-          z.sigs_.push_back(Signatures{covered, RRset{rrtype::RRSIG, cnt, first.ttl,
-                                                      std::string_view(a + sstart, used - sstart)}});
-        }
-      }
+      if (first.type == rrtype::RRSIG) split_signatures(z.rrsets_.back(), z.sigs_);
       s = e;
     }
     sp.rr_count = static_cast<uint32_t>(z.rrsets_.size()) - sp.rr_first;

@@ -15,6 +15,7 @@
 
 #include "zone/loader.h"
 #include "zone/lookup.h"
+#include "zone/node_layout.h"
 #include "zone/overlay.h"
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -388,3 +389,59 @@ TEST_F(OptOut, RemovingTheNsec3OfANameTheChangeDoesNotTouchIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// An RRSIG's RDATA covering `covered`, told apart by `tag`.
+std::string rrsig_rdata(uint16_t covered, char tag) {
+  std::string rd{static_cast<char>(covered >> 8), static_cast<char>(covered), 13, 2};
+  rd.append(14, tag);   // TTL, expiration, inception, key tag
+  rd += W("example.com.");
+  rd.append(64, tag);   // the signature
+  return rd;
+}
+
+// The signatures at `n` covering each type are the right ones and lie inside the node's
+// RRSIG RRset: a signature is stored once, not once more per covered type.
+void expect_signatures_sliced(const Node& n, size_t a_sigs, size_t mx_sigs) {
+  const RRset* all = n.find(rrtype::RRSIG);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->count, a_sigs + mx_sigs);
+  for (auto [type, want] : {std::pair{rrtype::A, a_sigs}, {rrtype::MX, mx_sigs}}) {
+    const RRset* s = n.sigs_for(type);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->count, want);
+    s->for_each([&](std::string_view rd) { EXPECT_EQ(rrsig_covered(rd), type); });
+    EXPECT_GE(s->data.data(), all->data.data());
+    EXPECT_LE(s->data.data() + s->data.size(), all->data.data() + all->data.size());
+  }
+}
+
+}  // namespace
+
+TEST(Version, SignaturesOfEachTypeAreSlicesOfTheRrsigSet) {
+  auto z = parse("$ORIGIN example.com.\n@ 3600 SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+                 "www A 192.0.2.2\nwww MX 10 mail\n", "example.com.");
+  ASSERT_TRUE(z);
+  const std::string www = W("www.example.com.");
+  // Signatures added in an interleaved order: A, MX, A.
+  std::vector<Record> sigs{{www, rrtype::RRSIG, 3600, rrsig_rdata(rrtype::A, 'a')},
+                           {www, rrtype::RRSIG, 3600, rrsig_rdata(rrtype::MX, 'm')},
+                           {www, rrtype::RRSIG, 3600, rrsig_rdata(rrtype::A, 'b')}};
+  // A flat zone (ZoneBuilder) and a version (VersionBuilder) lay them out alike.
+  std::vector<ZoneError> errors;
+  auto full = apply_changeset(z, change(*z, {}, sigs), errors, ApplyOptions{0, true});
+  ASSERT_TRUE(full) << errors_text(errors);
+  auto v = apply_changeset(z, change(*z, {}, sigs), errors);
+  ASSERT_TRUE(v) << errors_text(errors);
+  for (const auto& version : {full, v}) {
+    const Node* n = version->find(www);
+    ASSERT_TRUE(n);
+    expect_signatures_sliced(*n, 2, 1);
+  }
+  // One more MX signature on the version: still one slice per type.
+  auto v2 = apply_changeset(v, change(*v, {}, {{www, rrtype::RRSIG, 3600, rrsig_rdata(rrtype::MX, 'n')}}),
+                            errors);
+  ASSERT_TRUE(v2) << errors_text(errors);
+  expect_signatures_sliced(*v2->find(www), 2, 2);
+}
