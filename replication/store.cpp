@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -21,6 +22,11 @@ class Stmt {
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt& text(int i, const std::string& v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // Bytes that stay put until run(): bound without a copy.
+  Stmt& blob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& str(int i, const std::string& v) {  // as TEXT, for comparing with SQLite's own names
@@ -149,9 +155,23 @@ void Store::exec(const char* sql) {
 void Store::save_zone(const zone::Zone& z, const ZoneTimers& t, uint64_t hash) {
   Scope tx(*this);
   Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, z.origin()).run();
+  // Rows in the index's order (zone, owner): a zone's rows then go into the index one after
+  // the other instead of all over it (a signed 1M-record zone: 3M rows), and each is bound
+  // from the zone's own memory.
+  std::vector<const zone::Node*> nodes;
+  nodes.reserve(z.node_count());
+  z.for_each_node([&](const zone::Node& n) {
+    if (!n.rrsets.empty()) nodes.push_back(&n);
+  });
+  std::sort(nodes.begin(), nodes.end(),
+            [](const zone::Node* a, const zone::Node* b) { return a->name < b->name; });
   Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
-  for (const auto& r : zone::zone_records(z))
-    ins.text(1, z.origin()).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
+  for (const zone::Node* n : nodes)
+    for (const auto& set : n->rrsets)
+      set.for_each([&](std::string_view rd) {
+        ins.blob(1, z.origin()).blob(2, n->name).num(3, set.type).num(4, n->record_ttl(set, rd))
+            .blob(5, rd).run();
+      });
   write_meta(db_, z.origin(), z.serial(), t, hash);
   tx.commit();
 }

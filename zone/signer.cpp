@@ -147,6 +147,9 @@ class Signer {
          const SignPolicy& p, uint32_t now, SignStats& stats)
       : content_(content), prev_(prev), keys_(keys), p_(p), now_(now), stats_(stats),
         origin_(content.origin()), b_(content.origin(), content.source()) {}
+  ~Signer() { join(); }  // a throw while a batch is being signed: its threads end first
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
 
   std::shared_ptr<const Zone> run(std::vector<ZoneError>& errors) {
     collect();
@@ -193,6 +196,7 @@ class Signer {
     if (p_.nsec3) nsec3_chain(errors);
     else nsec_chain();
     flush();
+    finish();
     if (!errors.empty()) return nullptr;
     return b_.build(errors);
   }
@@ -312,7 +316,7 @@ class Signer {
   }
 
   // The signatures themselves (nearly all of the time a big zone takes) are made in batches
-  // on every core; the rest of the signer is one pass.
+  // on every core, while the one pass collects the next batch.
   struct Job {
     std::string owner;
     uint16_t type = 0;
@@ -323,38 +327,48 @@ class Signer {
   };
   static constexpr size_t kBatch = 8192;
 
+  // Hands the batch collected so far to the signing threads and goes on collecting the next
+  // one meanwhile; the batch before it is finished first (its signatures added in order).
   void flush() {
+    finish();
     if (jobs_.empty()) return;
-    std::atomic<size_t> next{0};
-    std::string failure;
-    std::mutex mu;
-    auto work = [&] {
-      try {
-        for (size_t i; (i = next.fetch_add(1)) < jobs_.size();) {
-          Job& j = jobs_[i];
-          for (const Key* k : j.signers)
-            j.out.push_back(sign_rrset(*k, j.owner, origin_, j.type, j.ttl, j.rdatas, j.inception,
-                                       j.expiration));
-        }
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> g(mu);
-        failure = e.what();
-        next = jobs_.size();
-      }
-    };
+    inflight_.swap(jobs_);
+    next_ = 0;
     const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                            (jobs_.size() + 63) / 64);
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    if (!failure.empty()) throw KeyError(failure);
-    for (const auto& j : jobs_)
+                                            (inflight_.size() + 63) / 64);
+    for (size_t t = 0; t < threads; ++t) pool_.emplace_back([this] { sign_inflight(); });
+  }
+
+  void sign_inflight() {
+    try {
+      for (size_t i; (i = next_.fetch_add(1)) < inflight_.size();) {
+        Job& j = inflight_[i];
+        for (const Key* k : j.signers)
+          j.out.push_back(sign_rrset(*k, j.owner, origin_, j.type, j.ttl, j.rdatas, j.inception,
+                                     j.expiration));
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> g(failure_mu_);
+      failure_ = e.what();
+      next_ = inflight_.size();
+    }
+  }
+
+  // Waits for the batch being signed and adds its signatures.
+  void finish() {
+    join();
+    if (!failure_.empty()) throw KeyError(failure_);
+    for (const auto& j : inflight_)
       for (const auto& rd : j.out) {
         b_.add(j.owner, rrtype::RRSIG, j.ttl, rd);
         ++stats_.signatures_made;
       }
-    jobs_.clear();
+    inflight_.clear();
+  }
+
+  void join() {
+    for (auto& t : pool_) t.join();
+    pool_.clear();
   }
 
   void nsec_chain() {
@@ -449,7 +463,12 @@ class Signer {
   ZoneBuilder b_;
   std::vector<Entry> entries_;
   OwnedSet dnskey_, nsec3param_, cds_, cdnskey_;
-  std::vector<Job> jobs_;
+  std::vector<Job> jobs_;      // being collected
+  std::vector<Job> inflight_;  // being signed by pool_
+  std::vector<std::thread> pool_;
+  std::atomic<size_t> next_{0};
+  std::mutex failure_mu_;
+  std::string failure_;
   wire::RRset dnskey_view_, nsec3param_view_, cds_view_, cdnskey_view_;
 };
 
