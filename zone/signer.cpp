@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <map>
@@ -565,9 +566,21 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     why_not = std::move(why);
     return std::nullopt;
   };
-  if (p.nsec3 || cur.denial() != Denial::nsec) return no("NSEC3 zones are signed whole");
+  if (cur.denial() != (p.nsec3 ? Denial::nsec3 : Denial::nsec))
+    return no("the denial of existence changes");
   const NameView origin = cur.origin();
   const Node& apex = cur.apex();
+  if (p.nsec3) {
+    // The parameters the signer uses (RFC 9276) and the policy's opt-out, or a whole pass.
+    const wire::RRset* param = apex.find(rrtype::NSEC3PARAM);
+    if (!param || param->count != 1 || !param->contains(std::string("\x01\x00\x00\x00\x00", 5)))
+      return no("the NSEC3 parameters change");
+    uint8_t h[kNsec3HashLen];
+    nsec3_hash(origin, h);
+    bool match = false;
+    const Nsec3Entry* e = cur.nsec3_for(h, match);
+    if (!match || e->opt_out != p.opt_out) return no("the NSEC3 opt-out changes");
+  }
   // The served version has exactly the keys that publish now (a key change: whole pass).
   const wire::RRset* dnskey = apex.find(rrtype::DNSKEY);
   size_t published = 0;
@@ -676,6 +689,13 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
   };
   // Chain neighbours whose NSEC changes because a name comes or goes: each may move once.
   std::set<std::string, decltype(less)> moved(less);
+  struct Nsec3Name {
+    std::string name;
+    const Node* node;
+    bool had, has;
+    NameSets after;
+  };
+  std::vector<Nsec3Name> nsec3_names;  // NSEC3 zones: the chain is done after every name
   for (const auto& [name, change] : by_name) {
     const Node* node = cur.find(name);
     NameSets before = sets_of(node), after = before;
@@ -722,6 +742,10 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     // The NSEC chain.
     const bool had = before.has_data() || NameView(name) == origin;
     const bool has = after.has_data() || NameView(name) == origin;
+    if (p.nsec3) {
+      nsec3_names.push_back({name, node, had, has, std::move(after)});
+      continue;
+    }
     if (had && has) {
       if (before.types() != after.types()) {
         if (moved.count(name)) return no("neighbouring names change");
@@ -748,6 +772,201 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       NameSets ps = sets_of(pred);
       std::string prd = nsec_next(node) + type_bitmap(bitmap_types(pred->name, ps));
       put_nsec(pred, pred->name, &prd);
+    }
+  }
+  if (!p.nsec3) return out;
+
+  // NSEC3 (RFC 5155 7.1): a hashed owner per name with data and per empty non-terminal
+  // above one (not for opted-out delegations, which never change here). The chain is edited
+  // as a working copy over the served one: owners added, removed, their next hash or types
+  // changed, each as often as the change needs; what differs at the end is signed.
+  using Hash = std::array<uint8_t, kNsec3HashLen>;
+  auto hash_of = [](NameView n) {
+    Hash h;
+    nsec3_hash(n, h.data());
+    return h;
+  };
+  auto hash_at = [](const Nsec3Entry* e) {
+    Hash h;
+    std::memcpy(h.data(), e->hash, h.size());
+    return h;
+  };
+  auto rdata_of = [](const Node* n) {
+    std::string rd;
+    if (const wire::RRset* s = n ? n->find(rrtype::NSEC3) : nullptr)
+      s->for_each([&](std::string_view r) { rd = std::string(r); });
+    return rd;
+  };
+  // Where an NSEC3 RDATA's next hashed owner sits (after the hash length octet).
+  auto next_at = [](const std::string& rd) -> size_t {
+    if (rd.size() < 5) return std::string::npos;
+    size_t at = 5 + static_cast<uint8_t>(rd[4]) + 1;
+    return at + kNsec3HashLen <= rd.size() ? at : std::string::npos;
+  };
+  auto make_rdata = [&](std::string_view next, const std::vector<uint16_t>& types) {
+    std::string rd;
+    rd += '\x01';  // SHA-1
+    rd += static_cast<char>(p.opt_out ? 1 : 0);
+    rd.append("\x00\x00\x00", 3);  // 0 iterations, no salt
+    rd += static_cast<char>(kNsec3HashLen);
+    rd.append(next);
+    if (!types.empty()) rd += type_bitmap(types);
+    return rd;
+  };
+  auto types3 = [&](NameView owner, const NameSets& sets) {
+    std::vector<uint16_t> t = sets.types();
+    if (t.empty() && owner != origin) return t;  // an empty non-terminal: no types at all
+    t.push_back(rrtype::RRSIG);
+    if (owner == origin)  // the signer's own apex records
+      for (uint16_t x : {rrtype::DNSKEY, rrtype::NSEC3PARAM, uint16_t(59), uint16_t(60)})
+        if (apex.find(x)) t.push_back(x);
+    return t;
+  };
+  struct Owner {
+    const Node* node = nullptr;       // served (nullptr: new)
+    std::string served;               // its NSEC3 RDATA as served
+    std::optional<std::string> rdata;  // as it will be (nullopt: removed)
+  };
+  std::map<Hash, Owner> work;
+  // The working entry of a hash in the chain (served or added), or nullptr.
+  auto entry = [&](const Hash& h) -> Owner* {
+    auto it = work.find(h);
+    if (it != work.end()) return it->second.rdata ? &it->second : nullptr;
+    bool match = false;
+    const Nsec3Entry* e = cur.nsec3_for(h.data(), match);
+    if (!match) return nullptr;
+    Owner& o = work[h];
+    o.node = e->node;
+    o.served = rdata_of(e->node);
+    o.rdata = o.served;
+    return next_at(o.served) == std::string::npos ? nullptr : &o;
+  };
+  // The hash before h in the working chain (wrapping to the last).
+  auto before = [&](const Hash& h) -> std::optional<Hash> {
+    // Served: walk back over those removed.
+    std::optional<Hash> c;
+    Hash x = h;
+    for (size_t guard = 0; guard <= work.size() + 1; ++guard) {
+      for (size_t i = x.size(); i-- > 0;)
+        if (x[i]-- != 0) break;
+      bool match = false;
+      const Nsec3Entry* e = cur.nsec3_for(x.data(), match);
+      if (!e) break;
+      Hash eh = hash_at(e);
+      auto it = work.find(eh);
+      if (it == work.end() || it->second.rdata) {
+        c = eh;
+        break;
+      }
+      x = eh;
+    }
+    // Added: the largest below h.
+    std::optional<Hash> a;
+    for (const auto& [wh, o] : work)
+      if (!o.node && o.rdata && wh < h && (!a || *a < wh)) a = wh;
+    if (!a)
+      for (const auto& [wh, o] : work)
+        if (!o.node && o.rdata && wh != h && (!a || *a < wh)) a = wh;
+    if (!c || !a) return c ? c : a;
+    const bool cw = !(*c < h), aw = !(*a < h);  // wrapped past the start
+    if (cw != aw) return cw ? a : c;
+    return std::max(*c, *a);
+  };
+  auto set_next = [&](Owner& o, const Hash& next) {
+    o.rdata->replace(next_at(*o.rdata), kNsec3HashLen, reinterpret_cast<const char*>(next.data()),
+                     kNsec3HashLen);
+  };
+  auto next_of = [&](const Owner& o) { return o.rdata->substr(next_at(*o.rdata), kNsec3HashLen); };
+  auto insert = [&](const Hash& h, const std::vector<uint16_t>& types) -> bool {
+    auto ph = before(h);
+    Owner* pred = ph ? entry(*ph) : nullptr;
+    if (!pred) return false;
+    std::string rd = make_rdata(next_of(*pred), types);
+    set_next(*pred, h);
+    Owner& o = work[h];
+    o.rdata = std::move(rd);
+    return true;
+  };
+  auto erase = [&](const Hash& h) -> bool {
+    Owner* o = entry(h);
+    auto ph = before(h);
+    Owner* pred = ph && *ph != h ? entry(*ph) : nullptr;
+    if (!o || !pred) return false;
+    pred->rdata->replace(next_at(*pred->rdata), kNsec3HashLen, next_of(*o));
+    o->rdata.reset();
+    return true;
+  };
+  // Names of the lookup namespace that come or go below a name (its children count).
+  std::map<std::string, int, std::less<>> children_delta;
+  auto below_changes = [&](const std::string& name) {
+    for (const auto& [other, change] : by_name)
+      if (other != name && wire::is_subdomain(other, name)) return true;
+    return false;
+  };
+  for (const auto& c : nsec3_names) {
+    const Hash h = hash_of(c.name);
+    Owner* e = entry(h);
+    const bool children = c.node && c.node->children > 0;
+    if (!c.has && children) {
+      // Left with only names below it: an empty non-terminal, unless what goes below it
+      // changes too, or (opt-out) every name below is an opted-out delegation.
+      if (p.opt_out) return no("an empty non-terminal in an opt-out zone");
+      if (below_changes(c.name)) return no("a name and names below it change together");
+    }
+    const bool has = c.has || (e && children);
+    if (e && has) {
+      *e->rdata = make_rdata(next_of(*e), types3(c.name, c.after));
+    } else if (!e && has) {
+      // The name, and each ancestor not yet in the chain (a new empty non-terminal).
+      if (!insert(h, types3(c.name, c.after))) return no("the NSEC3 chain is broken");
+      if (!c.node) ++children_delta[std::string(wire::parent_name(c.name))];
+      for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
+        const Hash ha = hash_of(a);
+        if (entry(ha)) break;
+        if (work.count(ha)) return no("an empty non-terminal goes and comes back");
+        if (!insert(ha, {})) return no("the NSEC3 chain is broken");
+        if (!cur.find(a)) ++children_delta[std::string(wire::parent_name(a))];
+      }
+    } else if (e && !has) {
+      // The name, and each ancestor that was an empty non-terminal only for it.
+      if (!erase(h)) return no("the last name of the chain goes");
+      if (c.node && !c.node->empty() && !children) --children_delta[std::string(wire::parent_name(c.name))];
+      for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
+        const Node* an = cur.find(a);
+        if (!an || !an->empty()) break;
+        if (by_name.count(std::string(a))) return no("a name and its ancestor change together");
+        auto d = children_delta.find(a);
+        const int left = static_cast<int>(an->children) + (d == children_delta.end() ? 0 : d->second);
+        if (left > 0) {
+          if (p.opt_out) return no("an empty non-terminal in an opt-out zone");
+          break;
+        }
+        const Hash ha = hash_of(a);
+        if (!entry(ha)) break;
+        if (!erase(ha)) return no("the last name of the chain goes");
+        --children_delta[std::string(wire::parent_name(a))];
+      }
+    }
+  }
+  for (const auto& [h, o] : work) {
+    if (o.node && o.rdata && *o.rdata == o.served) continue;
+    std::string owner;
+    if (o.node) {
+      owner = std::string(o.node->name);
+    } else {
+      std::string label = base32hex(h.data(), h.size());
+      owner = std::string(1, static_cast<char>(label.size())) + label + std::string(origin);
+    }
+    if (o.node) {
+      if (const wire::RRset* old = o.node->find(rrtype::NSEC3))
+        old->for_each([&](std::string_view rd) {
+          out.removed.push_back(Record{owner, rrtype::NSEC3, old->ttl, std::string(rd)});
+        });
+      drop_sigs(o.node, rrtype::NSEC3);
+    }
+    if (o.rdata) {
+      out.added.push_back(Record{owner, rrtype::NSEC3, nsec_ttl, *o.rdata});
+      sign_into(owner, rrtype::NSEC3, nsec_ttl, {*o.rdata});
     }
   }
   return out;

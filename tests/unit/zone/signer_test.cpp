@@ -350,13 +350,21 @@ Record rec(const std::string& owner, uint16_t type, uint32_t ttl, const std::str
 }  // namespace
 
 // A change signed by itself (sign_change) gives the zone the whole pass gives: the same
-// records and NSEC chain, every RRset signed, every signature valid; and it refuses what the
-// whole pass must judge.
-TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
+// records and NSEC or NSEC3 chain, every RRset signed, every signature valid; and it refuses
+// what the whole pass must judge. For NSEC, NSEC3, and NSEC3 with opt-out.
+class SignChange : public ::testing::TestWithParam<int> {};
+INSTANTIATE_TEST_SUITE_P(Denial, SignChange, ::testing::Values(0, 1, 2),
+                         [](const auto& info) {
+                           return std::string(info.param == 0 ? "Nsec" : info.param == 1 ? "Nsec3" : "Nsec3OptOut");
+                         });
+
+TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
   auto content = load(kZone);
   ASSERT_TRUE(content);
   auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
   dnssec::SignPolicy p;
+  p.nsec3 = GetParam() > 0;
+  p.opt_out = GetParam() == 2;
   dnssec::SignStats st;
   std::vector<ZoneError> errs;
   const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
@@ -374,6 +382,7 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
   struct Case {
     const char* what;
     std::function<void(Changeset&)> edit;
+    size_t max_signatures = 0;  // 0: 6 for NSEC, 8 for NSEC3
   };
   std::vector<Case> cases{
       {"a new name (NSEC inserted)", [&](Changeset& c) { c.added.push_back(rec("new.example.test.", rrtype::A, 300, a1)); }},
@@ -397,7 +406,32 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
       {"an ACME challenge under an empty non-terminal", [&](Changeset& c) {
          c.added.push_back(rec("_acme-challenge.x.y.example.test.", rrtype::TXT, 60, std::string("\x05token", 6)));
        }},
+      {"that challenge removed again (the empty non-terminals go)", [&](Changeset& c) {
+         c.removed.push_back(rec("_acme-challenge.x.y.example.test.", rrtype::TXT, 60, std::string("\x05token", 6)));
+       }},
+      {"an empty non-terminal given data", [&](Changeset& c) {
+         c.added.push_back(rec("c.example.test.", rrtype::TXT, 300, std::string("\x02hi", 3)));
+       }},
+      {"and that data removed again", [&](Changeset& c) {
+         c.removed.push_back(rec("c.example.test.", rrtype::TXT, 300, std::string("\x02hi", 3)));
+       }},
   };
+  if (p.nsec3) {
+    // NSEC3 chains are mended in hash order: names of one change may be neighbours there.
+    cases.push_back({"a name and the new parent it makes", [&](Changeset& c) {
+                       c.added.push_back(rec("p.q.example.test.", rrtype::A, 300, a1));
+                       c.added.push_back(rec("q.example.test.", rrtype::A, 300, a1));
+                     }, 10});
+    cases.push_back({"five new names at once", [&](Changeset& c) {
+                       for (const char* n : {"m1", "m2", "m3", "m4", "m5"})
+                         c.added.push_back(rec(std::string(n) + ".example.test.", rrtype::A, 300, a1));
+                     }, 16});
+    cases.push_back({"three of them gone, one more come", [&](Changeset& c) {
+                       for (const char* n : {"m1", "m3", "m5"})
+                         c.removed.push_back(rec(std::string(n) + ".example.test.", rrtype::A, 300, a1));
+                       c.added.push_back(rec("m6.example.test.", rrtype::A, 300, a1));
+                     }, 12});
+  }
   for (const auto& cs_case : cases) {
     SCOPED_TRACE(cs_case.what);
     Changeset cs = soa_change(*cur);
@@ -405,12 +439,21 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
     dnssec::SignStats s1;
     std::string why;
     auto scs = dnssec::sign_change(*cur, cs, keys, p, now, s1, why);
+    std::vector<ZoneError> e2;
+    if (!scs && p.opt_out && why == "an empty non-terminal in an opt-out zone") {
+      // Whether it stays in the chain depends on every name below it: the whole pass.
+      auto plain = dnssec::unsigned_content(*cur, &cs, e2);
+      ASSERT_TRUE(plain);
+      dnssec::SignStats s2;
+      cur = dnssec::sign_zone(*plain, cur.get(), keys, p, now, s2, e2);
+      ASSERT_TRUE(cur);
+      continue;
+    }
     ASSERT_TRUE(scs) << why;
     std::vector<ZoneError> e1;
     auto fast = apply_changeset(cur, *scs, e1);
     for (const auto& e : e1) ADD_FAILURE() << e.str();
     ASSERT_TRUE(fast);
-    std::vector<ZoneError> e2;
     auto plain = dnssec::unsigned_content(*cur, &cs, e2);
     ASSERT_TRUE(plain);
     dnssec::SignStats s2;
@@ -419,8 +462,10 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
     EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
     EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
     verify_all(*fast);
-    // Only what changed was signed: the SOA, the changed RRsets and a few NSEC.
-    EXPECT_LE(s1.signatures_made, 6u);
+    // Only what changed was signed: the SOA, the changed RRsets and a few NSEC or NSEC3
+    // (NSEC3: up to three names, the record's and two new empty non-terminals, each with
+    // the predecessor whose next hash moves).
+    EXPECT_LE(s1.signatures_made, cs_case.max_signatures ? cs_case.max_signatures : p.nsec3 ? 8u : 6u);
     EXPECT_LT(s1.signatures_made, signed_sets(*fast).size());
     // The unsigned content's hash moves by the change.
     EXPECT_EQ(content_hash(*plain), [&] {
@@ -438,6 +483,11 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
       {"a new delegation", [&](Changeset& c) { c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns1.shop.example.test."))); }},
       {"a name below a delegation", [&](Changeset& c) { c.added.push_back(rec("x.sub.example.test.", rrtype::A, 300, a1)); }},
       {"two new names in one gap", [&](Changeset& c) {
+         if (p.nsec3) {  // a name and the one below it both lose their data
+           c.removed.push_back(rec("p.q.example.test.", rrtype::A, 300, a1));
+           c.removed.push_back(rec("q.example.test.", rrtype::A, 300, a1));
+           return;
+         }
          c.added.push_back(rec("zz1.example.test.", rrtype::A, 300, a1));
          c.added.push_back(rec("zz2.example.test.", rrtype::A, 300, a1));
        }},
@@ -452,12 +502,18 @@ TEST(SignerTest, ChangeSignedAloneMatchesTheWholePass) {
     EXPECT_FALSE(dnssec::sign_change(*cur, cs, keys, p, now, s1, why));
     EXPECT_FALSE(why.empty());
   }
-  // NSEC3 and changed keys: the whole pass.
-  dnssec::SignPolicy p3 = p;
-  p3.nsec3 = true;
+  // Another denial of existence, NSEC3 opt-out switched, and changed keys: the whole pass.
   std::string why;
   dnssec::SignStats s1;
+  dnssec::SignPolicy p3 = p;
+  p3.nsec3 = !p.nsec3;
   EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), keys, p3, now, s1, why));
+  if (p.nsec3) {
+    dnssec::SignPolicy po = p;
+    po.opt_out = !p.opt_out;
+    EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), keys, po, now, s1, why));
+    EXPECT_EQ(why, "the NSEC3 opt-out changes");
+  }
   auto other = make_keys(dnssec::kEcdsaP256Sha256, false);
   EXPECT_FALSE(dnssec::sign_change(*cur, soa_change(*cur), other, p, now, s1, why));
   EXPECT_EQ(why, "the DNSKEY set changes");
