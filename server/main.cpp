@@ -310,6 +310,7 @@ int run(const std::string& path) {
   server::ZoneService zones(io, registry, zh);
   // Changes that did not come from a zone file go back to it.
   replicator.committer().observe([&](const zone::ZoneChange& c, const zone::CommitResult& r) {
+    signing.committed(c.origin, r);
     if (c.sync_to_file && r.applied) zones.changed_elsewhere(c.origin, *r.applied);
     // A consumed catalog's new version: its members are added and removed on the main thread.
     if (c.kind != zone::ZoneChange::Kind::remove)

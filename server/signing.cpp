@@ -249,6 +249,7 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
   std::vector<zone::dnssec::Key> keys;
   PolicyConfig policy;
   const int64_t now = std::time(nullptr);
+  bool refresh = false;
   {
     std::lock_guard<std::mutex> g(mu_);
     auto it = zones_.find(origin);
@@ -256,9 +257,9 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
         it->second.whole_pass_due)
       return std::nullopt;
     const ZoneState& z = it->second;
-    // Signatures due, or a key whose role changed since the last signing: the whole pass.
-    if (z.next_refresh && static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) >= 0)
-      return std::nullopt;
+    // Signatures due: made again in this change. A key whose role changed since the last
+    // signing: the whole pass.
+    refresh = z.next_refresh && static_cast<int32_t>(static_cast<uint32_t>(now) - z.next_refresh) >= 0;
     for (const auto& k : z.keys)
       for (int64_t t : {k.published, k.active, k.retire, k.remove, k.ds_submit, k.ds_withdraw})
         if (t > z.signed_at && t <= now) return std::nullopt;
@@ -272,7 +273,7 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
   const auto t0 = std::chrono::steady_clock::now();
   std::optional<zone::Changeset> out;
   try {
-    out = zone::dnssec::sign_change(cur, cs, keys, sp, static_cast<uint32_t>(now), stats, why);
+    out = zone::dnssec::sign_change(cur, cs, keys, sp, static_cast<uint32_t>(now), stats, why, refresh);
   } catch (const zone::dnssec::KeyError& e) {
     why = e.what();
   }
@@ -282,9 +283,28 @@ std::optional<zone::Changeset> SigningService::sign_change(const std::string& or
   }
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  dnssec_log()->info("zone {}: signed serial {} ({}): the change only, {} signature(s) made; {:.1f} ms", name,
-                     out->to_serial(), policy.nsec3 ? "NSEC3" : "NSEC", stats.signatures_made, ms);
+  if (refresh) {
+    dnssec_log()->info("zone {}: signed serial {} ({}): the change and the signatures falling due, "
+                       "{} signature(s) made; next refresh {}, {:.1f} ms", name, out->to_serial(),
+                       policy.nsec3 ? "NSEC3" : "NSEC", stats.signatures_made,
+                       stats.next_refresh ? zone::utc_text(stats.next_refresh) : std::string("none"), ms);
+    std::lock_guard<std::mutex> g(mu_);
+    if (auto it = zones_.find(origin); it != zones_.end())
+      it->second.refresh_pending = {out->to_serial(), stats.next_refresh};
+  } else {
+    dnssec_log()->info("zone {}: signed serial {} ({}): the change only, {} signature(s) made; {:.1f} ms", name,
+                       out->to_serial(), policy.nsec3 ? "NSEC3" : "NSEC", stats.signatures_made, ms);
+  }
   return out;
+}
+
+void SigningService::committed(const std::string& origin, const zone::CommitResult& r) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = zones_.find(origin);
+  if (it == zones_.end() || !it->second.refresh_pending) return;
+  auto [serial, next] = *it->second.refresh_pending;
+  it->second.refresh_pending.reset();
+  if (r.ok && r.zone && r.zone->serial() == serial) it->second.next_refresh = next;
 }
 
 bool SigningService::adopt(const std::string& origin, const std::string& name,

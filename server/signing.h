@@ -50,10 +50,14 @@ class SigningService : public zone::ZoneSigner {
   bool adopt(const std::string& origin, const std::string& name,
              const zone::Zone& stored) override;
 
-  // On the committer's thread: a change signed in O(change) (zone::dnssec::sign_change), or
-  // nullopt when the whole pass is due (a key changed role, signatures fall due, NSEC3, ...).
+  // On the committer's thread: a change signed in O(change) (zone::dnssec::sign_change),
+  // the signatures falling due made again with it, or nullopt when the whole pass is due (a
+  // key changed role, a delegation moves, ...).
   std::optional<zone::Changeset> sign_change(const std::string& origin, const std::string& name,
                                              const zone::Zone& cur, const zone::Changeset& cs) override;
+  // On the committer's thread, after every commit: a refresh made by sign_change counts
+  // (the next one is scheduled) only once its version is published.
+  void committed(const std::string& origin, const zone::CommitResult& r);
 
   // Main thread, from the periodic tick (`now`: unix time): takes the rollover steps that are
   // due, commits a re-signing change (serial + 1) for every zone whose signatures fall due or
@@ -85,6 +89,8 @@ class SigningService : public zone::ZoneSigner {
     std::vector<zone::dnssec::Key> keys;
     bool keys_loaded = false;
     uint32_t next_refresh = 0;  // unix time; 0: none pending
+    // A refresh signed by sign_change: the serial it makes and the next refresh after it.
+    std::optional<std::pair<uint32_t, uint32_t>> refresh_pending;
     bool refreshing = false;
     uint32_t max_ttl = 0;     // the zone's largest TTL, from the last signing (0: not yet)
     int64_t signed_at = 0;    // the `now` of the last signing

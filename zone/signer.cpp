@@ -136,10 +136,66 @@ int64_t until(uint32_t now, uint32_t t) { return static_cast<int32_t>(t - now); 
 
 // Jitter: new signatures of one run expire over a tenth of the refresh time, so that they
 // fall due (and are made again) a few at a time, not all in one commit.
+uint32_t jitter_spread(const SignPolicy& p) {
+  return std::max<uint32_t>(1, std::min(p.refresh / 10, (p.validity - p.refresh) / 2));
+}
+
 uint32_t jittered_expiration(const SignPolicy& p, uint32_t now, NameView owner, uint16_t type) {
   uint64_t h = std::hash<std::string_view>{}(owner) ^ (uint64_t(type) * 0x9E3779B97F4A7C15ull);
-  uint32_t spread = std::max<uint32_t>(1, std::min(p.refresh / 10, (p.validity - p.refresh) / 2));
-  return now + p.validity - static_cast<uint32_t>(h % spread);
+  return now + p.validity - static_cast<uint32_t>(h % jitter_spread(p));
+}
+
+// A signature is made again once it expires within the refresh time, or within a tenth of
+// the jitter beyond it: each refresh then takes the signatures falling due over that much
+// time, and a big zone is refreshed in about ten commits spread over the jitter, not in one
+// commit per second.
+bool signature_due(const SignPolicy& p, uint32_t now, uint32_t expiration) {
+  return until(now, expiration) <= static_cast<int64_t>(p.refresh) + std::max<uint32_t>(1, jitter_spread(p) / 10);
+}
+
+// Signatures to make: one RRset, its signers, the RRSIG RDATA made (`out`).
+struct SignJob {
+  std::string owner;
+  uint16_t type = 0;
+  uint32_t ttl = 0, inception = 0, expiration = 0;
+  std::vector<std::string> rdatas;
+  std::vector<const Key*> signers;
+  std::vector<std::string> out;
+};
+
+// Signs jobs[next...] until none is left (run by several threads at once); the first
+// failure stops every thread and is kept in `failure`.
+void sign_jobs(NameView origin, std::vector<SignJob>& jobs, std::atomic<size_t>& next,
+               std::mutex& mu, std::string& failure) {
+  try {
+    for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+      SignJob& j = jobs[i];
+      for (const Key* k : j.signers)
+        j.out.push_back(sign_rrset(*k, j.owner, origin, j.type, j.ttl, j.rdatas, j.inception,
+                                   j.expiration));
+    }
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> g(mu);
+    failure = e.what();
+    next = jobs.size();
+  }
+}
+
+size_t signing_threads(size_t jobs) {
+  return std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), (jobs + 63) / 64);
+}
+
+// Signs every job on every core, waits for them; throws KeyError on a failure.
+void sign_all(NameView origin, std::vector<SignJob>& jobs) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::string failure;
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < signing_threads(jobs.size()); ++t)
+    pool.emplace_back([&] { sign_jobs(origin, jobs, next, mu, failure); });
+  sign_jobs(origin, jobs, next, mu, failure);
+  for (auto& t : pool) t.join();
+  if (!failure.empty()) throw KeyError(failure);
 }
 
 class Signer {
@@ -274,7 +330,7 @@ class Signer {
         if (static_cast<uint8_t>(rd[2]) != k->algorithm || get16(rd, 16) != k->tag) return;
         if (get32(rd, 4) != set.ttl) return;
         uint32_t exp = get32(rd, 8), inc = get32(rd, 12);
-        if (until(now_, inc) > 0 || until(now_, exp) <= static_cast<int64_t>(p_.refresh)) return;
+        if (until(now_, inc) > 0 || signature_due(p_, now_, exp)) return;
         keep.emplace_back(rd);
         found = true;
       });
@@ -318,14 +374,7 @@ class Signer {
 
   // The signatures themselves (nearly all of the time a big zone takes) are made in batches
   // on every core, while the one pass collects the next batch.
-  struct Job {
-    std::string owner;
-    uint16_t type = 0;
-    uint32_t ttl = 0, inception = 0, expiration = 0;
-    std::vector<std::string> rdatas;
-    std::vector<const Key*> signers;
-    std::vector<std::string> out;
-  };
+  using Job = SignJob;
   static constexpr size_t kBatch = 8192;
 
   // Hands the batch collected so far to the signing threads and goes on collecting the next
@@ -335,24 +384,8 @@ class Signer {
     if (jobs_.empty()) return;
     inflight_.swap(jobs_);
     next_ = 0;
-    const size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                            (inflight_.size() + 63) / 64);
-    for (size_t t = 0; t < threads; ++t) pool_.emplace_back([this] { sign_inflight(); });
-  }
-
-  void sign_inflight() {
-    try {
-      for (size_t i; (i = next_.fetch_add(1)) < inflight_.size();) {
-        Job& j = inflight_[i];
-        for (const Key* k : j.signers)
-          j.out.push_back(sign_rrset(*k, j.owner, origin_, j.type, j.ttl, j.rdatas, j.inception,
-                                     j.expiration));
-      }
-    } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> g(failure_mu_);
-      failure_ = e.what();
-      next_ = inflight_.size();
-    }
+    for (size_t t = 0; t < signing_threads(inflight_.size()); ++t)
+      pool_.emplace_back([this] { sign_jobs(origin_, inflight_, next_, failure_mu_, failure_); });
   }
 
   // Waits for the batch being signed and adds its signatures.
@@ -559,9 +592,74 @@ NameSets sets_of(const Node* n) {
 
 }  // namespace
 
+namespace {
+
+// The signatures of `cur` falling due, made again (added to `out` with the ones they
+// replace); RRsets whose signatures `out` changes already are left alone. Notes when the
+// next fall due.
+void refresh_due(const Zone& cur, const SignPolicy& p, uint32_t now,
+                 const std::vector<const Key*>& zsks, const std::vector<const Key*>& ksks,
+                 Changeset& out, SignStats& stats) {
+  std::set<std::pair<std::string, uint16_t>> signed_here;
+  for (const auto* list : {&out.added, &out.removed})
+    for (const auto& r : *list)
+      if (r.type == rrtype::RRSIG && r.rdata.size() >= 18) signed_here.insert({r.owner, get16(r.rdata, 0)});
+  auto note = [&](uint32_t exp) {
+    uint32_t due = exp - p.refresh;
+    if (!stats.next_refresh || until(stats.next_refresh, due) < 0) stats.next_refresh = due;
+  };
+  for (const auto& r : out.added)
+    if (r.type == rrtype::RRSIG && r.rdata.size() >= 18) note(get32(r.rdata, 8));
+  std::vector<SignJob> jobs;
+  std::vector<const Node*> job_nodes;
+  const uint32_t inception = now - 3600;
+  cur.for_each_node([&](const Node& n) {
+    for (const auto& s : n.sigs) {
+      bool due = false;
+      s.rrsigs.for_each([&](std::string_view rd) {
+        if (rd.size() >= 18 && signature_due(p, now, get32(rd, 8))) due = true;
+      });
+      if (!due || signed_here.count({std::string(n.name), s.covered})) {
+        if (!due) s.rrsigs.for_each([&](std::string_view rd) { if (rd.size() >= 18) note(get32(rd, 8)); });
+        continue;
+      }
+      const wire::RRset* set = n.find(s.covered);
+      if (!set) continue;  // a signature of nothing: the whole pass drops it
+      const bool by_ksk = s.covered == rrtype::DNSKEY || s.covered == 59 || s.covered == 60;
+      SignJob j;
+      j.owner = std::string(n.name);
+      j.type = s.covered;
+      j.ttl = set->ttl;
+      j.rdatas = rdatas_of(*set);
+      j.signers = by_ksk ? ksks : zsks;
+      j.inception = inception;
+      j.expiration = jittered_expiration(p, now, n.name, s.covered);
+      jobs.push_back(std::move(j));
+      job_nodes.push_back(&n);
+    }
+  });
+  sign_all(cur.origin(), jobs);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Node& n = *job_nodes[i];
+    const wire::RRset* rrsig = n.find(rrtype::RRSIG);
+    n.sigs_for(jobs[i].type)->for_each([&](std::string_view rd) {
+      out.removed.push_back(Record{jobs[i].owner, rrtype::RRSIG,
+                                   rrsig ? n.record_ttl(*rrsig, rd) : jobs[i].ttl, std::string(rd)});
+    });
+    for (auto& rd : jobs[i].out) {
+      out.added.push_back(Record{jobs[i].owner, rrtype::RRSIG, jobs[i].ttl, std::move(rd)});
+      ++stats.signatures_made;
+    }
+    note(jobs[i].expiration);
+  }
+}
+
+}  // namespace
+
 std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
                                      const std::vector<Key>& keys, const SignPolicy& p,
-                                     uint32_t now, SignStats& stats, std::string& why_not) {
+                                     uint32_t now, SignStats& stats, std::string& why_not,
+                                     bool refresh) {
   auto no = [&](std::string why) -> std::optional<Changeset> {
     why_not = std::move(why);
     return std::nullopt;
@@ -584,13 +682,14 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
   // The served version has exactly the keys that publish now (a key change: whole pass).
   const wire::RRset* dnskey = apex.find(rrtype::DNSKEY);
   size_t published = 0;
-  std::vector<const Key*> zsks;
+  std::vector<const Key*> zsks, ksks;
   for (const auto& k : keys) {
     if (k.publish) {
       ++published;
       if (!dnskey || !dnskey->contains(k.dnskey_rdata)) return no("the DNSKEY set changes");
     }
     if (k.signs && k.zsk) zsks.push_back(&k);
+    if (k.signs && k.ksk) ksks.push_back(&k);
   }
   if (!dnskey || dnskey->count != published || dnskey->ttl != p.dnskey_ttl || zsks.empty())
     return no("the DNSKEY set changes");
@@ -774,201 +873,210 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       put_nsec(pred, pred->name, &prd);
     }
   }
-  if (!p.nsec3) return out;
+  // NSEC3: false (why_not said) when the whole pass must do it.
+  auto nsec3_chain = [&]() -> bool {
+    auto fail = [&](std::string why) {
+      why_not = std::move(why);
+      return false;
+    };
 
-  // NSEC3 (RFC 5155 7.1): a hashed owner per name with data and per empty non-terminal
-  // above one (not for opted-out delegations, which never change here). The chain is edited
-  // as a working copy over the served one: owners added, removed, their next hash or types
-  // changed, each as often as the change needs; what differs at the end is signed.
-  using Hash = std::array<uint8_t, kNsec3HashLen>;
-  auto hash_of = [](NameView n) {
-    Hash h;
-    nsec3_hash(n, h.data());
-    return h;
-  };
-  auto hash_at = [](const Nsec3Entry* e) {
-    Hash h;
-    std::memcpy(h.data(), e->hash, h.size());
-    return h;
-  };
-  auto rdata_of = [](const Node* n) {
-    std::string rd;
-    if (const wire::RRset* s = n ? n->find(rrtype::NSEC3) : nullptr)
-      s->for_each([&](std::string_view r) { rd = std::string(r); });
-    return rd;
-  };
-  // Where an NSEC3 RDATA's next hashed owner sits (after the hash length octet).
-  auto next_at = [](const std::string& rd) -> size_t {
-    if (rd.size() < 5) return std::string::npos;
-    size_t at = 5 + static_cast<uint8_t>(rd[4]) + 1;
-    return at + kNsec3HashLen <= rd.size() ? at : std::string::npos;
-  };
-  auto make_rdata = [&](std::string_view next, const std::vector<uint16_t>& types) {
-    std::string rd;
-    rd += '\x01';  // SHA-1
-    rd += static_cast<char>(p.opt_out ? 1 : 0);
-    rd.append("\x00\x00\x00", 3);  // 0 iterations, no salt
-    rd += static_cast<char>(kNsec3HashLen);
-    rd.append(next);
-    if (!types.empty()) rd += type_bitmap(types);
-    return rd;
-  };
-  auto types3 = [&](NameView owner, const NameSets& sets) {
-    std::vector<uint16_t> t = sets.types();
-    if (t.empty() && owner != origin) return t;  // an empty non-terminal: no types at all
-    t.push_back(rrtype::RRSIG);
-    if (owner == origin)  // the signer's own apex records
-      for (uint16_t x : {rrtype::DNSKEY, rrtype::NSEC3PARAM, uint16_t(59), uint16_t(60)})
-        if (apex.find(x)) t.push_back(x);
-    return t;
-  };
-  struct Owner {
-    const Node* node = nullptr;       // served (nullptr: new)
-    std::string served;               // its NSEC3 RDATA as served
-    std::optional<std::string> rdata;  // as it will be (nullopt: removed)
-  };
-  std::map<Hash, Owner> work;
-  // The working entry of a hash in the chain (served or added), or nullptr.
-  auto entry = [&](const Hash& h) -> Owner* {
-    auto it = work.find(h);
-    if (it != work.end()) return it->second.rdata ? &it->second : nullptr;
-    bool match = false;
-    const Nsec3Entry* e = cur.nsec3_for(h.data(), match);
-    if (!match) return nullptr;
-    Owner& o = work[h];
-    o.node = e->node;
-    o.served = rdata_of(e->node);
-    o.rdata = o.served;
-    return next_at(o.served) == std::string::npos ? nullptr : &o;
-  };
-  // The hash before h in the working chain (wrapping to the last).
-  auto before = [&](const Hash& h) -> std::optional<Hash> {
-    // Served: walk back over those removed.
-    std::optional<Hash> c;
-    Hash x = h;
-    for (size_t guard = 0; guard <= work.size() + 1; ++guard) {
-      for (size_t i = x.size(); i-- > 0;)
-        if (x[i]-- != 0) break;
+    // NSEC3 (RFC 5155 7.1): a hashed owner per name with data and per empty non-terminal
+    // above one (not for opted-out delegations, which never change here). The chain is edited
+    // as a working copy over the served one: owners added, removed, their next hash or types
+    // changed, each as often as the change needs; what differs at the end is signed.
+    using Hash = std::array<uint8_t, kNsec3HashLen>;
+    auto hash_of = [](NameView n) {
+      Hash h;
+      nsec3_hash(n, h.data());
+      return h;
+    };
+    auto hash_at = [](const Nsec3Entry* e) {
+      Hash h;
+      std::memcpy(h.data(), e->hash, h.size());
+      return h;
+    };
+    auto rdata_of = [](const Node* n) {
+      std::string rd;
+      if (const wire::RRset* s = n ? n->find(rrtype::NSEC3) : nullptr)
+        s->for_each([&](std::string_view r) { rd = std::string(r); });
+      return rd;
+    };
+    // Where an NSEC3 RDATA's next hashed owner sits (after the hash length octet).
+    auto next_at = [](const std::string& rd) -> size_t {
+      if (rd.size() < 5) return std::string::npos;
+      size_t at = 5 + static_cast<uint8_t>(rd[4]) + 1;
+      return at + kNsec3HashLen <= rd.size() ? at : std::string::npos;
+    };
+    auto make_rdata = [&](std::string_view next, const std::vector<uint16_t>& types) {
+      std::string rd;
+      rd += '\x01';  // SHA-1
+      rd += static_cast<char>(p.opt_out ? 1 : 0);
+      rd.append("\x00\x00\x00", 3);  // 0 iterations, no salt
+      rd += static_cast<char>(kNsec3HashLen);
+      rd.append(next);
+      if (!types.empty()) rd += type_bitmap(types);
+      return rd;
+    };
+    auto types3 = [&](NameView owner, const NameSets& sets) {
+      std::vector<uint16_t> t = sets.types();
+      if (t.empty() && owner != origin) return t;  // an empty non-terminal: no types at all
+      t.push_back(rrtype::RRSIG);
+      if (owner == origin)  // the signer's own apex records
+        for (uint16_t x : {rrtype::DNSKEY, rrtype::NSEC3PARAM, uint16_t(59), uint16_t(60)})
+          if (apex.find(x)) t.push_back(x);
+      return t;
+    };
+    struct Owner {
+      const Node* node = nullptr;       // served (nullptr: new)
+      std::string served;               // its NSEC3 RDATA as served
+      std::optional<std::string> rdata;  // as it will be (nullopt: removed)
+    };
+    std::map<Hash, Owner> work;
+    // The working entry of a hash in the chain (served or added), or nullptr.
+    auto entry = [&](const Hash& h) -> Owner* {
+      auto it = work.find(h);
+      if (it != work.end()) return it->second.rdata ? &it->second : nullptr;
       bool match = false;
-      const Nsec3Entry* e = cur.nsec3_for(x.data(), match);
-      if (!e) break;
-      Hash eh = hash_at(e);
-      auto it = work.find(eh);
-      if (it == work.end() || it->second.rdata) {
-        c = eh;
-        break;
-      }
-      x = eh;
-    }
-    // Added: the largest below h.
-    std::optional<Hash> a;
-    for (const auto& [wh, o] : work)
-      if (!o.node && o.rdata && wh < h && (!a || *a < wh)) a = wh;
-    if (!a)
-      for (const auto& [wh, o] : work)
-        if (!o.node && o.rdata && wh != h && (!a || *a < wh)) a = wh;
-    if (!c || !a) return c ? c : a;
-    const bool cw = !(*c < h), aw = !(*a < h);  // wrapped past the start
-    if (cw != aw) return cw ? a : c;
-    return std::max(*c, *a);
-  };
-  auto set_next = [&](Owner& o, const Hash& next) {
-    o.rdata->replace(next_at(*o.rdata), kNsec3HashLen, reinterpret_cast<const char*>(next.data()),
-                     kNsec3HashLen);
-  };
-  auto next_of = [&](const Owner& o) { return o.rdata->substr(next_at(*o.rdata), kNsec3HashLen); };
-  auto insert = [&](const Hash& h, const std::vector<uint16_t>& types) -> bool {
-    auto ph = before(h);
-    Owner* pred = ph ? entry(*ph) : nullptr;
-    if (!pred) return false;
-    std::string rd = make_rdata(next_of(*pred), types);
-    set_next(*pred, h);
-    Owner& o = work[h];
-    o.rdata = std::move(rd);
-    return true;
-  };
-  auto erase = [&](const Hash& h) -> bool {
-    Owner* o = entry(h);
-    auto ph = before(h);
-    Owner* pred = ph && *ph != h ? entry(*ph) : nullptr;
-    if (!o || !pred) return false;
-    pred->rdata->replace(next_at(*pred->rdata), kNsec3HashLen, next_of(*o));
-    o->rdata.reset();
-    return true;
-  };
-  // Names of the lookup namespace that come or go below a name (its children count).
-  std::map<std::string, int, std::less<>> children_delta;
-  auto below_changes = [&](const std::string& name) {
-    for (const auto& [other, change] : by_name)
-      if (other != name && wire::is_subdomain(other, name)) return true;
-    return false;
-  };
-  for (const auto& c : nsec3_names) {
-    const Hash h = hash_of(c.name);
-    Owner* e = entry(h);
-    const bool children = c.node && c.node->children > 0;
-    if (!c.has && children) {
-      // Left with only names below it: an empty non-terminal, unless what goes below it
-      // changes too, or (opt-out) every name below is an opted-out delegation.
-      if (p.opt_out) return no("an empty non-terminal in an opt-out zone");
-      if (below_changes(c.name)) return no("a name and names below it change together");
-    }
-    const bool has = c.has || (e && children);
-    if (e && has) {
-      *e->rdata = make_rdata(next_of(*e), types3(c.name, c.after));
-    } else if (!e && has) {
-      // The name, and each ancestor not yet in the chain (a new empty non-terminal).
-      if (!insert(h, types3(c.name, c.after))) return no("the NSEC3 chain is broken");
-      if (!c.node) ++children_delta[std::string(wire::parent_name(c.name))];
-      for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
-        const Hash ha = hash_of(a);
-        if (entry(ha)) break;
-        if (work.count(ha)) return no("an empty non-terminal goes and comes back");
-        if (!insert(ha, {})) return no("the NSEC3 chain is broken");
-        if (!cur.find(a)) ++children_delta[std::string(wire::parent_name(a))];
-      }
-    } else if (e && !has) {
-      // The name, and each ancestor that was an empty non-terminal only for it.
-      if (!erase(h)) return no("the last name of the chain goes");
-      if (c.node && !c.node->empty() && !children) --children_delta[std::string(wire::parent_name(c.name))];
-      for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
-        const Node* an = cur.find(a);
-        if (!an || !an->empty()) break;
-        if (by_name.count(std::string(a))) return no("a name and its ancestor change together");
-        auto d = children_delta.find(a);
-        const int left = static_cast<int>(an->children) + (d == children_delta.end() ? 0 : d->second);
-        if (left > 0) {
-          if (p.opt_out) return no("an empty non-terminal in an opt-out zone");
+      const Nsec3Entry* e = cur.nsec3_for(h.data(), match);
+      if (!match) return nullptr;
+      Owner& o = work[h];
+      o.node = e->node;
+      o.served = rdata_of(e->node);
+      o.rdata = o.served;
+      return next_at(o.served) == std::string::npos ? nullptr : &o;
+    };
+    // The hash before h in the working chain (wrapping to the last).
+    auto before = [&](const Hash& h) -> std::optional<Hash> {
+      // Served: walk back over those removed.
+      std::optional<Hash> c;
+      Hash x = h;
+      for (size_t guard = 0; guard <= work.size() + 1; ++guard) {
+        for (size_t i = x.size(); i-- > 0;)
+          if (x[i]-- != 0) break;
+        bool match = false;
+        const Nsec3Entry* e = cur.nsec3_for(x.data(), match);
+        if (!e) break;
+        Hash eh = hash_at(e);
+        auto it = work.find(eh);
+        if (it == work.end() || it->second.rdata) {
+          c = eh;
           break;
         }
-        const Hash ha = hash_of(a);
-        if (!entry(ha)) break;
-        if (!erase(ha)) return no("the last name of the chain goes");
-        --children_delta[std::string(wire::parent_name(a))];
+        x = eh;
+      }
+      // Added: the largest below h.
+      std::optional<Hash> a;
+      for (const auto& [wh, o] : work)
+        if (!o.node && o.rdata && wh < h && (!a || *a < wh)) a = wh;
+      if (!a)
+        for (const auto& [wh, o] : work)
+          if (!o.node && o.rdata && wh != h && (!a || *a < wh)) a = wh;
+      if (!c || !a) return c ? c : a;
+      const bool cw = !(*c < h), aw = !(*a < h);  // wrapped past the start
+      if (cw != aw) return cw ? a : c;
+      return std::max(*c, *a);
+    };
+    auto set_next = [&](Owner& o, const Hash& next) {
+      o.rdata->replace(next_at(*o.rdata), kNsec3HashLen, reinterpret_cast<const char*>(next.data()),
+                       kNsec3HashLen);
+    };
+    auto next_of = [&](const Owner& o) { return o.rdata->substr(next_at(*o.rdata), kNsec3HashLen); };
+    auto insert = [&](const Hash& h, const std::vector<uint16_t>& types) -> bool {
+      auto ph = before(h);
+      Owner* pred = ph ? entry(*ph) : nullptr;
+      if (!pred) return false;
+      std::string rd = make_rdata(next_of(*pred), types);
+      set_next(*pred, h);
+      Owner& o = work[h];
+      o.rdata = std::move(rd);
+      return true;
+    };
+    auto erase = [&](const Hash& h) -> bool {
+      Owner* o = entry(h);
+      auto ph = before(h);
+      Owner* pred = ph && *ph != h ? entry(*ph) : nullptr;
+      if (!o || !pred) return false;
+      pred->rdata->replace(next_at(*pred->rdata), kNsec3HashLen, next_of(*o));
+      o->rdata.reset();
+      return true;
+    };
+    // Names of the lookup namespace that come or go below a name (its children count).
+    std::map<std::string, int, std::less<>> children_delta;
+    auto below_changes = [&](const std::string& name) {
+      for (const auto& [other, change] : by_name)
+        if (other != name && wire::is_subdomain(other, name)) return true;
+      return false;
+    };
+    for (const auto& c : nsec3_names) {
+      const Hash h = hash_of(c.name);
+      Owner* e = entry(h);
+      const bool children = c.node && c.node->children > 0;
+      if (!c.has && children) {
+        // Left with only names below it: an empty non-terminal, unless what goes below it
+        // changes too, or (opt-out) every name below is an opted-out delegation.
+        if (p.opt_out) return fail("an empty non-terminal in an opt-out zone");
+        if (below_changes(c.name)) return fail("a name and names below it change together");
+      }
+      const bool has = c.has || (e && children);
+      if (e && has) {
+        *e->rdata = make_rdata(next_of(*e), types3(c.name, c.after));
+      } else if (!e && has) {
+        // The name, and each ancestor not yet in the chain (a new empty non-terminal).
+        if (!insert(h, types3(c.name, c.after))) return fail("the NSEC3 chain is broken");
+        if (!c.node) ++children_delta[std::string(wire::parent_name(c.name))];
+        for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
+          const Hash ha = hash_of(a);
+          if (entry(ha)) break;
+          if (work.count(ha)) return fail("an empty non-terminal goes and comes back");
+          if (!insert(ha, {})) return fail("the NSEC3 chain is broken");
+          if (!cur.find(a)) ++children_delta[std::string(wire::parent_name(a))];
+        }
+      } else if (e && !has) {
+        // The name, and each ancestor that was an empty non-terminal only for it.
+        if (!erase(h)) return fail("the last name of the chain goes");
+        if (c.node && !c.node->empty() && !children) --children_delta[std::string(wire::parent_name(c.name))];
+        for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
+          const Node* an = cur.find(a);
+          if (!an || !an->empty()) break;
+          if (by_name.count(std::string(a))) return fail("a name and its ancestor change together");
+          auto d = children_delta.find(a);
+          const int left = static_cast<int>(an->children) + (d == children_delta.end() ? 0 : d->second);
+          if (left > 0) {
+            if (p.opt_out) return fail("an empty non-terminal in an opt-out zone");
+            break;
+          }
+          const Hash ha = hash_of(a);
+          if (!entry(ha)) break;
+          if (!erase(ha)) return fail("the last name of the chain goes");
+          --children_delta[std::string(wire::parent_name(a))];
+        }
       }
     }
-  }
-  for (const auto& [h, o] : work) {
-    if (o.node && o.rdata && *o.rdata == o.served) continue;
-    std::string owner;
-    if (o.node) {
-      owner = std::string(o.node->name);
-    } else {
-      std::string label = base32hex(h.data(), h.size());
-      owner = std::string(1, static_cast<char>(label.size())) + label + std::string(origin);
+    for (const auto& [h, o] : work) {
+      if (o.node && o.rdata && *o.rdata == o.served) continue;
+      std::string owner;
+      if (o.node) {
+        owner = std::string(o.node->name);
+      } else {
+        std::string label = base32hex(h.data(), h.size());
+        owner = std::string(1, static_cast<char>(label.size())) + label + std::string(origin);
+      }
+      if (o.node) {
+        if (const wire::RRset* old = o.node->find(rrtype::NSEC3))
+          old->for_each([&](std::string_view rd) {
+            out.removed.push_back(Record{owner, rrtype::NSEC3, old->ttl, std::string(rd)});
+          });
+        drop_sigs(o.node, rrtype::NSEC3);
+      }
+      if (o.rdata) {
+        out.added.push_back(Record{owner, rrtype::NSEC3, nsec_ttl, *o.rdata});
+        sign_into(owner, rrtype::NSEC3, nsec_ttl, {*o.rdata});
+      }
     }
-    if (o.node) {
-      if (const wire::RRset* old = o.node->find(rrtype::NSEC3))
-        old->for_each([&](std::string_view rd) {
-          out.removed.push_back(Record{owner, rrtype::NSEC3, old->ttl, std::string(rd)});
-        });
-      drop_sigs(o.node, rrtype::NSEC3);
-    }
-    if (o.rdata) {
-      out.added.push_back(Record{owner, rrtype::NSEC3, nsec_ttl, *o.rdata});
-      sign_into(owner, rrtype::NSEC3, nsec_ttl, {*o.rdata});
-    }
-  }
+    return true;
+  };
+  if (p.nsec3 && !nsec3_chain()) return std::nullopt;
+  if (refresh) refresh_due(cur, p, now, zsks, ksks, out, stats);
   return out;
 }
 

@@ -61,9 +61,14 @@ std::shared_ptr<const Zone> sign_zone(const Zone& content, const Zone* prev,
 // chain neighbours — in O(change). nullopt with `why_not` when the change needs the whole
 // pass (NSEC3, a key or DNSKEY change, a delegation or DNAME moving, neighbouring names
 // changing together, a change that does not apply): the caller runs sign_zone then.
+//
+// With `refresh`, the signatures falling due (see SignPolicy::refresh) are made again in the
+// same changeset, found by one look at every signature instead of a whole pass, and
+// stats.next_refresh says when the next fall due.
 std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
                                      const std::vector<Key>& keys, const SignPolicy& policy,
-                                     uint32_t now, SignStats& stats, std::string& why_not);
+                                     uint32_t now, SignStats& stats, std::string& why_not,
+                                     bool refresh = false);
 
 // The RRSIG RDATA over one RRset (tests; sign_zone uses it).
 std::string sign_rrset(const Key& key, NameView owner_lower, NameView origin_lower, uint16_t type,

@@ -286,7 +286,8 @@ def test_zone_file_signed_elsewhere_is_re_signed(tmp_path):
 def test_signatures_are_refreshed_as_commits_and_knot_follows():
     """Short-lived signatures (validity 40 s, refreshed 30 s before they expire): zoned
     re-signs what falls due in commits of its own (serial + 1, source "signature refresh"),
-    the zone keeps verifying, and the Knot secondary follows by IXFR."""
+    each found without a whole pass, the zone keeps verifying, and the Knot secondary follows
+    by IXFR."""
     work = Path(tempfile.mkdtemp(prefix="signing-refresh-"))
     z = ZonedServer()
     k = KnotServer()
@@ -301,6 +302,9 @@ def test_signatures_are_refreshed_as_commits_and_knot_follows():
         wait_serial(HOST, k.port, s0, zone=ZONE, timeout=20)
         kmark = k.mark()
         z.wait_log(r"committed \(signature refresh\)", timeout=30)
+        # Found and made without a whole pass over the zone.
+        z.wait_log(r"signed serial \d+ \(NSEC\): the change and the signatures falling due, "
+                   r"[1-9]\d* signature")
         s1 = serial_of(HOST, z.port, zone=ZONE)
         assert s1 > s0
         verify_zone(z.port, work, "refreshed")

@@ -528,3 +528,63 @@ TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
   EXPECT_FALSE(dnssec::sign_change(*both, soa_change(*both), two, p, now, s1, why));
   EXPECT_EQ(why, "the signing keys changed");
 }
+
+// The signatures falling due are made again with the next change, found without a whole
+// pass: the same zone as the whole pass makes, every signature valid and none due any more,
+// only the due part of the zone re-signed (the jitter spreads them), and the next refresh
+// is when the earliest of the rest falls due.
+TEST_P(SignChange, SignaturesFallingDueAreMadeAgainWithTheChange) {
+  auto content = load(kZone);
+  ASSERT_TRUE(content);
+  auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
+  dnssec::SignPolicy p;
+  p.nsec3 = GetParam() > 0;
+  p.opt_out = GetParam() == 2;
+  const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
+  const uint32_t spread = std::min(p.refresh / 10, (p.validity - p.refresh) / 2);
+  // Signed so long ago that about half of the signatures fall due now.
+  const uint32_t then = now - (p.validity - p.refresh) + spread / 2;
+  dnssec::SignStats st;
+  std::vector<ZoneError> errs;
+  auto cur = dnssec::sign_zone(*content, nullptr, keys, p, then, st, errs);
+  ASSERT_TRUE(cur);
+  const size_t total = st.signatures_made;
+  Changeset cs;
+  cs.soa_from = Record{cur->origin(), rrtype::SOA, cur->soa().ttl, ""};
+  cur->soa().for_each([&](std::string_view rd) { cs.soa_from.rdata = std::string(rd); });
+  cs.soa_to = cs.soa_from;
+  wire::set_soa_serial(cs.soa_to.rdata, cur->serial() + 1);
+  cs.added.push_back(rec("new.example.test.", rrtype::A, 300, std::string("\xc0\x00\x02\x63", 4)));
+
+  dnssec::SignStats s1;
+  std::string why;
+  auto scs = dnssec::sign_change(*cur, cs, keys, p, now, s1, why, true);
+  ASSERT_TRUE(scs) << why;
+  std::vector<ZoneError> e1;
+  auto fast = apply_changeset(cur, *scs, e1);
+  for (const auto& e : e1) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(fast);
+  auto plain = dnssec::unsigned_content(*cur, &cs, e1);
+  ASSERT_TRUE(plain);
+  dnssec::SignStats s2;
+  auto whole = dnssec::sign_zone(*plain, cur.get(), keys, p, now, s2, e1);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
+  EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
+  verify_all(*fast);
+  EXPECT_EQ(s1.signatures_made, s2.signatures_made);
+  EXPECT_GT(s1.signatures_made, total / 5);
+  EXPECT_LT(s1.signatures_made, total);
+  uint32_t earliest = 0;
+  for (const auto& r : zone_records(*fast))
+    if (r.type == rrtype::RRSIG) {
+      uint32_t exp = static_cast<uint32_t>(static_cast<uint8_t>(r.rdata[8])) << 24 |
+                     static_cast<uint32_t>(static_cast<uint8_t>(r.rdata[9])) << 16 |
+                     static_cast<uint32_t>(static_cast<uint8_t>(r.rdata[10])) << 8 |
+                     static_cast<uint8_t>(r.rdata[11]);
+      EXPECT_GT(exp - now, p.refresh) << wire::name_to_text(r.owner);
+      if (!earliest || exp - p.refresh < earliest) earliest = exp - p.refresh;
+    }
+  EXPECT_EQ(s1.next_refresh, earliest);
+  EXPECT_GT(s1.next_refresh, now);
+}
