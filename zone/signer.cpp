@@ -718,17 +718,89 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
   for (int added = 0; added < 2; ++added)
     for (const auto& r : added ? cs.added : cs.removed) {
       if (is_dnssec_type(r.type) || r.type == rrtype::SOA) continue;
-      if ((r.type == rrtype::NS && r.owner != origin) || r.type == rrtype::DS || r.type == rrtype::DNAME)
-        return no("a delegation or DNAME changes");
+      if (r.type == rrtype::DNAME) return no("a DNAME changes");
       if (!wire::is_subdomain(r.owner, origin)) return no("a name outside the zone");
       (added ? by_name[r.owner].second : by_name[r.owner].first).push_back(&r);
     }
   by_name[std::string(origin)];  // the SOA (its signature) changes in any case
+
+  // Each changed name's RRsets before and after the change.
+  struct Sides {
+    const Node* node;
+    NameSets before, after;
+  };
+  std::map<std::string, Sides, std::less<>> sides;
   for (const auto& [name, change] : by_name) {
-    for (NameView a = name; a != origin; a = wire::parent_name(a)) {
+    const Node* node = cur.find(name);
+    NameSets before = sets_of(node), after = before;
+    for (const Record* r : change.first) {
+      auto it = after.sets.find(r->type);
+      if (it == after.sets.end() || it->second.first != r->ttl) return no("a removed record is not served");
+      auto& v = it->second.second;
+      auto at = std::find(v.begin(), v.end(), r->rdata);
+      if (at == v.end()) return no("a removed record is not served");
+      v.erase(at);
+      if (v.empty()) after.sets.erase(it);
+    }
+    for (const Record* r : change.second) {
+      auto& slot = after.sets[r->type];
+      if (!slot.second.empty() && slot.first != r->ttl) return no("a TTL changes within an RRset");
+      slot.first = r->ttl;
+      if (std::find(slot.second.begin(), slot.second.end(), r->rdata) != slot.second.end())
+        return no("an added record is served already");
+      slot.second.push_back(r->rdata);
+    }
+    // CNAME beside other data, and the like: the full pass says what is wrong.
+    if (after.sets.count(rrtype::CNAME) && after.sets.size() > 1) return no("CNAME and other data");
+    sides.emplace(name, Sides{node, std::move(before), std::move(after)});
+  }
+  // Delegations (RFC 4035 2.2): at a cut only the DS is signed, and below one nothing is
+  // signed or chained (glue). A delegation may come with its new glue, or go with all of
+  // it; a cut that would cover names with data, or uncover them, is the whole pass's.
+  auto cut_before = [&](NameView a) {
+    const Node* n = cur.find(a);
+    return a != origin && n && n->is_cut;
+  };
+  auto cut_after = [&](NameView a) {
+    auto it = sides.find(a);
+    if (it == sides.end()) return cut_before(a);
+    return a != origin && it->second.after.sets.count(rrtype::NS) != 0;
+  };
+  std::set<std::string, std::less<>> occluded, cuts;
+  for (const auto& [name, sd] : sides) {
+    if (NameView(name) == origin) continue;
+    bool below_before = false, below_after = false;
+    for (NameView a = wire::parent_name(name); a != origin; a = wire::parent_name(a)) {
       const Node* n = cur.find(a);
-      if (n && (n->is_cut || (a != NameView(name) && n->has_dname)))
-        return no("a name at or below a delegation or DNAME");
+      if (n && n->has_dname) return no("a name below a DNAME");
+      below_before = below_before || cut_before(a);
+      below_after = below_after || cut_after(a);
+    }
+    if (below_before || below_after) {
+      if (below_before != below_after && (below_after ? sd.before.has_data() : sd.after.has_data()))
+        return no("a delegation that comes or goes covers names with data");
+      occluded.insert(name);
+      continue;
+    }
+    const bool was = cut_before(name), is = cut_after(name);
+    if (is) {
+      for (const auto& [type, v] : sd.after.sets)
+        if (type != rrtype::NS && type != rrtype::DS) return no("data beside a delegation");
+      cuts.insert(name);
+    } else if (sd.after.sets.count(rrtype::DS)) {
+      return no("a DS without a delegation");
+    }
+    if (is && !was && (sd.before.has_data() || (sd.node && sd.node->children > 0)))
+      return no("a delegation over names that exist");
+    if (was && !is) {
+      // The delegation goes, and with it all of its glue (names right below it).
+      if (sd.after.has_data()) return no("a delegation goes but data stays at its name");
+      size_t glue_gone = 0;
+      for (const auto& [other, osd] : sides)
+        if (NameView(other) != NameView(name) && wire::parent_name(other) == NameView(name) &&
+            osd.before.has_data() && !osd.after.has_data() && (!osd.node || osd.node->children == 0))
+          ++glue_gone;
+      if (sd.node && sd.node->children != glue_gone) return no("a delegation goes but names below it stay");
     }
   }
 
@@ -791,32 +863,15 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
   struct Nsec3Name {
     std::string name;
     const Node* node;
-    bool had, has;
+    bool had, has, cut;
     NameSets after;
   };
   std::vector<Nsec3Name> nsec3_names;  // NSEC3 zones: the chain is done after every name
-  for (const auto& [name, change] : by_name) {
-    const Node* node = cur.find(name);
-    NameSets before = sets_of(node), after = before;
-    for (const Record* r : change.first) {
-      auto it = after.sets.find(r->type);
-      if (it == after.sets.end() || it->second.first != r->ttl) return no("a removed record is not served");
-      auto& v = it->second.second;
-      auto at = std::find(v.begin(), v.end(), r->rdata);
-      if (at == v.end()) return no("a removed record is not served");
-      v.erase(at);
-      if (v.empty()) after.sets.erase(it);
-    }
-    for (const Record* r : change.second) {
-      auto& slot = after.sets[r->type];
-      if (!slot.second.empty() && slot.first != r->ttl) return no("a TTL changes within an RRset");
-      slot.first = r->ttl;
-      if (std::find(slot.second.begin(), slot.second.end(), r->rdata) != slot.second.end())
-        return no("an added record is served already");
-      slot.second.push_back(r->rdata);
-    }
-    // CNAME beside other data, and the like: the full pass says what is wrong.
-    if (after.sets.count(rrtype::CNAME) && after.sets.size() > 1) return no("CNAME and other data");
+  for (auto& [name, sd] : sides) {
+    const Node* node = sd.node;
+    const NameSets& before = sd.before;
+    NameSets& after = sd.after;
+    const bool glue = occluded.count(name) != 0, cut = cuts.count(name) != 0;
     for (const auto& [type, v] : before.sets) {
       auto it = after.sets.find(type);
       if (it != after.sets.end() && it->second.first == v.first &&
@@ -831,8 +886,9 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
           canonical_set(type, it->second.second) == canonical_set(type, v.second))
         continue;
       for (const auto& rd : v.second) out.added.push_back(Record{std::string(name), type, v.first, rd});
-      sign_into(name, type, v.first, v.second);
+      if (!glue && (!cut || type == rrtype::DS)) sign_into(name, type, v.first, v.second);
     }
+    if (glue) continue;  // below a delegation: neither signed nor chained
     // The SOA's own signature.
     if (NameView(name) == origin) {
       drop_sigs(node, rrtype::SOA);
@@ -842,7 +898,10 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     const bool had = before.has_data() || NameView(name) == origin;
     const bool has = after.has_data() || NameView(name) == origin;
     if (p.nsec3) {
-      nsec3_names.push_back({name, node, had, has, std::move(after)});
+      // With opt-out, a delegation without a DS has no NSEC3 (nor makes empty non-terminals).
+      const bool opted_out = p.opt_out && cut && !after.sets.count(rrtype::DS);
+      const bool was_opted_out = p.opt_out && cut_before(name) && !before.sets.count(rrtype::DS);
+      nsec3_names.push_back({name, node, had && !was_opted_out, has && !opted_out, cut, std::move(after)});
       continue;
     }
     if (had && has) {
@@ -917,10 +976,10 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       if (!types.empty()) rd += type_bitmap(types);
       return rd;
     };
-    auto types3 = [&](NameView owner, const NameSets& sets) {
+    auto types3 = [&](NameView owner, const NameSets& sets, bool cut) {
       std::vector<uint16_t> t = sets.types();
       if (t.empty() && owner != origin) return t;  // an empty non-terminal: no types at all
-      t.push_back(rrtype::RRSIG);
+      if (!cut || sets.sets.count(rrtype::DS)) t.push_back(rrtype::RRSIG);  // signed data
       if (owner == origin)  // the signer's own apex records
         for (uint16_t x : {rrtype::DNSKEY, rrtype::NSEC3PARAM, uint16_t(59), uint16_t(60)})
           if (apex.find(x)) t.push_back(x);
@@ -1010,7 +1069,8 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     for (const auto& c : nsec3_names) {
       const Hash h = hash_of(c.name);
       Owner* e = entry(h);
-      const bool children = c.node && c.node->children > 0;
+      // Names below a delegation are glue: they do not make it an empty non-terminal.
+      const bool children = c.node && c.node->children > 0 && !c.node->is_cut;
       if (!c.has && children) {
         // Left with only names below it: an empty non-terminal, unless what goes below it
         // changes too, or (opt-out) every name below is an opted-out delegation.
@@ -1019,10 +1079,10 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       }
       const bool has = c.has || (e && children);
       if (e && has) {
-        *e->rdata = make_rdata(next_of(*e), types3(c.name, c.after));
+        *e->rdata = make_rdata(next_of(*e), types3(c.name, c.after, c.cut));
       } else if (!e && has) {
         // The name, and each ancestor not yet in the chain (a new empty non-terminal).
-        if (!insert(h, types3(c.name, c.after))) return fail("the NSEC3 chain is broken");
+        if (!insert(h, types3(c.name, c.after, c.cut))) return fail("the NSEC3 chain is broken");
         if (!c.node) ++children_delta[std::string(wire::parent_name(c.name))];
         for (NameView a = wire::parent_name(c.name); a != origin; a = wire::parent_name(a)) {
           const Hash ha = hash_of(a);

@@ -416,6 +416,48 @@ TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
          c.removed.push_back(rec("c.example.test.", rrtype::TXT, 300, std::string("\x02hi", 3)));
        }},
   };
+  // Delegations: at the cut only the DS is signed, glue is neither signed nor chained.
+  const std::string ds_rd = [] {
+    std::string d{0x30, 0x39, 13, 2};
+    d.append(32, '\x5a');
+    return d;
+  }();
+  std::string ds_rd2 = ds_rd;
+  ds_rd2[4] = '\x5b';
+  cases.push_back({"a new delegation with glue and a DS (zonectl delegate)", [&](Changeset& c) {
+                     c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns1.shop.example.test.")));
+                     c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns2.shop.example.test.")));
+                     c.added.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd));
+                     c.added.push_back(rec("ns1.shop.example.test.", rrtype::A, 300, a1));
+                     c.added.push_back(rec("ns2.shop.example.test.", rrtype::A, 300, a2));
+                   }});
+  cases.push_back({"its DS replaced (the child's KSK rollover)", [&](Changeset& c) {
+                     c.removed.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd));
+                     c.added.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd2));
+                   }});
+  cases.push_back({"its DS withdrawn (the child goes insecure)", [&](Changeset& c) {
+                     c.removed.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd2));
+                   }});
+  cases.push_back({"a DS given to the unsigned delegation", [&](Changeset& c) {
+                     c.added.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd));
+                   }});
+  cases.push_back({"glue added below a delegation", [&](Changeset& c) {
+                     c.added.push_back(rec("ns3.shop.example.test.", rrtype::AAAA, 300, std::string(16, '\x01')));
+                   }});
+  cases.push_back({"an NS more at the delegation", [&](Changeset& c) {
+                     c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns3.shop.example.test.")));
+                   }});
+  cases.push_back({"the delegation removed with its glue (zonectl undelegate)", [&](Changeset& c) {
+                     for (const char* ns : {"ns1", "ns2", "ns3"})
+                       c.removed.push_back(rec("shop.example.test.", rrtype::NS, 300, W(std::string(ns) + ".shop.example.test.")));
+                     c.removed.push_back(rec("shop.example.test.", rrtype::DS, 300, ds_rd));
+                     c.removed.push_back(rec("ns1.shop.example.test.", rrtype::A, 300, a1));
+                     c.removed.push_back(rec("ns2.shop.example.test.", rrtype::A, 300, a2));
+                     c.removed.push_back(rec("ns3.shop.example.test.", rrtype::AAAA, 300, std::string(16, '\x01')));
+                   }});
+  cases.push_back({"an unsigned delegation under new empty non-terminals", [&](Changeset& c) {
+                     c.added.push_back(rec("dept.corp.example.test.", rrtype::NS, 300, W("ns.elsewhere.test.")));
+                   }});
   if (p.nsec3) {
     // NSEC3 chains are mended in hash order: names of one change may be neighbours there.
     cases.push_back({"a name and the new parent it makes", [&](Changeset& c) {
@@ -480,8 +522,10 @@ TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
   }
   // What the whole pass must judge.
   std::vector<Case> refused{
-      {"a new delegation", [&](Changeset& c) { c.added.push_back(rec("shop.example.test.", rrtype::NS, 300, W("ns1.shop.example.test."))); }},
-      {"a name below a delegation", [&](Changeset& c) { c.added.push_back(rec("x.sub.example.test.", rrtype::A, 300, a1)); }},
+      {"a delegation over a name with data", [&](Changeset& c) { c.added.push_back(rec("mail.example.test.", rrtype::NS, 300, W("ns1.shop.example.test."))); }},
+      {"a delegation over names below it", [&](Changeset& c) { c.added.push_back(rec("c.example.test.", rrtype::NS, 300, W("ns1.shop.example.test."))); }},
+      {"a delegation goes but its glue stays", [&](Changeset& c) { c.removed.push_back(rec("sub.example.test.", rrtype::NS, 300, W("ns.sub.example.test."))); }},
+      {"a DS without a delegation", [&](Changeset& c) { c.added.push_back(rec("www.example.test.", rrtype::DS, 300, std::string(36, '\x01'))); }},
       {"two new names in one gap", [&](Changeset& c) {
          if (p.nsec3) {  // a name and the one below it both lose their data
            c.removed.push_back(rec("p.q.example.test.", rrtype::A, 300, a1));
