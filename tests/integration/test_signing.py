@@ -236,6 +236,7 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
         # zonectl delegate into the signed zone: NS, glue and DS, signed in the same commit.
         served = serial_of(HOST, z.port, zone=ZONE)
         kmark = k.mark()
+        mark = z.mark()
         r = subprocess.run([zonectl_bin(), "--config", str(z.config), "delegate", "shop.example.test",
                             "--ns", "ns1.shop.example.test=127.0.0.151",
                             "--ns", "ns2.shop.example.test=127.0.0.152",
@@ -243,11 +244,28 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
                             "--force"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == served + 1, 10, what="delegation served")
+        # The DS and the chain around the new cut signed by themselves, glue left unsigned.
+        z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
         verify_zone(z.port, work, "after-delegate")
         assert_delv(z.port, anchor, "shop.example.test", "DS", "; fully validated")
         wait_serial(HOST, k.port, served + 1, zone=ZONE, timeout=20)
         k.wait_log(r"IXFR", since=kmark)
         verify_zone(k.port, work, "knot-after-delegate")
+
+        # zonectl undelegate: NS, DS and glue go, the chain closes over the name, in O(change).
+        mark = z.mark()
+        kmark = k.mark()
+        r = subprocess.run([zonectl_bin(), "--config", str(z.config), "undelegate", "shop.example.test"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == served + 2, 10, what="undelegation served")
+        z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
+        verify_zone(z.port, work, "after-undelegate")
+        assert_delv(z.port, anchor, "shop.example.test", "DS", "; negative response, fully validated")
+        assert_delv(z.port, anchor, "ns1.shop.example.test", "A", "; negative response, fully validated")
+        wait_serial(HOST, k.port, served + 2, zone=ZONE, timeout=20)
+        k.wait_log(r"IXFR", since=kmark)
+        verify_zone(k.port, work, "knot-after-undelegate")
 
         # A restart keeps the keys (and so the trust anchor) and the signed zone.
         serial = serial_of(HOST, z.port, zone=ZONE)
