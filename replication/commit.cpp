@@ -381,6 +381,15 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
       table = table->with(one);
     }
   }
+  // A dry run ends here: what the commit would serve and what it would change.
+  for (auto& s : steps) {
+    if (!s.c.dry_run || s.done) continue;
+    s.r.ok = true;
+    s.r.changed = true;
+    s.r.zone = s.next;
+    s.r.applied = s.unsigned_cs ? s.unsigned_cs : s.cs;
+    s.done = true;
+  }
   // 2. persist: one transaction, a savepoint per zone.
   persist(steps);
   // Logged before publication, so that a reader who sees the new serial finds the line.
@@ -390,7 +399,7 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
                                                               started).count();
   for (auto& s : steps) {
     if (s.done) {
-      if (!s.r.ok && !s.r.error.empty())
+      if (!s.r.ok && !s.r.error.empty() && !s.c.dry_run)
         log->log(s.r.rcode ? spdlog::level::info : spdlog::level::err,
                  "zone {}: {}: not changed: {}", s.c.name, s.c.source, s.r.error);
       continue;

@@ -589,34 +589,10 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
                 "(catalog-member, zonectl zone-add --catalog)");
   auto cur = registry_.current()->get(origin);
   if (!cur) return fail("zone " + zc->name + " is not loaded");
-  if (dry_run) {
-    zone::PlanOutcome p = planner(*cur);
-    out.commit.message = p.message;
-    out.commit.zone = cur;
-    if (!p.changes) return fail(p.error);
-    if (p.changes->empty()) {
-      out.commit.ok = true;
-      return out;
-    }
-    std::vector<zone::ZoneError> errs;
-    // A zone signed here: the change is checked on the unsigned content (the commit's sign
-    // step adds the signatures and the NSEC/NSEC3 records).
-    auto next = zc->dnssec_policy.empty() ? zone::apply_changeset(cur, *p.changes, errs)
-                                          : zone::dnssec::unsigned_content(*cur, &*p.changes, errs);
-    if (!next) {
-      std::string why;
-      for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
-      return fail("validate: " + why);
-    }
-    out.commit.ok = true;
-    out.commit.changed = true;
-    out.commit.zone = next;
-    out.commit.applied = p.changes;
-    return out;
-  }
   // An operator's edit on a file edited by hand since it was read: reload first, rather than
   // a change served and stored but not written to the file.
-  if (auto it = primaries_.find(origin); it != primaries_.end() && it->second->pending.empty()) {
+  if (auto it = primaries_.find(origin);
+      !dry_run && it != primaries_.end() && it->second->pending.empty()) {
     Primary& st = *it->second;
     if (!unchanged_files(st.stamps)) {
       std::string err;
@@ -637,7 +613,10 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
   c.keep_history = zc->ixfr_history;
   c.notify = !zc->notify.empty();
   c.sync_to_file = true;
+  // A dry run is the commit's own validate and sign step, stopped before anything is kept.
+  c.dry_run = dry_run;
   out.commit = hooks_.committer->commit_wait(std::move(c));
+  if (dry_run) return out;
   if (out.commit.ok && out.commit.changed) {
     if (auto it = primaries_.find(origin); it != primaries_.end())
       it->second->st.last_result = source + ", serial " + std::to_string(out.commit.zone->serial());

@@ -65,6 +65,9 @@ struct ZoneChange {
   uint64_t hash = 0;
   // The change did not come from the zone file (UPDATE, zonectl): it is written back to it.
   bool sync_to_file = false;
+  // Validate (and sign) only: the result says what the commit would do, in O(change) like
+  // the commit itself; nothing is stored, served, kept or sent (zonectl --dry-run).
+  bool dry_run = false;
 };
 
 struct CommitResult {

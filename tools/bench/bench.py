@@ -1432,8 +1432,9 @@ def soa_signed(port, origin):
 def signing_bench(big, work, timeout=1800):
     """zoned vs Knot signing the 1M-record zone from scratch with the same policy (ECDSA
     P-256, KSK+ZSK, NSEC), both unpinned on the machine's cores: time from start to the
-    signed SOA served, CPU and memory; then zoned only: restart, and one record added by
-    DNS UPDATE to the signed zone (the commit's own time, from its log)."""
+    signed SOA served, CPU and memory; then zoned only: one record added and deleted by DNS
+    UPDATE (the commit's own time, from its log), zonectl delegate and undelegate with a DS,
+    a restart; and the same for the zone signed with NSEC3."""
     import dns.tsig, dns.update
     rows = {}
     knotd = shutil.which("knotd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
@@ -1469,12 +1470,18 @@ def signing_bench(big, work, timeout=1800):
                 continue
 
     zport, kport = quiet_port(), quiet_port()
-    (d / "zoned.yaml").write_text(
-        f"server:\n  listen: ['127.0.0.1:{zport}']\n  database: zdb/zoned.db\n  log-level: info\n"
-        f"keys:\n  - name: k\n    secret: \"{secret}\"\n"
-        "policies:\n  - name: p\n    algorithm: ecdsap256sha256\n"
-        "zones:\n  - name: big.test\n    file: big.test.zone\n    dnssec-policy: p\n"
-        "    allow-update: [k]\n    zonefile-sync: 3600\n")
+
+    def zoned_config(path, policy_extra, db):
+        path.write_text(
+            f"server:\n  listen: ['127.0.0.1:{zport}']\n  database: {db}/zoned.db\n  log-level: info\n"
+            f"  control: {d}/{db}.sock\n"
+            f"keys:\n  - name: k\n    secret: \"{secret}\"\n"
+            f"policies:\n  - name: p\n    algorithm: ecdsap256sha256\n{policy_extra}"
+            "zones:\n  - name: big.test\n    file: big.test.zone\n    dnssec-policy: p\n"
+            "    allow-update: [k]\n    zonefile-sync: 3600\n")
+
+    zoned_config(d / "zoned.yaml", "", "zdb")
+    zoned_config(d / "zoned-nsec3.yaml", "    nsec3: true\n", "zdb3")
     (d / "kdb").mkdir()
     (d / "knot.conf").write_text(
         f"server:\n    listen: 127.0.0.1@{kport}\n    rundir: {d}\n"
@@ -1483,6 +1490,51 @@ def signing_bench(big, work, timeout=1800):
         "    journal-content: none\n    semantic-checks: off\n    dnssec-signing: on\n"
         "zone:\n  - domain: big.test\n    file: big.test.zone\n")
     results = {"zoned": {}, "knot": {}}
+    key = dns.tsig.Key("k.", secret, "hmac-sha256")
+
+    def updates(prefix, log):
+        # One record at a time by UPDATE, 20 times (a new name added, then deleted again: the
+        # NSEC/NSEC3 chain changes each time): sent to answered (the answer comes once the
+        # signed change is served), and the commit (sign step included) as zoned logs it.
+        took = []
+        for i in range(20):
+            u = dns.update.UpdateMessage("big.test", keyring={key.name: key}, keyname=key.name,
+                                         keyalgorithm=dns.tsig.HMAC_SHA256)
+            if i % 2 == 0:
+                u.add(f"bench-new{i}.big.test.", 300, "A", "192.0.2.99")
+            else:
+                u.delete(f"bench-new{i - 1}.big.test.")
+            t0 = time.time()
+            r = dns.query.tcp(u, "127.0.0.1", port=zport, timeout=600)
+            took.append((time.time() - t0) * 1000)
+            if r.rcode() != 0:
+                raise RuntimeError(f"UPDATE {i} refused: rcode {r.rcode()}")
+        m = [float(x) for x in re.findall(r"committed \(UPDATE[^\n]*records, ([\d.]+) ms", log.read_text())]
+        results["zoned"][f"{prefix}one-record UPDATE, sent to answered ms p50 (20)"] = statistics.median(took)
+        results["zoned"][f"{prefix}one-record UPDATE, slowest of 20 ms"] = max(took)
+        results["zoned"][f"{prefix}one-record UPDATE, commit ms p50"] = statistics.median(m) if m else "-"
+
+    def delegations(prefix, conf):
+        # zonectl delegate (2 NS, 2 glue, a DS) then undelegate, 5 times each: wall time of
+        # the command, which returns once the signed change is committed.
+        zonectl = str(ZONED.parent / "zonectl")
+        took = {"delegate": [], "undelegate": []}
+        for i in range(5):
+            child = f"bench-child{i}.big.test"
+            for verb in ("delegate", "undelegate"):
+                cmd = [zonectl, "--config", str(conf), verb, child]
+                if verb == "delegate":
+                    cmd += ["--ns", f"ns1.{child}=192.0.2.1", "--ns", f"ns2.{child}=192.0.2.2",
+                            "--ds", "47022 13 2 3803e64dcc3a8d2916b3acdd382b4c902a22d30ff47d983b112e99a9b6e885e4",
+                            "--force"]
+                t0 = time.time()
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                took[verb].append((time.time() - t0) * 1000)
+                if r.returncode != 0:
+                    raise RuntimeError(f"zonectl {verb} failed: {r.stdout}{r.stderr}")
+        for verb, t in took.items():
+            results["zoned"][f"{prefix}zonectl {verb} (DS, glue) ms p50 (5)"] = statistics.median(t)
+
     for kind in ("zoned", "knot"):
         if kind == "knot" and not knotd:
             continue
@@ -1492,34 +1544,22 @@ def signing_bench(big, work, timeout=1800):
         results[kind]["server CPU s"] = cpu_seconds(proc.pid)
         results[kind]["resident memory MiB"] = rss_mib(proc.pid)
         if kind == "zoned":
-            # One record at a time by UPDATE, 20 times (a new name added, then deleted again:
-            # the NSEC chain changes each time): sent to answered (the answer comes once the
-            # signed change is served), and the commit (sign step included) as zoned logs it.
-            key = dns.tsig.Key("k.", secret, "hmac-sha256")
-            took = []
-            for i in range(20):
-                u = dns.update.UpdateMessage("big.test", keyring={key.name: key}, keyname=key.name,
-                                             keyalgorithm=dns.tsig.HMAC_SHA256)
-                if i % 2 == 0:
-                    u.add(f"bench-new{i}.big.test.", 300, "A", "192.0.2.99")
-                else:
-                    u.delete(f"bench-new{i - 1}.big.test.")
-                t0 = time.time()
-                r = dns.query.tcp(u, "127.0.0.1", port=zport, timeout=600)
-                took.append((time.time() - t0) * 1000)
-                if r.rcode() != 0:
-                    raise RuntimeError(f"UPDATE {i} refused: rcode {r.rcode()}")
-            results[kind]["one-record UPDATE, sent to answered ms p50 (20)"] = statistics.median(took)
-            results[kind]["one-record UPDATE, slowest of 20 ms"] = max(took)
-            m = [float(x) for x in re.findall(r"committed \(UPDATE[^\n]*records, ([\d.]+) ms",
-                                              (d / "zoned.log").read_text())]
-            results[kind]["one-record UPDATE, commit ms p50"] = statistics.median(m) if m else "-"
+            updates("", d / "zoned.log")
+            delegations("", d / "zoned.yaml")
             proc.terminate()
             proc.wait()
             proc, secs = run(kind, cmd, zport, d / "zoned-restart.log")
             results[kind]["restart to serving s"] = secs
         proc.terminate()
         proc.wait()
+    # The same zone with NSEC3 (RFC 9276 parameters): zoned only.
+    proc, secs = run("zoned", [str(ZONED), "--config", "zoned-nsec3.yaml"], zport, d / "zoned-nsec3.log")
+    results["zoned"]["NSEC3: sign from scratch to serving s"] = secs
+    results["zoned"]["NSEC3: resident memory MiB"] = rss_mib(proc.pid)
+    updates("NSEC3: ", d / "zoned-nsec3.log")
+    delegations("NSEC3: ", d / "zoned-nsec3.yaml")
+    proc.terminate()
+    proc.wait()
     labels = []
     for r in results.values():
         labels += [l for l in r if l not in labels]
