@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <unordered_map>
 
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -13,13 +14,34 @@ namespace replication {
 
 namespace {
 
+using StmtCache = std::unordered_map<const char*, sqlite3_stmt*>;
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+  // With a cache: compiled once per connection (`sql` must stay put: a literal), reset and
+  // kept when done.
+  Stmt(sqlite3* db, const char* sql, StmtCache* cache = nullptr) : db_(db), cached_(cache) {
+    if (cache) {
+      auto it = cache->find(sql);
+      if (it != cache->end()) {
+        s_ = it->second;
+        return;
+      }
+    }
+    if (sqlite3_prepare_v3(db, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s_, nullptr) != SQLITE_OK)
       throw StoreError(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    if (cache) cache->emplace(sql, s_);
   }
-  ~Stmt() { sqlite3_finalize(s_); }
+  ~Stmt() {
+    if (!cached_) {
+      sqlite3_finalize(s_);
+      return;
+    }
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
   Stmt& text(int i, const std::string& v) {
     sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -56,15 +78,16 @@ class Stmt {
 
  private:
   sqlite3* db_;
+  bool cached_;
   sqlite3_stmt* s_ = nullptr;
 };
 
-void write_meta(sqlite3* db, const std::string& origin, uint32_t serial, const ZoneTimers& t,
-                uint64_t hash) {
+void write_meta(sqlite3* db, StmtCache* cache, const std::string& origin, uint32_t serial,
+                const ZoneTimers& t, uint64_t hash) {
   Stmt(db,
        "INSERT INTO zones(name, serial, last_refresh, next_refresh, expire_at, hash) "
        "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(name) DO UPDATE SET serial=?2, last_refresh=?3, "
-       "next_refresh=?4, expire_at=?5, hash=?6")
+       "next_refresh=?4, expire_at=?5, hash=?6", cache)
       .text(1, origin)
       .num(2, serial)
       .num(3, t.last_refresh)
@@ -118,10 +141,26 @@ Store::Store(const std::string& path) : path_(path) {
   }
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+const std::string& Store::scope_sql(int depth, int kind) {
+  while (scope_sql_.size() <= static_cast<size_t>(depth)) {
+    std::string name = "s" + std::to_string(scope_sql_.size());
+    scope_sql_.push_back({"SAVEPOINT " + name, "RELEASE " + name});
+  }
+  return scope_sql_[static_cast<size_t>(depth)][static_cast<size_t>(kind)];
+}
+
+void Store::exec_cached(const char* sql) {
+  Stmt st(db_, sql, &stmts_);
+  st.step();
+}
 
 Store::Scope::Scope(Store& s) : s_(s), name_("s" + std::to_string(s.depth_)) {
-  s_.exec(s_.depth_ == 0 ? "BEGIN IMMEDIATE" : ("SAVEPOINT " + name_).c_str());
+  s_.exec_cached(s_.depth_ == 0 ? "BEGIN IMMEDIATE" : s_.scope_sql(s_.depth_, 0).c_str());
   ++s_.depth_;
 }
 
@@ -138,7 +177,7 @@ Store::Scope::~Scope() {
 }
 
 void Store::Scope::commit() {
-  s_.exec(s_.depth_ == 1 ? "COMMIT" : ("RELEASE " + name_).c_str());
+  s_.exec_cached(s_.depth_ == 1 ? "COMMIT" : s_.scope_sql(s_.depth_ - 1, 1).c_str());
   --s_.depth_;
   done_ = true;
 }
@@ -154,7 +193,7 @@ void Store::exec(const char* sql) {
 
 void Store::save_zone(const zone::Zone& z, const ZoneTimers& t, uint64_t hash) {
   Scope tx(*this);
-  Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, z.origin()).run();
+  Stmt(db_, "DELETE FROM records WHERE zone=?1", &stmts_).text(1, z.origin()).run();
   // Rows in the index's order (zone, owner): a zone's rows then go into the index one after
   // the other instead of all over it (a signed 1M-record zone: 3M rows), and each is bound
   // from the zone's own memory.
@@ -165,14 +204,14 @@ void Store::save_zone(const zone::Zone& z, const ZoneTimers& t, uint64_t hash) {
   });
   std::sort(nodes.begin(), nodes.end(),
             [](const zone::Node* a, const zone::Node* b) { return a->name < b->name; });
-  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
+  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)", &stmts_);
   for (const zone::Node* n : nodes)
     for (const auto& set : n->rrsets)
       set.for_each([&](std::string_view rd) {
         ins.blob(1, z.origin()).blob(2, n->name).num(3, set.type).num(4, n->record_ttl(set, rd))
             .blob(5, rd).run();
       });
-  write_meta(db_, z.origin(), z.serial(), t, hash);
+  write_meta(db_, &stmts_, z.origin(), z.serial(), t, hash);
   tx.commit();
 }
 
@@ -182,7 +221,7 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
   Stmt del(db_,
            "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE zone=?1 AND "
            "owner=?2 AND type=?3 AND ttl=?4 AND rdata=?5 LIMIT 1)");
-  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)");
+  Stmt ins(db_, "INSERT INTO records(zone, owner, type, ttl, rdata) VALUES(?1,?2,?3,?4,?5)", &stmts_);
   auto remove = [&](const zone::Record& r) {
     del.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
     if (sqlite3_changes(db_) != 1)
@@ -190,7 +229,7 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
   };
   // The change must start at the stored serial. The SOA then goes by type: the change's old
   // SOA may differ from ours in more than the serial (another primary, a TTL).
-  Stmt cur(db_, "SELECT serial FROM zones WHERE name=?1");
+  Stmt cur(db_, "SELECT serial FROM zones WHERE name=?1", &stmts_);
   cur.text(1, origin);
   if (!cur.step())
     throw StoreError("zone " + zone::wire::name_to_text(origin) + " is not stored");
@@ -199,14 +238,14 @@ void Store::apply_changes(const std::string& origin, const zone::Changeset& c,
                      std::to_string(cur.col_num(0)) + ", the change starts at " +
                      std::to_string(c.from_serial()));
   // By owner too: the index (zone, owner, type) finds it without a scan of the zone.
-  Stmt(db_, "DELETE FROM records WHERE zone=?1 AND owner=?1 AND type=6").text(1, origin).run();
+  Stmt(db_, "DELETE FROM records WHERE zone=?1 AND owner=?1 AND type=6", &stmts_).text(1, origin).run();
   if (sqlite3_changes(db_) != 1)
     throw StoreError("stored zone " + zone::wire::name_to_text(origin) + " has no single SOA");
   for (const auto& r : c.removed) remove(r);
   for (const auto* r : {&c.soa_to}) ins.text(1, origin).text(2, r->owner).num(3, r->type).num(4, r->ttl).text(5, r->rdata).run();
   for (const auto& r : c.added)
     ins.text(1, origin).text(2, r.owner).num(3, r.type).num(4, r.ttl).text(5, r.rdata).run();
-  write_meta(db_, origin, c.to_serial(), t, hash);
+  write_meta(db_, &stmts_, origin, c.to_serial(), t, hash);
   if (keep_history) add_history_locked(origin, c, keep_history);
   tx.commit();
 }
@@ -292,9 +331,9 @@ void Store::save_config(const std::string& origin, const std::string& config) {
 
 void Store::drop_zone(const std::string& origin) {
   Scope tx(*this);
-  Stmt(db_, "DELETE FROM records WHERE zone=?1").text(1, origin).run();
+  Stmt(db_, "DELETE FROM records WHERE zone=?1", &stmts_).text(1, origin).run();
   Stmt(db_, "DELETE FROM zones WHERE name=?1").text(1, origin).run();
-  Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
+  Stmt(db_, "DELETE FROM history WHERE zone=?1", &stmts_).text(1, origin).run();
   tx.commit();
 }
 
@@ -369,7 +408,7 @@ std::set<std::string> Store::zones_with_history() {
 }
 
 void Store::clear_history(const std::string& origin) {
-  Stmt(db_, "DELETE FROM history WHERE zone=?1").text(1, origin).run();
+  Stmt(db_, "DELETE FROM history WHERE zone=?1", &stmts_).text(1, origin).run();
 }
 
 Store* StoreHandle::get() {

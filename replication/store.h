@@ -10,6 +10,9 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <array>
+#include <deque>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "zone/zone.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace replication {
 
@@ -99,6 +103,13 @@ class Store {
 
  private:
   void exec(const char* sql);
+  // A statement run often (each zone of a start-up, each Scope) is compiled once per
+  // connection: by the address of its SQL text, which must stay put (a literal, or one of
+  // scope_sql_).
+  void exec_cached(const char* sql);
+  const std::string& scope_sql(int depth, int kind);  // kind: 0 SAVEPOINT, 1 RELEASE
+  std::unordered_map<const char*, sqlite3_stmt*> stmts_;
+  std::deque<std::array<std::string, 2>> scope_sql_;
   int depth_ = 0;  // open Scopes
   void add_history_locked(const std::string& origin, const zone::Changeset& c, size_t keep);
   sqlite3* db_ = nullptr;
