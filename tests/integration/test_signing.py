@@ -194,6 +194,18 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
         wait_serial(HOST, k.port, s0, zone=ZONE, timeout=20)
         verify_zone(k.port, work, "knot-axfr")
 
+        def signed_alone_and_followed(mark, kmark, serial, label, delv_cases):
+            """The change was signed by itself (O(change), NSEC and NSEC3 alike), verifies,
+            validates, and Knot follows by IXFR."""
+            z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
+            verify_zone(z.port, work, label)
+            for name, rdtype, status in delv_cases:
+                assert_delv(z.port, anchor, name, rdtype, status)
+            wait_serial(HOST, k.port, serial, zone=ZONE, timeout=20)
+            k.wait_log(r"IXFR", since=kmark)
+            assert "AXFR" not in k.log_since(kmark), k.log_since(kmark)
+            verify_zone(k.port, work, "knot-" + label)
+
         # DNS UPDATE: one new name; the sign step signs it and mends the chain around it.
         mark = z.mark()
         kmark = k.mark()
@@ -201,15 +213,9 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
                          "update delete www.example.test. AAAA")
         wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == s0 + 1, 10, what="UPDATE served")
         line = z.wait_log(r"zone example.test: serial \d+ -> \d+ committed \(UPDATE[^\n]*: \+(\d+) -(\d+) records", since=mark)
-        # Signed by itself, in O(change), NSEC and NSEC3 alike.
-        z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
-        verify_zone(z.port, work, "after-update")
-        assert_delv(z.port, anchor, "new.example.test", "A", "; fully validated")
-        assert_delv(z.port, anchor, "www.example.test", "AAAA", "; negative response, fully validated")
-        wait_serial(HOST, k.port, s0 + 1, zone=ZONE, timeout=20)
-        k.wait_log(r"IXFR", since=kmark)
-        assert "AXFR" not in k.log_since(kmark), k.log_since(kmark)
-        verify_zone(k.port, work, "knot-after-update")
+        signed_alone_and_followed(mark, kmark, s0 + 1, "after-update",
+                                  [("new.example.test", "A", "; fully validated"),
+                                   ("www.example.test", "AAAA", "; negative response, fully validated")])
         assert_delv(k.port, anchor, "new.example.test", "A", "; fully validated")
 
         # A reload of the changed zone file (after zoned wrote the UPDATE back to it).
@@ -245,12 +251,8 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
         assert r.returncode == 0, r.stdout + r.stderr
         wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == served + 1, 10, what="delegation served")
         # The DS and the chain around the new cut signed by themselves, glue left unsigned.
-        z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
-        verify_zone(z.port, work, "after-delegate")
-        assert_delv(z.port, anchor, "shop.example.test", "DS", "; fully validated")
-        wait_serial(HOST, k.port, served + 1, zone=ZONE, timeout=20)
-        k.wait_log(r"IXFR", since=kmark)
-        verify_zone(k.port, work, "knot-after-delegate")
+        signed_alone_and_followed(mark, kmark, served + 1, "after-delegate",
+                                  [("shop.example.test", "DS", "; fully validated")])
 
         # zonectl undelegate: NS, DS and glue go, the chain closes over the name, in O(change).
         mark = z.mark()
@@ -259,13 +261,9 @@ def test_signed_zone_verifies_after_changes_and_knot_follows_by_ixfr(variant):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_until(lambda: serial_of(HOST, z.port, zone=ZONE) == served + 2, 10, what="undelegation served")
-        z.wait_log(r"zone example.test: signed serial \d+ \(NSEC3?\): the change only, \d+ signature", since=mark)
-        verify_zone(z.port, work, "after-undelegate")
-        assert_delv(z.port, anchor, "shop.example.test", "DS", "; negative response, fully validated")
-        assert_delv(z.port, anchor, "ns1.shop.example.test", "A", "; negative response, fully validated")
-        wait_serial(HOST, k.port, served + 2, zone=ZONE, timeout=20)
-        k.wait_log(r"IXFR", since=kmark)
-        verify_zone(k.port, work, "knot-after-undelegate")
+        signed_alone_and_followed(mark, kmark, served + 2, "after-undelegate",
+                                  [("shop.example.test", "DS", "; negative response, fully validated"),
+                                   ("ns1.shop.example.test", "A", "; negative response, fully validated")])
 
         # A restart keeps the keys (and so the trust anchor) and the signed zone.
         serial = serial_of(HOST, z.port, zone=ZONE)

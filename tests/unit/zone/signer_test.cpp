@@ -347,24 +347,52 @@ Record rec(const std::string& owner, uint16_t type, uint32_t ttl, const std::str
   return Record{W(owner), type, ttl, rdata};
 }
 
+// The signed changeset `scs` (sign_change's for the change `cs`) applied to cur, checked
+// against the whole pass over the same change: the same records, the same RRsets signed,
+// every signature valid. Returns the new version and the unsigned content (nullptr: failed).
+std::pair<std::shared_ptr<const Zone>, std::shared_ptr<const Zone>> matches_whole_pass(
+    const std::shared_ptr<const Zone>& cur, const Changeset& cs, const Changeset& scs,
+    const std::vector<dnssec::Key>& keys, const dnssec::SignPolicy& p, uint32_t now,
+    dnssec::SignStats& whole_stats) {
+  std::vector<ZoneError> errs;
+  auto fast = apply_changeset(cur, scs, errs);
+  auto plain = dnssec::unsigned_content(*cur, &cs, errs);
+  auto whole = plain ? dnssec::sign_zone(*plain, cur.get(), keys, p, now, whole_stats, errs) : nullptr;
+  for (const auto& e : errs) ADD_FAILURE() << e.str();
+  if (!fast || !whole) {
+    ADD_FAILURE() << "the change or the whole pass failed";
+    return {nullptr, nullptr};
+  }
+  EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
+  EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
+  verify_all(*fast);
+  return {fast, plain};
+}
+
 }  // namespace
 
 // A change signed by itself (sign_change) gives the zone the whole pass gives: the same
 // records and NSEC or NSEC3 chain, every RRset signed, every signature valid; and it refuses
 // what the whole pass must judge. For NSEC, NSEC3, and NSEC3 with opt-out.
-class SignChange : public ::testing::TestWithParam<int> {};
+class SignChange : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    content = load(kZone);
+    ASSERT_TRUE(content);
+    keys = make_keys(dnssec::kEcdsaP256Sha256, false);
+    p.nsec3 = GetParam() > 0;
+    p.opt_out = GetParam() == 2;
+  }
+  std::shared_ptr<const Zone> content;
+  std::vector<dnssec::Key> keys;
+  dnssec::SignPolicy p;  // NSEC, NSEC3, NSEC3 with opt-out
+};
 INSTANTIATE_TEST_SUITE_P(Denial, SignChange, ::testing::Values(0, 1, 2),
                          [](const auto& info) {
                            return std::string(info.param == 0 ? "Nsec" : info.param == 1 ? "Nsec3" : "Nsec3OptOut");
                          });
 
 TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
-  auto content = load(kZone);
-  ASSERT_TRUE(content);
-  auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
-  dnssec::SignPolicy p;
-  p.nsec3 = GetParam() > 0;
-  p.opt_out = GetParam() == 2;
   dnssec::SignStats st;
   std::vector<ZoneError> errs;
   const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
@@ -492,18 +520,9 @@ TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
       continue;
     }
     ASSERT_TRUE(scs) << why;
-    std::vector<ZoneError> e1;
-    auto fast = apply_changeset(cur, *scs, e1);
-    for (const auto& e : e1) ADD_FAILURE() << e.str();
-    ASSERT_TRUE(fast);
-    auto plain = dnssec::unsigned_content(*cur, &cs, e2);
-    ASSERT_TRUE(plain);
     dnssec::SignStats s2;
-    auto whole = dnssec::sign_zone(*plain, cur.get(), keys, p, now, s2, e2);
-    ASSERT_TRUE(whole);
-    EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
-    EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
-    verify_all(*fast);
+    auto [fast, plain] = matches_whole_pass(cur, cs, *scs, keys, p, now, s2);
+    ASSERT_TRUE(fast);
     // Only what changed was signed: the SOA, the changed RRsets and a few NSEC or NSEC3
     // (NSEC3: up to three names, the record's and two new empty non-terminals, each with
     // the predecessor whose next hash moves).
@@ -578,12 +597,6 @@ TEST_P(SignChange, ChangeSignedAloneMatchesTheWholePass) {
 // only the due part of the zone re-signed (the jitter spreads them), and the next refresh
 // is when the earliest of the rest falls due.
 TEST_P(SignChange, SignaturesFallingDueAreMadeAgainWithTheChange) {
-  auto content = load(kZone);
-  ASSERT_TRUE(content);
-  auto keys = make_keys(dnssec::kEcdsaP256Sha256, false);
-  dnssec::SignPolicy p;
-  p.nsec3 = GetParam() > 0;
-  p.opt_out = GetParam() == 2;
   const uint32_t now = static_cast<uint32_t>(std::time(nullptr));
   const uint32_t spread = std::min(p.refresh / 10, (p.validity - p.refresh) / 2);
   // Signed so long ago that about half of the signatures fall due now.
@@ -604,18 +617,9 @@ TEST_P(SignChange, SignaturesFallingDueAreMadeAgainWithTheChange) {
   std::string why;
   auto scs = dnssec::sign_change(*cur, cs, keys, p, now, s1, why, true);
   ASSERT_TRUE(scs) << why;
-  std::vector<ZoneError> e1;
-  auto fast = apply_changeset(cur, *scs, e1);
-  for (const auto& e : e1) ADD_FAILURE() << e.str();
-  ASSERT_TRUE(fast);
-  auto plain = dnssec::unsigned_content(*cur, &cs, e1);
-  ASSERT_TRUE(plain);
   dnssec::SignStats s2;
-  auto whole = dnssec::sign_zone(*plain, cur.get(), keys, p, now, s2, e1);
-  ASSERT_TRUE(whole);
-  EXPECT_EQ(unsigned_records(*fast), unsigned_records(*whole));
-  EXPECT_EQ(signed_sets(*fast), signed_sets(*whole));
-  verify_all(*fast);
+  auto fast = matches_whole_pass(cur, cs, *scs, keys, p, now, s2).first;
+  ASSERT_TRUE(fast);
   EXPECT_EQ(s1.signatures_made, s2.signatures_made);
   EXPECT_GT(s1.signatures_made, total / 5);
   EXPECT_LT(s1.signatures_made, total);
