@@ -407,7 +407,9 @@ void expect_signatures_sliced(const Node& n, size_t a_sigs, size_t mx_sigs) {
   const RRset* all = n.find(rrtype::RRSIG);
   ASSERT_TRUE(all);
   EXPECT_EQ(all->count, a_sigs + mx_sigs);
-  for (auto [type, want] : {std::pair{rrtype::A, a_sigs}, {rrtype::MX, mx_sigs}}) {
+  for (auto tw : {std::pair{rrtype::A, a_sigs}, {rrtype::MX, mx_sigs}}) {
+    const uint16_t type = tw.first;
+    const size_t want = tw.second;
     const RRset* s = n.sigs_for(type);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->count, want);
