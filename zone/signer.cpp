@@ -89,6 +89,25 @@ void nsec3_hash(NameView lower, uint8_t out[kNsec3HashLen]) {
   EVP_Digest(lower.data(), lower.size(), out, &len, EVP_sha1(), nullptr);
 }
 
+// The owner of the NSEC3 for `hash` in the zone `origin`: its base32hex label, then the apex.
+std::string nsec3_owner(const uint8_t hash[kNsec3HashLen], NameView origin) {
+  std::string label = base32hex(hash, kNsec3HashLen);
+  return std::string(1, static_cast<char>(label.size())) + label + std::string(origin);
+}
+
+// NSEC3 RDATA as zoned makes it (RFC 9276: SHA-1, 0 iterations, no salt); `types` empty for
+// an empty non-terminal.
+std::string nsec3_rdata(bool opt_out, std::string_view next_hash, const std::vector<uint16_t>& types) {
+  std::string rd;
+  rd += '\x01';  // SHA-1
+  rd += static_cast<char>(opt_out ? 1 : 0);
+  rd.append("\x00\x00\x00", 3);  // 0 iterations, no salt
+  rd += static_cast<char>(kNsec3HashLen);
+  rd.append(next_hash);
+  if (!types.empty()) rd += type_bitmap(types);
+  return rd;
+}
+
 // A name's records as the signer sees them: non-DNSSEC RRsets of the content.
 struct Entry {
   NameView name;
@@ -151,6 +170,22 @@ uint32_t jittered_expiration(const SignPolicy& p, uint32_t now, NameView owner, 
 // commit per second.
 bool signature_due(const SignPolicy& p, uint32_t now, uint32_t expiration) {
   return until(now, expiration) <= static_cast<int64_t>(p.refresh) + std::max<uint32_t>(1, jitter_spread(p) / 10);
+}
+
+// A signature expiring at `exp` falls due at exp - refresh: the earliest is the next refresh.
+void note_due(SignStats& stats, const SignPolicy& p, uint32_t exp) {
+  uint32_t due = exp - p.refresh;
+  if (!stats.next_refresh || until(stats.next_refresh, due) < 0) stats.next_refresh = due;
+}
+
+// The RRSIG records covering `type` at `n`, each with the TTL it is served with.
+void signatures_of(const Node& n, uint16_t type, std::vector<Record>& out) {
+  const wire::RRset* rrsig = n.find(rrtype::RRSIG);
+  if (const wire::RRset* sigs = n.sigs_for(type))
+    sigs->for_each([&](std::string_view rd) {
+      out.push_back(Record{std::string(n.name), rrtype::RRSIG,
+                           rrsig ? n.record_ttl(*rrsig, rd) : sigs->ttl, std::string(rd)});
+    });
 }
 
 // Signatures to make: one RRset, its signers, the RRSIG RDATA made (`out`).
@@ -344,10 +379,7 @@ class Signer {
     return true;
   }
 
-  void note_expiration(uint32_t exp) {
-    uint32_t due = exp - p_.refresh;
-    if (!stats_.next_refresh || until(stats_.next_refresh, due) < 0) stats_.next_refresh = due;
-  }
+  void note_expiration(uint32_t exp) { note_due(stats_, p_, exp); }
 
   void sign_set(NameView owner, const wire::RRset& set, bool nsec3_owner) {
     std::vector<const Key*> signers;
@@ -466,18 +498,10 @@ class Signer {
     const uint32_t ttl = content_.negative_ttl();
     for (size_t i = 0; i < hs.size(); ++i) {
       const auto& next = hs[(i + 1) % hs.size()].hash;
-      std::string rd;
-      rd += '\x01';                          // SHA-1
-      rd += static_cast<char>(p_.opt_out ? 1 : 0);
-      rd.append("\x00\x00\x00", 3);          // 0 iterations, no salt
-      rd += static_cast<char>(kNsec3HashLen);
-      rd.append(reinterpret_cast<const char*>(next.data()), kNsec3HashLen);
-      if (!hs[i].types.empty()) rd += type_bitmap(hs[i].types);
-      std::string label = base32hex(hs[i].hash.data(), kNsec3HashLen);
-      std::string owner;
-      owner += static_cast<char>(label.size());
-      owner += label;
-      owner += origin_;
+      std::string rd = nsec3_rdata(
+          p_.opt_out, std::string_view(reinterpret_cast<const char*>(next.data()), kNsec3HashLen),
+          hs[i].types);
+      std::string owner = nsec3_owner(hs[i].hash.data(), origin_);
       wire::RRsetBuf set;
       set.type = rrtype::NSEC3;
       set.ttl = ttl;
@@ -604,10 +628,7 @@ void refresh_due(const Zone& cur, const SignPolicy& p, uint32_t now,
   for (const auto* list : {&out.added, &out.removed})
     for (const auto& r : *list)
       if (r.type == rrtype::RRSIG && r.rdata.size() >= 18) signed_here.insert({r.owner, get16(r.rdata, 0)});
-  auto note = [&](uint32_t exp) {
-    uint32_t due = exp - p.refresh;
-    if (!stats.next_refresh || until(stats.next_refresh, due) < 0) stats.next_refresh = due;
-  };
+  auto note = [&](uint32_t exp) { note_due(stats, p, exp); };
   for (const auto& r : out.added)
     if (r.type == rrtype::RRSIG && r.rdata.size() >= 18) note(get32(r.rdata, 8));
   std::vector<SignJob> jobs;
@@ -640,12 +661,7 @@ void refresh_due(const Zone& cur, const SignPolicy& p, uint32_t now,
   });
   sign_all(cur.origin(), jobs);
   for (size_t i = 0; i < jobs.size(); ++i) {
-    const Node& n = *job_nodes[i];
-    const wire::RRset* rrsig = n.find(rrtype::RRSIG);
-    n.sigs_for(jobs[i].type)->for_each([&](std::string_view rd) {
-      out.removed.push_back(Record{jobs[i].owner, rrtype::RRSIG,
-                                   rrsig ? n.record_ttl(*rrsig, rd) : jobs[i].ttl, std::string(rd)});
-    });
+    signatures_of(*job_nodes[i], jobs[i].type, out.removed);
     for (auto& rd : jobs[i].out) {
       out.added.push_back(Record{jobs[i].owner, rrtype::RRSIG, jobs[i].ttl, std::move(rd)});
       ++stats.signatures_made;
@@ -817,13 +833,7 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     }
   };
   auto drop_sigs = [&](const Node* n, uint16_t type) {
-    if (!n) return;
-    const wire::RRset* rrsig = n->find(rrtype::RRSIG);
-    if (const wire::RRset* sigs = n->sigs_for(type))
-      sigs->for_each([&](std::string_view rd) {
-        out.removed.push_back(Record{std::string(n->name), rrtype::RRSIG,
-                                     rrsig ? n->record_ttl(*rrsig, rd) : sigs->ttl, std::string(rd)});
-      });
+    if (n) signatures_of(*n, type, out.removed);
   };
   // The NSEC of `n` replaced by one with `rdata` (or only removed), signed.
   auto put_nsec = [&](const Node* n, NameView owner, const std::string* rdata) {
@@ -872,19 +882,19 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
     const NameSets& before = sd.before;
     NameSets& after = sd.after;
     const bool glue = occluded.count(name) != 0, cut = cuts.count(name) != 0;
+    // Whether `other` holds this RRset unchanged (same TTL and records).
+    auto kept = [](const NameSets& other, uint16_t type, const auto& v) {
+      auto it = other.sets.find(type);
+      return it != other.sets.end() && it->second.first == v.first &&
+             canonical_set(type, it->second.second) == canonical_set(type, v.second);
+    };
     for (const auto& [type, v] : before.sets) {
-      auto it = after.sets.find(type);
-      if (it != after.sets.end() && it->second.first == v.first &&
-          canonical_set(type, it->second.second) == canonical_set(type, v.second))
-        continue;
+      if (kept(after, type, v)) continue;
       for (const auto& rd : v.second) out.removed.push_back(Record{std::string(name), type, v.first, rd});
       drop_sigs(node, type);
     }
     for (const auto& [type, v] : after.sets) {
-      auto it = before.sets.find(type);
-      if (it != before.sets.end() && it->second.first == v.first &&
-          canonical_set(type, it->second.second) == canonical_set(type, v.second))
-        continue;
+      if (kept(before, type, v)) continue;
       for (const auto& rd : v.second) out.added.push_back(Record{std::string(name), type, v.first, rd});
       if (!glue && (!cut || type == rrtype::DS)) sign_into(name, type, v.first, v.second);
     }
@@ -967,14 +977,7 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       return at + kNsec3HashLen <= rd.size() ? at : std::string::npos;
     };
     auto make_rdata = [&](std::string_view next, const std::vector<uint16_t>& types) {
-      std::string rd;
-      rd += '\x01';  // SHA-1
-      rd += static_cast<char>(p.opt_out ? 1 : 0);
-      rd.append("\x00\x00\x00", 3);  // 0 iterations, no salt
-      rd += static_cast<char>(kNsec3HashLen);
-      rd.append(next);
-      if (!types.empty()) rd += type_bitmap(types);
-      return rd;
+      return nsec3_rdata(p.opt_out, next, types);
     };
     auto types3 = [&](NameView owner, const NameSets& sets, bool cut) {
       std::vector<uint16_t> t = sets.types();
@@ -1118,8 +1121,7 @@ std::optional<Changeset> sign_change(const Zone& cur, const Changeset& cs,
       if (o.node) {
         owner = std::string(o.node->name);
       } else {
-        std::string label = base32hex(h.data(), h.size());
-        owner = std::string(1, static_cast<char>(label.size())) + label + std::string(origin);
+        owner = nsec3_owner(h.data(), origin);
       }
       if (o.node) {
         if (const wire::RRset* old = o.node->find(rrtype::NSEC3))

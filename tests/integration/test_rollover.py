@@ -113,6 +113,16 @@ def parent_ds_tags(port):
     return sorted(d.key_tag for d in rrset(port, CHILD, "DS"))
 
 
+def serving_with_ds(z):
+    """After z.start(): the child served, and its KSK's DS in the parent served here (which
+    zoned puts there by itself). Returns the child's keys (tag, algorithm, flags)."""
+    wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
+    keys = child_keys(z.port)
+    ksk = [t for t, a, f in keys if f == 257]
+    wait_until(lambda: parent_ds_tags(z.port) == ksk, 10, what="the child's DS in the parent")
+    return keys
+
+
 def anchor_for(port, zone, path):
     ksks = [k for k in rrset(port, zone, "DNSKEY") if k.flags == 257]
     assert len(ksks) == 1, ksks
@@ -219,11 +229,9 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_and_bind_follow():
         b.configure([{"name": CHILD, "primary_port": z.port}])
         write_config(z, knot_port=k.port, bind_port=b.port)
         z.start()
-        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
         # The parent, served and signed here, gets the child's DS by itself.
-        keys0 = child_keys(z.port)
+        keys0 = serving_with_ds(z)
         ksk0 = [t for t, a, f in keys0 if f == 257]
-        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
         z.wait_log(r"zone example.test: DS set in parent test updated \(1 DS\)")
         anchor = work / "anchor.conf"
         anchor_for(z.port, PARENT, anchor)
@@ -321,10 +329,8 @@ def test_a_rollover_interrupted_by_a_crash_finishes_after_restart():
     try:
         write_config(z)
         z.start()
-        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
-        keys0 = child_keys(z.port)
+        keys0 = serving_with_ds(z)
         ksk0 = [t for t, a, f in keys0 if f == 257]
-        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
         anchor = work / "anchor.conf"
         anchor_for(z.port, PARENT, anchor)
         mark = z.mark()
@@ -586,9 +592,7 @@ def test_going_insecure_withdraws_the_ds_before_the_signatures():
     try:
         write_config(z)
         z.start()
-        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
-        ksk0 = [t for t, a, f in child_keys(z.port) if f == 257]
-        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
+        ksk0 = [t for t, a, f in serving_with_ds(z) if f == 257]
         anchor = work / "anchor.conf"
         anchor_for(z.port, PARENT, anchor)
         cases = [("www.example.test", "A"), ("nope.example.test", "A"), ("example.test", "SOA")]
@@ -691,9 +695,7 @@ def test_a_parent_edited_without_the_ds_gets_it_back():
     try:
         write_config(z)
         z.start()
-        wait_until(lambda: serial_of(HOST, z.port, zone=CHILD), 10, what="zoned serves the child")
-        ksk0 = [t for t, a, f in child_keys(z.port) if f == 257]
-        wait_until(lambda: parent_ds_tags(z.port) == ksk0, 10, what="the child's DS in the parent")
+        ksk0 = [t for t, a, f in serving_with_ds(z) if f == 257]
         # Once the DS is written back to the parent's file, the operator's old copy of that
         # file (without the DS) comes back.
         z.wait_log(r"zone test: zone file \S+ updated to serial")
