@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <map>
 #include <optional>
@@ -226,8 +227,13 @@ void sign_all(NameView origin, std::vector<SignJob>& jobs) {
   std::mutex mu;
   std::string failure;
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < signing_threads(jobs.size()); ++t)
-    pool.emplace_back([&] { sign_jobs(origin, jobs, next, mu, failure); });
+  for (size_t t = 1; t < signing_threads(jobs.size()); ++t) {
+    try {
+      pool.emplace_back([&] { sign_jobs(origin, jobs, next, mu, failure); });
+    } catch (const std::system_error&) {
+      break;  // no thread to spare: fewer sign, this one included
+    }
+  }
   sign_jobs(origin, jobs, next, mu, failure);
   for (auto& t : pool) t.join();
   if (!failure.empty()) throw KeyError(failure);
@@ -416,8 +422,14 @@ class Signer {
     if (jobs_.empty()) return;
     inflight_.swap(jobs_);
     next_ = 0;
-    for (size_t t = 0; t < signing_threads(inflight_.size()); ++t)
-      pool_.emplace_back([this] { sign_jobs(origin_, inflight_, next_, failure_mu_, failure_); });
+    for (size_t t = 0; t < signing_threads(inflight_.size()); ++t) {
+      try {
+        pool_.emplace_back([this] { sign_jobs(origin_, inflight_, next_, failure_mu_, failure_); });
+      } catch (const std::system_error&) {
+        break;  // no thread to spare: fewer sign
+      }
+    }
+    if (pool_.empty()) sign_jobs(origin_, inflight_, next_, failure_mu_, failure_);  // signed here
   }
 
   // Waits for the batch being signed and adds its signatures.
