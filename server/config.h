@@ -122,6 +122,9 @@ struct PolicyConfig {
 
 struct Config {
   std::string path;
+  // The bytes this configuration was read from, as config_fingerprint() gives them: a reload
+  // that finds the same file does not read it again.
+  uint64_t fingerprint = 0;
   ServerConfig server;
   std::vector<PolicyConfig> policies;
   const PolicyConfig* policy(const std::string& name) const {
@@ -141,6 +144,10 @@ class ConfigError : public std::runtime_error {
 
 // Throws ConfigError on any problem.
 Config load_config(const std::string& path);
+
+// The configuration file's bytes, fingerprinted as load_config does (0 when it cannot be
+// read): equal to a loaded Config's `fingerprint` when the file has not changed since.
+uint64_t config_fingerprint(const std::string& path);
 
 // server.control of a configuration that does not load (zonectl still reaches the running
 // zoned, which keeps its previous configuration): "" when even that cannot be read.

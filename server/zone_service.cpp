@@ -537,7 +537,12 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     std::set<std::string> before;
     for (const auto& z : cfg_.zones) before.insert(z.origin);
     try {
-      set_config(load_config(cfg_.path));
+      // The same file as the configuration in effect: not read again (10,000 zones of
+      // configuration take a third of a second to read).
+      if (cfg_.fingerprint == 0 || config_fingerprint(cfg_.path) != cfg_.fingerprint)
+        set_config(load_config(cfg_.path));
+      else
+        zone_log()->debug("configuration {} unchanged: not read again", cfg_.path);
       config_error_.clear();
     } catch (const ConfigError& e) {
       sum.config_error = config_error_ = e.what();

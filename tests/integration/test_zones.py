@@ -251,6 +251,14 @@ def test_reload_reads_only_the_files_that_changed(zoneds):
     assert r.returncode == 0, r.stdout
     assert "z017.test: loaded serial 2" in r.stdout and "loaded 1, unchanged 59, failed 0" in r.stdout
     assert serial_of(z, "z017.test") == 2
+    # The configuration file had not changed: it was not read again.
+    assert re.search(r"configuration \S*zoned\.yaml unchanged: not read again", z.log()), z.log()
+    # One byte changed in place (the same size) is a changed file: read, and refused here.
+    good = z.config.read_text()
+    z.config.write_text(good.replace("log-level: debug", "log-level: DEBUG"))
+    ctl(z, "reload")
+    assert "configuration not reloaded, the previous one stays" in z.log(), z.log()
+    z.config.write_text(good)
     # One summary line in the log, not one per unchanged zone.
     assert "reload: loaded 1, unchanged 59, failed 0" in z.log()
     assert z.log().count("unchanged") < 5, z.log()

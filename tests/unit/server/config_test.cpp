@@ -107,6 +107,22 @@ TEST_F(ConfigTest, FullExampleLoads) {
   EXPECT_EQ(c.zones[1].file, (dir_ / "var/example.net.zone").string());  // normalized
 }
 
+// A reload does not read an unchanged configuration file again: the fingerprint tells
+// whether the file is the one a Config was read from, down to one byte in place.
+TEST_F(ConfigTest, FingerprintSaysWhetherTheFileChanged) {
+  std::string text = "zones:\n  - name: a.test\n    file: a.zone\n    ixfr-history: 10\n";
+  std::string path = write(text);
+  Config cfg = load_config(path);
+  EXPECT_NE(cfg.fingerprint, 0u);
+  EXPECT_EQ(config_fingerprint(path), cfg.fingerprint);
+  write("zones:\n  - name: a.test\n    file: a.zone\n    ixfr-history: 19\n");  // same size
+  EXPECT_NE(config_fingerprint(path), cfg.fingerprint);
+  EXPECT_EQ(load_config(path).zones.at(0).ixfr_history, 19u);
+  write(text);
+  EXPECT_EQ(config_fingerprint(path), cfg.fingerprint);
+  EXPECT_EQ(config_fingerprint((dir_ / "missing.yaml").string()), 0u);
+}
+
 TEST_F(ConfigTest, RelativePathsDoNotDependOnWorkingDirectory) {
   write("zones:\n  - name: example.com\n    file: example.com.zone\n");
   fs::path old = fs::current_path();
