@@ -158,7 +158,7 @@ class ZoneService {
   // What each consumed catalog listed when last read: catalog origin -> member origin -> entry.
   std::map<std::string, std::map<std::string, zone::catalog::Member>> listed_;
   std::map<std::string, std::string> catalog_error_;  // last logged "ignored" reason per catalog
-  std::map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
+  std::unordered_map<std::string, std::unique_ptr<Primary>> primaries_;  // by origin
   std::set<std::string> waiting_;  // zones with a write-back or a retry to do
   std::mutex incoming_mu_;
   std::map<std::string, std::vector<zone::Changeset>> incoming_;

@@ -22,7 +22,12 @@ uint64_t line_hash(NameView owner, uint16_t type) {
 }  // namespace
 
 void NameIndex::reset(size_t entries) {
-  size_t n = 16;
+  if (entries == 0) {  // e.g. the NSEC3 index of an unsigned zone: nothing allocated
+    slots_ = {};
+    mask_ = used_ = 0;
+    return;
+  }
+  size_t n = 4;  // a zone of a few names (thousands of them on one server) takes 8 slots
   while (n * 7 < entries * 10 + 10) n <<= 1;
   slots_.assign(n, 0);
   mask_ = n - 1;

@@ -1,11 +1,40 @@
 #include "zone/zone_table.h"
 
+#include <algorithm>
+
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
 
 namespace zone {
 
 ZoneTable::ZoneTable() = default;
+
+size_t ZoneTable::Shard::find(uint64_t h, NameView origin) const {
+  for (auto it = std::lower_bound(hashes.begin(), hashes.end(), h); it != hashes.end() && *it == h;
+       ++it) {
+    size_t i = static_cast<size_t>(it - hashes.begin());
+    if (entries[i].origin == origin) return i;
+  }
+  return entries.size();
+}
+
+void ZoneTable::Shard::put(Entry e) {
+  if (size_t i = find(e.hash, e.origin); i < entries.size()) {
+    entries[i] = std::move(e);
+    return;
+  }
+  auto at = std::upper_bound(hashes.begin(), hashes.end(), e.hash) - hashes.begin();
+  hashes.insert(hashes.begin() + at, e.hash);
+  entries.insert(entries.begin() + at, std::move(e));
+}
+
+bool ZoneTable::Shard::erase(uint64_t h, NameView origin) {
+  size_t i = find(h, origin);
+  if (i == entries.size()) return false;
+  hashes.erase(hashes.begin() + static_cast<std::ptrdiff_t>(i));
+  entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
+  return true;
+}
 
 ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& zones) {
   std::array<std::shared_ptr<Shard>, kShards> fresh;
@@ -16,7 +45,14 @@ ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& z
     s->entries.push_back(Entry{origin, h, z, true});
     ++size_;
   }
-  for (size_t i = 0; i < kShards; ++i) shards_[i] = std::move(fresh[i]);
+  for (size_t i = 0; i < kShards; ++i) {
+    if (Shard* s = fresh[i].get()) {
+      std::sort(s->entries.begin(), s->entries.end(),
+                [](const Entry& a, const Entry& b) { return a.hash < b.hash; });
+      for (const auto& e : s->entries) s->hashes.push_back(e.hash);
+    }
+    shards_[i] = std::move(fresh[i]);
+  }
 }
 
 std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& changes) const {
@@ -27,23 +63,13 @@ std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& chan
     size_t si = shard_of(h);
     auto& s = copied[si];
     if (!s) s = shards_[si] ? std::make_shared<Shard>(*shards_[si]) : std::make_shared<Shard>();
-    auto it = s->entries.begin();
-    while (it != s->entries.end() && !(it->hash == h && it->origin == c.origin)) ++it;
     if (c.remove) {
-      if (it != s->entries.end()) {
-        *it = std::move(s->entries.back());
-        s->entries.pop_back();
-        --t->size_;
-      }
+      if (s->erase(h, c.origin)) --t->size_;
       continue;
     }
-    Entry e{c.origin, h, c.zone ? c.zone : unavailable_zone(c.origin), c.zone != nullptr};
-    if (it != s->entries.end()) {
-      *it = std::move(e);
-    } else {
-      s->entries.push_back(std::move(e));
-      ++t->size_;
-    }
+    const size_t before = s->entries.size();
+    s->put(Entry{c.origin, h, c.zone ? c.zone : unavailable_zone(c.origin), c.zone != nullptr});
+    t->size_ += s->entries.size() - before;
   }
   for (size_t i = 0; i < kShards; ++i)
     if (copied[i]) t->shards_[i] = copied[i]->entries.empty() ? nullptr : std::move(copied[i]);
@@ -53,9 +79,8 @@ std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& chan
 const ZoneTable::Entry* ZoneTable::entry(NameView origin, uint64_t h) const {
   const Shard* s = shards_[shard_of(h)].get();
   if (!s) return nullptr;
-  for (const auto& e : s->entries)
-    if (e.hash == h && e.origin == origin) return &e;
-  return nullptr;
+  size_t i = s->find(h, origin);
+  return i < s->entries.size() ? &s->entries[i] : nullptr;
 }
 
 const Zone* ZoneTable::find_exact(NameView origin) const {
