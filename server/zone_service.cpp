@@ -3,7 +3,6 @@
 #include "zone/signer.h"
 
 #include <spdlog/spdlog.h>
-#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -524,9 +523,6 @@ LoadSummary ZoneService::start(Config cfg) {
     if (z.from_file()) zones.push_back(&z);
   LoadSummary sum = load(zones, true, stored);
   update_produced(true);
-  // Once, after all of them: what the loads left free in the loader threads' heaps goes back
-  // to the system (per zone, a trim would walk the heap 10,000 times).
-  malloc_trim(0);
   return sum;
 }
 
