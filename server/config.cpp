@@ -398,6 +398,8 @@ bool parse_duration(const std::string& text, uint32_t& seconds) {
 
 namespace {
 bool read_text(const std::string& file, std::string& text) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return false;
   std::ifstream in(file, std::ios::binary);
   if (!in) return false;
   std::ostringstream ss;
@@ -563,11 +565,12 @@ Config read_config(const std::string& file) {
     if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
     cfg.zones.reserve(zs.size());
     for (const auto& zone_node : zs) {
-      const auto z = rd.only_keys(zone_node, "a zone", {"name", "file", "notify", "allow-transfer", "primaries",
-                                 "allow-notify", "serial-policy", "ixfr-history", "allow-update",
-                                 "update-policy", "zonefile-sync", "catalog", "catalog-member",
-                                 "catalog-group", "catalog-previous", "member-template",
-                                 "group-templates", "dnssec-policy", "parental-agents"});
+      const auto z = rd.only_keys(
+          zone_node, "a zone",
+          {"name", "file", "notify", "allow-transfer", "primaries", "allow-notify", "serial-policy",
+           "ixfr-history", "allow-update", "update-policy", "zonefile-sync", "catalog",
+           "catalog-member", "catalog-group", "catalog-previous", "member-template",
+           "group-templates", "dnssec-policy", "parental-agents"});
       ZoneConfig zc;
       if (!z["name"]) rd.fail(zone_node, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
@@ -752,7 +755,7 @@ Config load_config(const std::string& file) {
   // Copied once more now that the YAML tree is freed. The tree of 10,000 zones is some 30 MB
   // of small pieces with the configuration's strings strewn between them: the copy packs
   // the strings into the freed space, so that the pages the tree leaves behind are wholly
-  // free and go back to the system (12 MB less resident with 10,000 zones).
+  // free and go back to the system (7 MB less resident with 10,000 zones).
   return Config(read);
 }
 
