@@ -723,24 +723,24 @@ Config read_config(const std::string& file) {
                                           "' are asked for its DS: it needs a dnssec-policy");
       cfg.zones.push_back(std::move(zc));
     }
-    // Members name a catalog this configuration produces.
+    // Members name a catalog this configuration produces (looked up, not searched: a
+    // configuration may list thousands of members).
+    std::set<std::string> produced;
+    for (const auto& c : cfg.zones)
+      if (c.catalog == "produce") produced.insert(c.origin);
     for (size_t i = 0; i < cfg.zones.size(); ++i) {
       const ZoneConfig& zc = cfg.zones[i];
       if (!zc.catalog_previous.empty()) {
         std::string prev =
             zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_previous + "."));
-        bool found = false;
-        for (const auto& c : cfg.zones) found = found || (c.origin == prev && c.catalog == "produce");
-        if (!found)
+        if (!produced.count(prev))
           rd.fail(zs[i]["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
                                                  zc.catalog_previous +
                                                  "', which is not a zone with catalog: produce here");
       }
       if (zc.catalog_member.empty()) continue;
       std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_member + "."));
-      bool found = false;
-      for (const auto& c : cfg.zones) found = found || (c.origin == cat && c.catalog == "produce");
-      if (!found)
+      if (!produced.count(cat))
         rd.fail(zs[i]["catalog-member"], "catalog-member of zone '" + zc.name + "' names '" +
                                              zc.catalog_member +
                                              "', which is not a zone with catalog: produce here");

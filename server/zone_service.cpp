@@ -279,6 +279,8 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   auto log = zone_log();
   std::vector<zone::ZoneChange> changes;
   std::vector<size_t> change_of;  // index into prepared
+  changes.reserve(prepared.size());  // at most one each (not grown by doubling: 10,000 zones
+  change_of.reserve(prepared.size());  // of changes are megabytes)
   std::vector<std::string> from_database(prepared.size());
   for (size_t i = 0; i < prepared.size(); ++i) {
     Prepared& p = prepared[i];

