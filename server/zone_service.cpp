@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <deque>
 #include <future>
 #include <set>
 #include <thread>
@@ -270,94 +271,104 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     asio::post(pool_, [t = std::move(task)]() mutable { t(); });
   }
   std::vector<Prepared> prepared;
-  prepared.reserve(futs.size());
-  for (auto& f : futs) prepared.push_back(f.get());
-  auto t_parsed = Clock::now();
+  prepared.reserve(futs.size());  // never moved: the slices below point into it
+  std::vector<std::string> from_database(futs.size());
 
-  // 2. Decide per zone; commit all changed zones together.
+  // 2. Decide per zone and commit, a slice of the zones at a time, in order: the store takes
+  // one slice while the pool parses the next (at start-up, both take hundreds of ms). Each
+  // commit is one SQLite transaction and one table publication for its slice.
   const int64_t now = unix_now();
   auto log = zone_log();
-  std::vector<zone::ZoneChange> changes;
-  std::vector<size_t> change_of;  // index into prepared
-  changes.reserve(prepared.size());  // at most one each (not grown by doubling: 10,000 zones
-  change_of.reserve(prepared.size());  // of changes are megabytes)
-  std::vector<std::string> from_database(prepared.size());
-  for (size_t i = 0; i < prepared.size(); ++i) {
-    Prepared& p = prepared[i];
-    const ZoneConfig& zc = *p.zc;
-    Primary& st = *primaries_[zc.origin];
-    st.st.last_load = now;
-    for (const auto& w : p.warnings) log->warn("zone {}: {}", zc.name, w);
-    // Changes made here (UPDATE, zonectl) that the file does not have yet.
-    if (!st.pending.empty() && p.cur && p.what != Prepared::What::failed) {
-      zone::Changeset pend = zone::condense(st.pending);
-      zone::Changeset m;
-      m.soa_from = soa_record(*p.zone);
-      m.soa_to = m.soa_from;
-      uint32_t fs = p.zone->serial();
-      uint32_t serial = serial_gt(fs, p.cur->serial())
-                            ? fs
-                            : zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime"
-                                                                               : "increment",
-                                                p.cur->serial());
-      set_soa_serial(m.soa_to.rdata, serial);
-      m.removed = pend.removed;
-      m.added = pend.added;
-      std::vector<zone::ZoneError> errs;
-      auto merged = zone::apply_changeset(p.zone, m, errs);
-      if (!merged) {
-        p.what = Prepared::What::failed;
-        p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
-                           " change(s) made here were not yet written to it, and they conflict (" +
-                           (errs.empty() ? std::string("?") : errs.front().message) +
-                           "): fix the file, or put it back and reload");
-      } else {
-        p.zone = merged;
-        p.hash = zone::content_hash(*merged);
-        p.diff = zone::diff_zones(*p.cur, *merged);
-        p.rebased = m;
-        p.what = Prepared::What::commit;
+  const size_t slice = std::max<size_t>(512, (futs.size() + 3) / 4);
+  struct InFlight {
+    std::future<std::vector<zone::CommitResult>> results;
+    std::vector<size_t> change_of;  // index into prepared, per result
+  };
+  std::deque<InFlight> in_flight;
+  size_t commits = 0;
+  for (size_t begin = 0; begin < futs.size(); begin += slice) {
+    const size_t end = std::min(futs.size(), begin + slice);
+    std::vector<zone::ZoneChange> changes;
+    std::vector<size_t> change_of;
+    changes.reserve(end - begin);
+    change_of.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      prepared.push_back(futs[i].get());
+      Prepared& p = prepared[i];
+      const ZoneConfig& zc = *p.zc;
+      Primary& st = *primaries_[zc.origin];
+      st.st.last_load = now;
+      for (const auto& w : p.warnings) log->warn("zone {}: {}", zc.name, w);
+      // Changes made here (UPDATE, zonectl) that the file does not have yet.
+      if (!st.pending.empty() && p.cur && p.what != Prepared::What::failed) {
+        zone::Changeset pend = zone::condense(st.pending);
+        zone::Changeset m;
+        m.soa_from = soa_record(*p.zone);
+        m.soa_to = m.soa_from;
+        uint32_t fs = p.zone->serial();
+        uint32_t serial = serial_gt(fs, p.cur->serial())
+                              ? fs
+                              : zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime"
+                                                                                 : "increment",
+                                                  p.cur->serial());
+        set_soa_serial(m.soa_to.rdata, serial);
+        m.removed = pend.removed;
+        m.added = pend.added;
+        std::vector<zone::ZoneError> errs;
+        auto merged = zone::apply_changeset(p.zone, m, errs);
+        if (!merged) {
+          p.what = Prepared::What::failed;
+          p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
+                             " change(s) made here were not yet written to it, and they conflict (" +
+                             (errs.empty() ? std::string("?") : errs.front().message) +
+                             "): fix the file, or put it back and reload");
+        } else {
+          p.zone = merged;
+          p.hash = zone::content_hash(*merged);
+          p.diff = zone::diff_zones(*p.cur, *merged);
+          p.rebased = m;
+          p.what = Prepared::What::commit;
+        }
       }
-    }
-    ZoneReport rep;
-    rep.name = zc.name;
-    rep.warnings = p.warnings;
-    rep.errors = p.errors;
-    if (p.what == Prepared::What::unchanged) {
-      st.stamps = p.stamps;
-      st.st.last_load_ok = true;
-      st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
-      log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
-      ++sum.unchanged;
-      continue;
-    }
-    if (p.what == Prepared::What::failed) {
-      for (const auto& e : p.errors) log->error("zone {}: {}", zc.name, e);
-      st.st.last_load_ok = false;
-      std::string why = first(p.errors, "failed");
-      if (p.cur) {
-        st.stamps = p.stamps;  // do not re-read it until it changes again
-        rep.serving = true;
-        rep.serial = p.cur->serial();
-        rep.serving_from = st.st.serving_from;
-        st.st.last_result = "failed: " + why + "; still serving serial " + std::to_string(p.cur->serial());
-        log->error("zone {}: not reloaded, still serving serial {}", zc.name, p.cur->serial());
-      } else {
-        std::string err;
-        auto last_good = hooks_.stored_zone ? hooks_.stored_zone(zc.origin, err) : nullptr;
-        if (last_good) {
-          zone::ZoneChange c;
-          c.kind = zone::ZoneChange::Kind::replace;
-          c.origin = zc.origin;
-          c.name = zc.name;
-          c.source = "last good version from the database, the zone file failed to load";
-          c.zone = last_good;
-          c.keep_history = zc.ixfr_history;
-          c.notify = false;
-          c.serve_if_store_fails = true;
-          from_database[i] = why;
-          changes.push_back(std::move(c));
-          change_of.push_back(i);
+      ZoneReport rep;
+      rep.name = zc.name;
+      rep.warnings = p.warnings;
+      rep.errors = p.errors;
+      if (p.what == Prepared::What::unchanged) {
+        st.stamps = p.stamps;
+        st.st.last_load_ok = true;
+        st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
+        log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
+        ++sum.unchanged;
+        continue;
+      }
+      if (p.what == Prepared::What::failed) {
+        for (const auto& e : p.errors) log->error("zone {}: {}", zc.name, e);
+        st.st.last_load_ok = false;
+        std::string why = first(p.errors, "failed");
+        if (p.cur) {
+          st.stamps = p.stamps;  // do not re-read it until it changes again
+          rep.serving = true;
+          rep.serial = p.cur->serial();
+          rep.serving_from = st.st.serving_from;
+          st.st.last_result = "failed: " + why + "; still serving serial " + std::to_string(p.cur->serial());
+          log->error("zone {}: not reloaded, still serving serial {}", zc.name, p.cur->serial());
+        } else {
+          std::string err;
+          auto last_good = hooks_.stored_zone ? hooks_.stored_zone(zc.origin, err) : nullptr;
+          if (last_good) {
+            zone::ZoneChange c;
+            c.kind = zone::ZoneChange::Kind::replace;
+            c.origin = zc.origin;
+            c.name = zc.name;
+            c.source = "last good version from the database, the zone file failed to load";
+            c.zone = last_good;
+            c.keep_history = zc.ixfr_history;
+            c.notify = false;
+            c.serve_if_store_fails = true;
+            from_database[i] = why;
+            changes.push_back(std::move(c));
+            change_of.push_back(i);
           st.stamps = p.stamps;
         } else {
           registry_.publish(zc.origin, nullptr);  // configured, nothing to serve: SERVFAIL
@@ -387,17 +398,38 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     c.serve_if_store_fails = !p.cur;
     changes.push_back(std::move(c));
     change_of.push_back(i);
+    }
+    if (!changes.empty()) {
+      auto done = std::make_shared<std::promise<std::vector<zone::CommitResult>>>();
+      in_flight.push_back({done->get_future(), std::move(change_of)});
+      hooks_.committer->commit(std::move(changes), [done](std::vector<zone::CommitResult> r) {
+        done->set_value(std::move(r));
+      });
+      ++commits;
+    }
+    // The slice before this one has been committed meanwhile (or nearly): its outcome.
+    while (in_flight.size() > 1) {
+      finish_load(in_flight.front().results.get(), in_flight.front().change_of, prepared,
+                  from_database, sum);
+      in_flight.pop_front();
+    }
   }
-  if (changes.empty()) return sum;
-  auto t_decided = Clock::now();
-  std::vector<zone::CommitResult> results = hooks_.committer->commit_wait(std::move(changes));
-  auto t_committed = Clock::now();
-  zone_log()->debug("load: {} file(s) parsed in {} ms, decided in {} ms, committed in {} ms",
-    prepared.size(),
-    std::chrono::duration_cast<std::chrono::milliseconds>(t_parsed - t_begin).count(),
-    std::chrono::duration_cast<std::chrono::milliseconds>(t_decided - t_parsed).count(),
-    std::chrono::duration_cast<std::chrono::milliseconds>(t_committed - t_decided).count());
-  for (size_t k = 0; k < results.size(); ++k) {
+  for (auto& f : in_flight) finish_load(f.results.get(), f.change_of, prepared, from_database, sum);
+  if (commits)
+    zone_log()->debug("load: {} file(s) parsed and committed in {} ms ({} commit(s))",
+                      prepared.size(),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_begin)
+                          .count(),
+                      commits);
+  return sum;
+}
+
+// The outcome of one committed slice of a load: each zone's state, report and log lines.
+void ZoneService::finish_load(const std::vector<zone::CommitResult>& results,
+                              const std::vector<size_t>& change_of,
+                              std::vector<Prepared>& prepared,
+                              const std::vector<std::string>& from_database, LoadSummary& sum) {
+  for (size_t k = 0; k < results.size() && k < change_of.size(); ++k) {
     Prepared& p = prepared[change_of[k]];
     const ZoneConfig& zc = *p.zc;
     Primary& st = *primaries_[zc.origin];
@@ -467,7 +499,6 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     ++sum.loaded;
     sum.zones.push_back(std::move(rep));
   }
-  return sum;
 }
 
 void ZoneService::remove_configured(const std::vector<std::string>& origins, LoadSummary& sum) {

@@ -128,6 +128,9 @@ class ZoneService {
                    std::optional<StoredZoneMeta> base, bool pending = false) const;
   LoadSummary load(const std::vector<const ZoneConfig*>& zones, bool startup,
                    const std::map<std::string, StoredZoneMeta>& stored);
+  void finish_load(const std::vector<zone::CommitResult>& results,
+                   const std::vector<size_t>& change_of, std::vector<Prepared>& prepared,
+                   const std::vector<std::string>& from_database, LoadSummary& sum);
   void set_config(Config cfg);  // as read from the configuration file
   void runtime_changed();
   void drain_incoming();

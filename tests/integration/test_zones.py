@@ -241,6 +241,21 @@ def test_zone_add_and_remove_survive_restarts(zoneds, tmp_path):
 
 # --------------------------------------------------------------------------- many zones
 
+def test_many_zones_load_in_slices_and_a_broken_one_holds_up_none(zoneds):
+    """1,300 zones are decided and committed in slices (the store takes one while the next
+    is parsed): every zone is served, whichever slice it is in, and a broken file in the
+    middle one is reported alone."""
+    zones = {f"s{i:04d}.test": zone_text(serial=i + 1) for i in range(1300)}
+    zones["s0700.test"] = "broken\n"
+    z = zoneds(zones, probe="s1299.test")
+    assert wait_until(lambda: "zones: loaded 1299, unchanged 0, failed 1" in z.log(), 20), z.log()[-3000:]
+    assert re.search(r"load: 1300 file\(s\) parsed and committed in \d+ ms \(3 commit\(s\)\)", z.log())
+    assert "s0700.test" in z.log()
+    wrong = [n for i, n in enumerate(zones) if n != "s0700.test" and serial_of(z, n) != i + 1]
+    assert wrong == [], wrong[:10]
+    assert query(z.host, z.port, "s0700.test", "SOA").rcode() == dns.rcode.SERVFAIL
+
+
 def test_reload_reads_only_the_files_that_changed(zoneds):
     zones = {f"z{i:03d}.test": zone_text(serial=1) for i in range(60)}
     z = zoneds(zones, probe="z000.test")
