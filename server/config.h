@@ -145,6 +145,10 @@ class ConfigError : public std::runtime_error {
 // Throws ConfigError on any problem.
 Config load_config(const std::string& path);
 
+// The configuration file read again (one read of it), or nullopt when its bytes are still
+// those `fingerprint` was made from (a Config's own). Throws ConfigError like load_config.
+std::optional<Config> reload_config(const std::string& path, uint64_t fingerprint);
+
 // The configuration file's bytes, fingerprinted as load_config does (0 when it cannot be
 // read): equal to a loaded Config's `fingerprint` when the file has not changed since.
 uint64_t config_fingerprint(const std::string& path);

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -248,7 +248,6 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   auto table = registry_.current();
   // 1. Parse in parallel the files that may have changed.
   std::vector<std::future<Prepared>> futs;
-  std::vector<const ZoneConfig*> parsed;
   for (const ZoneConfig* zc : zones) {
     auto& slot = primaries_[zc->origin];
     if (!slot) slot = std::make_unique<Primary>();
@@ -266,7 +265,6 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
           return prepare(*zc, cur, base, pending);
         });
     futs.push_back(task.get_future());
-    parsed.push_back(zc);
     // Wrapped: a packaged_task given to post() is taken as a completion token instead.
     asio::post(pool_, [t = std::move(task)]() mutable { t(); });
   }
@@ -278,7 +276,6 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   // one slice while the pool parses the next (at start-up, both take hundreds of ms). Each
   // commit is one SQLite transaction and one table publication for its slice.
   const int64_t now = unix_now();
-  auto log = zone_log();
   const size_t slice = std::max<size_t>(512, (futs.size() + 3) / 4);
   struct InFlight {
     std::future<std::vector<zone::CommitResult>> results;
@@ -294,110 +291,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     change_of.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) {
       prepared.push_back(futs[i].get());
-      Prepared& p = prepared[i];
-      const ZoneConfig& zc = *p.zc;
-      Primary& st = *primaries_[zc.origin];
-      st.st.last_load = now;
-      for (const auto& w : p.warnings) log->warn("zone {}: {}", zc.name, w);
-      // Changes made here (UPDATE, zonectl) that the file does not have yet.
-      if (!st.pending.empty() && p.cur && p.what != Prepared::What::failed) {
-        zone::Changeset pend = zone::condense(st.pending);
-        zone::Changeset m;
-        m.soa_from = soa_record(*p.zone);
-        m.soa_to = m.soa_from;
-        uint32_t fs = p.zone->serial();
-        uint32_t serial = serial_gt(fs, p.cur->serial())
-                              ? fs
-                              : zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime"
-                                                                                 : "increment",
-                                                  p.cur->serial());
-        set_soa_serial(m.soa_to.rdata, serial);
-        m.removed = pend.removed;
-        m.added = pend.added;
-        std::vector<zone::ZoneError> errs;
-        auto merged = zone::apply_changeset(p.zone, m, errs);
-        if (!merged) {
-          p.what = Prepared::What::failed;
-          p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
-                             " change(s) made here were not yet written to it, and they conflict (" +
-                             (errs.empty() ? std::string("?") : errs.front().message) +
-                             "): fix the file, or put it back and reload");
-        } else {
-          p.zone = merged;
-          p.hash = zone::content_hash(*merged);
-          p.diff = zone::diff_zones(*p.cur, *merged);
-          p.rebased = m;
-          p.what = Prepared::What::commit;
-        }
-      }
-      ZoneReport rep;
-      rep.name = zc.name;
-      rep.warnings = p.warnings;
-      rep.errors = p.errors;
-      if (p.what == Prepared::What::unchanged) {
-        st.stamps = p.stamps;
-        st.st.last_load_ok = true;
-        st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
-        log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
-        ++sum.unchanged;
-        continue;
-      }
-      if (p.what == Prepared::What::failed) {
-        for (const auto& e : p.errors) log->error("zone {}: {}", zc.name, e);
-        st.st.last_load_ok = false;
-        std::string why = first(p.errors, "failed");
-        if (p.cur) {
-          st.stamps = p.stamps;  // do not re-read it until it changes again
-          rep.serving = true;
-          rep.serial = p.cur->serial();
-          rep.serving_from = st.st.serving_from;
-          st.st.last_result = "failed: " + why + "; still serving serial " + std::to_string(p.cur->serial());
-          log->error("zone {}: not reloaded, still serving serial {}", zc.name, p.cur->serial());
-        } else {
-          std::string err;
-          auto last_good = hooks_.stored_zone ? hooks_.stored_zone(zc.origin, err) : nullptr;
-          if (last_good) {
-            zone::ZoneChange c;
-            c.kind = zone::ZoneChange::Kind::replace;
-            c.origin = zc.origin;
-            c.name = zc.name;
-            c.source = "last good version from the database, the zone file failed to load";
-            c.zone = last_good;
-            c.keep_history = zc.ixfr_history;
-            c.notify = false;
-            c.serve_if_store_fails = true;
-            from_database[i] = why;
-            changes.push_back(std::move(c));
-            change_of.push_back(i);
-          st.stamps = p.stamps;
-        } else {
-          registry_.publish(zc.origin, nullptr);  // configured, nothing to serve: SERVFAIL
-          st.st.serving_from.clear();
-          st.st.last_result = "failed: " + why + "; nothing to serve (" + err + "): SERVFAIL";
-          log->error("zone {}: not loaded and nothing stored to serve ({}): answering SERVFAIL",
-                     zc.name, err);
-        }
-      }
-      ++sum.failed;
-      rep.result = ZoneReport::Result::failed;
-      if (from_database[i].empty()) sum.zones.push_back(std::move(rep));
-      continue;
-    }
-    zone::ZoneChange c;
-    c.kind = zone::ZoneChange::Kind::replace;
-    c.origin = zc.origin;
-    c.name = zc.name;
-    c.source = "zone file " + zc.file;
-    c.zone = p.zone;
-    c.hash = p.hash;
-    c.base = p.cur;
-    c.changes = p.diff;
-    c.keep_history = zc.ixfr_history;
-    // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
-    c.notify = !startup && !zc.notify.empty();
-    c.serve_if_store_fails = !p.cur;
-    changes.push_back(std::move(c));
-    change_of.push_back(i);
+      decide_load(i, prepared, now, startup, from_database, changes, change_of, sum);
     }
     if (!changes.empty()) {
       auto done = std::make_shared<std::promise<std::vector<zone::CommitResult>>>();
@@ -422,6 +316,121 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
                           .count(),
                       commits);
   return sum;
+}
+
+// One parsed zone file at a load: nothing to do, a failure (reported, and the last good
+// version from the database committed when nothing is served), or a change to commit
+// (appended to `changes`, with its index into `prepared` in `change_of`).
+void ZoneService::decide_load(size_t i, std::vector<Prepared>& prepared, int64_t now, bool startup,
+                              std::vector<std::string>& from_database,
+                              std::vector<zone::ZoneChange>& changes,
+                              std::vector<size_t>& change_of, LoadSummary& sum) {
+  auto log = zone_log();
+  Prepared& p = prepared[i];
+  const ZoneConfig& zc = *p.zc;
+  Primary& st = *primaries_[zc.origin];
+  st.st.last_load = now;
+  for (const auto& w : p.warnings) log->warn("zone {}: {}", zc.name, w);
+  // Changes made here (UPDATE, zonectl) that the file does not have yet.
+  if (!st.pending.empty() && p.cur && p.what != Prepared::What::failed) {
+    zone::Changeset pend = zone::condense(st.pending);
+    zone::Changeset m;
+    m.soa_from = soa_record(*p.zone);
+    m.soa_to = m.soa_from;
+    uint32_t fs = p.zone->serial();
+    uint32_t serial =
+        serial_gt(fs, p.cur->serial())
+            ? fs
+            : zone::next_serial(zc.serial_policy == "unixtime" ? "unixtime" : "increment",
+                                p.cur->serial());
+    set_soa_serial(m.soa_to.rdata, serial);
+    m.removed = pend.removed;
+    m.added = pend.added;
+    std::vector<zone::ZoneError> errs;
+    auto merged = zone::apply_changeset(p.zone, m, errs);
+    if (!merged) {
+      p.what = Prepared::What::failed;
+      p.errors.push_back(zc.file + " was edited while " + std::to_string(st.pending.size()) +
+                         " change(s) made here were not yet written to it, and they conflict (" +
+                         (errs.empty() ? std::string("?") : errs.front().message) +
+                         "): fix the file, or put it back and reload");
+    } else {
+      p.zone = merged;
+      p.hash = zone::content_hash(*merged);
+      p.diff = zone::diff_zones(*p.cur, *merged);
+      p.rebased = m;
+      p.what = Prepared::What::commit;
+    }
+  }
+  ZoneReport rep;
+  rep.name = zc.name;
+  rep.warnings = p.warnings;
+  rep.errors = p.errors;
+  if (p.what == Prepared::What::unchanged) {
+    st.stamps = p.stamps;
+    st.st.last_load_ok = true;
+    st.st.last_result = "unchanged, serial " + std::to_string(p.zone->serial());
+    log->debug("zone {}: serial {} unchanged", zc.name, p.zone->serial());
+    ++sum.unchanged;
+    return;
+  }
+  if (p.what == Prepared::What::failed) {
+    for (const auto& e : p.errors) log->error("zone {}: {}", zc.name, e);
+    st.st.last_load_ok = false;
+    std::string why = first(p.errors, "failed");
+    if (p.cur) {
+      st.stamps = p.stamps;  // do not re-read it until it changes again
+      rep.serving = true;
+      rep.serial = p.cur->serial();
+      rep.serving_from = st.st.serving_from;
+      st.st.last_result =
+          "failed: " + why + "; still serving serial " + std::to_string(p.cur->serial());
+      log->error("zone {}: not reloaded, still serving serial {}", zc.name, p.cur->serial());
+    } else {
+      std::string err;
+      auto last_good = hooks_.stored_zone ? hooks_.stored_zone(zc.origin, err) : nullptr;
+      if (last_good) {
+        zone::ZoneChange c;
+        c.kind = zone::ZoneChange::Kind::replace;
+        c.origin = zc.origin;
+        c.name = zc.name;
+        c.source = "last good version from the database, the zone file failed to load";
+        c.zone = last_good;
+        c.keep_history = zc.ixfr_history;
+        c.notify = false;
+        c.serve_if_store_fails = true;
+        from_database[i] = why;
+        changes.push_back(std::move(c));
+        change_of.push_back(i);
+        st.stamps = p.stamps;
+      } else {
+        registry_.publish(zc.origin, nullptr);  // configured, nothing to serve: SERVFAIL
+        st.st.serving_from.clear();
+        st.st.last_result = "failed: " + why + "; nothing to serve (" + err + "): SERVFAIL";
+        log->error("zone {}: not loaded and nothing stored to serve ({}): answering SERVFAIL",
+                   zc.name, err);
+      }
+    }
+    ++sum.failed;
+    rep.result = ZoneReport::Result::failed;
+    if (from_database[i].empty()) sum.zones.push_back(std::move(rep));
+    return;
+  }
+  zone::ZoneChange c;
+  c.kind = zone::ZoneChange::Kind::replace;
+  c.origin = zc.origin;
+  c.name = zc.name;
+  c.source = "zone file " + zc.file;
+  c.zone = p.zone;
+  c.hash = p.hash;
+  c.base = p.cur;
+  c.changes = p.diff;
+  c.keep_history = zc.ixfr_history;
+  // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
+  c.notify = !startup && !zc.notify.empty();
+  c.serve_if_store_fails = !p.cur;
+  changes.push_back(std::move(c));
+  change_of.push_back(i);
 }
 
 // The outcome of one committed slice of a load: each zone's state, report and log lines.
@@ -567,10 +576,10 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     before.reserve(cfg_.zones.size());
     for (const auto& z : cfg_.zones) before.push_back(z.origin);
     try {
-      // The same file as the configuration in effect: not read again (10,000 zones of
-      // configuration take a third of a second to read).
-      if (cfg_.fingerprint == 0 || config_fingerprint(cfg_.path) != cfg_.fingerprint)
-        set_config(load_config(cfg_.path));
+      // The same file as the configuration in effect is not parsed again (10,000 zones of
+      // configuration take a third of a second to parse).
+      if (auto cfg = reload_config(cfg_.path, cfg_.fingerprint))
+        set_config(std::move(*cfg));
       else
         zone_log()->debug("configuration {} unchanged: not read again", cfg_.path);
       config_error_.clear();

@@ -128,6 +128,9 @@ class ZoneService {
                    std::optional<StoredZoneMeta> base, bool pending = false) const;
   LoadSummary load(const std::vector<const ZoneConfig*>& zones, bool startup,
                    const std::map<std::string, StoredZoneMeta>& stored);
+  void decide_load(size_t i, std::vector<Prepared>& prepared, int64_t now, bool startup,
+                   std::vector<std::string>& from_database, std::vector<zone::ZoneChange>& changes,
+                   std::vector<size_t>& change_of, LoadSummary& sum);
   void finish_load(const std::vector<zone::CommitResult>& results,
                    const std::vector<size_t>& change_of, std::vector<Prepared>& prepared,
                    const std::vector<std::string>& from_database, LoadSummary& sum);

@@ -18,14 +18,15 @@ size_t ZoneTable::Shard::find(uint64_t h, NameView origin) const {
   return entries.size();
 }
 
-void ZoneTable::Shard::put(Entry e) {
-  if (size_t i = find(e.hash, e.origin); i < entries.size()) {
+bool ZoneTable::Shard::put(uint64_t h, Entry e) {
+  if (size_t i = find(h, e.origin); i < entries.size()) {
     entries[i] = std::move(e);
-    return;
+    return false;
   }
-  auto at = std::upper_bound(hashes.begin(), hashes.end(), e.hash) - hashes.begin();
-  hashes.insert(hashes.begin() + at, e.hash);
+  auto at = std::upper_bound(hashes.begin(), hashes.end(), h) - hashes.begin();
+  hashes.insert(hashes.begin() + at, h);
   entries.insert(entries.begin() + at, std::move(e));
+  return true;
 }
 
 bool ZoneTable::Shard::erase(uint64_t h, NameView origin) {
@@ -42,17 +43,9 @@ ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& z
     uint64_t h = NameIndex::hash(origin);
     auto& s = fresh[shard_of(h)];
     if (!s) s = std::make_shared<Shard>();
-    s->entries.push_back(Entry{origin, h, z, true});
-    ++size_;
+    size_ += s->put(h, Entry{origin, z, true});
   }
-  for (size_t i = 0; i < kShards; ++i) {
-    if (Shard* s = fresh[i].get()) {
-      std::sort(s->entries.begin(), s->entries.end(),
-                [](const Entry& a, const Entry& b) { return a.hash < b.hash; });
-      for (const auto& e : s->entries) s->hashes.push_back(e.hash);
-    }
-    shards_[i] = std::move(fresh[i]);
-  }
+  for (size_t i = 0; i < kShards; ++i) shards_[i] = std::move(fresh[i]);
 }
 
 std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& changes) const {
@@ -67,9 +60,8 @@ std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& chan
       if (s->erase(h, c.origin)) --t->size_;
       continue;
     }
-    const size_t before = s->entries.size();
-    s->put(Entry{c.origin, h, c.zone ? c.zone : unavailable_zone(c.origin), c.zone != nullptr});
-    t->size_ += s->entries.size() - before;
+    auto zone = c.zone ? c.zone : unavailable_zone(c.origin);
+    t->size_ += s->put(h, Entry{c.origin, std::move(zone), c.zone != nullptr});
   }
   for (size_t i = 0; i < kShards; ++i)
     if (copied[i]) t->shards_[i] = copied[i]->entries.empty() ? nullptr : std::move(copied[i]);

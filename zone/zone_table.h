@@ -57,7 +57,6 @@ class ZoneTable {
  private:
   struct Entry {
     std::string origin;
-    uint64_t hash = 0;
     std::shared_ptr<const Zone> zone;  // a placeholder when !available
     bool available = true;
   };
@@ -69,7 +68,7 @@ class ZoneTable {
     std::vector<Entry> entries;
     // The index of origin's entry, or entries.size().
     size_t find(uint64_t h, NameView origin) const;
-    void put(Entry e);  // added, or replacing the entry of the same origin
+    bool put(uint64_t h, Entry e);  // true: added; false: replaced the entry of that origin
     bool erase(uint64_t h, NameView origin);
   };
   static constexpr size_t kShards = 512;
