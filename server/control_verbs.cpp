@@ -155,6 +155,10 @@ json ControlVerbs::delegations(const ZoneConfig& zc) {
   return {{"ok", true}, {"zone", zc.name}, {"delegations", list}};
 }
 
+namespace {
+constexpr int64_t kBehindIsAProblemAfter = 10;  // seconds
+}  // namespace
+
 json ControlVerbs::status() {
   auto table = table_.current();
   auto repl = hooks_.replication_status();
@@ -206,7 +210,9 @@ json ControlVerbs::status() {
         if (!p.checked_at) continue;  // asked a second after the NOTIFY: not yet
         if (!p.answered)
           problems.push_back("secondary " + p.remote + " (" + p.address + ") does not answer: " + p.error);
-        else if (p.behind)
+        // Behind for a moment after a change is a transfer under way (zoned looks again
+        // within seconds): a problem once it lasts.
+        else if (p.behind && std::time(nullptr) - p.behind_since >= kBehindIsAProblemAfter)
           problems.push_back("secondary " + p.remote + " (" + p.address + ") is " +
                              std::to_string(p.behind) + " serial(s) behind since " +
                              iso_time(p.behind_since));
