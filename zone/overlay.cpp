@@ -214,12 +214,13 @@ uint64_t node_content_hash(const Node& n) {
 
 uint64_t Zone::content_hash() const {
   if (overlay_) return overlay_->base->content_hash() + overlay_->content_hash_delta;
-  std::call_once(hash_once_, [&] {
-    uint64_t h = 0;
-    for (const auto& n : nodes_) h += node_content_hash(n);
-    content_hash_ = h;
-  });
-  return content_hash_;
+  if (hash_known_.load(std::memory_order_acquire))
+    return content_hash_.load(std::memory_order_relaxed);
+  uint64_t h = 0;
+  for (const auto& n : nodes_) h += node_content_hash(n);
+  content_hash_.store(h, std::memory_order_relaxed);
+  hash_known_.store(true, std::memory_order_release);
+  return h;
 }
 
 }  // namespace zone

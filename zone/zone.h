@@ -288,8 +288,12 @@ class Zone {
   size_t node_count_ = 0;
   // Set for versions: the base they share and the names that differ.
   std::unique_ptr<Overlay> overlay_;
-  mutable std::once_flag hash_once_, refs_once_;
-  mutable uint64_t content_hash_ = 0;
+  mutable std::once_flag refs_once_;
+  // Computed at most a few times (threads that ask at once each compute the same value), not
+  // under a call_once: glibc's once wakes waiters with a system call each time, one per zone
+  // at a load.
+  mutable std::atomic<uint64_t> content_hash_{0};
+  mutable std::atomic<bool> hash_known_{false};
   mutable std::vector<uint64_t> ns_refs_;
   mutable std::atomic<bool> expired_{false};
   mutable std::atomic<int64_t> expire_at_{0};
