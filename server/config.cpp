@@ -1,16 +1,18 @@
 #include "server/config.h"
 
 #include "server/acl.h"
+#include "server/config_tree.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -69,71 +71,78 @@ class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
 
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& what) const {
+  [[noreturn]] void fail(const ConfigNode& n, const std::string& what) const {
     std::string where = path_;
-    if (n.IsDefined() && n.Mark().line >= 0) where += ":" + std::to_string(n.Mark().line + 1);
+    if (n.line() > 0) where += ":" + std::to_string(n.line());
     throw ConfigError(where + ": " + what);
   }
 
-  // A mapping read in one pass: its keys checked against those allowed, and its values by
-  // key. (yaml-cpp's own lookup of a key that is absent formats the key through a
-  // stringstream: with some twenty optional keys per zone, that was a fifth of reading a
-  // configuration of 10,000 zones.)
+  // A mapping read in one pass: its keys checked against those allowed (each written once),
+  // and its values by key.
   class Fields {
    public:
-    // The value at `key`, or an undefined node (false in a test) when the key is absent.
-    YAML::Node operator[](std::string_view key) const {
+    // The value at `key`, or no node (false in a test) when the key is absent.
+    ConfigNode operator[](std::string_view key) const {
       for (const auto& [k, v] : present_)
         if (k == key) return v;
-      return absent();
+      return {};
     }
 
    private:
     friend class Reader;
-    static const YAML::Node& absent() {
-      static const YAML::Node none = [] {
-        const YAML::Node empty(YAML::NodeType::Map);
-        return empty["absent"];
-      }();
-      return none;
-    }
-    std::vector<std::pair<std::string, YAML::Node>> present_;
+    std::vector<std::pair<std::string_view, ConfigNode>> present_;
   };
 
-  Fields only_keys(const YAML::Node& map, const std::string& ctx,
+  Fields only_keys(const ConfigNode& map, const std::string& ctx,
                    std::initializer_list<std::string_view> allowed) const {
     if (!map.IsMap()) fail(map, ctx + " must be a mapping");
     Fields f;
-    for (const auto& kv : map) {
-      auto k = kv.first.as<std::string>();
+    f.present_.reserve(map.size());
+    for (size_t i = 0; i < map.size(); ++i) {
+      ConfigNode key = map.key(i);
+      if (!key.IsScalar()) fail(key, "a key in " + ctx + " must be a word");
+      std::string_view k = key.scalar();
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        fail(kv.first, "unknown key '" + k + "' in " + ctx);
-      f.present_.emplace_back(std::move(k), kv.second);
+        fail(key, "unknown key '" + std::string(k) + "' in " + ctx);
+      if (f[k]) fail(key, "'" + std::string(k) + "' written twice in " + ctx);
+      f.present_.emplace_back(k, map.value(i));
     }
     return f;
   }
 
-  std::string str(const YAML::Node& n, const std::string& key) const {
+  std::string str(const ConfigNode& n, const std::string& key) const {
     if (!n.IsScalar()) fail(n, "'" + key + "' must be a string");
-    return n.as<std::string>();
+    return n.as_string();
   }
 
-  unsigned num(const YAML::Node& n, const std::string& key, unsigned lo, unsigned hi) const {
+  unsigned num(const ConfigNode& n, const std::string& key, unsigned lo, unsigned hi) const {
     if (!n.IsScalar()) fail(n, "'" + key + "' must be a number");
-    try {
-      long long v = n.as<long long>();
-      if (v < lo || v > hi) throw YAML::Exception(n.Mark(), "range");
-      return static_cast<unsigned>(v);
-    } catch (const YAML::Exception&) {
+    std::string_view t = n.scalar();
+    if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+    unsigned long long v = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v < lo || v > hi)
       fail(n, "'" + key + "' must be a number from " + std::to_string(lo) + " to " +
                   std::to_string(hi));
-    }
+    return static_cast<unsigned>(v);
   }
 
-  std::vector<std::string> list(const YAML::Node& n, const std::string& key) const {
+  // YAML's booleans as yaml-cpp reads them.
+  bool boolean(const ConfigNode& n, const std::string& what) const {
+    static constexpr std::string_view yes[] = {"y",  "Y",    "yes",  "Yes", "YES", "true",
+                                               "True", "TRUE", "on", "On",  "ON"};
+    static constexpr std::string_view no[] = {"n",  "N",     "no",    "No", "NO", "false",
+                                              "False", "FALSE", "off", "Off", "OFF"};
+    std::string_view t = n.scalar();
+    if (n.IsScalar() && std::find(std::begin(yes), std::end(yes), t) != std::end(yes)) return true;
+    if (n.IsScalar() && std::find(std::begin(no), std::end(no), t) != std::end(no)) return false;
+    fail(n, what + " must be true or false");
+  }
+
+  std::vector<std::string> list(const ConfigNode& n, const std::string& key) const {
     std::vector<std::string> v;
     if (n.IsScalar()) {
-      v.push_back(n.as<std::string>());
+      v.push_back(n.as_string());
       return v;
     }
     if (!n.IsSequence()) fail(n, "'" + key + "' must be a list");
@@ -141,7 +150,7 @@ class Reader {
     return v;
   }
 
-  std::string path(const YAML::Node& n, const std::string& key) {
+  std::string path(const ConfigNode& n, const std::string& key) {
     fs::path p = str(n, key);
     if (p.is_relative()) {
       if (dir_.empty()) dir_ = fs::absolute(fs::path(path_)).parent_path();  // once, not per zone
@@ -182,7 +191,7 @@ constexpr size_t kMaxNsid = 128;     // bytes of NSID payload (it goes in every 
 constexpr size_t kMaxTxtString = 255;  // one TXT character-string (RFC 1035 3.3.14)
 
 // nsid (text, or hex after "0x" as Knot writes it), identity, version, cookie-secret.
-void read_identity(const Reader& rd, const YAML::Node& s, ServerConfig& sc) {
+void read_identity(const Reader& rd, const ConfigNode& s, ServerConfig& sc) {
   if (auto n = s["nsid"]) {
     std::string v = rd.str(n, "nsid");
     if (v.starts_with("0x") || v.starts_with("0X")) {
@@ -218,7 +227,7 @@ void read_identity(const Reader& rd, const YAML::Node& s, ServerConfig& sc) {
   }
 }
 
-void read_rate_limit(Reader& rd, const YAML::Node& n, RateLimitConfig& rl) {
+void read_rate_limit(Reader& rd, const ConfigNode& n, RateLimitConfig& rl) {
   rd.only_keys(n, "rate-limit", {"responses-per-second", "slip", "ipv4-prefix", "ipv6-prefix",
                                  "exempt"});
   if (!n["responses-per-second"])
@@ -236,7 +245,7 @@ void read_rate_limit(Reader& rd, const YAML::Node& n, RateLimitConfig& rl) {
   }
 }
 
-void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& out) {
+void read_policies(Reader& rd, const ConfigNode& ps, std::vector<PolicyConfig>& out) {
   if (!ps.IsSequence()) rd.fail(ps, "'policies' must be a list");
   std::set<std::string> names;
   for (const auto& p : ps) {
@@ -261,11 +270,7 @@ void read_policies(Reader& rd, const YAML::Node& ps, std::vector<PolicyConfig>& 
     auto boolean = [&](const char* key, bool& v) {
       auto n = p[key];
       if (!n) return;
-      try {
-        v = n.as<bool>();
-      } catch (const YAML::Exception&) {
-        rd.fail(n, ctx + ": '" + key + "' must be true or false");
-      }
+      v = rd.boolean(n, ctx + ": '" + key + "'");
     };
     boolean("nsec3", pc.nsec3);
     boolean("nsec3-opt-out", pc.nsec3_opt_out);
@@ -364,12 +369,33 @@ std::string not_local(const std::string& addr) {
 
 }  // namespace
 
+namespace {
+bool read_text(const std::string& file, std::string& text) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return false;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return false;
+  text = std::move(ss).str();
+  return true;
+}
+
+uint64_t fingerprint_of(const std::string& text) {
+  // Not a defence against anyone: only "is this the file read last time" (size and hash).
+  return std::hash<std::string>{}(text) ^ (static_cast<uint64_t>(text.size()) << 1);
+}
+}  // namespace
+
 std::string control_socket_hint(const std::string& file) noexcept {
   try {
-    YAML::Node root = YAML::LoadFile(file);
-    YAML::Node c = root["server"] ? root["server"]["control"] : YAML::Node();
-    if (!c || !c.IsScalar()) return "";
-    fs::path p = c.as<std::string>();
+    std::string text;
+    if (!read_text(file, text)) return "";
+    auto tree = ConfigTree::parse(text);
+    ConfigNode c = tree->root()["server"]["control"];
+    if (!c.IsScalar()) return "";
+    fs::path p = c.as_string();
     if (p.is_relative()) p = fs::absolute(fs::path(file)).parent_path() / p;
     return p.lexically_normal().string();
   } catch (...) {
@@ -396,24 +422,6 @@ bool parse_duration(const std::string& text, uint32_t& seconds) {
   return true;
 }
 
-namespace {
-bool read_text(const std::string& file, std::string& text) {
-  std::error_code ec;
-  if (fs::is_directory(file, ec)) return false;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return false;
-  text = std::move(ss).str();
-  return true;
-}
-
-uint64_t fingerprint_of(const std::string& text) {
-  // Not a defence against anyone: only "is this the file read last time" (size and hash).
-  return std::hash<std::string>{}(text) ^ (static_cast<uint64_t>(text.size()) << 1);
-}
-}  // namespace
 
 uint64_t config_fingerprint(const std::string& file) {
   std::string text;
@@ -426,13 +434,14 @@ Config read_config(const std::string& file, const std::string& text) {
   Config cfg;
   cfg.path = file;
   Reader rd(file);
-  YAML::Node root;
   cfg.fingerprint = fingerprint_of(text);
+  std::unique_ptr<ConfigTree> tree;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    tree = ConfigTree::parse(text);
+  } catch (const ConfigSyntaxError& e) {
+    throw ConfigError(file + ":" + std::to_string(e.line) + ": " + e.message);
   }
+  const ConfigNode root = tree->root();
   if (!root.IsMap()) throw ConfigError(file + ": the configuration must be a YAML mapping");
   rd.only_keys(root, "the top level", {"server", "keys", "remotes", "policies", "zones"});
 
@@ -633,7 +642,7 @@ Config read_config(const std::string& file, const std::string& text) {
           rd.fail(z["catalog"], "zone '" + zc.name + "' is a consumed catalog: it needs "
                                 "'primaries' (it is transferred like any secondary zone)");
       }
-      auto member_template = [&](const YAML::Node& t, const std::string& what) {
+      auto member_template = [&](const ConfigNode& t, const std::string& what) {
         ZoneConfig::MemberTemplate mt;
         auto names = [&](const char* key, bool cidr_ok) {
           std::vector<std::string> v;
@@ -733,14 +742,14 @@ Config read_config(const std::string& file, const std::string& text) {
         std::string prev =
             zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_previous + "."));
         if (!produced.count(prev))
-          rd.fail(zs[i]["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
+          rd.fail(zs.at(i)["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
                                                  zc.catalog_previous +
                                                  "', which is not a zone with catalog: produce here");
       }
       if (zc.catalog_member.empty()) continue;
       std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_member + "."));
       if (!produced.count(cat))
-        rd.fail(zs[i]["catalog-member"], "catalog-member of zone '" + zc.name + "' names '" +
+        rd.fail(zs.at(i)["catalog-member"], "catalog-member of zone '" + zc.name + "' names '" +
                                              zc.catalog_member +
                                              "', which is not a zone with catalog: produce here");
     }

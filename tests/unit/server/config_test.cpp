@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -582,4 +583,47 @@ TEST_F(ConfigTest, DnssecPolicyErrorsNameFileAndLine) {
   err = error_of("policies:\n  - name: insecure\n    algorithm: ed25519\n");
   EXPECT_NE(err.find("zoned.yaml:2: policy 'insecure': the name 'insecure' is the built-in policy"),
             std::string::npos) << err;
+}
+
+// The YAML an operator writes: anchors and aliases (one list of addresses for many zones),
+// booleans in their several spellings, a key written twice, text that is not YAML.
+TEST_F(ConfigTest, YamlAnchorsBooleansDuplicatesAndSyntaxErrors) {
+  Config c = load_config(write(std::string(kRemotes) +
+                               "policies:\n"
+                               "  - name: p\n"
+                               "    nsec3: Yes\n"
+                               "    cds-cdnskey: OFF\n"
+                               "zones:\n"
+                               "  - name: a.test\n"
+                               "    file: a.zone\n"
+                               "    allow-transfer: &xfr [sec1, 192.0.2.0/24]\n"
+                               "    ixfr-history: +7\n"
+                               "  - name: b.test\n"
+                               "    file: b.zone\n"
+                               "    allow-transfer: *xfr\n"));
+  ASSERT_EQ(c.zones.size(), 2u);
+  EXPECT_EQ(c.zones[1].allow_transfer, (std::vector<std::string>{"sec1", "192.0.2.0/24"}));
+  EXPECT_EQ(c.zones[0].allow_transfer, c.zones[1].allow_transfer);
+  EXPECT_EQ(c.zones[0].ixfr_history, 7u);
+  auto p = std::find_if(c.policies.begin(), c.policies.end(),
+                        [](const PolicyConfig& pc) { return pc.name == "p"; });
+  ASSERT_NE(p, c.policies.end());
+  EXPECT_TRUE(p->nsec3);
+  EXPECT_FALSE(p->cds_cdnskey);
+
+  std::string err = error_of("zones:\n  - name: a.test\n    file: a.zone\n    file: b.zone\n");
+  EXPECT_NE(err.find("zoned.yaml:4: 'file' written twice in a zone"), std::string::npos) << err;
+  err = error_of("policies:\n  - name: p\n    nsec3: maybe\n");
+  EXPECT_NE(err.find("zoned.yaml:3: policy 'p': 'nsec3' must be true or false"), std::string::npos)
+      << err;
+  err = error_of("zones:\n  - name: a.test\n    ixfr-history: 7x\n");
+  EXPECT_NE(err.find("zoned.yaml:3: 'ixfr-history' must be a number"), std::string::npos) << err;
+  err = error_of("zones:\n  - name: a.test\n    file: [a.zone\n");
+  EXPECT_NE(err.find("zoned.yaml:"), std::string::npos) << err;
+  EXPECT_EQ(err.find("zoned.yaml:0"), std::string::npos) << err;
+  err = error_of("zones:\n  - name: a.test\n    allow-transfer: *nowhere\n");
+  EXPECT_NE(err.find("zoned.yaml:3:"), std::string::npos) << err;
+  err = error_of("zones:\n  - name: a.test\n    [x]: y\n");
+  EXPECT_NE(err.find("zoned.yaml:3: a key in a zone must be a word"), std::string::npos) << err;
+  EXPECT_EQ(error_of(""), std::string("") + cfg_path() + ": the configuration must be a YAML mapping");
 }
