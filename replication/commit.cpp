@@ -331,7 +331,11 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
   bool fault = false;
   std::string fault_why;
   try {
-    if (steps.size() > 16) all_meta = st->load_all_meta();
+    std::optional<Store::BigCache> big_cache;
+    if (steps.size() > 16) {
+      all_meta = st->load_all_meta();
+      big_cache.emplace(*st);
+    }
     // Start-up: a version the store holds already (same content and serial) needs no write.
     for (auto& s : steps) {
       if (s.done || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||

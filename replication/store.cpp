@@ -182,6 +182,14 @@ void Store::Scope::commit() {
   done_ = true;
 }
 
+Store::BigCache::BigCache(Store& s) : s_(s) { s_.exec_cached("PRAGMA cache_size=-65536"); }
+
+Store::BigCache::~BigCache() {
+  // Best effort, as a destructor must: the default size again, and the pages let go.
+  sqlite3_exec(s_.db_, "PRAGMA cache_size=-2000", nullptr, nullptr, nullptr);
+  sqlite3_db_release_memory(s_.db_);
+}
+
 void Store::exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {

@@ -84,6 +84,20 @@ class Store {
   bool has_records(const std::string& origin);
   // Every stored zone's meta, by origin (start-up reads them all at once).
   std::map<std::string, ZoneMeta> load_all_meta();
+  // A batch of many zones (a start-up, a reload of thousands of files) writes more pages
+  // than SQLite's default cache of 2 MB holds: while a BigCache lives, the cache may grow to
+  // 64 MB, and its pages are given back when it goes (100,000 new zones: 7.5 s to serve
+  // instead of 8.5-10.5 s).
+  class BigCache {
+   public:
+    explicit BigCache(Store& s);
+    ~BigCache();
+    BigCache(const BigCache&) = delete;
+    BigCache& operator=(const BigCache&) = delete;
+
+   private:
+    Store& s_;
+  };
   // The configuration of a zone added at runtime ("" for a zone from the config file).
   void save_config(const std::string& origin, const std::string& config);
   // Records, meta, history and configuration of the zone go.

@@ -763,23 +763,16 @@ std::string text_of(const std::string& file) {
   return text;
 }
 
-Config packed(const Config& read) {
-  // Copied once more now that the YAML tree is freed. The tree of 10,000 zones is some 30 MB
-  // of small pieces with the configuration's strings strewn between them: the copy packs
-  // the strings into the freed space, so that the pages the tree leaves behind are wholly
-  // free and go back to the system (7 MB less resident with 10,000 zones).
-  return Config(read);
-}
 }  // namespace
 
 Config load_config(const std::string& file) {
-  return packed(read_config(file, text_of(file)));
+  return read_config(file, text_of(file));
 }
 
 std::optional<Config> reload_config(const std::string& file, uint64_t fingerprint) {
   const std::string text = text_of(file);
   if (fingerprint != 0 && fingerprint_of(text) == fingerprint) return std::nullopt;
-  return packed(read_config(file, text));
+  return read_config(file, text);
 }
 
 namespace {
