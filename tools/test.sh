@@ -2,7 +2,8 @@
 # Installs dependencies, builds, and runs the whole test suite:
 #   1. Release build (gcc): unit tests and integration tests (real zoned, dig, kdig, Knot, NSD);
 #   2. Debug ASan+UBSan build with clang (libFuzzer needs it): unit tests under the sanitizers
-#      and a 30-second libFuzzer run of each fuzz target (query processor, zone-file loader).
+#      and a 30-second libFuzzer run of each fuzz target (query processor, zone-file loader,
+#      DNS UPDATE, configuration).
 # Set ZONED_FUZZ_SECONDS to fuzz longer (or shorter) in stage 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
