@@ -54,7 +54,7 @@ int check_config(const std::string& path, bool zone_files) {
   }
   for (const auto& z : cfg.zones)
     if (z.secondary()) std::cout << "zone " << z.name << ": secondary\n";
-    else if (z.catalog == "produce") std::cout << "zone " << z.name << ": catalog, built from its members\n";
+    else if (z.cat().catalog == "produce") std::cout << "zone " << z.name << ": catalog, built from its members\n";
   std::cout << path << ": " << (ok ? "ok" : "errors found") << "\n";
   return ok ? 0 : 1;
 }

@@ -632,13 +632,13 @@ Config read_config(const std::string& file, const std::string& text) {
       }
       if (z["zonefile-sync"]) zc.zonefile_sync = rd.num(z["zonefile-sync"], "zonefile-sync", 0, 86400);
       if (z["catalog"]) {
-        zc.catalog = rd.str(z["catalog"], "catalog");
-        if (zc.catalog != "produce" && zc.catalog != "consume")
+        zc.cat_edit().catalog = rd.str(z["catalog"], "catalog");
+        if (zc.cat().catalog != "produce" && zc.cat().catalog != "consume")
           rd.fail(z["catalog"], "catalog of zone '" + zc.name + "' must be produce or consume");
-        if (zc.catalog == "produce" && (!zc.file.empty() || zc.secondary()))
+        if (zc.cat().catalog == "produce" && (!zc.file.empty() || zc.secondary()))
           rd.fail(z["catalog"], "zone '" + zc.name + "' is a produced catalog: it is built from "
                                 "its members, so it has no 'file' and no 'primaries'");
-        if (zc.catalog == "consume" && !zc.secondary())
+        if (zc.cat().catalog == "consume" && !zc.secondary())
           rd.fail(z["catalog"], "zone '" + zc.name + "' is a consumed catalog: it needs "
                                 "'primaries' (it is transferred like any secondary zone)");
       }
@@ -661,52 +661,52 @@ Config read_config(const std::string& file, const std::string& text) {
         return mt;
       };
       if (auto t = z["member-template"]) {
-        if (zc.catalog != "consume")
+        if (zc.cat().catalog != "consume")
           rd.fail(t, "member-template of zone '" + zc.name + "' needs catalog: consume");
         rd.only_keys(t, "member-template", {"primaries", "allow-notify", "notify", "allow-transfer"});
-        zc.member_template = member_template(t, "member-template");
+        zc.cat_edit().member_template = member_template(t, "member-template");
       }
       if (auto gs = z["group-templates"]) {
-        if (zc.catalog != "consume")
+        if (zc.cat().catalog != "consume")
           rd.fail(gs, "group-templates of zone '" + zc.name + "' needs catalog: consume");
         if (!gs.IsSequence()) rd.fail(gs, "'group-templates' must be a list");
         for (const auto& g : gs) {
           rd.only_keys(g, "a group template", {"group", "primaries", "allow-notify", "notify",
                                                "allow-transfer"});
           if (!g["group"]) rd.fail(g, "a group template needs 'group'");
-          zc.group_templates.emplace_back(rd.str(g["group"], "group"),
+          zc.cat_edit().group_templates.emplace_back(rd.str(g["group"], "group"),
                                           member_template(g, "group template"));
         }
       }
       if (z["catalog-member"]) {
-        zc.catalog_member = rd.str(z["catalog-member"], "catalog-member");
-        if (zc.catalog_member.ends_with('.')) zc.catalog_member.pop_back();
-        if (!zone::wire::name_from_text(zc.catalog_member + "."))
+        zc.cat_edit().catalog_member = rd.str(z["catalog-member"], "catalog-member");
+        if (zc.cat().catalog_member.ends_with('.')) zc.cat_edit().catalog_member.pop_back();
+        if (!zone::wire::name_from_text(zc.cat().catalog_member + "."))
           rd.fail(z["catalog-member"], "catalog-member of zone '" + zc.name +
                                            "' is not a valid domain name");
-        if (!zc.catalog.empty())
+        if (!zc.cat().catalog.empty())
           rd.fail(z["catalog-member"], "zone '" + zc.name + "' is a catalog itself");
       }
       if (z["catalog-previous"]) {
-        zc.catalog_previous = rd.str(z["catalog-previous"], "catalog-previous");
-        if (zc.catalog_previous.ends_with('.')) zc.catalog_previous.pop_back();
-        if (zc.catalog_member.empty())
+        zc.cat_edit().catalog_previous = rd.str(z["catalog-previous"], "catalog-previous");
+        if (zc.cat().catalog_previous.ends_with('.')) zc.cat_edit().catalog_previous.pop_back();
+        if (zc.cat().catalog_member.empty())
           rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
                                              "' needs catalog-member (the catalog it moves to)");
-        if (!zone::wire::name_from_text(zc.catalog_previous + "."))
+        if (!zone::wire::name_from_text(zc.cat().catalog_previous + "."))
           rd.fail(z["catalog-previous"], "catalog-previous of zone '" + zc.name +
                                              "' is not a valid domain name");
       }
       if (z["catalog-group"]) {
-        zc.catalog_group = rd.str(z["catalog-group"], "catalog-group");
-        if (zc.catalog_member.empty())
+        zc.cat_edit().catalog_group = rd.str(z["catalog-group"], "catalog-group");
+        if (zc.cat().catalog_member.empty())
           rd.fail(z["catalog-group"], "catalog-group of zone '" + zc.name +
                                           "' needs catalog-member");
-        if (zc.catalog_group.empty() || zc.catalog_group.size() > 255)
+        if (zc.cat().catalog_group.empty() || zc.cat().catalog_group.size() > 255)
           rd.fail(z["catalog-group"], "catalog-group of zone '" + zc.name +
                                           "' must be 1 to 255 characters");
       }
-      if (zc.file.empty() && zc.primaries.empty() && zc.catalog != "produce")
+      if (zc.file.empty() && zc.primaries.empty() && zc.cat().catalog != "produce")
         rd.fail(zone_node, "zone '" + zc.name + "' needs a 'file' (primary) or 'primaries' (secondary)");
       if (!zc.allow_update.empty() && zc.secondary())
         rd.fail(z["allow-update"], "zone '" + zc.name +
@@ -735,22 +735,22 @@ Config read_config(const std::string& file, const std::string& text) {
     // configuration may list thousands of members).
     std::set<std::string> produced;
     for (const auto& c : cfg.zones)
-      if (c.catalog == "produce") produced.insert(c.origin);
+      if (c.cat().catalog == "produce") produced.insert(c.origin);
     for (size_t i = 0; i < cfg.zones.size(); ++i) {
       const ZoneConfig& zc = cfg.zones[i];
-      if (!zc.catalog_previous.empty()) {
+      if (!zc.cat().catalog_previous.empty()) {
         std::string prev =
-            zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_previous + "."));
+            zone::wire::lowered(*zone::wire::name_from_text(zc.cat().catalog_previous + "."));
         if (!produced.count(prev))
           rd.fail(zs.at(i)["catalog-previous"], "catalog-previous of zone '" + zc.name + "' names '" +
-                                                 zc.catalog_previous +
+                                                 zc.cat().catalog_previous +
                                                  "', which is not a zone with catalog: produce here");
       }
-      if (zc.catalog_member.empty()) continue;
-      std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.catalog_member + "."));
+      if (zc.cat().catalog_member.empty()) continue;
+      std::string cat = zone::wire::lowered(*zone::wire::name_from_text(zc.cat().catalog_member + "."));
       if (!produced.count(cat))
         rd.fail(zs.at(i)["catalog-member"], "catalog-member of zone '" + zc.name + "' names '" +
-                                             zc.catalog_member +
+                                             zc.cat().catalog_member +
                                              "', which is not a zone with catalog: produce here");
     }
   }
@@ -801,16 +801,16 @@ void check_zone_config(const ZoneConfig& z, const Config& cfg) {
     for (const auto& kc : cfg.keys) found = found || kc.name == k;
     if (!found) throw ConfigError(fail_zone(z, "'allow-update' names unknown key '" + k + "'"));
   }
-  if (z.file.empty() && z.primaries.empty() && z.catalog != "produce")
+  if (z.file.empty() && z.primaries.empty() && z.cat().catalog != "produce")
     throw ConfigError(fail_zone(z, "needs a file (primary) or primaries (secondary)"));
-  if (!z.catalog_member.empty()) {
-    auto cat = zone::wire::name_from_text(z.catalog_member + ".");
+  if (!z.cat().catalog_member.empty()) {
+    auto cat = zone::wire::name_from_text(z.cat().catalog_member + ".");
     bool found = false;
     if (cat)
       for (const auto& c : cfg.zones)
-        found = found || (c.origin == zone::wire::lowered(*cat) && c.catalog == "produce");
+        found = found || (c.origin == zone::wire::lowered(*cat) && c.cat().catalog == "produce");
     if (!found)
-      throw ConfigError(fail_zone(z, "catalog '" + z.catalog_member +
+      throw ConfigError(fail_zone(z, "catalog '" + z.cat().catalog_member +
                                          "' is not a zone with catalog: produce here"));
   }
   if (z.serial_policy != "keep" && z.serial_policy != "increment" && z.serial_policy != "unixtime")
@@ -837,8 +837,8 @@ std::string zone_config_to_json(const ZoneConfig& z) {
                       {"allow-update", z.allow_update},
                       {"update-policy", z.update_policy},
                       {"zonefile-sync", z.zonefile_sync},
-                      {"catalog-member", z.catalog_member},
-                      {"catalog-group", z.catalog_group},
+                      {"catalog-member", z.cat().catalog_member},
+                      {"catalog-group", z.cat().catalog_group},
                       {"dnssec-policy", z.dnssec_policy}};
   return j.dump();
 }
@@ -858,8 +858,12 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
     z.allow_update = j.value("allow-update", std::vector<std::string>{});
     z.update_policy = j.value("update-policy", std::vector<std::string>{});
     z.zonefile_sync = j.value("zonefile-sync", 1u);
-    z.catalog_member = j.value("catalog-member", std::string());
-    z.catalog_group = j.value("catalog-group", std::string());
+    std::string member = j.value("catalog-member", std::string());
+    std::string group = j.value("catalog-group", std::string());
+    if (!member.empty() || !group.empty()) {
+      z.cat_edit().catalog_member = member;
+      z.cat_edit().catalog_group = group;
+    }
     z.dnssec_policy = j.value("dnssec-policy", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError("stored zone configuration unreadable: " + std::string(e.what()));
@@ -872,7 +876,7 @@ ZoneConfig zone_config_from_json(const std::string& text, const Config& cfg) {
   // A zone added with --catalog stays served when that catalog is no longer produced here
   // (it is simply listed in none; it is listed again when the catalog comes back).
   ZoneConfig checked = z;
-  checked.catalog_member.clear();
+  if (!checked.cat().catalog_member.empty()) checked.cat_edit().catalog_member.clear();
   check_zone_config(checked, cfg);
   return z;
 }

@@ -2,6 +2,7 @@
 // against the directory of the config file. Every error names the file, line and key.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,53 @@ struct RemoteConfig {
   std::string via;  // source address for what zoned sends it; empty: server.via or the kernel's
 };
 
+// A value held behind a pointer, copied with its holder: an empty one costs a pointer, and
+// reads as a default T.
+template <class T>
+class Boxed {
+ public:
+  Boxed() = default;
+  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(const Boxed& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  Boxed& operator=(Boxed&&) noexcept = default;
+  const T& get() const {
+    static const T none{};
+    return p_ ? *p_ : none;
+  }
+  T& edit() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
+// A zone's part in catalog zones (RFC 9432).
+struct ZoneCatalog {
+  // Catalog zones (RFC 9432): "produce" (built here from its members), "consume" (a
+  // secondary whose members become secondary zones here), or empty.
+  std::string catalog;
+  // A member: the produced catalog that lists it (as written), its group property.
+  std::string catalog_member, catalog_group;
+  // A member moving from another produced catalog (RFC 9432 5.6): that catalog keeps listing
+  // it with a coo property naming catalog_member, so consumers migrate it without a reset.
+  std::string catalog_previous;
+  // A consumed catalog: what each member zone gets (default: the catalog's own primaries and
+  // allow-notify; no notify, no allow-transfer), and per group (RFC 9432 4.4.2).
+  struct MemberTemplate {
+    std::vector<std::string> primaries, allow_notify, notify, allow_transfer;
+  };
+  std::optional<MemberTemplate> member_template;
+  std::vector<std::pair<std::string, MemberTemplate>> group_templates;
+  // A zone made here from a consumed catalog: the catalog (origin) and its member id.
+  std::string member_of, member_id;
+};
+
 struct ZoneConfig {
   std::string name;    // as written, e.g. "example.com"
   std::string origin;  // lowercased wire form
@@ -49,26 +97,17 @@ struct ZoneConfig {
   unsigned zonefile_sync = 1;
   std::string dnssec_policy;  // name of a policy in `policies:`; empty: not signed here
   bool runtime = false;  // added with `zonectl zone-add` (kept in the database)
-  // Catalog zones (RFC 9432): "produce" (built here from its members), "consume" (a
-  // secondary whose members become secondary zones here), or empty.
-  std::string catalog;
-  // A member: the produced catalog that lists it (as written), its group property.
-  std::string catalog_member, catalog_group;
-  // A member moving from another produced catalog (RFC 9432 5.6): that catalog keeps listing
-  // it with a coo property naming catalog_member, so consumers migrate it without a reset.
-  std::string catalog_previous;
-  // A consumed catalog: what each member zone gets (default: the catalog's own primaries and
-  // allow-notify; no notify, no allow-transfer), and per group (RFC 9432 4.4.2).
-  struct MemberTemplate {
-    std::vector<std::string> primaries, allow_notify, notify, allow_transfer;
-  };
-  std::optional<MemberTemplate> member_template;
-  std::vector<std::pair<std::string, MemberTemplate>> group_templates;
-  // A zone made here from a consumed catalog: the catalog (origin) and its member id.
-  std::string member_of, member_id;
+  // Catalog zones (RFC 9432): most zones take no part, so these are kept apart (8 bytes
+  // for a zone without, instead of some 320). Read with cat(), written with cat_edit().
+  const ZoneCatalog& cat() const { return catalog_.get(); }
+  ZoneCatalog& cat_edit() { return catalog_.edit(); }
+  using MemberTemplate = ZoneCatalog::MemberTemplate;
   bool secondary() const { return !primaries.empty(); }
   // Loaded from a zone file (not a secondary and not a produced catalog).
-  bool from_file() const { return primaries.empty() && catalog != "produce"; }
+  bool from_file() const { return primaries.empty() && cat().catalog != "produce"; }
+
+ private:
+  Boxed<ZoneCatalog> catalog_;
 };
 
 // server.rate-limit (RRL); responses_per_second 0: off.

@@ -173,9 +173,9 @@ json ControlVerbs::status() {
               {"loaded", z != nullptr}, {"expired", z && z->expired()}};
     if (z) e["serial"] = z->serial();
     if (zc.runtime) e["added_at_runtime"] = true;
-    if (!zc.catalog.empty()) e["catalog"] = zc.catalog;
-    if (!zc.catalog_member.empty()) e["catalog_member"] = zc.catalog_member;
-    if (!zc.member_of.empty()) e["member_of"] = name_display(zc.member_of);
+    if (!zc.cat().catalog.empty()) e["catalog"] = zc.cat().catalog;
+    if (!zc.cat().catalog_member.empty()) e["catalog_member"] = zc.cat().catalog_member;
+    if (!zc.cat().member_of.empty()) e["member_of"] = name_display(zc.cat().member_of);
     std::vector<std::string> problems;
     if (!z) problems.push_back("nothing served: queries get SERVFAIL");
     if (z && z->expired()) problems.push_back("expired: no primary reachable within the SOA expire time");
@@ -338,11 +338,14 @@ json ControlVerbs::zone_add(const json& req) {
   z.allow_transfer = req.value("allow_transfer", std::vector<std::string>{});
   z.allow_update = req.value("allow_update", std::vector<std::string>{});
   z.serial_policy = req.value("serial_policy", std::string("keep"));
-  z.catalog_member = req.value("catalog", std::string());
-  if (!z.catalog_member.empty() && z.catalog_member.back() == '.') z.catalog_member.pop_back();
-  z.catalog_group = req.value("catalog_group", std::string());
-  if (!z.catalog_group.empty() && z.catalog_member.empty())
-    return error("--group needs --catalog");
+  std::string member = req.value("catalog", std::string());
+  if (!member.empty() && member.back() == '.') member.pop_back();
+  std::string group = req.value("catalog_group", std::string());
+  if (!group.empty() && member.empty()) return error("--group needs --catalog");
+  if (!member.empty()) {
+    z.cat_edit().catalog_member = member;
+    z.cat_edit().catalog_group = group;
+  }
   z.dnssec_policy = req.value("dnssec_policy", std::string());
   auto res = zones_.add_zone(z);
   if (!res.commit.ok) {
@@ -387,11 +390,11 @@ json ControlVerbs::host(const json& req) {
   }
   if (!pc) return error("the parent of " + child_text + " is not a primary zone served here");
   std::string catalog = req.value("catalog", std::string());
-  if (catalog.empty()) catalog = pc->catalog_member;
+  if (catalog.empty()) catalog = pc->cat().catalog_member;
   if (catalog.empty()) {
     std::vector<std::string> produced;
     for (const auto& zc : zones_.config().zones)
-      if (zc.catalog == "produce") produced.push_back(zc.name);
+      if (zc.cat().catalog == "produce") produced.push_back(zc.name);
     if (produced.size() == 1) catalog = produced.front();
   }
   if (!catalog.empty() && catalog.back() == '.') catalog.pop_back();
@@ -450,7 +453,7 @@ json ControlVerbs::host(const json& req) {
   z.file = file;
   z.notify = pc->notify;
   z.allow_transfer = pc->allow_transfer;
-  z.catalog_member = catalog;
+  z.cat_edit().catalog_member = catalog;
   // A signed child (--dnssec-policy): zonectl puts its DS in the delegation.
   z.dnssec_policy = req.value("dnssec_policy", std::string());
   auto res = zones_.add_zone(z);

@@ -577,7 +577,7 @@ LoadSummary ZoneService::start(Config cfg) {
     auto table = registry_.current();
     std::vector<const ZoneConfig*> cats;
     for (const auto& z : cfg_.zones)
-      if (z.catalog == "consume") cats.push_back(&z);
+      if (z.cat().catalog == "consume") cats.push_back(&z);
     for (const ZoneConfig* c : cats)
       if (auto v = table->get(c->origin)) consume(*c, *v, true);
     if (!members_.empty()) runtime_changed();
@@ -619,7 +619,7 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     // before may have gone (its catalog entry now taken).
     std::vector<std::string> cats;
     for (const auto& z : cfg_.zones)
-      if (z.catalog == "consume") cats.push_back(z.origin);
+      if (z.cat().catalog == "consume") cats.push_back(z.origin);
     for (const auto& c : cats) catalog_changed(c);
     for (const auto& z : cfg_.zones)
       if (z.from_file()) zones.push_back(&z);
@@ -650,7 +650,7 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
   };
   if (!zc) return fail("zone " + name_of(origin) + " is not configured here");
   if (zc->secondary()) return fail("zone " + zc->name + " is a secondary zone here: change it at its primary");
-  if (zc->catalog == "produce")
+  if (zc->cat().catalog == "produce")
     return fail("zone " + zc->name + " is a produced catalog: it is built from its members "
                 "(catalog-member, zonectl zone-add --catalog)");
   auto cur = registry_.current()->get(origin);
@@ -740,7 +740,7 @@ ZoneService::EditResult ZoneService::add_zone(ZoneConfig z) {
   slot->st.last_load = unix_now();
   slot->st.serving_from = "file";
   slot->st.last_result = "added, serial " + std::to_string(p.zone->serial());
-  if (!z.catalog_member.empty()) update_produced(false);
+  if (!z.cat().catalog_member.empty()) update_produced(false);
   return out;
 }
 
@@ -763,7 +763,7 @@ ZoneService::EditResult ZoneService::remove_zone(const std::string& origin) {
   c.source = "zonectl zone-remove";
   out.commit = hooks_.committer->commit_wait(std::move(c));
   if (!out.commit.ok) return out;
-  bool member = !zc->catalog_member.empty();
+  bool member = !zc->cat().catalog_member.empty();
   runtime_.erase(origin);
   primaries_.erase(origin);
   runtime_changed();
@@ -938,16 +938,16 @@ std::string origin_of(const std::string& text) {
 void ZoneService::update_produced(bool startup) {
   auto log = zone_log();
   for (const auto& cz : cfg_.zones) {
-    if (cz.catalog != "produce") continue;
+    if (cz.cat().catalog != "produce") continue;
     std::vector<zone::catalog::Member> members;
     for (const auto& z : cfg_.zones) {
-      if (z.catalog_member.empty()) continue;
-      std::string to = origin_of(z.catalog_member);
+      if (z.cat().catalog_member.empty()) continue;
+      std::string to = origin_of(z.cat().catalog_member);
       if (to == cz.origin)
-        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, {}});
-      else if (!z.catalog_previous.empty() && origin_of(z.catalog_previous) == cz.origin)
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.cat().catalog_group, {}});
+      else if (!z.cat().catalog_previous.empty() && origin_of(z.cat().catalog_previous) == cz.origin)
         // Moving away: still listed here, with coo naming the new catalog (RFC 9432 5.6).
-        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.catalog_group, to});
+        members.push_back({z.origin, zone::catalog::member_id(z.origin), z.cat().catalog_group, to});
     }
     auto cur = registry_.current()->get(cz.origin);
     const bool served = cur != nullptr;
@@ -1002,10 +1002,10 @@ ZoneConfig ZoneService::member_config(const ZoneConfig& cat, const std::string& 
   ZoneConfig z;
   z.origin = member;
   z.name = name_of(member);
-  z.member_of = cat.origin;
-  z.member_id = id;
-  const ZoneConfig::MemberTemplate* t = cat.member_template ? &*cat.member_template : nullptr;
-  for (const auto& [g, gt] : cat.group_templates)
+  z.cat_edit().member_of = cat.origin;
+  z.cat_edit().member_id = id;
+  const ZoneConfig::MemberTemplate* t = cat.cat().member_template ? &*cat.cat().member_template : nullptr;
+  for (const auto& [g, gt] : cat.cat().group_templates)
     if (!group.empty() && g == group) t = &gt;
   if (t && !t->primaries.empty()) {
     z.primaries = t->primaries;
@@ -1058,19 +1058,19 @@ void ZoneService::consume(const ZoneConfig& cat, const zone::Zone& version, bool
   for (const auto& m : content.members) {
     const std::string mname = name_of(m.zone);
     auto mine = members_.find(m.zone);
-    if (mine != members_.end() && mine->second.member_of == cat.origin) {
+    if (mine != members_.end() && mine->second.cat().member_of == cat.origin) {
       listed.emplace(m.zone, m);
-      if (mine->second.member_id != m.id) {
+      if (mine->second.cat().member_id != m.id) {
         // RFC 9432 5.6: a new id resets the member: its data goes and it is transferred anew.
         log->info("zone {}: catalog member {} has a new id ({} -> {}): reset", cat.name, mname,
-                  mine->second.member_id, m.id);
+                  mine->second.cat().member_id, m.id);
         reset.push_back(m.zone);
       }
       continue;
     }
     if (mine != members_.end()) {
       // A member of another catalog here: it moves only if that catalog says so (coo).
-      const std::string& other = mine->second.member_of;
+      const std::string& other = mine->second.cat().member_of;
       auto lo = listed_.find(other);
       const zone::catalog::Member* there = nullptr;
       if (lo != listed_.end())
@@ -1098,11 +1098,11 @@ void ZoneService::consume(const ZoneConfig& cat, const zone::Zone& version, bool
     if (!startup) log->info("zone {}: catalog member {} added (id {})", cat.name, mname, m.id);
   }
   for (const auto& [o, z] : members_)
-    if (z.member_of == cat.origin && !listed.count(o)) gone.push_back(o);
+    if (z.cat().member_of == cat.origin && !listed.count(o)) gone.push_back(o);
   // Properties of members that stay (group: the template; coo is read from listed_).
   for (auto& [o, m] : listed)
-    if (auto it = members_.find(o); it != members_.end() && it->second.member_of == cat.origin)
-      it->second = member_config(cat, o, it->second.member_id, m.group);
+    if (auto it = members_.find(o); it != members_.end() && it->second.cat().member_of == cat.origin)
+      it->second = member_config(cat, o, it->second.cat().member_id, m.group);
   // Members this catalog now hands to another one (coo) that is consumed here: that catalog
   // may list them already and is looked at again (it may have been read before this one).
   std::set<std::string> coo_targets;
@@ -1153,7 +1153,7 @@ void ZoneService::consume(const ZoneConfig& cat, const zone::Zone& version, bool
 
 void ZoneService::catalog_changed(const std::string& origin) {
   const ZoneConfig* cz = zone(origin);
-  if (!cz || cz->catalog != "consume") return;
+  if (!cz || cz->cat().catalog != "consume") return;
   auto v = registry_.current()->get(origin);
   if (!v) return;
   ZoneConfig cat = *cz;  // consume() changes cfg_
@@ -1163,14 +1163,14 @@ void ZoneService::catalog_changed(const std::string& origin) {
 void ZoneService::drop_orphan_members() {
   std::vector<std::string> gone;
   for (const auto& [o, z] : members_) {
-    const ZoneConfig* c = zone(z.member_of);
-    if (!c || c->catalog != "consume") gone.push_back(o);
+    const ZoneConfig* c = zone(z.cat().member_of);
+    if (!c || c->cat().catalog != "consume") gone.push_back(o);
   }
   if (gone.empty()) return;
   for (const auto& o : gone) {
     zone_log()->info("zone {}: removed: its catalog {} is no longer consumed here", name_of(o),
-                     name_of(members_[o].member_of));
-    listed_.erase(members_[o].member_of);
+                     name_of(members_[o].cat().member_of));
+    listed_.erase(members_[o].cat().member_of);
     members_.erase(o);
   }
   runtime_changed();

@@ -443,20 +443,20 @@ TEST_F(ConfigTest, CatalogKeysAreRead) {
                                  "    member-template:\n      notify: [sec1]\n"
                                  "    group-templates:\n      - group: blue\n        primaries: [sec1]\n"));
   ASSERT_EQ(cfg.zones.size(), 3u);
-  EXPECT_EQ(cfg.zones[0].catalog, "produce");
+  EXPECT_EQ(cfg.zones[0].cat().catalog, "produce");
   EXPECT_FALSE(cfg.zones[0].from_file());
   EXPECT_FALSE(cfg.zones[0].secondary());
-  EXPECT_EQ(cfg.zones[1].catalog_member, "cat.test");
-  EXPECT_EQ(cfg.zones[1].catalog_group, "blue");
+  EXPECT_EQ(cfg.zones[1].cat().catalog_member, "cat.test");
+  EXPECT_EQ(cfg.zones[1].cat().catalog_group, "blue");
   EXPECT_TRUE(cfg.zones[1].from_file());
-  ASSERT_TRUE(cfg.zones[2].member_template);
-  EXPECT_EQ(cfg.zones[2].member_template->notify, std::vector<std::string>{"sec1"});
-  ASSERT_EQ(cfg.zones[2].group_templates.size(), 1u);
-  EXPECT_EQ(cfg.zones[2].group_templates[0].first, "blue");
+  ASSERT_TRUE(cfg.zones[2].cat().member_template);
+  EXPECT_EQ(cfg.zones[2].cat().member_template->notify, std::vector<std::string>{"sec1"});
+  ASSERT_EQ(cfg.zones[2].cat().group_templates.size(), 1u);
+  EXPECT_EQ(cfg.zones[2].cat().group_templates[0].first, "blue");
   // A runtime member keeps its catalog in the stored JSON.
   ZoneConfig back = zone_config_from_json(zone_config_to_json(cfg.zones[1]), cfg);
-  EXPECT_EQ(back.catalog_member, "cat.test");
-  EXPECT_EQ(back.catalog_group, "blue");
+  EXPECT_EQ(back.cat().catalog_member, "cat.test");
+  EXPECT_EQ(back.cat().catalog_group, "blue");
   // Stored before its catalog left the configuration: still loads (listed in none).
   Config other = cfg;
   other.zones.erase(other.zones.begin());
