@@ -87,7 +87,8 @@ class Store {
   // A batch of many zones (a start-up, a reload of thousands of files) writes more pages
   // than SQLite's default cache of 2 MB holds: while a BigCache lives, the cache may grow to
   // 64 MB, and its pages are given back when it goes (100,000 new zones: 7.5 s to serve
-  // instead of 8.5-10.5 s).
+  // instead of 8.5-10.5 s; a 1,000,000-record zone signed from scratch: 33-36 s instead of
+  // 42.7).
   class BigCache {
    public:
     explicit BigCache(Store& s);
