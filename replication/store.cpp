@@ -182,7 +182,10 @@ void Store::Scope::commit() {
   done_ = true;
 }
 
-Store::BigCache::BigCache(Store& s) : s_(s) { s_.exec_cached("PRAGMA cache_size=-65536"); }
+Store::BigCache::BigCache(Store& s) : s_(s) {
+  // A hint: a commit never fails for want of it.
+  sqlite3_exec(s_.db_, "PRAGMA cache_size=-65536", nullptr, nullptr, nullptr);
+}
 
 Store::BigCache::~BigCache() {
   // Best effort, as a destructor must: the default size again, and the pages let go.
