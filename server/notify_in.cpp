@@ -18,7 +18,7 @@ uint16_t accept_notify(const ParsedQuery& q, const Peer& from, const TsigKey* ke
     if (log) log->info("zone {}: NOTIFY from {}: not a secondary zone here", zname, from.str());
     return rcode::NOTAUTH;
   }
-  if (!acl->second.allows(from, key ? std::string_view(key->name) : std::string_view())) {
+  if (!acl->second->allows(from, key ? std::string_view(key->name) : std::string_view())) {
     if (log)
       log->warn("zone {}: NOTIFY from {} refused: not in allow-notify{}", zname, from.str(),
                 key ? "" : " (or unsigned)");

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <map>
 
 #include "server/version.h"
 
@@ -68,13 +69,21 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previ
     }
     return acl;
   };
+  // One ACL per distinct list: an ACL depends only on its list (and on the remotes and keys).
+  std::map<std::vector<std::string>, std::shared_ptr<const Acl>> built;
+  auto shared_acl = [&](const ZoneConfig& z, const std::vector<std::string>& list,
+                        const char* what) {
+    auto& acl = built[list];
+    if (!acl) acl = std::make_shared<const Acl>(build_acl(z, list, what));
+    return acl;
+  };
   for (const auto& z : cfg.zones) {
-    p->allow_transfer.emplace(z.origin, build_acl(z, z.allow_transfer, "allow-transfer"));
+    p->allow_transfer.emplace(z.origin, shared_acl(z, z.allow_transfer, "allow-transfer"));
     // NOTIFY is accepted from allow-notify, or by default from the primaries.
     if (z.secondary())
       p->allow_notify.emplace(
-          z.origin, build_acl(z, z.allow_notify.empty() ? z.primaries : z.allow_notify,
-                              "allow-notify"));
+          z.origin, shared_acl(z, z.allow_notify.empty() ? z.primaries : z.allow_notify,
+                               "allow-notify"));
     UpdateRights u;
     u.name = z.name;
     u.secondary = z.secondary();

@@ -30,8 +30,10 @@ struct UpdateRights {
 
 struct Policy {
   std::vector<zone::wire::TsigKey> keys;
-  std::unordered_map<std::string, Acl> allow_transfer;  // by lowercased wire origin
-  std::unordered_map<std::string, Acl> allow_notify;    // secondary zones only
+  // By lowercased wire origin; zones with the same list share one ACL (thousands of zones
+  // usually name the same few secondaries).
+  std::unordered_map<std::string, std::shared_ptr<const Acl>> allow_transfer;
+  std::unordered_map<std::string, std::shared_ptr<const Acl>> allow_notify;  // secondaries only
   ServerIdentity identity;
   // The first makes server cookies; every one is accepted (a rotation keeps the old one).
   std::vector<CookieSecret> cookie_secrets{random_cookie_secret()};

@@ -40,7 +40,7 @@ uint16_t admit_transfer(const ParsedQuery& q, const Peer& peer, const TsigKey* k
   }
   auto acl = policy.allow_transfer.find(zone->origin());
   if (acl == policy.allow_transfer.end() ||
-      !acl->second.allows(peer, key ? std::string_view(key->name) : std::string_view())) {
+      !acl->second->allows(peer, key ? std::string_view(key->name) : std::string_view())) {
     xfr_log()->warn("zone {}: {} out to {} refused: not allowed by allow-transfer{}",
                     name_display(q.name_lower()), kind, peer_text(peer),
                     key ? "" : " (or not signed with the remote's key)");

@@ -62,12 +62,17 @@ FileStamp stamp_of(const std::string& path) {
   return s;
 }
 
-// The stamps of every file a zone was read from (the zone file first, then its $INCLUDEs).
-using Stamps = std::vector<std::pair<std::string, FileStamp>>;
+// The stamps of every file a zone was read from: the zone file's (its path is the
+// configuration's: not kept again here, one per zone), then each $INCLUDE's with its path.
+struct Stamps {
+  bool known = false;  // not known: read it again
+  FileStamp main;
+  std::vector<std::pair<std::string, FileStamp>> includes;
+};
 
-bool unchanged_files(const Stamps& stamps) {
-  if (stamps.empty()) return false;  // not known: read it again
-  for (const auto& [path, st] : stamps)
+bool unchanged_files(const std::string& main_path, const Stamps& stamps) {
+  if (!stamps.known || !(stamp_of(main_path) == stamps.main)) return false;
+  for (const auto& [path, st] : stamps.includes)
     if (!(stamp_of(path) == st)) return false;
   return true;
 }
@@ -183,8 +188,10 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
   p.cur = cur;
   FileStamp main_stamp = stamp_of(zc.file);  // before reading: a later edit is seen next time
   zone::LoadResult res = zone::load_zone_file(zc.file, zc.origin);
-  for (size_t i = 0; i < res.files.size(); ++i)
-    p.stamps.emplace_back(res.files[i], i == 0 ? main_stamp : stamp_of(res.files[i]));
+  p.stamps.known = !res.files.empty();
+  p.stamps.main = main_stamp;
+  for (size_t i = 1; i < res.files.size(); ++i)
+    p.stamps.includes.emplace_back(res.files[i], stamp_of(res.files[i]));
   for (const auto& w : res.warnings) p.warnings.push_back(w.str());
   for (const auto& e : res.errors) p.errors.push_back(e.str());
   if (!res.ok()) return p;
@@ -261,7 +268,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     Primary& st = *slot;
     auto cur = table->get(zc->origin);
     if (!startup && cur && (st.syncing || (st.st.last_load_ok && !st.retry_load &&
-                                           unchanged_files(st.stamps)))) {
+                                           unchanged_files(zc->file, st.stamps)))) {
       ++sum.unchanged;  // same file as last read or written
       continue;
     }
@@ -627,7 +634,7 @@ LoadSummary ZoneService::reload(const std::string& only_origin) {
     if (z->from_file()) {
       zones.push_back(z);
       // Asked for by name: read it even if its files did not change.
-      if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamps.clear();
+      if (auto it = primaries_.find(z->origin); it != primaries_.end()) it->second->stamps = {};
     }
   }
   LoadSummary loaded = load(zones, false, {});
@@ -660,7 +667,7 @@ ZoneService::EditResult ZoneService::edit(const std::string& origin, const std::
   if (auto it = primaries_.find(origin);
       !dry_run && it != primaries_.end() && it->second->pending.empty()) {
     Primary& st = *it->second;
-    if (!unchanged_files(st.stamps)) {
+    if (!unchanged_files(zc->file, st.stamps)) {
       std::string err;
       auto held = cur;
       if (!zc->dnssec_policy.empty()) {  // the file holds the zone without its signatures
@@ -867,7 +874,7 @@ bool ZoneService::sync_file(const std::string& origin, std::string& note, bool w
       return;
     }
     // Our own write: the next reload need not read it again.
-    if (!st.stamps.empty() && st.stamps.front().first == zc->file) st.stamps.front().second = o.after;
+    if (st.stamps.known) st.stamps.main = o.after;
     st.st.sync_error.clear();
     st.logged_sync_error.clear();
     zone_log()->info("zone {}: zone file {} updated to serial {} (+{} -{} records)", zc->name,

@@ -104,8 +104,8 @@ const server::Policy& policy() {
     p->keys.push_back(fuzz_key());
     server::AclEntry any;
     server::Acl::parse_prefix("192.0.2.0/24", any);
-    server::Acl acl;
-    acl.add(any);
+    auto acl = std::make_shared<server::Acl>();
+    acl->add(any);
     for (const char* z : {"example.com.", "child.example.com.", "other.net.", "big.test."}) {
       p->allow_transfer[*name_from_text(z)] = acl;
       p->allow_notify[*name_from_text(z)] = acl;

@@ -285,6 +285,24 @@ def test_reload_reads_only_the_files_that_changed(zoneds):
     assert serial_of(z, "z019.test") == 3 and serial_of(z, "z018.test") == 1
 
 
+def test_reload_reads_a_zone_again_when_only_its_include_changed(zoneds):
+    z = zoneds({"a.test": zone_text(), "b.test": zone_text()}, probe="a.test", start=False)
+    inc = z.dir / "zones" / "a.test.inc"
+    inc.write_text(zone_text(serial=5, extra="inc A 192.0.2.5\n"))
+    z.write_zone("a.test", f"$INCLUDE {inc}\n")
+    z.start()
+    assert wait_until(lambda: serial_of(z, "a.test") == 5)
+    r = ctl(z, "reload")
+    assert "loaded 0, unchanged 2, failed 0" in r.stdout, r.stdout
+    # The zone file itself is as it was: only the file it includes changed.
+    inc.write_text(zone_text(serial=6, extra="inc A 192.0.2.6\n"))
+    r = ctl(z, "reload")
+    assert "loaded 1, unchanged 1, failed 0" in r.stdout, r.stdout
+    assert serial_of(z, "a.test") == 6
+    ans = query(z.host, z.port, "inc.a.test", "A")
+    assert [rr.address for rrset in ans.answer for rr in rrset] == ["192.0.2.6"]
+
+
 # --------------------------------------------------------------------------- systemd
 
 def test_systemd_readiness_and_reload_notifications(tmp_path):

@@ -411,7 +411,7 @@ Acl acl_of(const std::string& prefix, const std::string& key_wire = "") {
 TEST_F(Processor, NotifyIsDecidedAndScheduledHere) {
   TsigKey key = test_key();
   policy_.keys.push_back(key);
-  policy_.allow_notify[W("example.com.")] = acl_of("192.0.2.53/32", key.name);
+  policy_.allow_notify[W("example.com.")] = std::make_shared<Acl>(acl_of("192.0.2.53/32", key.name));
   std::vector<std::pair<std::string, std::string>> notified;
   QueryOptions o;
   o.on_notify = [&](const std::string& origin, const std::string& from) {
@@ -462,8 +462,8 @@ TEST_F(Processor, NotifyIsDecidedAndScheduledHere) {
 TEST_F(Processor, TransferAdmission) {
   TsigKey key = test_key();
   policy_.keys.push_back(key);
-  policy_.allow_transfer[W("example.com.")] = acl_of("192.0.2.0/24", key.name);
-  policy_.allow_transfer[W("other.net.")] = acl_of("192.0.2.0/24");
+  policy_.allow_transfer[W("example.com.")] = std::make_shared<Acl>(acl_of("192.0.2.0/24", key.name));
+  policy_.allow_transfer[W("other.net.")] = std::make_shared<Acl>(acl_of("192.0.2.0/24"));
   QueryBuilder b;
   b.qname = "example.com.";
   b.qtype = rrtype::AXFR;
