@@ -331,13 +331,14 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
   bool fault = false;
   std::string fault_why;
   try {
-    if (steps.size() > 16) all_meta = st->load_all_meta();
+    const bool many = steps.size() > 16;
+    if (many) all_meta = st->load_all_meta();
     // Many zones, or a big one written whole (a zone signed from scratch: 3 million rows).
     size_t whole_records = 0;
     for (const auto& s : steps)
       if (!s.done && !s.cs && s.next) whole_records += s.next->record_count();
     std::optional<Store::BigCache> big_cache;
-    if (steps.size() > 16 || whole_records > 100000) big_cache.emplace(*st);
+    if (many || whole_records > 100000) big_cache.emplace(*st);
     // Start-up: a version the store holds already (same content and serial) needs no write.
     for (auto& s : steps) {
       if (s.done || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||

@@ -133,9 +133,9 @@ class Reader {
                                                "True", "TRUE", "on", "On",  "ON"};
     static constexpr std::string_view no[] = {"n",  "N",     "no",    "No", "NO", "false",
                                               "False", "FALSE", "off", "Off", "OFF"};
-    std::string_view t = n.scalar();
-    if (n.IsScalar() && std::find(std::begin(yes), std::end(yes), t) != std::end(yes)) return true;
-    if (n.IsScalar() && std::find(std::begin(no), std::end(no), t) != std::end(no)) return false;
+    const std::string_view t = n.scalar();  // "" for anything but a scalar: neither list
+    if (std::find(std::begin(yes), std::end(yes), t) != std::end(yes)) return true;
+    if (std::find(std::begin(no), std::end(no), t) != std::end(no)) return false;
     fail(n, what + " must be true or false");
   }
 

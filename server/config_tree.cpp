@@ -142,8 +142,9 @@ ConfigNode ConfigNode::value(size_t i) const {
 }
 
 ConfigNode ConfigNode::operator[](std::string_view k) const {
-  for (size_t i = 0, n = size(); IsMap() && i < n; ++i)
-    if (key(i).IsScalar() && key(i).scalar() == k) return value(i);
+  if (!IsMap()) return {};
+  for (size_t i = 0, n = size(); i < n; ++i)
+    if (ConfigNode kn = key(i); kn.IsScalar() && kn.scalar() == k) return value(i);
   return {};
 }
 

@@ -261,7 +261,9 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     std::optional<StoredZoneMeta> base;
     bool pending;
   };
-  std::vector<Job> jobs;
+  // Shared with the tasks: should this function leave by an exception, the tasks still queued
+  // hold the jobs.
+  auto jobs = std::make_shared<std::vector<Job>>();
   for (const ZoneConfig* zc : zones) {
     auto& slot = primaries_[zc->origin];
     if (!slot) slot = std::make_unique<Primary>();
@@ -274,18 +276,15 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     }
     std::optional<StoredZoneMeta> base;
     if (auto it = stored.find(zc->origin); it != stored.end()) base = it->second;
-    jobs.push_back({zc, std::move(cur), std::move(base), !st.pending.empty()});
+    jobs->push_back({zc, std::move(cur), std::move(base), !st.pending.empty()});
   }
+  const std::vector<Job>& all = *jobs;
   constexpr size_t batch = 32;
   std::vector<std::future<std::vector<Prepared>>> futs;
-  futs.reserve((jobs.size() + batch - 1) / batch);
-  // Shared with the tasks: should this function leave by an exception, the tasks still queued
-  // hold the jobs.
-  auto shared_jobs = std::make_shared<const std::vector<Job>>(std::move(jobs));
-  const std::vector<Job>& all = *shared_jobs;
+  futs.reserve((all.size() + batch - 1) / batch);
   for (size_t b = 0; b < all.size(); b += batch) {
-    std::packaged_task<std::vector<Prepared>()> task([this, shared_jobs, b] {
-      const std::vector<Job>& js = *shared_jobs;
+    std::packaged_task<std::vector<Prepared>()> task([this, jobs, b] {
+      const std::vector<Job>& js = *jobs;
       std::vector<Prepared> out;
       for (size_t i = b; i < std::min(js.size(), b + batch); ++i)
         out.push_back(prepare(*js[i].zc, js[i].cur, js[i].base, js[i].pending));
