@@ -1,11 +1,11 @@
 #include "server/cookie.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <cstring>
 #include <stdexcept>
 
+#include "server/os_random.h"
 #include "zone/wire/message.h"
 
 namespace server {
@@ -129,7 +129,7 @@ void cookie_option(const uint8_t* cookie, size_t len, const CookieCheck& check, 
 
 CookieSecret random_cookie_secret() {
   CookieSecret s;
-  if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1)
+  if (!os_random(s.data(), s.size()))
     throw std::runtime_error("cannot generate a DNS cookie secret: no random bytes");
   return s;
 }

@@ -56,7 +56,7 @@ inline constexpr size_t kCookieOptionLen = 4 + kClientCookieLen + kServerCookieL
 void cookie_option(const uint8_t* cookie, size_t len, const CookieCheck& check, const Peer& peer,
                    uint32_t now, const CookieSecret& current, uint8_t out[kCookieOptionLen]);
 
-// 16 random bytes (OpenSSL RAND_bytes) for a server that has no configured secret.
+// 16 random bytes from the kernel (os_random) for a server that has no configured secret.
 CookieSecret random_cookie_secret();
 
 }  // namespace server

@@ -1,11 +1,11 @@
 #include "server/rrl.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 
 #include "server/cookie.h"
+#include "server/os_random.h"
 #include "zone/wire/message.h"
 #include "zone/wire/name.h"
 
@@ -67,7 +67,7 @@ struct RateLimiter::PrefixLog {
 };
 
 RateLimiter::RateLimiter() {
-  if (RAND_bytes(hash_key_, sizeof hash_key_) != 1)
+  if (!os_random(hash_key_, sizeof hash_key_))
     for (size_t i = 0; i < sizeof hash_key_; ++i) hash_key_[i] = static_cast<uint8_t>(i * 131 + 7);
 }
 RateLimiter::~RateLimiter() = default;
