@@ -39,6 +39,7 @@ struct ZoneCommitter::Step {
   uint64_t hash = 0;
   bool done = false;          // failed, or nothing to do: no further step
   bool already_stored = false;  // the store holds exactly this version (start-up)
+  bool signs = false;  // signed here: `hash` is the unsigned content's, not the version's
   // A signed zone: the caller's changes without signatures (written back to the zone file).
   std::optional<zone::Changeset> unsigned_cs;
   void fail(std::string why, uint16_t rcode = 0) {
@@ -94,15 +95,21 @@ void ZoneCommitter::restore_history(const std::string& origin, const std::string
 }
 
 uint64_t ZoneCommitter::served_hash(const std::string& origin) const {
-  std::lock_guard<std::mutex> g(hashes_mu_);
-  auto it = hashes_.find(origin);
-  return it == hashes_.end() ? 0 : it->second;
+  {
+    std::lock_guard<std::mutex> g(hashes_mu_);
+    if (auto it = hashes_.find(origin); it != hashes_.end()) return it->second;
+  }
+  // Signed here and not known: unknown (the version's own hash is not its content's).
+  if (signer_ && signer_->signs(origin)) return 0;
+  auto z = registry_.current()->get(origin);
+  return z ? z->content_hash() : 0;
 }
 
 void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
   ZoneChange& c = s.c;
   s.cur = table.get(c.origin);
-  const bool signs = signer_ && c.kind != ZoneChange::Kind::remove && signer_->signs(c.origin);
+  const bool signs = s.signs =
+      signer_ && c.kind != ZoneChange::Kind::remove && signer_->signs(c.origin);
   auto why_of = [](const std::vector<zone::ZoneError>& errs, const char* dflt) {
     std::string why;
     for (const auto& e : errs) why += (why.empty() ? "" : "; ") + e.message;
@@ -449,8 +456,10 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
       continue;
     }
     {
+      // A zone not signed here carries its own hash (computed once, kept by its versions).
       std::lock_guard<std::mutex> g(hashes_mu_);
-      hashes_[c.origin] = s.hash;
+      if (s.signs) hashes_[c.origin] = s.hash;
+      else hashes_.erase(c.origin);
     }
     if (s.cs && c.keep_history) {
       history_.add(c.origin, std::make_shared<const zone::Changeset>(*s.cs), c.keep_history);

@@ -63,7 +63,9 @@ class ZoneCommitter : public zone::Committer {
   std::vector<Observer> observers_;
   zone::ZoneSigner* signer_ = nullptr;
   mutable std::mutex hashes_mu_;
-  std::map<std::string, uint64_t> hashes_;  // content hash of each served version
+  // The unsigned content's hash of each zone signed here (a zone's own content_hash() is
+  // its signed version's); other zones are asked for theirs.
+  std::map<std::string, uint64_t> hashes_;
 };
 
 }  // namespace replication
