@@ -121,6 +121,7 @@ class ZoneService {
 
  private:
   struct Primary;
+  struct WriteBack;
   struct Prepared;
   // `pending`: changes made here wait to be written to the file; the file's serial may then
   // be below the served one (the merge sets the serial).
