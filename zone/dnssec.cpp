@@ -11,47 +11,51 @@ using namespace wire;
 
 const Node* Zone::nsec_for(NameView lower_name) const {
   if (overlay_) [[unlikely]] return nsec_for_version(lower_name);
-  if (nsec_chain_.empty()) return nullptr;
+  const auto& chain = dnssec_parts().nsec_chain;
+  if (chain.empty()) return nullptr;
   auto it = std::upper_bound(
-      nsec_chain_.begin(), nsec_chain_.end(), lower_name,
+      chain.begin(), chain.end(), lower_name,
       [](NameView n, const Node* node) { return canonical_compare(n, node->name) < 0; });
   // Nothing at or before the name (cannot happen: the apex comes first): the last NSEC
   // wraps around to the apex and covers it.
-  return it == nsec_chain_.begin() ? nsec_chain_.back() : *(it - 1);
+  return it == chain.begin() ? chain.back() : *(it - 1);
 }
 
 const Node* Zone::nsec_before(NameView lower_name) const {
   if (overlay_) [[unlikely]] return nsec_for_version(lower_name, true);
-  if (nsec_chain_.empty()) return nullptr;
+  const auto& chain = dnssec_parts().nsec_chain;
+  if (chain.empty()) return nullptr;
   auto it = std::lower_bound(
-      nsec_chain_.begin(), nsec_chain_.end(), lower_name,
+      chain.begin(), chain.end(), lower_name,
       [](const Node* node, NameView n) { return canonical_compare(node->name, n) < 0; });
-  return it == nsec_chain_.begin() ? nsec_chain_.back() : *(it - 1);
+  return it == chain.begin() ? chain.back() : *(it - 1);
 }
 
 void Zone::nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const {
   // IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt).
+  const std::string& salt = dnssec_parts().nsec3_salt;
   uint8_t buf[kMaxNameLen + 256];
   std::memcpy(buf, lower_name.data(), lower_name.size());
-  std::memcpy(buf + lower_name.size(), nsec3_salt_.data(), nsec3_salt_.size());
-  SHA1(buf, lower_name.size() + nsec3_salt_.size(), out);
-  for (uint16_t i = 0; i < nsec3_iterations_; ++i) {
+  std::memcpy(buf + lower_name.size(), salt.data(), salt.size());
+  SHA1(buf, lower_name.size() + salt.size(), out);
+  for (uint16_t i = 0; i < dnssec_parts().nsec3_iterations; ++i) {
     std::memcpy(buf, out, kNsec3HashLen);
-    std::memcpy(buf + kNsec3HashLen, nsec3_salt_.data(), nsec3_salt_.size());
-    SHA1(buf, kNsec3HashLen + nsec3_salt_.size(), out);
+    std::memcpy(buf + kNsec3HashLen, salt.data(), salt.size());
+    SHA1(buf, kNsec3HashLen + salt.size(), out);
   }
 }
 
 const Nsec3Entry* Zone::nsec3_for(const uint8_t hash[kNsec3HashLen], bool& match) const {
   if (overlay_) [[unlikely]] return nsec3_for_version(hash, match);
   match = false;
-  if (nsec3_chain_.empty()) return nullptr;
-  auto it = std::upper_bound(nsec3_chain_.begin(), nsec3_chain_.end(), hash,
+  const auto& chain = dnssec_parts().nsec3_chain;
+  if (chain.empty()) return nullptr;
+  auto it = std::upper_bound(chain.begin(), chain.end(), hash,
                              [](const uint8_t* h, const Nsec3Entry& e) {
                                return std::memcmp(h, e.hash, kNsec3HashLen) < 0;
                              });
   // Below the first hash: covered by the last NSEC3, whose next hash wraps to the first.
-  const Nsec3Entry* e = it == nsec3_chain_.begin() ? &nsec3_chain_.back() : &*(it - 1);
+  const Nsec3Entry* e = it == chain.begin() ? &chain.back() : &*(it - 1);
   match = std::memcmp(e->hash, hash, kNsec3HashLen) == 0;
   return e;
 }

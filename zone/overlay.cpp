@@ -102,7 +102,7 @@ void Zone::visit_version_nodes(void (*fn)(const void*, const Node&), const void*
 // Base entries still there are the version's nodes too (a replaced node is always gone).
 const Node* Zone::nsec_for_version(NameView q, bool strict) const {
   const Overlay& o = *overlay_;
-  const auto& bc = o.base->nsec_chain_;
+  const auto& bc = o.base->dnssec_parts().nsec_chain;
   // The first chain entry after q (strict: at or after q); the one before it is the answer.
   auto first_after = [&](const auto& chain) {
     return strict ? std::lower_bound(chain.begin(), chain.end(), q,
@@ -130,7 +130,7 @@ const Node* Zone::nsec_for_version(NameView q, bool strict) const {
 
 const Nsec3Entry* Zone::nsec3_for_version(const uint8_t hash[kNsec3HashLen], bool& match) const {
   const Overlay& o = *overlay_;
-  const auto& bc = o.base->nsec3_chain_;
+  const auto& bc = o.base->dnssec_parts().nsec3_chain;
   auto before = [](const uint8_t* h, const Nsec3Entry& e) {
     return std::memcmp(h, e.hash, kNsec3HashLen) < 0;
   };

@@ -439,8 +439,10 @@ void VersionBuilder::make_version() {
     else if (t.old_owner) o.nsec3_names.set(gone(before ? &before->nsec3_names : nullptr, t.old_owner));
   }
   z.denial_ = v_.denial_;
-  z.nsec3_salt_ = v_.nsec3_salt_;
-  z.nsec3_iterations_ = v_.nsec3_iterations_;
+  if (v_.dnssec_) {  // what nsec3_hash() asks of the version itself
+    z.dnssec_edit().nsec3_salt = v_.dnssec_->nsec3_salt;
+    z.dnssec_edit().nsec3_iterations = v_.dnssec_->nsec3_iterations;
+  }
   z.record_count_ = static_cast<size_t>(static_cast<int64_t>(v_.record_count_) + record_delta_);
   z.node_count_ = static_cast<size_t>(static_cast<int64_t>(v_.node_count_) + nodes);
 }
@@ -518,7 +520,7 @@ int64_t VersionBuilder::ns_refs(NameView target) const {
 bool VersionBuilder::update_nsec_chain() {
   Zone& z = *z_;
   Overlay& o = *z.overlay_;
-  const auto& bc = base_.nsec_chain_;
+  const auto& bc = base_.dnssec_parts().nsec_chain;
   auto canon = [](const Node* a, const Node* b) { return canonical_compare(a->name, b->name) < 0; };
   std::vector<const Node*> drop, add;
   for (const LName& l : lnames_) {
@@ -566,7 +568,7 @@ bool VersionBuilder::update_nsec3_chain() {
   Zone& z = *z_;
   Overlay& o = *z.overlay_;
   const DenialMode mode = denial_mode(z.find(z.origin_));
-  const auto& bc = base_.nsec3_chain_;
+  const auto& bc = base_.dnssec_parts().nsec3_chain;
   struct Event {
     bool had = false, has = false;
     Nsec3Entry old{}, now{};

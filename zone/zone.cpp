@@ -35,11 +35,14 @@ void NameIndex::reset(size_t entries) {
 }
 
 size_t Zone::memory_bytes() const {
+  const DnssecParts& d = dnssec_parts();
   size_t own = sizeof(Zone) + arena_size_ + nodes_.capacity() * sizeof(Node) +
-               rrsets_.capacity() * sizeof(RRset) + sigs_.capacity() * sizeof(Signatures) +
-               index_.bytes() + nsec3_index_.bytes() +
-               nsec_chain_.capacity() * sizeof(const Node*) +
-               nsec3_chain_.capacity() * sizeof(Nsec3Entry) + ns_refs_.capacity() * sizeof(uint64_t);
+               rrsets_.capacity() * sizeof(RRset) + index_.bytes() +
+               ns_refs_.capacity() * sizeof(uint64_t) +
+               (dnssec_ ? sizeof(DnssecParts) + d.sigs.capacity() * sizeof(Signatures) +
+                              d.nsec3_index.bytes() + d.nsec_chain.capacity() * sizeof(const Node*) +
+                              d.nsec3_chain.capacity() * sizeof(Nsec3Entry) + d.nsec3_salt.capacity()
+                        : 0);
   return overlay_ ? own + overlay_->bytes() + overlay_->base->memory_bytes() : own;
 }
 
@@ -272,6 +275,7 @@ void ZoneBuilder::freeze(Zone& z) {
     uint32_t rr_first, rr_count, sig_first, sig_count;
   };
   std::vector<Spans> spans(order.size());
+  std::vector<Signatures> sigs;  // the zone's, if it has any RRSIG
   std::vector<uint32_t> recs;
   for (size_t k = 0; k < order.size(); ++k) {
     const BNode& b = bnodes_[order[k]];
@@ -287,7 +291,7 @@ void ZoneBuilder::freeze(Zone& z) {
                  [&](uint32_t x) { return brdata(recs_[x]); });
     Spans& sp = spans[k];
     sp.rr_first = static_cast<uint32_t>(z.rrsets_.size());
-    sp.sig_first = static_cast<uint32_t>(z.sigs_.size());
+    sp.sig_first = static_cast<uint32_t>(sigs.size());
     auto put = [&](const BRec& r) {
       a[used] = static_cast<char>(r.rd_len >> 8);
       a[used + 1] = static_cast<char>(r.rd_len);
@@ -301,26 +305,32 @@ void ZoneBuilder::freeze(Zone& z) {
       while (e < recs.size() && recs_[recs[e]].type == first.type) put(recs_[recs[e++]]);
       z.rrsets_.push_back(RRset{first.type, static_cast<uint16_t>(e - s), first.ttl,
                                 std::string_view(a + start, used - start)});
-      if (first.type == rrtype::RRSIG) split_signatures(z.rrsets_.back(), z.sigs_);
+      if (first.type == rrtype::RRSIG) split_signatures(z.rrsets_.back(), sigs);
       s = e;
     }
     sp.rr_count = static_cast<uint32_t>(z.rrsets_.size()) - sp.rr_first;
-    sp.sig_count = static_cast<uint32_t>(z.sigs_.size()) - sp.sig_first;
+    sp.sig_count = static_cast<uint32_t>(sigs.size()) - sp.sig_first;
   }
   z.rrsets_.shrink_to_fit();
-  z.sigs_.shrink_to_fit();
+  if (!sigs.empty()) {
+    sigs.shrink_to_fit();
+    z.dnssec_edit().sigs = std::move(sigs);  // the vector's buffer moves, not its elements
+  }
   z.index_.reset(z.nsec3_first_);
-  z.nsec3_index_.reset(order.size() - z.nsec3_first_);
+  if (order.size() > z.nsec3_first_) z.dnssec_edit().nsec3_index.reset(order.size() - z.nsec3_first_);
+  const Signatures* sig_base = z.dnssec_parts().sigs.data();
   for (size_t k = 0; k < order.size(); ++k) {
     Node& n = z.nodes_[k];
     n.rrsets = std::span<const RRset>(z.rrsets_.data() + spans[k].rr_first, spans[k].rr_count);
-    n.sigs = std::span<const Signatures>(z.sigs_.data() + spans[k].sig_first, spans[k].sig_count);
+    n.sigs = spans[k].sig_count ? std::span<const Signatures>(sig_base + spans[k].sig_first,
+                                                              spans[k].sig_count)
+                                : std::span<const Signatures>();
     bool apex = n.name == NameView(origin_);
     n.children = k < z.nsec3_first_ ? children[order[k]] : 0;
     n.has_cname = n.find(rrtype::CNAME) != nullptr;
     n.has_dname = n.find(rrtype::DNAME) != nullptr;
     n.is_cut = !apex && n.find(rrtype::NS) != nullptr;
-    NameIndex& idx = k < z.nsec3_first_ ? z.index_ : z.nsec3_index_;
+    NameIndex& idx = k < z.nsec3_first_ ? z.index_ : z.dnssec_->nsec3_index;
     idx.insert(NameIndex::hash(n.name), static_cast<uint32_t>(k), z.name_of_);
   }
   // The builder's own copies are no longer needed.
@@ -512,8 +522,8 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
                            : std::string("malformed NSEC3PARAM")});
       return;
     }
-    z.nsec3_salt_ = std::string(pp.salt);
-    z.nsec3_iterations_ = pp.iterations;
+    z.dnssec_edit().nsec3_salt = std::string(pp.salt);
+    z.dnssec_edit().nsec3_iterations = pp.iterations;
     // The chain: NSEC3 records with the NSEC3PARAM's parameters (RFC 5155 4).
     std::vector<std::pair<Nsec3Entry, std::string_view>> entries;  // with the next hash
     for (size_t i = z.nsec3_first_; i < z.nodes_.size(); ++i) {
@@ -546,9 +556,10 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
       return std::memcmp(a.first.hash, b.first.hash, kNsec3HashLen) < 0;
     });
-    z.nsec3_chain_.reserve(entries.size());
+    auto& chain3 = z.dnssec_edit().nsec3_chain;
+    chain3.reserve(entries.size());
     for (size_t i = 0; i < entries.size(); ++i) {
-      z.nsec3_chain_.push_back(entries[i].first);
+      chain3.push_back(entries[i].first);
       const auto& succ = entries[(i + 1) % entries.size()].first;
       if (std::memcmp(entries[i].second.data(), succ.hash, kNsec3HashLen) != 0)
         warn(node_where(*entries[i].first.node),
@@ -580,22 +591,23 @@ void ZoneBuilder::index_dnssec(Zone& z, std::vector<ZoneError>& errors,
   }
 
   // NSEC: the chain of every authoritative name with data, in canonical order.
+  auto& chain = z.dnssec_edit().nsec_chain;
   for (size_t i = 0; i < z.nsec3_first_; ++i) {
     const Node& n = z.nodes_[i];
     NameView k = n.name;
     if (n.empty() || below_cut(k)) continue;
     if (n.find(rrtype::NSEC))
-      z.nsec_chain_.push_back(&n);
+      chain.push_back(&n);
     else
       errors.push_back({node_where(n), "name " + name_to_text(k) +
                                            " has data but no NSEC in a signed zone"});
   }
-  std::sort(z.nsec_chain_.begin(), z.nsec_chain_.end(), [](const Node* a, const Node* b) {
+  std::sort(chain.begin(), chain.end(), [](const Node* a, const Node* b) {
     return canonical_compare(a->name, b->name) < 0;
   });
-  for (size_t i = 0; i < z.nsec_chain_.size(); ++i) {
-    const Node& n = *z.nsec_chain_[i];
-    const Node& succ = *z.nsec_chain_[(i + 1) % z.nsec_chain_.size()];
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const Node& n = *chain[i];
+    const Node& succ = *chain[(i + 1) % chain.size()];
     std::string_view rd;
     n.find(rrtype::NSEC)->for_each([&](std::string_view r) { if (rd.empty()) rd = r; });
     size_t l = name_length(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());

@@ -240,7 +240,8 @@ class Zone {
     return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
   }
   const Node* find_nsec3_owner_flat(NameView lower_name, uint64_t h) const {
-    int64_t i = nsec3_index_.find(lower_name, h, name_of_);
+    if (!dnssec_) return nullptr;
+    int64_t i = dnssec_->nsec3_index.find(lower_name, h, name_of_);
     return i < 0 ? nullptr : &nodes_[static_cast<size_t>(i)];
   }
   // The same questions asked of a version (zone/overlay.cpp).
@@ -268,18 +269,31 @@ class Zone {
   size_t arena_size_ = 0;
   std::vector<Node> nodes_;
   std::vector<RRset> rrsets_;
-  std::vector<Signatures> sigs_;
   NameIndex index_;  // the lookup namespace
-  // Owners of NSEC3 records: served by AXFR and as proofs, never found by lookup
-  // (RFC 5155 7.2.8), so they create no names and no empty non-terminals.
-  NameIndex nsec3_index_;
   NameOf name_of_{&nodes_};
   size_t nsec3_first_ = 0;  // nodes_ from here on are NSEC3 owners
   Denial denial_ = Denial::none;
-  std::vector<const Node*> nsec_chain_;  // canonical order (RFC 4034 6.1)
-  std::vector<Nsec3Entry> nsec3_chain_;  // by hash
-  std::string nsec3_salt_;
-  uint16_t nsec3_iterations_ = 0;
+  // What only a zone with DNSSEC records has. Kept apart: the thousands of unsigned zones of
+  // a server each carry one null pointer instead of ~170 bytes of empty containers.
+  struct DnssecParts {
+    std::vector<Signatures> sigs;
+    // Owners of NSEC3 records: served by AXFR and as proofs, never found by lookup
+    // (RFC 5155 7.2.8), so they create no names and no empty non-terminals.
+    NameIndex nsec3_index;
+    std::vector<const Node*> nsec_chain;  // canonical order (RFC 4034 6.1)
+    std::vector<Nsec3Entry> nsec3_chain;  // by hash
+    std::string nsec3_salt;
+    uint16_t nsec3_iterations = 0;
+  };
+  std::unique_ptr<DnssecParts> dnssec_;
+  const DnssecParts& dnssec_parts() const {
+    static const DnssecParts none;
+    return dnssec_ ? *dnssec_ : none;
+  }
+  DnssecParts& dnssec_edit() {
+    if (!dnssec_) dnssec_ = std::make_unique<DnssecParts>();
+    return *dnssec_;
+  }
   const Node* apex_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t serial_ = 0;
