@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "zone/overlay.h"
 #include "zone/signer.h"
@@ -30,9 +33,11 @@ ZoneTimers timers_of(const ZoneChange& c) {
 
 }  // namespace
 
-// One change on its way through the steps.
+// One change on its way through the steps (the change itself stays in the caller's vector:
+// at a start-up, 10,000 of them, and every byte of a Step is a byte of fresh memory).
 struct ZoneCommitter::Step {
-  ZoneChange c;
+  explicit Step(ZoneChange& change) : c(change) {}
+  ZoneChange& c;
   CommitResult r;
   std::shared_ptr<const zone::Zone> cur, next;
   std::optional<zone::Changeset> cs;  // the difference from cur (history, stored as a delta)
@@ -40,6 +45,9 @@ struct ZoneCommitter::Step {
   bool done = false;          // failed, or nothing to do: no further step
   bool already_stored = false;  // the store holds exactly this version (start-up)
   bool signs = false;  // signed here: `hash` is the unsigned content's, not the version's
+  // Durable elsewhere (its zone file) and not stored yet: published first, stored right
+  // after by a job queued behind the commit.
+  bool store_after = false;
   // A signed zone: the caller's changes without signatures (written back to the zone file).
   std::optional<zone::Changeset> unsigned_cs;
   void fail(std::string why, uint16_t rcode = 0) {
@@ -278,8 +286,10 @@ void ZoneCommitter::signed_replace(Step& s) {
   s.cs = std::move(d);
 }
 
-void ZoneCommitter::persist(std::vector<Step>& steps) {
+void ZoneCommitter::persist(std::vector<Step>& steps, bool deferred) {
   if (!store_.configured()) return;  // no database: primaries only, nothing to keep
+  // The steps this pass writes: the commit's own, or those it left for afterwards.
+  auto mine = [deferred](const Step& s) { return !s.done && s.store_after == deferred; };
   auto store_failed = [&](Step& s, const std::string& why) {
     if (s.c.serve_if_store_fails && !s.cur) {
       s.r.stored = false;
@@ -293,7 +303,7 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
   Store* st = store_.get();
   if (!st) {
     for (auto& s : steps)
-      if (!s.done) store_failed(s, "database " + store_.path() + " unusable: " + store_.last_error());
+      if (mine(s)) store_failed(s, "database " + store_.path() + " unusable: " + store_.last_error());
     return;
   }
   // A big batch (start-up) reads every zone's meta at once instead of one query each.
@@ -338,26 +348,33 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
   bool fault = false;
   std::string fault_why;
   try {
-    const bool many = steps.size() > 16;
+    const bool many = std::count_if(steps.begin(), steps.end(), mine) > 16;
     if (many) all_meta = st->load_all_meta();
-    // Many zones, or a big one written whole (a zone signed from scratch: 3 million rows).
-    size_t whole_records = 0;
-    for (const auto& s : steps)
-      if (!s.done && !s.cs && s.next) whole_records += s.next->record_count();
-    std::optional<Store::BigCache> big_cache;
-    if (many || whole_records > 100000) big_cache.emplace(*st);
     // Start-up: a version the store holds already (same content and serial) needs no write.
     for (auto& s : steps) {
-      if (s.done || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
+      if (!mine(s) || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
           !s.c.stored_config.empty())
         continue;
       auto meta = meta_of(s.c.origin);
       s.already_stored = meta && meta->hash && meta->hash == s.hash &&
                          meta->serial == s.next->serial() && meta->has_records;
+      // A zone read from its file while nothing of it is served (start-up, a zone new in the
+      // configuration) is durable already: it need not wait for its rows to be written.
+      // Not a zone signed here: its signatures exist nowhere else.
+      if (!deferred && !s.already_stored && s.c.serve_if_store_fails && !s.cur && !s.signs)
+        s.store_after = true;
     }
+    // Many zones, or a big one written whole (a zone signed from scratch: 3 million rows).
+    size_t whole_records = 0;
+    for (const auto& s : steps)
+      if (mine(s) && !s.cs && s.next) whole_records += s.next->record_count();
+    const auto writes = std::count_if(steps.begin(), steps.end(),
+                                      [&](const Step& s) { return mine(s) && !s.already_stored; });
+    std::optional<Store::BigCache> big_cache;
+    if (writes > 16 || whole_records > 100000) big_cache.emplace(*st);
     Store::Scope batch(*st);
     for (auto& s : steps) {
-      if (s.done || s.already_stored) continue;
+      if (!mine(s) || s.already_stored) continue;
       try {
         Store::Scope one(*st);
         write(s);
@@ -373,20 +390,29 @@ void ZoneCommitter::persist(std::vector<Step>& steps) {
     fault = true;
     fault_why = e.what();
     for (auto& s : steps)
-      if (!s.done && s.r.stored) store_failed(s, e.what());
+      if (mine(s) && s.r.stored) store_failed(s, e.what());
   }
   if (fault) store_.failed(fault_why);
 }
 
 std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> changes) {
   auto started = std::chrono::steady_clock::now();
-  std::vector<Step> steps(changes.size());
-  for (size_t i = 0; i < changes.size(); ++i) steps[i].c = std::move(changes[i]);
+  // Shared with the job that stores zones after they are served (6): kept, not moved.
+  struct Batch {
+    std::vector<ZoneChange> changes;
+    std::vector<Step> steps;
+  };
+  auto all = std::make_shared<Batch>();
+  all->changes = std::move(changes);
+  std::vector<Step>& steps = all->steps;
+  steps.reserve(all->changes.size());
+  for (auto& c : all->changes) steps.emplace_back(c);
   // 1. validate (and plan) against the versions served now.
   auto table = registry_.current();
   // Two changes to one zone in one call: the second must see the first (only then is a
   // table version made per change).
-  std::map<std::string, int> per_zone;
+  std::unordered_map<std::string_view, int> per_zone;
+  per_zone.reserve(steps.size());
   for (const auto& s : steps) ++per_zone[s.c.origin];
   for (auto& s : steps) {
     validate(s, *table);
@@ -404,8 +430,8 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
     s.r.applied = s.unsigned_cs ? s.unsigned_cs : s.cs;
     s.done = true;
   }
-  // 2. persist: one transaction, a savepoint per zone.
-  persist(steps);
+  // 2. persist: one transaction, a savepoint per zone (zones durable in their files: after 5).
+  persist(steps, false);
   // Logged before publication, so that a reader who sees the new serial finds the line.
   auto log = zone_log();
   const bool batch = steps.size() > 1;
@@ -486,6 +512,20 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
   std::vector<CommitResult> out;
   out.reserve(steps.size());
   for (auto& s : steps) out.push_back(std::move(s.r));
+  // 6. The rows of zones served from their files, in a job of their own queued behind this
+  // commit (a stop runs it before the thread ends; a crash leaves the file to be read again).
+  if (std::any_of(steps.begin(), steps.end(), [](const Step& s) { return s.store_after && !s.done; }))
+    asio::post(io_, [this, all]() mutable {
+      try {
+        // A zone changed or removed since was stored (or dropped) by that commit.
+        auto table = registry_.current();
+        for (auto& s : all->steps)
+          if (s.store_after && table->get(s.c.origin) != s.next) s.done = true;
+        persist(all->steps, true);
+      } catch (const std::exception& e) {
+        zone_log()->error("storing zones read from their files: {}", e.what());
+      }
+    });
   return out;
 }
 

@@ -53,7 +53,9 @@ class ZoneCommitter : public zone::Committer {
   struct Step;
   void validate(Step& s, const zone::ZoneTable& table);
   void signed_replace(Step& s);
-  void persist(std::vector<Step>& steps);
+  // Writes the steps' versions to the store. The commit's own pass leaves the zones that are
+  // durable in their files for a pass of their own (`deferred`) once they are served.
+  void persist(std::vector<Step>& steps, bool deferred);
   boost::asio::io_context& io_;
   StoreHandle& store_;
   zone::ZoneRegistry& registry_;

@@ -333,10 +333,13 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   std::vector<std::string> from_database(all.size());
 
   // 2. Decide per zone and commit, a slice of the zones at a time, in order: the store takes
-  // one slice while the pool parses the next (at start-up, both take hundreds of ms). Each
-  // commit is one SQLite transaction and one table publication for its slice.
+  // one slice while the pool parses the next (a reload of thousands of changed files: both
+  // take hundreds of ms). Each commit is one SQLite transaction and one table publication for
+  // its slice. At start-up, one commit: what it stores, it stores after serving (zones read
+  // from their files), or it holds already (a restart).
   const int64_t now = unix_now();
-  const size_t slice = std::max<size_t>(512, (all.size() + 3) / 4);
+  const size_t slice = startup ? std::max<size_t>(1, all.size())
+                               : std::max<size_t>(512, (all.size() + 3) / 4);
   struct InFlight {
     std::future<std::vector<zone::CommitResult>> results;
     std::vector<size_t> change_of;  // index into prepared, per result

@@ -241,19 +241,63 @@ def test_zone_add_and_remove_survive_restarts(zoneds, tmp_path):
 
 # --------------------------------------------------------------------------- many zones
 
-def test_many_zones_load_in_slices_and_a_broken_one_holds_up_none(zoneds):
-    """1,300 zones are decided and committed in slices (the store takes one while the next
-    is parsed): every zone is served, whichever slice it is in, and a broken file in the
-    middle one is reported alone."""
+def test_many_zones_are_served_before_they_are_stored_and_reload_in_slices(zoneds):
+    """1,300 zones at a first start: one commit, which serves them before their rows are
+    written (their files hold them already) and stores them right after. A broken file is
+    reported alone and holds up no other zone. A stop as soon as they answer still leaves
+    them stored (the next start, every file broken, serves them all from the database); a
+    kill -9 before they are stored leaves the files to be read again. A reload of all of them
+    goes in slices, the store taking one while the pool parses the next."""
     zones = {f"s{i:04d}.test": zone_text(serial=i + 1) for i in range(1300)}
     zones["s0700.test"] = "broken\n"
+    good = [(i, n) for i, n in enumerate(zones) if n != "s0700.test"]
+
+    def wrong_serials(add=0):
+        return [n for i, n in good if serial_of(z, n) != i + 1 + add]
+
     z = zoneds(zones, probe="s1299.test")
     assert wait_until(lambda: "zones: loaded 1299, unchanged 0, failed 1" in z.log(), 20), z.log()[-3000:]
-    assert re.search(r"load: 1300 file\(s\) parsed and committed in \d+ ms \(3 commit\(s\)\)", z.log())
+    assert re.search(r"load: 1300 file\(s\) parsed and committed in \d+ ms \(1 commit\(s\)\)", z.log())
     assert "s0700.test" in z.log()
-    wrong = [n for i, n in enumerate(zones) if n != "s0700.test" and serial_of(z, n) != i + 1]
-    assert wrong == [], wrong[:10]
+    assert wrong_serials() == []
     assert query(z.host, z.port, "s0700.test", "SOA").rcode() == dns.rcode.SERVFAIL
+
+    def forget_database():
+        db = z.dir / "var" / "zoned.db"
+        for f in (db, db.with_name("zoned.db-wal"), db.with_name("zoned.db-shm")):
+            f.unlink(missing_ok=True)
+
+    # A first start again, stopped the moment the last zone answers: the stop waits for the
+    # rows.
+    z.stop()
+    forget_database()
+    z.start(wait=False)
+    assert wait_for_answer(z.host, z.port, "s1299.test")
+    z.stop()
+    for _, n in good:
+        z.write_zone(n, "broken\n")
+    z.start()
+    assert "serving the last good version (serial 1300) from the database" in z.log(), z.log()[-3000:]
+    assert wrong_serials() == []
+
+    # A kill -9 before the rows are written: the next start reads the files again.
+    z.stop()
+    forget_database()
+    for i, n in good:
+        z.write_zone(n, zone_text(serial=i + 1))
+    z.start()
+    z.stop(sig=signal.SIGKILL)
+    z.start()
+    assert wait_until(lambda: "zones: loaded 1299" in z.log(), 20), z.log()[-3000:]
+    assert wrong_serials() == []
+
+    # A reload of every file: in slices.
+    for i, n in good:
+        z.write_zone(n, zone_text(serial=i + 101))
+    z.sighup()
+    assert wait_until(lambda: "reload: loaded 1299, unchanged 0, failed 1" in z.log(), 30), z.log()[-3000:]
+    assert re.search(r"load: 1300 file\(s\) parsed and committed in \d+ ms \(3 commit\(s\)\)", z.log()), z.log()[-3000:]
+    assert wrong_serials(100) == []
 
 
 def test_reload_reads_only_the_files_that_changed(zoneds):
