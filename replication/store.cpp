@@ -1,5 +1,6 @@
 #include "replication/store.h"
 
+#include <malloc.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -191,6 +192,9 @@ Store::BigCache::~BigCache() {
   // Best effort, as a destructor must: the default size again, and the pages let go.
   sqlite3_exec(s_.db_, "PRAGMA cache_size=-2000", nullptr, nullptr, nullptr);
   sqlite3_db_release_memory(s_.db_);
+  // ... and back to the system: tens of MB of pages otherwise stay resident in this thread's
+  // heap (10,000 zones stored after a start-up: 12 MB).
+  malloc_trim(0);
 }
 
 void Store::exec(const char* sql) {
