@@ -134,7 +134,8 @@ class ZoneService {
                    std::vector<size_t>& change_of, LoadSummary& sum);
   void finish_load(const std::vector<zone::CommitResult>& results,
                    const std::vector<size_t>& change_of, std::vector<Prepared>& prepared,
-                   const std::vector<std::string>& from_database, LoadSummary& sum);
+                   const std::vector<std::string>& from_database, bool startup,
+                   LoadSummary& sum);
   void set_config(Config cfg);  // as read from the configuration file
   void runtime_changed();
   void drain_incoming();
