@@ -127,6 +127,19 @@ def cpu_seconds(pid):
     return total / CLK
 
 
+def wait_idle(pid, timeout, window=0.5, busy=0.05):
+    """Until the process tree uses less than `busy` of a CPU over `window` seconds: its
+    start-up work is done (zoned storing the zones it served from their files, a server
+    compiling or indexing behind the answers). The seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        c0 = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - c0 < busy * window:
+            break
+    return time.monotonic() - t0
+
+
 def rss_mib(pid):
     total = 0
     for p in tree(pid):
@@ -917,6 +930,8 @@ def many_zones_round(kind, zones, work, timeout):
         if missing:
             print(f"  {kind}: {len(missing)} of {len(names)} zones do not answer their SOA, "
                   f"e.g. {names[missing[0]]}", file=sys.stderr)
+        # Memory once the start-up's work is done, whatever a server does after answering.
+        out["settled"] = out["start_all"] + wait_idle(s.proc.pid, timeout)
         time.sleep(1)
         out["rss"], out["pss"] = rss_mib(s.proc.pid), pss_mib(s.proc.pid)
         # Work done per second with every zone loaded and nothing asked: timers, scans.
@@ -969,7 +984,8 @@ MANY_ZONE_ROWS = (
     ("start -> all zones answer SOA, s", "start_all", 2),
     ("restart -> last zone answers SOA, s", "restart", 2),
     ("restart -> all zones answer SOA, s", "restart_all", 2),
-    ("resident memory MiB (RSS, process tree)", "rss", 1),
+    ("start -> start-up work done (CPU idle), s", "settled", 2),
+    ("resident memory MiB (RSS, process tree, then)", "rss", 1),
     ("proportional memory MiB (PSS, process tree)", "pss", 1),
     ("CPU ms per s while idle (all zones served)", "idle_cpu", 1),
     ("reload whole server -> new serial, s", "reload_all", 3),
@@ -1844,7 +1860,9 @@ def main():
               f"and Knot's background-workers at their defaults, one per CPU; 1 query worker "
               f"each), nothing kept from the previous round; {args.zones_rounds} round(s), "
               f"medians. \"all zones answer\": every zone asked for its SOA until it answers "
-              f"authoritatively. Reloads: serial + 1 in the file of the zone in the middle of "
+              f"authoritatively. Memory: once the server's CPU is idle after start-up (less "
+              f"than 5% of a CPU over 0.5 s; the row before says when), then 1 s more. "
+              f"Reloads: serial + 1 in the file of the zone in the middle of "
               f"the list, then the whole server (zoned {RELOAD_ALL['zoned']}, Knot "
               f"{RELOAD_ALL['knot']}, NSD {RELOAD_ALL['nsd']}: configuration and changed files) "
               f"and the one zone (zoned {RELOAD_ONE['zoned']}, Knot {RELOAD_ONE['knot']}, NSD "
