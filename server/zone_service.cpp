@@ -135,8 +135,10 @@ struct ZoneService::Prepared {
   std::shared_ptr<const zone::Zone> cur;   // the version served when prepared
   std::shared_ptr<const zone::Zone> zone;  // what to serve
   uint64_t hash = 0;
-  std::optional<zone::Changeset> diff;     // from cur
-  std::optional<zone::Changeset> rebased;  // pending changes merged into a hand-edited file
+  // Behind pointers: most zones at a load have neither, and every byte of the 10,000
+  // Prepared of a start-up is fresh memory (a page fault costs ~15 us on a VM).
+  std::unique_ptr<zone::Changeset> diff;     // from cur
+  std::unique_ptr<zone::Changeset> rebased;  // pending changes merged into a hand-edited file
   Stamps stamps;
   std::vector<std::string> errors, warnings;
 };
@@ -276,7 +278,7 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
     }
   }
   p.zone = z;
-  if (cur) p.diff = zone::diff_zones(*cur, *z);
+  if (cur) p.diff = std::make_unique<zone::Changeset>(zone::diff_zones(*cur, *z));
   p.what = Prepared::What::commit;
   return p;
 }
@@ -307,6 +309,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
   // Shared with the tasks: should this function leave by an exception, the tasks still queued
   // hold the jobs.
   auto jobs = std::make_shared<std::vector<Job>>();
+  jobs->reserve(zones.size());
   for (const ZoneConfig* zc : zones) {
     auto& slot = primaries_[zc->origin];
     if (!slot) slot = std::make_unique<Primary>();
@@ -329,6 +332,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     std::packaged_task<Batch()> task([this, jobs, b] {
       const std::vector<Job>& js = *jobs;
       Batch out;
+      out.parsed.reserve(std::min(js.size() - b, size_t{batch}));
       for (size_t i = b; i < std::min(js.size(), b + batch); ++i) {
         const Job& j = js[i];
         const bool same = j.if_changed && unchanged_files(j.zc->file, j.st->stamps);
@@ -446,8 +450,8 @@ void ZoneService::decide_load(size_t i, std::vector<Prepared>& prepared, int64_t
     } else {
       p.zone = merged;
       p.hash = zone::content_hash(*merged);
-      p.diff = zone::diff_zones(*p.cur, *merged);
-      p.rebased = m;
+      p.diff = std::make_unique<zone::Changeset>(zone::diff_zones(*p.cur, *merged));
+      p.rebased = std::make_unique<zone::Changeset>(m);
       p.what = Prepared::What::commit;
     }
   }
@@ -513,7 +517,7 @@ void ZoneService::decide_load(size_t i, std::vector<Prepared>& prepared, int64_t
   c.zone = p.zone;
   c.hash = p.hash;
   c.base = p.cur;
-  c.changes = p.diff;
+  if (p.diff) c.changes = std::move(*p.diff);
   c.keep_history = zc.ixfr_history;
   // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
   c.notify = !startup && !zc.notify.empty();
