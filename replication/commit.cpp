@@ -109,14 +109,9 @@ void ZoneCommitter::restore_history(const std::string& origin, const std::string
 }
 
 uint64_t ZoneCommitter::served_hash(const std::string& origin) const {
-  {
-    std::lock_guard<std::mutex> g(hashes_mu_);
-    if (auto it = hashes_.find(origin); it != hashes_.end()) return it->second;
-  }
-  // Signed here and not known: unknown (the version's own hash is not its content's).
-  if (signer_ && signer_->signs(origin)) return 0;
-  auto z = registry_.current()->get(origin);
-  return z ? z->content_hash() : 0;
+  std::lock_guard<std::mutex> g(hashes_mu_);
+  auto it = hashes_.find(origin);
+  return it == hashes_.end() ? 0 : it->second;
 }
 
 void ZoneCommitter::validate(Step& s, const zone::ZoneTable& table) {
@@ -354,11 +349,12 @@ void ZoneCommitter::persist(std::vector<Step>& steps, bool deferred) {
   bool fault = false;
   std::string fault_why;
   try {
-    const bool many = std::count_if(steps.begin(), steps.end(), mine) > 16;
-    if (many) all_meta = st->load_all_meta();
     // Start-up: a version the store holds already (same content and serial) needs no write.
+    // The deferred pass has its answer from the commit's pass: not stored.
+    if (!deferred && std::count_if(steps.begin(), steps.end(), mine) > 16)
+      all_meta = st->load_all_meta();
     for (auto& s : steps) {
-      if (!mine(s) || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
+      if (deferred || !mine(s) || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
           !s.c.stored_config.empty())
         continue;
       auto meta = meta_of(s.c.origin);

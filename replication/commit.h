@@ -45,8 +45,9 @@ class ZoneCommitter : public zone::Committer {
   // The sign step (zones with a dnssec-policy); set once before the first commit.
   void set_signer(zone::ZoneSigner* signer) { signer_ = signer; }
 
-  // The content hash of the version served, 0 if unknown (any thread). For a signed zone,
-  // the hash of its unsigned content (what its zone file is compared with).
+  // For a zone signed here, the hash of its unsigned content (what its zone file is
+  // compared with); 0 otherwise or if unknown: the served version's own content_hash() is
+  // its content's (any thread).
   uint64_t served_hash(const std::string& origin) const;
 
  private:

@@ -70,6 +70,11 @@ struct Stamps {
   std::vector<std::pair<std::string, FileStamp>> includes;
 };
 
+// A load's outcome as status and reload say it.
+std::string loaded_text(uint32_t serial, size_t records) {
+  return "loaded serial " + std::to_string(serial) + " (" + std::to_string(records) + " records)";
+}
+
 bool unchanged_files(const std::string& main_path, const Stamps& stamps) {
   if (!stamps.known || !(stamp_of(main_path) == stamps.main)) return false;
   for (const auto& [path, st] : stamps.includes)
@@ -174,10 +179,8 @@ std::optional<PrimaryZoneStatus> ZoneService::primary_status(const std::string& 
   if (const ZoneConfig* zc = zone(origin)) st.file = zc->file;  // one copy of it: the config's
   st.last_load = p.last_load;
   st.last_load_ok = p.last_load_ok;
-  st.last_result = !p.last_result.empty()
-                       ? p.last_result
-                       : "loaded serial " + std::to_string(p.loaded_serial) + " (" +
-                             std::to_string(p.loaded_records) + " records)";
+  st.last_result =
+      !p.last_result.empty() ? p.last_result : loaded_text(p.loaded_serial, p.loaded_records);
   st.serving_from = p.serving_from;
   if (p.wb) {
     st.pending_sync = p.wb->pending.size();
@@ -299,7 +302,6 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     Primary* st;  // looked up once per zone (100,000 zones: a hash lookup is a cache miss)
     std::shared_ptr<const zone::Zone> cur;
     std::optional<StoredZoneMeta> base;
-    bool pending;
     bool if_changed;  // parsed only if its files changed since they were last read
   };
   struct Batch {
@@ -322,7 +324,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
     std::optional<StoredZoneMeta> base;
     if (auto it = stored.find(zc->origin); it != stored.end()) base = it->second;
     const bool if_changed = !startup && cur && st.last_load_ok && !st.retry_load;
-    jobs->push_back({zc, &st, std::move(cur), std::move(base), st.has_pending(), if_changed});
+    jobs->push_back({zc, &st, std::move(cur), std::move(base), if_changed});
   }
   const std::vector<Job>& all = *jobs;
   constexpr size_t batch = 32;
@@ -337,7 +339,7 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
         const Job& j = js[i];
         const bool same = j.if_changed && unchanged_files(j.zc->file, j.st->stamps);
         out.same.push_back(same);
-        if (!same) out.parsed.push_back(prepare(*j.zc, j.cur, j.base, j.pending));
+        if (!same) out.parsed.push_back(prepare(*j.zc, j.cur, j.base, j.st->has_pending()));
       }
       return out;
     });
@@ -600,8 +602,7 @@ void ZoneService::finish_load(const std::vector<zone::CommitResult>& results,
     st.loaded_records = rep.records;
     st.last_result.clear();  // "loaded serial S (R records)"
     if (p.rebased || !r.stored)
-      st.last_result = "loaded serial " + std::to_string(rep.serial) + " (" +
-                       std::to_string(rep.records) + " records)" +
+      st.last_result = loaded_text(rep.serial, rep.records) +
                        (p.rebased ? ", merged with changes made here" : "") +
                        (r.stored ? "" : "; not stored: " + r.error);
     ++sum.loaded;

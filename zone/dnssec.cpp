@@ -33,12 +33,13 @@ const Node* Zone::nsec_before(NameView lower_name) const {
 
 void Zone::nsec3_hash(NameView lower_name, uint8_t out[kNsec3HashLen]) const {
   // IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt).
-  const std::string& salt = dnssec_parts().nsec3_salt;
+  const DnssecParts& d = dnssec_parts();
+  const std::string& salt = d.nsec3_salt;
   uint8_t buf[kMaxNameLen + 256];
   std::memcpy(buf, lower_name.data(), lower_name.size());
   std::memcpy(buf + lower_name.size(), salt.data(), salt.size());
   SHA1(buf, lower_name.size() + salt.size(), out);
-  for (uint16_t i = 0; i < dnssec_parts().nsec3_iterations; ++i) {
+  for (uint16_t i = 0; i < d.nsec3_iterations; ++i) {
     std::memcpy(buf, out, kNsec3HashLen);
     std::memcpy(buf + kNsec3HashLen, salt.data(), salt.size());
     SHA1(buf, kNsec3HashLen + salt.size(), out);

@@ -12,6 +12,8 @@
 
 namespace zone {
 
+const Zone::DnssecParts Zone::kNoDnssec{};
+
 using namespace wire;
 
 namespace {

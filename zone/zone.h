@@ -286,10 +286,8 @@ class Zone {
     uint16_t nsec3_iterations = 0;
   };
   std::unique_ptr<DnssecParts> dnssec_;
-  const DnssecParts& dnssec_parts() const {
-    static const DnssecParts none;
-    return dnssec_ ? *dnssec_ : none;
-  }
+  static const DnssecParts kNoDnssec;  // what an unsigned zone reads (zone.cpp)
+  const DnssecParts& dnssec_parts() const { return dnssec_ ? *dnssec_ : kNoDnssec; }
   DnssecParts& dnssec_edit() {
     if (!dnssec_) dnssec_ = std::make_unique<DnssecParts>();
     return *dnssec_;
