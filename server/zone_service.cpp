@@ -37,30 +37,8 @@ std::shared_ptr<spdlog::logger> zone_log() {
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-// What a zone file was when it was last read or written: a reload re-reads only files whose
-// stamp moved, and a write-back never overwrites a file edited by hand meanwhile.
-struct FileStamp {
-  bool ok = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileStamp& o) const {
-    return ok == o.ok && dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
-  }
-};
-
-FileStamp stamp_of(const std::string& path) {
-  FileStamp s;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return s;
-  s.ok = true;
-  s.dev = st.st_dev;
-  s.ino = st.st_ino;
-  s.size = st.st_size;
-  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return s;
-}
+using zone::FileStamp;
+using zone::stamp_of;
 
 // The stamps of every file a zone was read from: the zone file's (its path is the
 // configuration's: not kept again here, one per zone), then each $INCLUDE's with its path.
@@ -225,12 +203,15 @@ ZoneService::Prepared ZoneService::prepare(const ZoneConfig& zc,
   Prepared p;
   p.zc = &zc;
   p.cur = cur;
-  FileStamp main_stamp = stamp_of(zc.file);  // before reading: a later edit is seen next time
+  // Each file's stamp as it was opened, before it was read: an edit made meanwhile is seen
+  // next time.
   zone::LoadResult res = zone::load_zone_file(zc.file, zc.origin);
-  p.stamps.known = !res.files.empty();
-  p.stamps.main = main_stamp;
-  for (size_t i = 1; i < res.files.size(); ++i)
-    p.stamps.includes.emplace_back(res.files[i], stamp_of(res.files[i]));
+  p.stamps.known = !res.files.empty() && res.stamps.size() == res.files.size();
+  if (p.stamps.known) {
+    p.stamps.main = res.stamps[0];
+    for (size_t i = 1; i < res.files.size(); ++i)
+      p.stamps.includes.emplace_back(res.files[i], res.stamps[i]);
+  }
   for (const auto& w : res.warnings) p.warnings.push_back(w.str());
   for (const auto& e : res.errors) p.errors.push_back(e.str());
   if (!res.ok()) return p;

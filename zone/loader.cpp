@@ -482,6 +482,7 @@ LoadResult load_sequential(std::string_view text, const std::string& label, Name
   parser.parse(text, label, origin);
   if (opts.stats) *opts.stats = parser.stats();
   res.files = parser.files();
+  res.stamps = parser.stamps();
   return finish(builder, std::move(res), sigs, soa, label);
 }
 
@@ -505,6 +506,7 @@ LoadResult load_pipelined(std::string_view text, const std::string& label, NameV
         parser.parse(text, label, origin);
         if (opts.stats) *opts.stats = parser.stats();
         res.files = parser.files();
+        res.stamps = parser.stamps();
         sink.close();
         parsed = true;
         sink.finish_spans();
@@ -590,13 +592,16 @@ LoadResult load_file(const std::string& path, NameView origin, const Options& op
     return load_stream_ldns(fp.get(), path, origin, opts);
   }
   std::string text;
-  if (!zonefile::read_file(path, text)) {
+  FileStamp stamp;
+  if (!zonefile::read_file(path, text, &stamp)) {
     LoadResult res;
     res.errors.push_back({SourceLine{path, 0}, std::string("cannot open zone file: ") +
                                                    std::strerror(errno)});
     return res;
   }
-  return load_memory(text, path, origin, kind, opts);
+  LoadResult res = load_memory(text, path, origin, kind, opts);
+  if (!res.stamps.empty()) res.stamps[0] = stamp;
+  return res;
 }
 
 LoadResult load_text(std::string_view text, NameView origin, const std::string& label,

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zone/file_stamp.h"
 #include "zone/signature_check.h"
 #include "zone/zone.h"
 
@@ -20,6 +21,7 @@ struct LoadResult {
   // Every file read: the zone file, then its $INCLUDE files (empty when the reader cannot
   // tell: ZONED_ZONE_PARSER=ldns). A reload re-reads a zone only when one of them changed.
   std::vector<std::string> files;
+  std::vector<FileStamp> stamps;  // of each of `files` as it was read
   bool ok() const { return zone != nullptr; }
 };
 

@@ -83,6 +83,8 @@ void SignatureCheck::add(NameView owner, std::string_view rd, const SourceLine& 
 }
 
 void SignatureCheck::report(std::vector<ZoneError>& warnings) const {
+  // Nothing to say (most zones have no signature): no dates formatted.
+  if (expired_.count == 0 && not_yet_.count == 0 && expiring_.count == 0) return;
   auto one = [&](const Kind& k, const std::string& what, const std::string& advice) {
     if (k.count == 0) return;
     std::string names;

@@ -720,6 +720,7 @@ Parser::~Parser() { delete scratch_; }
 
 uint32_t Parser::add_file(const std::string& name) {
   files_.push_back(name);
+  stamps_.emplace_back();
   uint32_t id = static_cast<uint32_t>(files_.size() - 1);
   sink_.file(id, name);
   return id;
@@ -806,7 +807,8 @@ void Parser::include(std::string_view raw, uint32_t file, int line,
   if (p.is_relative() && !name.empty() && name.front() != '<')
     p = std::filesystem::path(name).parent_path() / p;
   std::string text;
-  if (!read_file(p.string(), text)) {
+  FileStamp stamp;
+  if (!read_file(p.string(), text, &stamp)) {
     error(file, line, "cannot open $INCLUDE file " + p.string() + ": " + std::strerror(errno));
     return;
   }
@@ -825,6 +827,7 @@ void Parser::include(std::string_view raw, uint32_t file, int line,
     o = std::move(rel);
   }
   uint32_t id = add_file(p.string());
+  stamps_[id] = stamp;
   parse_text(text, id, std::move(o), ttl, depth + 1);
 }
 
@@ -1154,20 +1157,26 @@ void Parser::fallback_record(State& st, const std::string& line, int first_line,
   sink_.record(r);
 }
 
-bool read_file(const std::string& path, std::string& out) {
+bool read_file(const std::string& path, std::string& out, FileStamp* stamp) {
   out.clear();
+  if (stamp) *stamp = {};
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
   size_t expect = 0;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    expect = static_cast<size_t>(st.st_size);
+  bool regular = false;
+  if (::fstat(fd, &st) == 0) {
+    if (stamp) *stamp = FileStamp::of(st);
+    regular = S_ISREG(st.st_mode);
+    if (regular && st.st_size > 0) expect = static_cast<size_t>(st.st_size);
+  }
   // Straight into the string; one byte more than expected to see the end without a resize.
   out.resize(expect + 1);
   size_t have = 0;
   for (;;) {
     if (have == out.size()) out.resize(out.size() * 2 + 4096);
-    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    const size_t want = out.size() - have;
+    ssize_t n = ::read(fd, out.data() + have, want);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
@@ -1178,6 +1187,9 @@ bool read_file(const std::string& path, std::string& out) {
     }
     if (n == 0) break;
     have += static_cast<size_t>(n);
+    // A regular file that gave less than asked, and at least its size: that was its end (no
+    // second read to be told so; a file that grew meanwhile has another stamp next time).
+    if (regular && static_cast<size_t>(n) < want && have >= expect) break;
   }
   ::close(fd);
   out.resize(have);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zone/file_stamp.h"
 #include "zone/zone.h"
 
 namespace zone::zonefile {
@@ -63,6 +64,9 @@ class Parser {
   void parse(std::string_view text, const std::string& file, std::string_view origin);
 
   const std::vector<std::string>& files() const { return files_; }
+  // The stamp of each $INCLUDE file as it was read, by index into files() (index 0, the text
+  // given to parse(), has none).
+  const std::vector<FileStamp>& stamps() const { return stamps_; }
   const Stats& stats() const { return stats_; }
 
  private:
@@ -89,6 +93,7 @@ class Parser {
   std::vector<ZoneError>& errors_;
   bool direct_;
   std::vector<std::string> files_;
+  std::vector<FileStamp> stamps_;
   Stats stats_;
   Scratch* scratch_;
 };
@@ -106,6 +111,8 @@ std::string explain_error(std::string_view line, const char* ldns_message);
 std::string number_out_of_range(std::string_view line, uint16_t type);
 
 // Reads a whole file into `out`; false with errno set when it cannot be opened or read.
-bool read_file(const std::string& path, std::string& out);
+// `stamp`, when given, gets the file's stamp as it was opened (before it was read: an edit
+// made meanwhile moves the file's stamp away from it).
+bool read_file(const std::string& path, std::string& out, FileStamp* stamp = nullptr);
 
 }  // namespace zone::zonefile
