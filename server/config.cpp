@@ -16,8 +16,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <span>
+#include <unordered_set>
+#include <sstream>
 
 #include "zone/wire/name.h"
 #include "zone/wire/tsig.h"
@@ -67,6 +69,13 @@ bool parse_endpoint(const std::string& text, Endpoint& out, uint16_t default_por
 
 namespace {
 
+// What a zone's mapping may hold besides its name (and so may a template).
+constexpr std::string_view kZoneKeys[] = {
+    "file",           "notify",          "allow-transfer",   "primaries",     "allow-notify",
+    "serial-policy",  "ixfr-history",    "allow-update",     "update-policy", "zonefile-sync",
+    "catalog",        "catalog-member",  "catalog-group",    "catalog-previous",
+    "member-template", "group-templates", "dnssec-policy",   "parental-agents"};
+
 class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
@@ -88,13 +97,22 @@ class Reader {
       return {};
     }
 
+    // Takes each of `from`'s values whose key this mapping lacks, but those in `skip`.
+    void inherit(const Fields& from, std::initializer_list<std::string_view> skip) {
+      for (const auto& [k, v] : from.present_)
+        if (!(*this)[k] && std::find(skip.begin(), skip.end(), k) == skip.end())
+          present_.emplace_back(k, v);
+    }
+
    private:
     friend class Reader;
     std::vector<std::pair<std::string_view, ConfigNode>> present_;
   };
 
+  // `allowed` and `more`: the keys it may have.
   Fields only_keys(const ConfigNode& map, const std::string& ctx,
-                   std::initializer_list<std::string_view> allowed) const {
+                   std::initializer_list<std::string_view> allowed,
+                   std::span<const std::string_view> more = {}) const {
     if (!map.IsMap()) fail(map, ctx + " must be a mapping");
     Fields f;
     f.present_.reserve(map.size());
@@ -102,7 +120,8 @@ class Reader {
       ConfigNode key = map.key(i);
       if (!key.IsScalar()) fail(key, "a key in " + ctx + " must be a word");
       std::string_view k = key.scalar();
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end() &&
+          std::find(more.begin(), more.end(), k) == more.end())
         fail(key, "unknown key '" + std::string(k) + "' in " + ctx);
       if (f[k]) fail(key, "'" + std::string(k) + "' written twice in " + ctx);
       f.present_.emplace_back(k, map.value(i));
@@ -150,8 +169,46 @@ class Reader {
     return v;
   }
 
-  std::string path(const ConfigNode& n, const std::string& key) {
-    fs::path p = str(n, key);
+  // An absolute path with nothing for lexically_normal() to change: no empty, "." or ".."
+  // component, no trailing '/'.
+  static bool normal_absolute(std::string_view t) {
+    if (t.size() < 2 || t.front() != '/' || t.back() == '/') return false;
+    for (size_t i = 0; i < t.size();) {  // at a '/'
+      size_t next = t.find('/', i + 1);
+      std::string_view c = t.substr(i + 1, (next == std::string_view::npos ? t.size() : next) - i - 1);
+      if (c.empty() || c == "." || c == "..") return false;
+      if (next == std::string_view::npos) break;
+      i = next;
+    }
+    return true;
+  }
+
+  // A path, relative ones from the configuration's directory. With `zone`, "%s" in it stands
+  // for that zone's name (without its final dot) and "%%" for "%".
+  std::string path(const ConfigNode& n, const std::string& key,
+                   const std::string* zone = nullptr) {
+    std::string text = str(n, key);
+    if (zone && text.find('%') != std::string::npos) {
+      std::string out;
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+          out += text[i];
+        } else if (i + 1 < text.size() && (text[i + 1] == 's' || text[i + 1] == '%')) {
+          if (text[++i] == '%') {
+            out += '%';
+          } else {
+            std::string_view name = *zone;
+            if (name.ends_with('.')) name.remove_suffix(1);
+            out += name.empty() ? "root" : name;  // the root zone: "root"
+          }
+        } else {
+          fail(n, "'" + key + "': '%' must be followed by s (the zone's name) or % (a '%')");
+        }
+      }
+      text = std::move(out);
+    }
+    if (normal_absolute(text)) return text;  // most paths: no fs::path work (10,000 zones)
+    fs::path p = text;
     if (p.is_relative()) {
       if (dir_.empty()) dir_ = fs::absolute(fs::path(path_)).parent_path();  // once, not per zone
       p = dir_ / p;
@@ -443,7 +500,8 @@ Config read_config(const std::string& file, const std::string& text) {
   }
   const ConfigNode root = tree->root();
   if (!root.IsMap()) throw ConfigError(file + ": the configuration must be a YAML mapping");
-  rd.only_keys(root, "the top level", {"server", "keys", "remotes", "policies", "zones"});
+  rd.only_keys(root, "the top level",
+               {"server", "keys", "remotes", "policies", "templates", "zones"});
 
   if (auto s = root["server"]) {
     rd.only_keys(s, "server", {"listen", "workers", "control", "database", "log-level",
@@ -568,27 +626,52 @@ Config read_config(const std::string& file, const std::string& text) {
       cfg.remotes.push_back(rc);
     }
   }
-  std::set<std::string> origins;
+  // Zone templates: settings that zones share, by id ("default": every zone that names none).
+  // A zone's own keys win; its template's others are read as if written in the zone.
+  std::vector<std::pair<std::string, Reader::Fields>> templates;
+  if (auto ts = root["templates"]) {
+    if (!ts.IsSequence()) rd.fail(ts, "'templates' must be a list");
+    for (const auto& t : ts) {
+      auto f = rd.only_keys(t, "a template", {"id"}, kZoneKeys);
+      if (!f["id"]) rd.fail(t, "a template needs an 'id'");
+      std::string id = rd.str(f["id"], "id");
+      for (const auto& [other, _] : templates)
+        if (other == id) rd.fail(f["id"], "duplicate template '" + id + "'");
+      templates.emplace_back(std::move(id), std::move(f));
+    }
+  }
+  auto template_of = [&](const std::string& id) -> const Reader::Fields* {
+    for (const auto& [tid, f] : templates)
+      if (tid == id) return &f;
+    return nullptr;
+  };
+  const Reader::Fields* default_template = template_of("default");
+  // Origins seen, as views of cfg.zones' own strings (reserved below: they never move).
+  std::unordered_set<std::string_view> origins;
   if (auto zs = root["zones"]) {
     if (!zs.IsSequence()) rd.fail(zs, "'zones' must be a list");
     cfg.zones.reserve(zs.size());
     for (const auto& zone_node : zs) {
-      const auto z = rd.only_keys(
-          zone_node, "a zone",
-          {"name", "file", "notify", "allow-transfer", "primaries", "allow-notify", "serial-policy",
-           "ixfr-history", "allow-update", "update-policy", "zonefile-sync", "catalog",
-           "catalog-member", "catalog-group", "catalog-previous", "member-template",
-           "group-templates", "dnssec-policy", "parental-agents"});
+      auto z = rd.only_keys(zone_node, "a zone", {"name", "template"}, kZoneKeys);
       ZoneConfig zc;
       if (!z["name"]) rd.fail(zone_node, "a zone needs a 'name'");
       zc.name = rd.str(z["name"], "name");
+      const Reader::Fields* tpl = default_template;
+      if (auto t = z["template"]) {
+        tpl = template_of(rd.str(t, "template"));
+        if (!tpl)
+          rd.fail(t, "zone '" + zc.name + "' names unknown template '" + t.as_string() +
+                         "' (not in 'templates')");
+      }
+      const bool own_file = static_cast<bool>(z["file"]);
+      if (tpl) z.inherit(*tpl, {"id"});
       std::string text = zc.name;
       if (!text.ends_with('.')) text += '.';
       auto wire = zone::wire::name_from_text(text);
       if (!wire) rd.fail(z["name"], "zone name '" + zc.name + "' is not a valid domain name");
       zc.origin = zone::wire::lowered(*wire);
-      if (!origins.insert(zc.origin).second) rd.fail(z["name"], "duplicate zone '" + zc.name + "'");
-      if (z["file"]) zc.file = rd.path(z["file"], "file");
+      if (origins.count(zc.origin)) rd.fail(z["name"], "duplicate zone '" + zc.name + "'");
+      if (z["file"]) zc.file = rd.path(z["file"], "file", &zc.name);
       auto remotes = [&](const char* key, bool cidr_ok) {
         std::vector<std::string> v;
         if (!z[key]) return v;
@@ -635,6 +718,7 @@ Config read_config(const std::string& file, const std::string& text) {
         zc.cat_edit().catalog = rd.str(z["catalog"], "catalog");
         if (zc.cat().catalog != "produce" && zc.cat().catalog != "consume")
           rd.fail(z["catalog"], "catalog of zone '" + zc.name + "' must be produce or consume");
+        if (zc.cat().catalog == "produce" && !own_file) zc.file.clear();  // the template's
         if (zc.cat().catalog == "produce" && (!zc.file.empty() || zc.secondary()))
           rd.fail(z["catalog"], "zone '" + zc.name + "' is a produced catalog: it is built from "
                                 "its members, so it has no 'file' and no 'primaries'");
@@ -730,6 +814,7 @@ Config read_config(const std::string& file, const std::string& text) {
         rd.fail(z["parental-agents"], "parental-agents of zone '" + zc.name +
                                           "' are asked for its DS: it needs a dnssec-policy");
       cfg.zones.push_back(std::move(zc));
+      origins.insert(cfg.zones.back().origin);
     }
     // Members name a catalog this configuration produces (looked up, not searched: a
     // configuration may list thousands of members).

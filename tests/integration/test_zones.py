@@ -14,7 +14,7 @@ from pathlib import Path
 import dns.rcode
 import pytest
 
-from conftest import Zoned, free_port, query, wait_for_answer, zoned_bin
+from conftest import Zoned, dig, free_port, query, wait_for_answer, zoned_bin
 from zonectl_helpers import zonectl, zonectl_json
 
 SOA = "$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ NS ns1\n@ NS ns2\n" \
@@ -327,6 +327,54 @@ def test_reload_reads_only_the_files_that_changed(zoneds):
     r = ctl(z, "reload")
     assert "loaded 1, unchanged 58, failed 1" in r.stdout, r.stdout
     assert serial_of(z, "z019.test") == 3 and serial_of(z, "z018.test") == 1
+
+
+def test_zones_take_their_settings_from_templates(zoneds):
+    """Thousands of zones written as one line each: the default template gives each its file
+    (%s: the zone's name) and who may transfer it; a zone's own key wins; a named template
+    replaces the default one. A changed template applies to its zones at the next reload."""
+    z = zoneds({}, probe="a.test", start=False, extra=(
+        "templates:\n"
+        "  - id: default\n"
+        "    file: \"zones/%s.zone\"\n"
+        "    allow-transfer: [127.0.0.0/8]\n"
+        "  - id: closed\n"
+        "    file: \"zones/%s.zone\"\n"
+        "zones:\n"
+        "  - name: a.test\n"
+        "  - name: b.test\n"
+        "  - name: c.test\n"
+        "    template: closed\n"
+        "  - name: d.test\n"
+        "    file: zones/other.zone\n"))
+    for n in ("a.test", "b.test", "c.test"):
+        z.write_zone(n, zone_text(serial=7, extra=f"www2 TXT \"{n}\"\n"))
+    (z.dir / "zones" / "other.zone").write_text(zone_text(serial=9))
+    z.start()
+
+    def axfr(name):
+        return dig(z.host, z.port, name, "AXFR")
+
+    for n in ("a.test", "b.test", "c.test"):
+        assert dig(z.host, z.port, f"www2.{n}", "TXT", "+short").strip() == f'"{n}"'
+    assert dig(z.host, z.port, "d.test", "SOA", "+short").split()[2] == "9"
+    # The default template's allow-transfer: a.test, b.test and d.test (own file, the
+    # template's ACL); not c.test, whose template has none.
+    for n in ("a.test", "b.test", "d.test"):
+        assert "XFR size" in axfr(n), (n, axfr(n))
+    assert "Transfer failed" in axfr("c.test"), axfr("c.test")
+    # The default template closes transfers: a reload applies it to every zone that uses it.
+    z.config.write_text(z.config.read_text().replace("    allow-transfer: [127.0.0.0/8]\n", ""))
+    r = ctl(z, "reload")
+    assert r.returncode == 0, r
+    assert wait_until(lambda: "Transfer failed" in axfr("a.test")), axfr("a.test")
+    assert "Transfer failed" in axfr("b.test")
+    # A template naming something wrong is refused with where it is, and changes nothing.
+    z.config.write_text(z.config.read_text().replace("  - id: closed\n", "  - id: closed\n    notify: [nowhere]\n"))
+    r = ctl(z, "reload")
+    assert "'notify' of zone 'c.test' names unknown remote 'nowhere'" in z.log(), z.log()
+    assert re.search(r"zoned\.yaml:\d+: 'notify' of zone 'c.test'", z.log()), z.log()
+    assert dig(z.host, z.port, "www2.c.test", "TXT", "+short").strip() == '"c.test"'
 
 
 def test_reload_reads_a_zone_again_when_only_its_include_changed(zoneds):

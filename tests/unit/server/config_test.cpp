@@ -140,6 +140,62 @@ TEST_F(ConfigTest, RelativePathsDoNotDependOnWorkingDirectory) {
   EXPECT_EQ(c.zones[0].file, (dir_ / "etc/example.com.zone").string());
 }
 
+TEST_F(ConfigTest, TemplatesGiveZonesTheirSettingsAndZonesKeepTheirOwn) {
+  write(std::string(kRemotes) +
+        "templates:\n"
+        "  - id: default\n"
+        "    file: \"zones/%s.zone\"\n"
+        "    notify: [sec1]\n"
+        "    allow-transfer: [sec1, 192.0.2.0/24]\n"
+        "  - id: signed\n"
+        "    file: /srv/zones/%s.signed\n"
+        "    serial-policy: unixtime\n"
+        "zones:\n"
+        "  - name: Example.COM.\n"
+        "  - name: example.net\n"
+        "    allow-transfer: [198.51.100.0/24]\n"
+        "  - name: example.org\n"
+        "    template: signed\n"
+        "  - name: a%b.test\n"
+        "    file: \"100%%/%s\"\n"
+        "  - name: example.info\n"
+        "    primaries: [sec1]\n");
+  Config c = load_config(cfg_path());
+  ASSERT_EQ(c.zones.size(), 5u);
+  const fs::path etc = dir_ / "etc";
+  // The default template: %s is the name as written, without its final dot.
+  EXPECT_EQ(c.zones[0].file, (etc / "zones/Example.COM.zone").string());
+  EXPECT_EQ(c.zones[0].notify, std::vector<std::string>{"sec1"});
+  EXPECT_EQ(c.zones[0].allow_transfer, (std::vector<std::string>{"sec1", "192.0.2.0/24"}));
+  // A zone's own key wins over its template's; the rest still comes from the template.
+  EXPECT_EQ(c.zones[1].file, (etc / "zones/example.net.zone").string());
+  EXPECT_EQ(c.zones[1].allow_transfer, std::vector<std::string>{"198.51.100.0/24"});
+  EXPECT_EQ(c.zones[1].notify, std::vector<std::string>{"sec1"});
+  // A named template replaces the default one (nothing of it is taken).
+  EXPECT_EQ(c.zones[2].file, "/srv/zones/example.org.signed");
+  EXPECT_EQ(c.zones[2].serial_policy, "unixtime");
+  EXPECT_TRUE(c.zones[2].notify.empty());
+  // "%%" is a '%'; the zone's own file is expanded too.
+  EXPECT_EQ(c.zones[3].file, (etc / "100%/a%b.test").string());
+  // A secondary under a template with a file: it is still a secondary (the file is not read).
+  EXPECT_TRUE(c.zones[4].secondary());
+  EXPECT_FALSE(c.zones[4].from_file());
+}
+
+TEST_F(ConfigTest, AProducedCatalogTakesNoFileFromItsTemplate) {
+  write("templates:\n  - id: default\n    file: \"%s.zone\"\n"
+        "zones:\n  - name: cat.test\n    catalog: produce\n"
+        "  - name: a.test\n    catalog-member: cat.test\n");
+  Config c = load_config(cfg_path());
+  ASSERT_EQ(c.zones.size(), 2u);
+  EXPECT_TRUE(c.zones[0].file.empty());
+  EXPECT_EQ(c.zones[1].file, (dir_ / "etc/a.test.zone").string());
+  // Its own file is still refused.
+  EXPECT_NE(error_of("zones:\n  - name: cat.test\n    catalog: produce\n    file: c.zone\n")
+                .find("it has no 'file'"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, DefaultsWhenServerSectionIsMissing) {
   Config c = load_config(write("zones: []\n"));
   ASSERT_EQ(c.server.listen.size(), 1u);
@@ -181,6 +237,25 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown key 'listn' in server"},
         ErrCase{"unknown zone key", "zones:\n  - name: example.com\n    fiel: x.zone\n", ":3:",
                 "unknown key 'fiel' in a zone"},
+        ErrCase{"unknown template", "zones:\n  - name: example.com\n    template: tld\n", ":3:",
+                "zone 'example.com' names unknown template 'tld' (not in 'templates')"},
+        ErrCase{"template without id", "templates:\n  - file: x.zone\n", ":2:",
+                "a template needs an 'id'"},
+        ErrCase{"duplicate template",
+                "templates:\n  - id: a\n    file: x\n  - id: a\n    file: y\n", ":4:",
+                "duplicate template 'a'"},
+        ErrCase{"name in a template", "templates:\n  - id: a\n    name: example.com\n", ":3:",
+                "unknown key 'name' in a template"},
+        ErrCase{"template in a template", "templates:\n  - id: a\n    template: b\n", ":3:",
+                "unknown key 'template' in a template"},
+        ErrCase{"bad % in a file",
+                "templates:\n  - id: default\n    file: \"%z.zone\"\nzones:\n  - name: a.test\n",
+                ":3:", "'file': '%' must be followed by s (the zone's name) or % (a '%')"},
+        ErrCase{"template's unknown remote, where the template says it",
+                std::string(kRemotes) +
+                    "templates:\n  - id: default\n    file: \"%s.zone\"\n    notify: [sec9]\n"
+                    "zones:\n  - name: a.test\n",
+                ":7:", "'notify' of zone 'a.test' names unknown remote 'sec9'"},
         ErrCase{"bad listen address", "server:\n  listen: [\"127.0.0.1:99999\"]\n", ":2:",
                 "bad listen address '127.0.0.1:99999'"},
         ErrCase{"listen host name", "server:\n  listen:\n    - \"localhost:53\"\n", ":3:",
