@@ -1,5 +1,7 @@
 #include "replication/commit.h"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -524,6 +526,8 @@ std::vector<CommitResult> ZoneCommitter::commit_here(std::vector<ZoneChange> cha
         for (auto& s : all->steps)
           if (s.store_after && table->get(s.c.origin) != s.next) s.done = true;
         persist(all->steps, true);
+        all.reset();
+        malloc_trim(0);
       } catch (const std::exception& e) {
         zone_log()->error("storing zones read from their files: {}", e.what());
       }
