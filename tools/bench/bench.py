@@ -158,10 +158,23 @@ def load_text():
 
 
 def answers(port, name, qtype="SOA", timeout=0.3):
+    """The server's answer, or None. The socket is connected, so that a port nobody listens
+    on yet (a server still loading before it opens its sockets) says so at once (ICMP port
+    unreachable: ECONNREFUSED) instead of costing the whole timeout: a start is then timed
+    to within one poll (20 ms) whether the server opens its sockets first or last."""
+    q = dns.message.make_query(name, qtype)
+    q.flags &= ~dns.flags.RD
     try:
-        q = dns.message.make_query(name, qtype)
-        q.flags &= ~dns.flags.RD
-        return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("127.0.0.1", port))
+            sock.settimeout(timeout)
+            sock.send(q.to_wire())
+            deadline = time.monotonic() + timeout
+            while True:
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
+                r = dns.message.from_wire(sock.recv(65535))
+                if r.id == q.id:
+                    return r
     except Exception:
         return None
 
@@ -188,6 +201,15 @@ class Server:
         self.metrics_port = free_port() if metrics else None  # zoned: server.metrics
         self.sock = self.dir / f"{kind}.sock"
         self.proc = None
+
+    def zone_dir(self):
+        """Many zones whose files are all DIR/NAME.zone: DIR, and each server's configuration
+        lists only the names, their file coming from its template (zoned `templates`, Knot
+        `template`, NSD `pattern`, each with %s). None otherwise."""
+        if not self.many:
+            return None
+        d = Path(self.zones[0][1]).parent
+        return d if all(Path(z) == d / f"{o}.zone" for o, z in self.zones) else None
 
     def tcp_settings(self):
         """What the configuration says about TCP clients, in the server's own words."""
@@ -218,17 +240,30 @@ class Server:
             extra = (f"  database: {d}/zoned.db\n" if self.many else "") + \
                     (f"  control: {self.sock}\n" if self.control else "") + \
                     (f"  metrics: 127.0.0.1:{self.metrics_port}\n" if self.metrics_port else "")
-            zones = "".join(f"  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n"
-                            for o, z in self.zones)
+            zdir = self.zone_dir()
+            if zdir:
+                templates = (f"templates:\n  - id: default\n    file: \"{zdir}/%s.zone\"\n"
+                             f"    allow-transfer: [127.0.0.0/8]\n")
+                zones = "".join(f"  - name: {o}\n" for o, _ in self.zones)
+            else:
+                templates = ""
+                zones = "".join(f"  - name: {o}\n    file: {z}\n    allow-transfer: [127.0.0.0/8]\n"
+                                for o, z in self.zones)
             (d / "zoned.yaml").write_text(
                 f"server:\n  listen: ['127.0.0.1:{p}']\n  workers: {self.workers}\n  log-level: warning\n"
-                f"{tcp}{rrl}{extra}zones:\n{zones}")
+                f"{tcp}{rrl}{extra}{templates}zones:\n{zones}")
             return [str(ZONED), "--config", str(d / "zoned.yaml")]
         if self.kind == "knot":
             loaders = f"    background-workers: {self.loaders}\n" if self.loaders else ""
             control = f'control:\n    listen: "{self.sock}"\n' if self.control else ""
-            zones = "".join(f'  - domain: {o}\n    file: "{z}"\n    acl: all\n'
-                            for o, z in self.zones)
+            zdir = self.zone_dir()
+            if zdir:
+                shared = f'    file: "{zdir}/%s.zone"\n    acl: all\n'
+                zones = "".join(f'  - domain: {o}\n' for o, _ in self.zones)
+            else:
+                shared = ""
+                zones = "".join(f'  - domain: {o}\n    file: "{z}"\n    acl: all\n'
+                                for o, z in self.zones)
             (d / "knot.conf").write_text(f"""server:
     rundir: "{d}"
     listen: 127.0.0.1@{p}
@@ -250,10 +285,11 @@ template:
     zonefile-load: whole
     journal-content: none
     semantic-checks: off
-zone:
+{shared}zone:
 {zones}""")
             return ["knotd", "-c", str(d / "knot.conf")]
         if self.kind == "nsd":
+            zdir = self.zone_dir()
             (d / "nsd.conf").write_text(f"""server:
     port: {p}
     ip-address: 127.0.0.1
@@ -275,8 +311,9 @@ remote-control:
 {f'    control-interface: "{self.sock}"{chr(10)}' if self.control else ""}pattern:
     name: xfr
     provide-xfr: 127.0.0.0/8 NOKEY
-""" + "".join(f'zone:\n    name: {o}\n    zonefile: "{z}"\n    include-pattern: xfr\n'
-              for o, z in self.zones))
+{f'    zonefile: "{zdir}/%s.zone"{chr(10)}' if zdir else ""}""" + "".join(
+                f'zone:\n    name: {o}\n' + ("" if zdir else f'    zonefile: "{z}"\n') +
+                '    include-pattern: xfr\n' for o, z in self.zones))
             return ["nsd", "-d", "-c", str(d / "nsd.conf")]
         raise ValueError(self.kind)
 
