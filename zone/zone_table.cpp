@@ -1,6 +1,7 @@
 #include "zone/zone_table.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -43,7 +44,9 @@ ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& z
     uint64_t h = NameIndex::hash(origin);
     auto& s = fresh[shard_of(h)];
     if (!s) s = std::make_shared<Shard>();
-    size_ += s->put(h, Entry{origin, z, true});
+    if (z->origin() != origin)
+      throw std::logic_error("zone table: a zone published under another name than its own");
+    size_ += s->put(h, Entry{z->origin(), z, true});
   }
   for (size_t i = 0; i < kShards; ++i) shards_[i] = std::move(fresh[i]);
 }
@@ -51,17 +54,37 @@ ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& z
 std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& changes) const {
   auto t = std::make_shared<ZoneTable>(*this);  // shares every shard
   std::array<std::shared_ptr<Shard>, kShards> copied;  // shards this version owns
-  for (const auto& c : changes) {
-    uint64_t h = NameIndex::hash(c.origin);
+  // Each shard copied once with room for what comes in: no trail of outgrown arrays.
+  std::vector<uint64_t> hash_of(changes.size());
+  std::array<uint32_t, kShards> incoming{};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    hash_of[i] = NameIndex::hash(changes[i].origin);
+    if (!changes[i].remove) ++incoming[shard_of(hash_of[i])];
+  }
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    const uint64_t h = hash_of[i];
     size_t si = shard_of(h);
     auto& s = copied[si];
-    if (!s) s = shards_[si] ? std::make_shared<Shard>(*shards_[si]) : std::make_shared<Shard>();
+    if (!s) {
+      s = std::make_shared<Shard>();
+      const size_t have = shards_[si] ? shards_[si]->entries.size() : 0;
+      s->hashes.reserve(have + incoming[si]);
+      s->entries.reserve(have + incoming[si]);
+      if (shards_[si]) {
+        s->hashes.insert(s->hashes.end(), shards_[si]->hashes.begin(), shards_[si]->hashes.end());
+        s->entries.insert(s->entries.end(), shards_[si]->entries.begin(), shards_[si]->entries.end());
+      }
+    }
     if (c.remove) {
       if (s->erase(h, c.origin)) --t->size_;
       continue;
     }
     auto zone = c.zone ? c.zone : unavailable_zone(c.origin);
-    t->size_ += s->put(h, Entry{c.origin, std::move(zone), c.zone != nullptr});
+    if (zone->origin() != c.origin)
+      throw std::logic_error("zone table: a zone published under another name than its own");
+    std::string_view origin = zone->origin();
+    t->size_ += s->put(h, Entry{origin, std::move(zone), c.zone != nullptr});
   }
   for (size_t i = 0; i < kShards; ++i)
     if (copied[i]) t->shards_[i] = copied[i]->entries.empty() ? nullptr : std::move(copied[i]);

@@ -56,7 +56,9 @@ class ZoneTable {
 
  private:
   struct Entry {
-    std::string origin;
+    // The zone's own origin (zone->origin()): no string of its own per entry (10,000 zones:
+    // as many small blocks, scattered over the publishing thread's heap).
+    std::string_view origin;
     std::shared_ptr<const Zone> zone;  // a placeholder when !available
     bool available = true;
   };

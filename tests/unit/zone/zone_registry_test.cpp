@@ -75,7 +75,7 @@ TEST(ZoneTable, ChangingOneZoneKeepsTheOthersAndPlaceholdersAreExpired) {
   EXPECT_EQ(pub.current()->find(W("www.broken.test.")), nullptr);
   EXPECT_EQ(pub.current()->size(), 2u);
   size_t n = 0;
-  pub.current()->for_each([&](const std::string&, const std::shared_ptr<const zone::Zone>&) { ++n; });
+  pub.current()->for_each([&](std::string_view, const std::shared_ptr<const zone::Zone>&) { ++n; });
   EXPECT_EQ(n, 2u);
 }
 
