@@ -353,15 +353,20 @@ void ZoneCommitter::persist(std::vector<Step>& steps, bool deferred) {
   try {
     // Start-up: a version the store holds already (same content and serial) needs no write.
     // The deferred pass has its answer from the commit's pass: not stored.
-    if (!deferred && std::count_if(steps.begin(), steps.end(), mine) > 16)
+    // What the caller read of the store already (a start-up: every zone) is not read again.
+    if (!deferred && std::count_if(steps.begin(), steps.end(), [&](const Step& s) {
+                       return mine(s) && !s.c.stored;
+                     }) > 16)
       all_meta = st->load_all_meta();
     for (auto& s : steps) {
       if (deferred || !mine(s) || s.cs || s.c.kind != ZoneChange::Kind::replace || s.c.timers ||
           !s.c.stored_config.empty())
         continue;
-      auto meta = meta_of(s.c.origin);
-      s.already_stored = meta && meta->hash && meta->hash == s.hash &&
-                         meta->serial == s.next->serial() && meta->has_records;
+      std::optional<ZoneChange::Stored> held = s.c.stored;
+      if (!held)
+        if (auto meta = meta_of(s.c.origin)) held = {meta->serial, meta->hash, meta->has_records};
+      s.already_stored = held && held->hash && held->hash == s.hash &&
+                         held->serial == s.next->serial() && held->has_records;
       // A zone read from its file while nothing of it is served (start-up, a zone new in the
       // configuration) is durable already: it need not wait for its rows to be written.
       // Not a zone signed here: its signatures exist nowhere else.

@@ -124,6 +124,9 @@ struct ZoneService::Prepared {
   std::unique_ptr<zone::Changeset> rebased;  // pending changes merged into a hand-edited file
   Stamps stamps;
   std::vector<std::string> errors, warnings;
+  // A start-up: what the store holds of the zone (read for every zone at once), passed on to
+  // the commit so that it does not read it again.
+  std::optional<zone::ZoneChange::Stored> stored;
 };
 
 ZoneService::ZoneService(asio::io_context& io, zone::ZoneRegistry& registry,
@@ -365,6 +368,11 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       }
       prepared.push_back(std::move(got.parsed[next_parsed++]));
       prepared.back().st = all[i].st;
+      if (startup) {
+        const auto& b = all[i].base;
+        prepared.back().stored =
+            b ? zone::ZoneChange::Stored{b->serial, b->hash, b->has_records} : zone::ZoneChange::Stored{};
+      }
       decide_load(prepared.size() - 1, prepared, now, startup, from_database, changes, change_of,
                   sum);
     }
@@ -505,6 +513,7 @@ void ZoneService::decide_load(size_t i, std::vector<Prepared>& prepared, int64_t
   // At start-up the listeners are not up yet: main NOTIFYs every zone once they are.
   c.notify = !startup && !zc.notify.empty();
   c.serve_if_store_fails = !p.cur;
+  c.stored = p.stored;
   changes.push_back(std::move(c));
   change_of.push_back(i);
 }

@@ -31,6 +31,7 @@ namespace server {
 struct StoredZoneMeta {
   uint32_t serial = 0;
   uint64_t hash = 0;   // 0: unknown
+  bool has_records = false;  // a version is stored, not only the meta
   std::string config;  // a zone added at runtime: its configuration (JSON)
 };
 

@@ -63,6 +63,15 @@ struct ZoneChange {
   std::shared_ptr<const Zone> base;
   // replace: zone::content_hash of `zone` when the caller has it (0: computed here).
   uint64_t hash = 0;
+  // replace: what the store holds of the zone, when the caller read it already (a start-up
+  // reads every zone's): a version with this serial and hash, or none (has_records false).
+  // Unset: the commit asks the store.
+  struct Stored {
+    uint32_t serial = 0;
+    uint64_t hash = 0;
+    bool has_records = false;
+  };
+  std::optional<Stored> stored;
   // The change did not come from the zone file (UPDATE, zonectl): it is written back to it.
   bool sync_to_file = false;
   // Validate (and sign) only: the result says what the commit would do, in O(change) like

@@ -189,6 +189,43 @@ TEST_F(CommitTest, RemoveUnpublishesAndPurges) {
   EXPECT_EQ(stored(), nullptr);
 }
 
+// What the caller read of the store (a start-up reads every zone's meta at once) is taken as
+// the store's state: a version it says is stored is not written again, one it says differs is.
+TEST_F(CommitTest, WhatTheCallerReadOfTheStoreIsNotReadAgain) {
+  ASSERT_TRUE(replace(version(1)).ok);
+  // Each a start-up: nothing served yet, over the same store.
+  auto start_with = [&](std::shared_ptr<const zone::Zone> z, zone::ZoneChange::Stored held) {
+    zone::ZoneTablePublisher table;
+    zone::ZoneRegistry registry(table);
+    ZoneCommitter committer(io_, store_, registry, history_, notifier_,
+                            [](const std::string&) { return std::vector<Remote>{}; });
+    zone::ZoneChange c;
+    c.kind = zone::ZoneChange::Kind::replace;
+    c.origin = W("c.test.");
+    c.name = "c.test";
+    c.zone = std::move(z);
+    c.stored = held;
+    std::vector<zone::ZoneChange> v{c};
+    auto r = committer.commit_here(v).front();
+    EXPECT_EQ(table.current()->find_exact(W("c.test."))->serial(), c.zone->serial());
+    return r;
+  };
+  // Said to hold serial 2 already (it holds 1): served, and not written.
+  auto v2 = version(2, "www A 192.0.2.2\n");
+  auto r = start_with(v2, {2, zone::content_hash(*v2), true});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(stored()->serial(), 1u);
+  // Said to hold serial 1 (the truth): serial 3 is written.
+  auto v3 = version(3, "www A 192.0.2.3\n");
+  r = start_with(v3, {1, zone::content_hash(*version(1)), true});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(stored()->serial(), 3u);
+  // Said to hold nothing: written.
+  r = start_with(version(4), {});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(stored()->serial(), 4u);
+}
+
 // The store cannot even be opened: at start-up a zone file is served anyway (it is durable
 // already); any later change is refused.
 TEST(Commit, WithoutAUsableStoreOnlyStartUpLoadsAreServed) {
