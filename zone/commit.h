@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zone/changeset.h"
+#include "zone/heap_optional.h"
 #include "zone/zone.h"
 
 namespace zone {
@@ -43,7 +44,7 @@ struct ZoneChange {
   std::string name;    // for logs, without the final dot
   std::string source;  // who asks, for logs: "reload", "IXFR from primary (addr)", ...
   std::shared_ptr<const Zone> zone;
-  std::optional<Changeset> changes;
+  HeapOptional<Changeset> changes;
   Planner planner;
   // History/NOTIFY: changesets kept for IXFR out (0: none) and whether to NOTIFY.
   size_t keep_history = 100;
@@ -86,7 +87,7 @@ struct CommitResult {
   uint16_t rcode = 0;    // for a planner's refusal
   std::string message;   // from the planner
   std::shared_ptr<const Zone> zone;  // the version served afterwards (the old one on failure)
-  std::optional<Changeset> applied;  // what changed (for zone-file sync and replies)
+  HeapOptional<Changeset> applied;  // what changed (for zone-file sync and replies)
   bool stored = true;    // false: served without being stored (serve_if_store_fails)
   bool store_fault = false;  // failed because the store could not take it (try again later)
 };
