@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "zone/wire/rdata.h"
 #include "zone/wire/types.h"
@@ -53,41 +54,97 @@ ZoneTable::ZoneTable(const std::map<std::string, std::shared_ptr<const Zone>>& z
 
 std::shared_ptr<const ZoneTable> ZoneTable::with(const std::vector<Change>& changes) const {
   auto t = std::make_shared<ZoneTable>(*this);  // shares every shard
-  std::array<std::shared_ptr<Shard>, kShards> copied;  // shards this version owns
-  // Each shard copied once with room for what comes in: no trail of outgrown arrays.
+  // The changes by shard, in their order within each (a counting sort).
   std::vector<uint64_t> hash_of(changes.size());
-  std::array<uint32_t, kShards> incoming{};
+  std::array<uint32_t, kShards + 1> first{};
   for (size_t i = 0; i < changes.size(); ++i) {
     hash_of[i] = NameIndex::hash(changes[i].origin);
-    if (!changes[i].remove) ++incoming[shard_of(hash_of[i])];
+    ++first[shard_of(hash_of[i]) + 1];
   }
-  for (size_t i = 0; i < changes.size(); ++i) {
-    const Change& c = changes[i];
-    const uint64_t h = hash_of[i];
-    size_t si = shard_of(h);
-    auto& s = copied[si];
-    if (!s) {
-      s = std::make_shared<Shard>();
-      const size_t have = shards_[si] ? shards_[si]->entries.size() : 0;
-      s->hashes.reserve(have + incoming[si]);
-      s->entries.reserve(have + incoming[si]);
-      if (shards_[si]) {
-        s->hashes.insert(s->hashes.end(), shards_[si]->hashes.begin(), shards_[si]->hashes.end());
-        s->entries.insert(s->entries.end(), shards_[si]->entries.begin(), shards_[si]->entries.end());
-      }
-    }
-    if (c.remove) {
-      if (s->erase(h, c.origin)) --t->size_;
-      continue;
-    }
+  for (size_t i = 0; i < kShards; ++i) first[i + 1] += first[i];
+  std::vector<uint32_t> order(changes.size());
+  {
+    auto next = first;
+    for (size_t i = 0; i < changes.size(); ++i)
+      order[next[shard_of(hash_of[i])]++] = static_cast<uint32_t>(i);
+  }
+  auto zone_of = [](const Change& c) {
     auto zone = c.zone ? c.zone : unavailable_zone(c.origin);
     if (zone->origin() != c.origin)
       throw std::logic_error("zone table: a zone published under another name than its own");
-    std::string_view origin = zone->origin();
-    t->size_ += s->put(h, Entry{origin, std::move(zone), c.zone != nullptr});
+    return zone;
+  };
+  for (size_t si = 0; si < kShards; ++si) {
+    const uint32_t n = first[si + 1] - first[si];
+    if (n == 0) continue;
+    const Shard* old = shards_[si].get();
+    const size_t have = old ? old->entries.size() : 0;
+    auto s = std::make_shared<Shard>();
+    if (n < 16) {
+      // A few: each put in its place in a copy with room for them.
+      s->hashes.reserve(have + n);
+      s->entries.reserve(have + n);
+      if (old) {
+        s->hashes = old->hashes;
+        s->entries = old->entries;
+      }
+      for (uint32_t k = first[si]; k < first[si + 1]; ++k) {
+        const Change& c = changes[order[k]];
+        const uint64_t h = hash_of[order[k]];
+        if (c.remove) {
+          if (s->erase(h, c.origin)) --t->size_;
+          continue;
+        }
+        auto zone = zone_of(c);
+        std::string_view origin = zone->origin();
+        t->size_ += s->put(h, Entry{origin, std::move(zone), c.zone != nullptr});
+      }
+    } else {
+      // Many (a start-up, a big reload): applied by origin, then sorted once. Put one by one,
+      // each would move half the shard (100,000 zones: hundreds of MB moved).
+      std::vector<std::pair<uint64_t, Entry>> all;
+      all.reserve(have + n);
+      // Keys view strings that outlive this call: the old shard's origins, the changes'.
+      std::unordered_map<std::string_view, size_t> at;
+      at.reserve(have + n);
+      for (size_t i = 0; i < have; ++i) {
+        all.emplace_back(old->hashes[i], old->entries[i]);
+        at.emplace(old->entries[i].origin, i);
+      }
+      for (uint32_t k = first[si]; k < first[si + 1]; ++k) {
+        const Change& c = changes[order[k]];
+        auto it = at.find(c.origin);
+        if (c.remove) {
+          if (it != at.end()) {
+            all[it->second].second.zone.reset();  // dropped below
+            at.erase(it);
+            --t->size_;
+          }
+          continue;
+        }
+        auto zone = zone_of(c);
+        std::string_view origin = zone->origin();
+        Entry e{origin, std::move(zone), c.zone != nullptr};
+        if (it != at.end()) {
+          all[it->second].second = std::move(e);
+        } else {
+          at.emplace(std::string_view(c.origin), all.size());
+          all.emplace_back(hash_of[order[k]], std::move(e));
+          ++t->size_;
+        }
+      }
+      std::erase_if(all, [](const auto& x) { return !x.second.zone; });
+      std::sort(all.begin(), all.end(),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+      s->hashes.reserve(all.size());
+      s->entries.reserve(all.size());
+      for (auto& [h, e] : all) {
+        s->hashes.push_back(h);
+        s->entries.push_back(std::move(e));
+      }
+    }
+    t->shards_[si] = s->entries.empty() ? nullptr : std::move(s);
   }
-  for (size_t i = 0; i < kShards; ++i)
-    if (copied[i]) t->shards_[i] = copied[i]->entries.empty() ? nullptr : std::move(copied[i]);
   return t;
 }
 
