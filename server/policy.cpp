@@ -84,6 +84,9 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previ
       p->allow_notify.emplace(
           z.origin, shared_acl(z, z.allow_notify.empty() ? z.primaries : z.allow_notify,
                                "allow-notify"));
+    // Only what UPDATE can use (a zone without keys is REFUSED, a secondary NOTAUTH: both
+    // told apart without an entry, see update_service.cpp).
+    if (z.allow_update.empty() && z.update_policy.empty()) continue;
     UpdateRights u;
     u.name = z.name;
     u.secondary = z.secondary();
@@ -100,8 +103,6 @@ std::shared_ptr<const Policy> make_policy(const Config& cfg, const Policy* previ
     u.serial_policy = z.serial_policy;
     u.keep_history = z.ixfr_history;
     u.notify = !z.notify.empty();
-    // Only what UPDATE can use (a zone without keys is REFUSED, a secondary NOTAUTH: both
-    // told apart without an entry, see update_service.cpp).
     if (!u.keys.empty()) p->update.emplace(z.origin, std::move(u));
   }
   return p;
