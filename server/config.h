@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "zone/heap_optional.h"
 #include "zone/update.h"
 
 namespace server {
@@ -29,30 +30,22 @@ struct RemoteConfig {
   std::string via;  // source address for what zoned sends it; empty: server.via or the kernel's
 };
 
-// A value held behind a pointer, copied with its holder: an empty one costs a pointer, and
-// reads as a default T.
+// A value held behind a pointer, copied with its holder (zone::HeapOptional): an empty one
+// costs a pointer, and reads as a default T.
 template <class T>
 class Boxed {
  public:
-  Boxed() = default;
-  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
-  Boxed(Boxed&&) noexcept = default;
-  Boxed& operator=(const Boxed& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
-    return *this;
-  }
-  Boxed& operator=(Boxed&&) noexcept = default;
   const T& get() const {
     static const T none{};
     return p_ ? *p_ : none;
   }
   T& edit() {
-    if (!p_) p_ = std::make_unique<T>();
+    if (!p_) p_ = T{};
     return *p_;
   }
 
  private:
-  std::unique_ptr<T> p_;
+  zone::HeapOptional<T> p_;
 };
 
 // A zone's part in catalog zones (RFC 9432).

@@ -36,11 +36,6 @@ class HeapOptional {
     p_ = std::make_unique<T>(std::move(v));
     return *this;
   }
-  HeapOptional& operator=(std::optional<T>&& v) {
-    if (v) p_ = std::make_unique<T>(std::move(*v));
-    else p_.reset();
-    return *this;
-  }
 
   explicit operator bool() const { return p_ != nullptr; }
   bool has_value() const { return p_ != nullptr; }
