@@ -34,14 +34,38 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+# Ports handed out by any test process on this machine within the hour (ctest runs two suites
+# side by side): a server stopped and started again on its port (a primary that goes down and
+# comes back) must not find it taken meanwhile by another suite's server.
+_CLAIMS = Path(tempfile.gettempdir()) / "zoned-test-ports"
+
+
+def _claim(port):
+    """True if this process may use port: no other test process claimed it within the hour."""
+    _CLAIMS.mkdir(exist_ok=True)
+    path = _CLAIMS / str(port)
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - path.stat().st_mtime < 3600:
+                    return False
+                path.unlink()  # a stale claim: once more
+            except OSError:
+                return False
+    return False
+
+
 def free_port(host="127.0.0.1"):
     """A port free for both UDP and TCP on host, chosen below the kernel's ephemeral range.
 
     A port the kernel hands out (bind to 0) can be taken again a moment later as the source
     port of another test's outgoing connection (a transfer, a dig) before the server that was
     given it binds it; ports below that range are never chosen by the kernel. Ports are drawn
-    at random so that two test processes running side by side rarely draw the same one, and
-    never twice in one process."""
+    at random, never twice in one process, and never one that another test process claimed
+    within the hour (_claim)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     lo = 10000
     hi = max(lo + 1000, _ephemeral_range()[0] - 1)
@@ -55,6 +79,8 @@ def free_port(host="127.0.0.1"):
                 u.bind((host, port))
                 t.bind((host, port))
         except OSError:
+            continue
+        if not _claim(port):
             continue
         _handed_out.add(port)
         return port

@@ -193,6 +193,9 @@ def test_a_burst_is_one_rewrite_and_reaches_a_secondary_by_ixfr(zoned, make_zone
         assert r.returncode == 0, r.stdout + r.stderr
     assert serial(z) == before + 20
     assert wait_until(lambda: all(f"burst{i}" in zone_file.read_text() for i in range(20)), 10)
+    # The file is written on the loader pool; the log line that says so follows from the main
+    # thread: wait for the line of the last serial.
+    assert wait_until(lambda: f"updated to serial {before + 20} " in z.log(), 10), z.log()
     rewrites = len(re.findall(r"zone file .* updated to serial", z.log()))
     assert 1 <= rewrites <= 6, z.log()
     # The secondary follows by IXFR, not AXFR.
