@@ -292,7 +292,7 @@ int run(const std::string& path) {
   zh.stored_meta = [&] {
     std::map<std::string, server::StoredZoneMeta> out;
     for (const auto& [o, m] : replicator.stored_meta())
-      out[o] = {m.serial, m.hash, m.has_records, m.config};
+      out[o] = {{m.serial, m.hash, m.has_records}, m.config};
     return out;
   };
   zh.stored_zone = [&](const std::string& o, std::string& err) { return replicator.stored_zone(o, err); };

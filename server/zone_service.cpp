@@ -3,7 +3,6 @@
 #include "zone/signer.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
@@ -368,11 +367,8 @@ LoadSummary ZoneService::load(const std::vector<const ZoneConfig*>& zones, bool 
       }
       prepared.push_back(std::move(got.parsed[next_parsed++]));
       prepared.back().st = all[i].st;
-      if (startup) {
-        const auto& b = all[i].base;
-        prepared.back().stored =
-            b ? zone::ZoneChange::Stored{b->serial, b->hash, b->has_records} : zone::ZoneChange::Stored{};
-      }
+      // A start-up read every zone's: none is none stored.
+      if (startup) prepared.back().stored = all[i].base.value_or(StoredZoneMeta{});
       decide_load(prepared.size() - 1, prepared, now, startup, from_database, changes, change_of,
                   sum);
     }

@@ -28,10 +28,9 @@
 namespace server {
 
 // What the store holds of a zone (start-up).
-struct StoredZoneMeta {
-  uint32_t serial = 0;
-  uint64_t hash = 0;   // 0: unknown
-  bool has_records = false;  // a version is stored, not only the meta
+// What the store holds of a zone (serial, hash 0 if unknown, whether a version is stored:
+// what the commit is told at a start-up), and a runtime zone's configuration.
+struct StoredZoneMeta : zone::ZoneChange::Stored {
   std::string config;  // a zone added at runtime: its configuration (JSON)
 };
 

@@ -38,12 +38,10 @@ class HeapOptional {
   }
 
   explicit operator bool() const { return p_ != nullptr; }
-  bool has_value() const { return p_ != nullptr; }
   T& operator*() { return *p_; }
   const T& operator*() const { return *p_; }
   T* operator->() { return p_.get(); }
   const T* operator->() const { return p_.get(); }
-  void reset() { p_.reset(); }
 
  private:
   std::unique_ptr<T> p_;

@@ -167,7 +167,6 @@ def answers(port, name, qtype="SOA", timeout=0.3):
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.connect(("127.0.0.1", port))
-            sock.settimeout(timeout)
             sock.send(q.to_wire())
             deadline = time.monotonic() + timeout
             while True:
